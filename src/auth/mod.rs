@@ -1,0 +1,8 @@
+//! Who is calling and what they may do: API tokens and the principal they authenticate as.
+
+pub mod manage;
+mod principal;
+mod token;
+
+pub use principal::{AuthError, Principal};
+pub use token::{IssuedToken, TokenSecret, hash_token, issue};

@@ -1,0 +1,43 @@
+//! AWS SDK configuration from `[aws]`: region, optional endpoint override (an emulator),
+//! optional profile. Credentials come from the SDK's default chain (environment, profile,
+//! instance or task role); they are never part of cachewarden's configuration.
+
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+
+use crate::config::AwsSettings;
+
+/// CloudFront's API and its CloudWatch metrics live in us-east-1, whatever the stack's region.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// A loader with cachewarden's settings applied; `load().await` it, or add to it (tests
+/// supply static credentials for the emulator this way).
+pub fn loader(settings: &AwsSettings) -> ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    }
+    loader
+}
+
+/// A CloudWatch client for `region` (or the configured default).
+pub fn cloudwatch(sdk: &SdkConfig, region: Option<&str>) -> aws_sdk_cloudwatch::Client {
+    let mut conf = aws_sdk_cloudwatch::config::Builder::from(sdk);
+    if let Some(r) = region {
+        conf = conf.region(Region::new(r.to_owned()));
+    }
+    aws_sdk_cloudwatch::Client::from_conf(conf.build())
+}
+
+/// A CloudFront client (always us-east-1).
+pub fn cloudfront(sdk: &SdkConfig) -> aws_sdk_cloudfront::Client {
+    let conf = aws_sdk_cloudfront::config::Builder::from(sdk)
+        .region(Region::new(CLOUDFRONT_REGION))
+        .build();
+    aws_sdk_cloudfront::Client::from_conf(conf)
+}

@@ -1,0 +1,218 @@
+//! The command line: the daemon (`serve`), operations on its database (`migrate`, `token`),
+//! and configuration checks. Errors end in one readable line on stderr and a non-zero exit.
+
+mod token;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Settings};
+use crate::startup::{Application, shutdown_signal};
+use crate::store::Store;
+use crate::telemetry::{self, LogFormat};
+
+/// Exit codes. Pipelines branch on these, so they are part of the interface.
+pub mod exit {
+    /// Something failed.
+    pub const FAILURE: u8 = 1;
+    /// The input (configuration, arguments) is invalid.
+    pub const INVALID_INPUT: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cachewarden",
+    version,
+    about = "Watches cache health across an AWS stack and invalidates caches safely."
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigArg {
+    /// Configuration file (TOML). Without one, the embedded defaults apply: SQLite in the
+    /// working directory, listening on 127.0.0.1:8080.
+    #[arg(long, short, env = "CACHEWARDEN_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Listen on this address instead of the configured one (port 0: any free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Check a configuration file and list every error in it (exit 2 if there are any).
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Print a commented example configuration.
+    PrintDefaultConfig,
+    /// Manage API tokens directly in the database (for the first admin token, and recovery).
+    Token {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+}
+
+/// Parses arguments, runs the command, and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = !matches!(cli.command, Command::Serve { .. });
+    telemetry::init(
+        cli.log_format,
+        if quiet {
+            "warn"
+        } else {
+            "info,sqlx=warn,actix_server=warn"
+        },
+    );
+    match cli.command {
+        Command::PrintDefaultConfig => {
+            print!("{}", config::EXAMPLE_CONFIG);
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Serve { config, listen } => with_runtime(async move {
+            let mut settings = load(&config)?;
+            if let Some(addr) = listen {
+                settings.server.listen = addr;
+            }
+            let app = Application::build(settings).await.map_err(fail)?;
+            app.run_until_stopped(shutdown_signal()).await.map_err(fail)
+        }),
+        Command::Migrate { config } => with_runtime(async move {
+            let settings = load(&config)?;
+            let store = open_store(&settings).await?;
+            store.close().await;
+            eprintln!("The database is up to date.");
+            Ok(())
+        }),
+        Command::Token { config, command } => with_runtime(async move {
+            let settings = load(&config)?;
+            let store = open_store(&settings).await?;
+            let result = token::run(command, &settings, &store).await;
+            store.close().await;
+            result
+        }),
+    }
+}
+
+/// A failure to report: one line, and the exit code.
+pub(crate) struct Failure {
+    code: u8,
+    message: String,
+}
+
+pub(crate) fn fail(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: exit::FAILURE,
+        message: format!("{e:#}"),
+    }
+}
+
+pub(crate) fn invalid(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::INVALID_INPUT,
+        message: message.into(),
+    }
+}
+
+fn with_runtime(fut: impl std::future::Future<Output = Result<(), Failure>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return report(fail(format!("cannot start the async runtime: {e}"))),
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => report(f),
+    }
+}
+
+fn report(f: Failure) -> ExitCode {
+    eprintln!("cachewarden: {}", f.message);
+    ExitCode::from(f.code)
+}
+
+fn load(arg: &ConfigArg) -> Result<Settings, Failure> {
+    config::load(arg.config.as_deref()).map_err(|errors| {
+        let first = errors
+            .iter()
+            .next()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let more = errors.len().saturating_sub(1);
+        let hint = match (&arg.config, more) {
+            (_, 0) => String::new(),
+            (Some(f), n) => format!(
+                " (and {n} more; run: cachewarden check-config {})",
+                f.display()
+            ),
+            (None, n) => format!(" (and {n} more)"),
+        };
+        invalid(format!("invalid configuration: {first}{hint}"))
+    })
+}
+
+async fn open_store(settings: &Settings) -> Result<Store, Failure> {
+    use secrecy::ExposeSecret;
+    let store = Store::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "cannot open the database {}: {e}",
+                crate::store::redact(settings.database.url.expose_secret())
+            ))
+        })?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| fail(format!("cannot migrate the database: {e}")))?;
+    Ok(store)
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    match config::load(Some(file)) {
+        Ok(s) => {
+            println!(
+                "{}: valid ({} targets, {} notifiers, {} alarms, {} rules)",
+                file.display(),
+                s.targets.len(),
+                s.notifiers.len(),
+                s.alarms.len(),
+                s.rules.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors.iter() {
+                eprintln!("{}: {e}", file.display());
+            }
+            eprintln!("{} error(s) in {}", errors.len(), file.display());
+            ExitCode::from(exit::INVALID_INPUT)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! `cachewarden token create|list|revoke`: works on the database directly, so the first admin
+//! token can be made before any token exists. Every change is audited as `cli:USER`.
+
+use clap::Subcommand;
+use secrecy::ExposeSecret;
+
+use super::{Failure, fail, invalid};
+use crate::auth::manage::{self, TokenRequest};
+use crate::config::Settings;
+use crate::domain::TokenName;
+use crate::store::{AuditEntry, Outcome, Store, StoreError, now_ms};
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once on stdout (details go to stderr).
+    Create {
+        /// Who or what the token is for; it is the actor in the audit log.
+        #[arg(long)]
+        name: String,
+        /// read, invalidate, purge or admin; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Limit the token to this target; repeat for several. Default: every target.
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// Expire after this long, e.g. 90d. Default: never.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the active token with this name.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+async fn audit(
+    store: &Store,
+    action: &str,
+    outcome: Outcome,
+    detail: serde_json::Value,
+) -> Result<(), Failure> {
+    let entry = AuditEntry {
+        actor: actor(),
+        action: action.to_owned(),
+        target: None,
+        outcome,
+        status: None,
+        request_id: None,
+        detail,
+    };
+    store
+        .record_audit(&entry, now_ms())
+        .await
+        .map(|_| ())
+        .map_err(|e| fail(format!("cannot write the audit log: {e}")))
+}
+
+pub(super) async fn run(
+    cmd: TokenCommand,
+    settings: &Settings,
+    store: &Store,
+) -> Result<(), Failure> {
+    match cmd {
+        TokenCommand::Create {
+            name,
+            scopes,
+            targets,
+            expires_in,
+        } => {
+            let request = TokenRequest {
+                name,
+                scopes,
+                targets,
+                expires_in,
+            };
+            let spec = manage::parse_request(&request, settings).map_err(|e| {
+                invalid(format!(
+                    "--{}",
+                    e.to_string()
+                        .replacen("scopes", "scope", 1)
+                        .replacen("targets", "target", 1)
+                        .replacen("expires_in", "expires-in", 1)
+                ))
+            })?;
+            let (secret, record) =
+                manage::create(store, &spec, &actor())
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict(m) => invalid(m),
+                        other => fail(other),
+                    })?;
+            audit(
+                store,
+                "token.create",
+                Outcome::Ok,
+                manage::audit_detail(&record),
+            )
+            .await?;
+            eprintln!(
+                "Created token {:?} with scopes {} (shown once; store it now):",
+                record.name.as_str(),
+                record.scopes.to_db()
+            );
+            println!("{}", secret.expose_secret());
+            Ok(())
+        }
+        TokenCommand::List { json } => {
+            let tokens = store.list_tokens().await.map_err(fail)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens).map_err(fail)?);
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:<13} {:<28} {:<20} STATE",
+                "NAME", "PREFIX", "SCOPES", "TARGETS"
+            );
+            for t in tokens {
+                let targets = if t.targets.is_empty() {
+                    "*".to_owned()
+                } else {
+                    t.targets
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(e)) if e <= now_ms() => "expired",
+                    _ => "active",
+                };
+                println!(
+                    "{:<24} {:<13} {:<28} {:<20} {state}",
+                    t.name.as_str(),
+                    t.prefix,
+                    t.scopes.to_db(),
+                    targets
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { name } => {
+            let name = TokenName::parse(&name).map_err(|e| invalid(format!("{name:?}: {e}")))?;
+            let record = store
+                .revoke_token(&name, now_ms())
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => {
+                        invalid(format!("no active token named {:?}", name.as_str()))
+                    }
+                    other => fail(other),
+                })?;
+            audit(
+                store,
+                "token.revoke",
+                Outcome::Ok,
+                manage::audit_detail(&record),
+            )
+            .await?;
+            eprintln!("Revoked token {:?}.", name.as_str());
+            Ok(())
+        }
+    }
+}

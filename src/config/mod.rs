@@ -1,0 +1,62 @@
+//! Configuration: a TOML file plus `CACHEWARDEN__SECTION__KEY` environment overrides, parsed
+//! into [`Settings`] whose fields are already valid. Loading never stops at the first mistake:
+//! [`load`] returns every error it finds, each with its key path and (for values that came from
+//! the file) its line, so `check-config` can list them all at once.
+
+mod errors;
+mod raw;
+mod settings;
+mod source;
+mod validate;
+
+pub use errors::{ConfigError, ConfigErrors, KeyPath, Origin};
+pub use settings::*;
+
+use std::path::Path;
+
+/// A commented example configuration, printed by `cachewarden print-default-config`. It is
+/// parsed in a unit test so it cannot drift from the schema.
+pub const EXAMPLE_CONFIG: &str = include_str!("example.toml");
+
+/// The prefix of environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "CACHEWARDEN__";
+
+/// Loads configuration from an optional file and the process environment.
+pub fn load(file: Option<&Path>) -> Result<Settings, ConfigErrors> {
+    let text = match file {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::single(ConfigError::new(
+                KeyPath::root(),
+                format!("cannot read {}: {e}", path.display()),
+            ))
+        })?),
+        None => None,
+    };
+    load_from(text.as_deref(), std::env::vars())
+}
+
+/// Loads configuration from TOML text (or none: every default) and the given environment.
+/// Separated from [`load`] so tests never touch the process environment.
+pub fn load_from(
+    text: Option<&str>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigErrors> {
+    let doc = source::Document::parse(text.unwrap_or(""))?;
+    let (table, overridden) = source::apply_env_overrides(doc.table(), env)?;
+    validate::settings(&table).map_err(|mut errors| {
+        for e in errors.iter_mut() {
+            e.origin = match overridden.get(&e.path) {
+                Some(var) => Origin::Env(var.clone()),
+                None => doc
+                    .line_of(&e.path)
+                    .map(Origin::Line)
+                    .unwrap_or(Origin::Unknown),
+            };
+        }
+        errors.sort_by_origin();
+        errors
+    })
+}
+
+#[cfg(test)]
+mod tests;

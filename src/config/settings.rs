@@ -1,0 +1,284 @@
+//! The validated configuration. Every field here is already checked: code that receives a
+//! [`Settings`] never validates again.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::{TargetKind, TargetName};
+
+/// Everything the daemon is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// HTTP server.
+    pub server: ServerSettings,
+    /// Where state is kept.
+    pub database: DatabaseSettings,
+    /// How AWS is reached (CloudWatch, CloudFront, SNS).
+    pub aws: AwsSettings,
+    /// The watched cache tiers.
+    pub targets: Vec<TargetSettings>,
+    /// Where alerts go.
+    pub notifiers: Vec<NotifierSettings>,
+    /// What is alerted on.
+    pub alarms: Vec<AlarmSettings>,
+    /// Domain events mapped to invalidations.
+    pub rules: Vec<RuleSettings>,
+}
+
+impl Settings {
+    /// The target with this name, if configured.
+    pub fn target(&self, name: &TargetName) -> Option<&TargetSettings> {
+        self.targets.iter().find(|t| &t.name == name)
+    }
+}
+
+/// `[server]`
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address to listen on. Default `127.0.0.1:8080`: loopback only until told otherwise.
+    pub listen: SocketAddr,
+    /// The address people reach the dashboard at, used for links in alerts.
+    pub public_url: Option<Url>,
+    /// How long in-flight requests may take to finish after SIGTERM. Default 3 s.
+    pub shutdown_timeout: Duration,
+}
+
+/// `[database]`
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://FILE` (default `sqlite://cachewarden.db`) or `postgres://user:pass@host/db`.
+    /// Kept secret because a PostgreSQL URL may carry a password.
+    pub url: SecretString,
+    /// Connection pool size. Default 10.
+    pub max_connections: u32,
+}
+
+/// `[aws]`
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// Default region for CloudWatch and SNS; else the SDK's usual chain (`AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// Endpoint override, for an emulator. Omitted in production.
+    pub endpoint: Option<Url>,
+    /// Named profile from the shared AWS config files.
+    pub profile: Option<String>,
+}
+
+/// How often a target is polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// A fixed interval (`every = "15s"`).
+    Every(Duration),
+    /// A six-field cron expression with seconds (`cron = "*/15 * * * * *"`).
+    Cron(String),
+}
+
+/// `[[targets]]`
+#[derive(Debug, Clone)]
+pub struct TargetSettings {
+    /// Unique name.
+    pub name: TargetName,
+    /// When to poll. Default 15 s for direct sources, 60 s for CloudWatch ones.
+    pub schedule: Schedule,
+    /// How long one poll may take before it counts as failed. Default 5 s, 20 s for CloudWatch.
+    pub timeout: Duration,
+    /// Key prefixes that purges may touch (Redis and Memcached only).
+    pub purge_prefixes: Vec<String>,
+    /// Where the numbers come from.
+    pub source: TargetSource,
+}
+
+impl TargetSettings {
+    /// The kind of tier.
+    pub fn kind(&self) -> TargetKind {
+        match &self.source {
+            TargetSource::Redis { .. } => TargetKind::Redis,
+            TargetSource::Memcached { .. } => TargetKind::Memcached,
+            TargetSource::Elasticache { .. } => TargetKind::Elasticache,
+            TargetSource::Cloudfront { .. } => TargetKind::Cloudfront,
+            TargetSource::Apigateway { .. } => TargetKind::Apigateway,
+            TargetSource::Dax { .. } => TargetKind::Dax,
+        }
+    }
+}
+
+/// The ElastiCache engine, which decides how the hit rate is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheEngine {
+    Redis,
+    Memcached,
+}
+
+/// Kind-specific settings of a target.
+#[derive(Debug, Clone)]
+pub enum TargetSource {
+    /// `redis://` or `rediss://` URL (may carry a password, hence secret).
+    Redis { url: SecretString, cluster: bool },
+    /// `host:port` of a Memcached server.
+    Memcached { address: String },
+    /// One ElastiCache node (`CacheClusterId`).
+    Elasticache {
+        cache_cluster_id: String,
+        engine: CacheEngine,
+        region: Option<String>,
+    },
+    /// A distribution; `cache_tags` says whether it has `CacheTagConfig`.
+    Cloudfront {
+        distribution_id: String,
+        cache_tags: bool,
+    },
+    /// An API Gateway stage.
+    Apigateway {
+        api_name: String,
+        stage: String,
+        region: Option<String>,
+    },
+    /// A DAX cluster.
+    Dax {
+        cluster_id: String,
+        region: Option<String>,
+    },
+}
+
+/// `[[notifiers]]`
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    /// Unique name, referenced by alarms' `notify`.
+    pub name: String,
+    /// Where and how messages are delivered.
+    pub receiver: Receiver,
+}
+
+/// Kind-specific settings of a notifier.
+#[derive(Debug, Clone)]
+pub enum Receiver {
+    /// A JSON POST, signed with HMAC-SHA256 when a secret is set.
+    Webhook {
+        url: Url,
+        secret: Option<SecretString>,
+    },
+    /// A Slack incoming webhook (the URL itself is the credential).
+    Slack { url: SecretString },
+    /// PagerDuty Events v2.
+    Pagerduty { routing_key: SecretString },
+    /// An SNS topic.
+    Sns {
+        topic_arn: String,
+        region: Option<String>,
+    },
+    /// E-mail over SMTP.
+    Email(EmailSettings),
+}
+
+/// SMTP delivery.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub host: String,
+    /// Default 587.
+    pub port: u16,
+    /// Default true; plain SMTP only for a relay on the same host.
+    pub starttls: bool,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// Which side of the threshold breaches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Below(f64),
+    Above(f64),
+    /// The value fell by at least `points` against the baseline.
+    Drop {
+        points: f64,
+        baseline: Baseline,
+    },
+}
+
+/// What a drop is measured against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Baseline {
+    /// The mean of a trailing window (`"trailing 1h"`).
+    Trailing(Duration),
+    /// The same time one week earlier (`"last_week"`).
+    LastWeek,
+}
+
+/// How missing datapoints count (CloudWatch's treatments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingData {
+    Missing,
+    Breaching,
+    NotBreaching,
+    Ignore,
+}
+
+/// How urgent an alarm is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// `[[alarms]]`
+#[derive(Debug, Clone)]
+pub struct AlarmSettings {
+    pub name: String,
+    /// A target name or a glob over names (one alarm state per matching target).
+    pub target: globset::Glob,
+    /// The series watched (`hit_rate`, `evictions`…).
+    pub metric: String,
+    pub condition: Condition,
+    /// M breaching datapoints out of the last N.
+    pub datapoints: (u32, u32),
+    pub missing: MissingData,
+    /// Requests per interval under which the alarm keeps its state.
+    pub min_volume: Option<u64>,
+    /// Reminder interval while in alarm.
+    pub repeat: Option<Duration>,
+    pub severity: Severity,
+    /// Notifier names.
+    pub notify: Vec<String>,
+    /// Hold notifications inside an expected-dip window after our own purge.
+    pub mute_expected: bool,
+}
+
+/// `[[rules]]`: one domain event type mapped to invalidations on every tier.
+#[derive(Debug, Clone)]
+pub struct RuleSettings {
+    /// Event type (`product.updated`).
+    pub event: String,
+    pub redis: Vec<RedisAction>,
+    pub cloudfront: Vec<CloudfrontAction>,
+    pub broadcast: Option<Broadcast>,
+}
+
+/// Keys, patterns and tags to purge on one Redis or Memcached target; `{field}` placeholders
+/// are filled from the event.
+#[derive(Debug, Clone)]
+pub struct RedisAction {
+    pub target: TargetName,
+    pub keys: Vec<String>,
+    pub patterns: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// Paths and cache tags to invalidate on one CloudFront target.
+#[derive(Debug, Clone)]
+pub struct CloudfrontAction {
+    pub target: TargetName,
+    pub paths: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// A Redis pub/sub message telling application instances to drop local copies.
+#[derive(Debug, Clone)]
+pub struct Broadcast {
+    pub target: TargetName,
+    pub channel: String,
+}

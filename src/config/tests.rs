@@ -1,0 +1,144 @@
+use super::*;
+
+fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn errors_of(text: &str) -> Vec<String> {
+    load_from(Some(text), env(&[]))
+        .expect_err("should be refused")
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn no_configuration_gives_the_embedded_defaults() {
+    let s = load_from(None, env(&[])).unwrap();
+    assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&s.database.url),
+        "sqlite://cachewarden.db"
+    );
+    assert!(s.targets.is_empty());
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let s = load_from(Some(EXAMPLE_CONFIG), env(&[])).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.targets.len(), 6);
+    assert_eq!(s.alarms[0].datapoints, (3, 5));
+    assert_eq!(
+        s.alarms[1].condition,
+        Condition::Drop {
+            points: 0.15,
+            baseline: Baseline::Trailing(std::time::Duration::from_secs(3600))
+        }
+    );
+}
+
+#[test]
+fn environment_overrides_replace_and_extend_the_file() {
+    let text = "[server]\nlisten = \"127.0.0.1:1\"\n[[targets]]\nname = \"a\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n";
+    let s = load_from(
+        Some(text),
+        env(&[
+            ("CACHEWARDEN__SERVER__LISTEN", "0.0.0.0:9000"),
+            ("CACHEWARDEN__TARGETS__0__EVERY", "30s"),
+            ("CACHEWARDEN__DATABASE__MAX_CONNECTIONS", "3"),
+            ("UNRELATED", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.server.listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(
+        s.targets[0].schedule,
+        Schedule::Every(std::time::Duration::from_secs(30))
+    );
+    assert_eq!(s.database.max_connections, 3);
+}
+
+#[test]
+fn an_error_from_an_override_names_the_variable() {
+    let e = load_from(None, env(&[("CACHEWARDEN__SERVER__LISTEN", "nowhere")])).unwrap_err();
+    let all: Vec<String> = e.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        all,
+        [
+            "CACHEWARDEN__SERVER__LISTEN: server.listen: \"nowhere\" is not an address like \"127.0.0.1:8080\""
+        ]
+    );
+}
+
+#[test]
+fn three_mistakes_are_all_reported_with_their_lines() {
+    let text = r#"
+[[targets]]
+name = "sessions"
+kind = "rediss"
+url = "redis://127.0.0.1:6379"
+
+[[targets]]
+name = "web"
+kind = "cloudfront"
+every = "soon"
+
+[[alarms]]
+name = "x"
+target = "sessions"
+metric = "hit_rate"
+below = 80
+"#;
+    assert_eq!(
+        errors_of(text),
+        [
+            "line 4: targets[0].kind: unknown kind \"rediss\": expected one of redis, memcached, elasticache, cloudfront, apigateway, dax",
+            "line 7: targets[1].distribution_id: is required",
+            "line 10: targets[1].every: \"soon\" is not a duration like \"15s\", \"5m\" or \"1h 30m\"",
+            "line 14: alarms[0].target: \"sessions\" matches no configured target",
+            "line 16: alarms[0].below: 80 is outside 0.0-1.0; ratios are fractions (0.8 means 80 %)",
+        ]
+    );
+}
+
+/// Each bad input, what it breaks, and the error it must give.
+#[test]
+fn bad_configurations_are_refused_with_the_rule() {
+    let redis = "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:1\"\n";
+    let cases: &[(&str, String, &str)] = &[
+        ("unknown section", "[servr]\n".into(), "servr: unknown section"),
+        ("unknown key", "[server]\nlisen = \"x\"\n".into(), "server.lisen: unknown key"),
+        ("syntax", "[server\n".into(), "line 1: (top level): "),
+        ("wrong type", "[database]\nmax_connections = \"ten\"\n".into(), "database.max_connections: invalid type: string \"ten\""),
+        ("bad database", "[database]\nurl = \"mysql://x\"\n".into(), "database.url: must start with sqlite://"),
+        ("missing name", "[[targets]]\nkind = \"redis\"\nurl = \"redis://h:1\"\n".into(), "targets[0].name: is required"),
+        ("bad name", "[[targets]]\nname = \"Web\"\nkind = \"dax\"\ncluster_id = \"c\"\n".into(), "targets[0].name: \"Web\" may contain only"),
+        ("duplicate", format!("{redis}{redis}"), "targets[1].name: \"r\" is already the name of another target"),
+        ("every and cron", format!("{redis}every = \"1s\"\ncron = \"* * * * * *\"\n"), "targets[0].cron: set either every or cron"),
+        ("bad cron", format!("{redis}cron = \"* * *\"\n"), "targets[0].cron: \"* * *\" is not a six-field cron"),
+        ("too fast", format!("{redis}every = \"10ms\"\n"), "targets[0].every: must be at least 1s"),
+        ("field of other kind", format!("{redis}distribution_id = \"E1\"\n"), "targets[0].distribution_id: does not apply to kind redis"),
+        ("bad redis scheme", "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"http://h:1\"\n".into(), "targets[0].url: scheme \"http\" is not allowed"),
+        ("memcached address", "[[targets]]\nname = \"m\"\nkind = \"memcached\"\naddress = \"h\"\n".into(), "targets[0].address: \"h\" is not host:port"),
+        ("cloudfront region", "[[targets]]\nname = \"w\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\nregion = \"eu-west-1\"\n".into(), "targets[0].region: CloudFront metrics are always read in us-east-1"),
+        ("missing dimension", "[[targets]]\nname = \"a\"\nkind = \"apigateway\"\napi_name = \"x\"\n".into(), "targets[0].stage: is required"),
+        ("bad region", "[aws]\nregion = \"Ireland\"\n".into(), "aws.region: \"Ireland\" is not an AWS region"),
+        ("datapoints", format!("{redis}[[alarms]]\nname = \"a\"\ntarget = \"r\"\nmetric = \"hit_rate\"\nbelow = 0.5\ndatapoints = \"5 of 3\"\n"), "alarms[0].datapoints: \"5 of 3\" is not \"M of N\""),
+        ("two conditions", format!("{redis}[[alarms]]\nname = \"a\"\ntarget = \"r\"\nmetric = \"hit_rate\"\nbelow = 0.5\nabove = 0.9\n"), "alarms[0]: needs exactly one of below, above or drop (found below, above)"),
+        ("unknown notifier", format!("{redis}[[alarms]]\nname = \"a\"\ntarget = \"r\"\nmetric = \"hit_rate\"\nbelow = 0.5\nnotify = [\"nobody\"]\n"), "alarms[0].notify[0]: \"nobody\" is not a configured notifier"),
+        ("notifier kind", "[[notifiers]]\nname = \"n\"\nkind = \"fax\"\n".into(), "notifiers[0].kind: unknown kind \"fax\""),
+        ("pagerduty key", "[[notifiers]]\nname = \"n\"\nkind = \"pagerduty\"\nrouting_key = \"short\"\n".into(), "notifiers[0].routing_key: must be the 32-character"),
+        ("rule on wrong kind", format!("{redis}[[rules]]\nevent = \"x\"\ncloudfront = [{{ target = \"r\", paths = [\"/a\"] }}]\n"), "rules[0].cloudfront[0].target: \"r\" is a redis target; this action needs cloudfront"),
+        ("template", format!("{redis}[[rules]]\nevent = \"x\"\nredis = [{{ target = \"r\", keys = [\"p:{{id\"] }}]\n"), "rules[0].redis[0].keys[0]: \"p:{id\": '{' without a matching '}'"),
+        ("empty rule", format!("{redis}[[rules]]\nevent = \"x\"\n"), "rules[0]: does nothing"),
+    ];
+    for (what, text, want) in cases {
+        let errors = errors_of(text);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{what}: wanted an error containing {want:?}, got {errors:?}"
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The kinds of cache tier a target can be.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a target's numbers come from (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// A Redis or Valkey server (or cluster), polled directly with INFO.
+    Redis,
+    /// A Memcached server, polled directly with `stats`.
+    Memcached,
+    /// An ElastiCache node, through CloudWatch.
+    Elasticache,
+    /// A CloudFront distribution, through CloudWatch in us-east-1.
+    Cloudfront,
+    /// An API Gateway stage cache, through CloudWatch.
+    Apigateway,
+    /// A DAX cluster, through CloudWatch.
+    Dax,
+}
+
+/// A `kind` that is not one of the supported ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown kind {0:?}: expected one of redis, memcached, elasticache, cloudfront, apigateway, dax"
+)]
+pub struct UnknownTargetKind(pub String);
+
+impl TargetKind {
+    /// Every kind.
+    pub const ALL: [TargetKind; 6] = [
+        TargetKind::Redis,
+        TargetKind::Memcached,
+        TargetKind::Elasticache,
+        TargetKind::Cloudfront,
+        TargetKind::Apigateway,
+        TargetKind::Dax,
+    ];
+
+    /// The name used in configuration and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Redis => "redis",
+            TargetKind::Memcached => "memcached",
+            TargetKind::Elasticache => "elasticache",
+            TargetKind::Cloudfront => "cloudfront",
+            TargetKind::Apigateway => "apigateway",
+            TargetKind::Dax => "dax",
+        }
+    }
+
+    /// Whether the numbers come from CloudWatch (late, revisable, billed per metric).
+    pub fn is_cloudwatch(self) -> bool {
+        !matches!(self, TargetKind::Redis | TargetKind::Memcached)
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TargetKind {
+    type Err = UnknownTargetKind;
+    fn from_str(s: &str) -> Result<Self, UnknownTargetKind> {
+        TargetKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownTargetKind(s.to_owned()))
+    }
+}

@@ -1,0 +1,45 @@
+//! Reading the audit log (scope `admin`).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Principal;
+use crate::domain::Scope;
+use crate::http::{ApiError, AppState};
+use crate::store::AuditQuery;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// How many entries (1-1000, default 100).
+    limit: Option<u32>,
+    /// Only entries older than this id (the previous page's `next_before`).
+    before: Option<i64>,
+    /// Only this actor.
+    actor: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Admin)?;
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
+    }
+    let entries = state
+        .store
+        .list_audit(&AuditQuery {
+            limit,
+            before_id: params.before,
+            actor: params.actor.clone(),
+        })
+        .await?;
+    let next_before = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "entries": entries, "next_before": next_before })))
+}

@@ -1,0 +1,65 @@
+//! Token management over the API (scope `admin`).
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::auth::Principal;
+use crate::auth::manage::{self, TokenRequest};
+use crate::domain::{Scope, TokenName};
+use crate::http::middleware::AuditNote;
+use crate::http::{ApiError, AppState};
+use crate::store::now_ms;
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Admin)?;
+    let tokens = state.store.list_tokens().await?;
+    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
+}
+
+/// Creates a token and returns its secret, once.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    body: web::Json<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Admin)?;
+    let spec = manage::parse_request(&body, &state.settings)
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let (secret, record) = manage::create(&state.store, &spec, who.name.as_str()).await?;
+    req.extensions_mut().insert(AuditNote {
+        target: None,
+        detail: manage::audit_detail(&record),
+    });
+    Ok(HttpResponse::Created().json(json!({ "token": secret.expose_secret(), "record": record })))
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Admin)?;
+    let name = TokenName::parse(&name)
+        .map_err(|e| ApiError::invalid("name", format!("{:?} {e}", name.as_str())))?;
+    let record = state
+        .store
+        .revoke_token(&name, now_ms())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => {
+                ApiError::not_found(format!("no active token named {:?}", name.as_str()))
+            }
+            other => other.into(),
+        })?;
+    req.extensions_mut().insert(AuditNote {
+        target: None,
+        detail: manage::audit_detail(&record),
+    });
+    Ok(HttpResponse::Ok().json(json!({ "record": record })))
+}

@@ -1,0 +1,184 @@
+//! Every error the HTTP layer returns, mapped once to a status and a JSON body:
+//! `{"error": {"code": "...", "message": "...", "field": "...", "request_id": "..."}}`.
+//! `code` is stable and machine-readable; `message` is for people; `field` names the bad input.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use super::request_id;
+use crate::auth::AuthError;
+use crate::store::StoreError;
+
+/// An error answer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A 400 about one field, naming the rule it broke.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// Our fault. The detail goes to the log, not to the caller.
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "A request failed on our side.");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the daemon log for this request id",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header(("WWW-Authenticate", "Bearer realm=\"cachewarden\""));
+        }
+        res.json(Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+                request_id: request_id::current(),
+            },
+        })
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+            }
+            AuthError::MissingScope { .. } | AuthError::TargetNotAllowed { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            AuthError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            ),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => Self::conflict(m),
+            StoreError::NotFound => Self::not_found("not found"),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// Turns actix's extractor errors (bad JSON, bad query string, bad path) into the same shape.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(1 << 20)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as J;
+            let api = match &err {
+                J::ContentType => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send Content-Type: application/json",
+                ),
+                J::Overflow { limit } | J::OverflowKnownLength { limit, .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than {limit} bytes"),
+                ),
+                J::Deserialize(e) => {
+                    let mut a =
+                        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string());
+                    a.field = json_field(&e.to_string());
+                    a
+                }
+                other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.to_string()),
+            };
+            api.into()
+        })
+}
+
+/// serde_json names a missing or unknown field in its message; pull it out for `field`.
+fn json_field(message: &str) -> Option<String> {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// Query strings in the same error shape.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default().error_handler(|err, _req| {
+        let message = err.to_string();
+        let mut a = ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message.clone());
+        a.field = json_field(&message).or_else(|| {
+            message
+                .split("field `")
+                .nth(1)
+                .and_then(|r| r.split('`').next())
+                .map(str::to_owned)
+        });
+        a.into()
+    })
+}
+
+/// Path parameters in the same error shape.
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default().error_handler(|err, _req| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", err.to_string()).into()
+    })
+}

@@ -1,0 +1,32 @@
+//! `/healthz`, `/readyz`, `/metrics`: unauthenticated, for load balancers and Prometheus.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::{ApiError, AppState};
+
+/// Alive: the process answers HTTP.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Ready: the database answers. 503 with the reason otherwise, so a load balancer stops
+/// sending traffic to a replica that cannot serve it.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "checks": {"database": "ok"}})),
+        Err(e) => {
+            tracing::warn!(error = %e, "Readiness check failed: the database does not answer.");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "checks": {"database": "unreachable"}}))
+        }
+    }
+}
+
+/// Prometheus text exposition format.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let body = state.metrics.render().map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
+}

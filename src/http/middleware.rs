@@ -1,0 +1,184 @@
+//! Middleware: request ids, metrics, access log and the audit trail (`observe`, on every
+//! request), and bearer-token authentication (`authenticate`, on the API scope).
+
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::{AUTHORIZATION, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, ResponseError, web};
+use tracing::Instrument;
+
+use super::error::ApiError;
+use super::{AppState, request_id};
+use crate::auth::{AuthError, Principal, TokenSecret};
+use crate::store::{AuditEntry, Outcome, now_ms};
+
+/// What a handler adds to the audit entry of its request: the target it touched and facts
+/// worth keeping (never secrets). Handlers insert it into the request's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct AuditNote {
+    pub target: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Set when a request presented a token that is not valid, so the audit names that fact.
+#[derive(Debug, Clone, Copy)]
+struct InvalidToken;
+
+/// How often `last_used_at` is written for one token: per minute, not per request, so a busy
+/// pipeline token does not turn every read into a database write.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+fn is_mutating(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Request id, timing, metrics, one log line per request, and an audit entry for every
+/// mutating API call, whatever its outcome (denied and invalid attempts included).
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = request_id::choose(
+        req.headers()
+            .get(request_id::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let started = Instant::now();
+    let span = tracing::info_span!("http", request_id = %id, method = %method, path = %path);
+    let mut res = request_id::scope(id.clone(), next.call(req))
+        .instrument(span.clone())
+        .await?;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(request_id::HEADER.parse().expect("static header name"), v);
+    }
+    let _enter = span.enter();
+    if route == "/healthz" || route == "/metrics" {
+        tracing::debug!(status, route = %route, ms = elapsed.as_millis() as u64, "Handled a request.");
+    } else {
+        tracing::info!(status, route = %route, ms = elapsed.as_millis() as u64, "Handled a request.");
+    }
+    let Some(state) = state else { return Ok(res) };
+    state
+        .metrics
+        .http_requests
+        .with_label_values(&[method.as_str(), &route, &status.to_string()])
+        .inc();
+    state
+        .metrics
+        .http_duration
+        .with_label_values(&[method.as_str(), &route])
+        .observe(elapsed.as_secs_f64());
+    if is_mutating(&method) && path.starts_with("/api/") {
+        let (actor, note) = {
+            let ext = res.request().extensions();
+            let actor = match (ext.get::<Principal>(), ext.get::<InvalidToken>()) {
+                (Some(p), _) => p.name.to_string(),
+                (None, Some(_)) => "invalid-token".to_owned(),
+                (None, None) => "anonymous".to_owned(),
+            };
+            (actor, ext.get::<AuditNote>().cloned().unwrap_or_default())
+        };
+        let entry = AuditEntry {
+            actor,
+            action: format!("{method} {route}"),
+            target: note.target,
+            outcome: Outcome::from_status(status),
+            status: Some(status),
+            request_id: Some(id),
+            detail: if note.detail.is_null() {
+                serde_json::json!({})
+            } else {
+                note.detail
+            },
+        };
+        if let Err(e) = state.store.record_audit(&entry, now_ms()).await {
+            state.metrics.audit_failures.inc();
+            tracing::error!(error = %e, action = %entry.action, actor = %entry.actor, "Could not write an audit entry.");
+        }
+    }
+    Ok(res)
+}
+
+/// Requires a valid bearer token and makes the caller's [`Principal`] available to handlers.
+/// Scope checks are the handlers' (each states the scope it needs).
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    match principal_of(&req).await {
+        Ok(p) => {
+            req.extensions_mut().insert(p);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => {
+            if matches!(e, AuthError::Unauthenticated(m) if m == INVALID) {
+                req.extensions_mut().insert(InvalidToken);
+            }
+            let response = ApiError::from(e).error_response();
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+const INVALID: &str = "the token is not valid (unknown, revoked or expired)";
+
+async fn principal_of(req: &ServiceRequest) -> Result<Principal, AuthError> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or(AuthError::Unauthenticated(
+            "send Authorization: Bearer TOKEN",
+        ))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Unauthenticated(
+            "the Authorization header must be: Bearer TOKEN",
+        ))?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(AuthError::Unavailable)?;
+    let now = now_ms();
+    let record = match state
+        .store
+        .find_active_token(&TokenSecret::new(token).hash(), now)
+        .await
+    {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(AuthError::Unauthenticated(INVALID)),
+        Err(e) => {
+            // Failing closed: without the store we cannot tell a good token from a bad one.
+            tracing::error!(error = %e, "Could not look up a token.");
+            return Err(AuthError::Unavailable);
+        }
+    };
+    if record
+        .last_used_at
+        .is_none_or(|t| now - t >= TOUCH_EVERY_MS)
+    {
+        if let Err(e) = state.store.touch_token(record.id, now).await {
+            tracing::warn!(error = %e, token = %record.name, "Could not record token use.");
+        }
+    }
+    Ok(record.into())
+}

@@ -1,0 +1,54 @@
+//! The HTTP interface: JSON API under `/api/v1`, the dashboard, health and metrics.
+
+pub mod api;
+mod assets;
+mod dashboard;
+pub mod error;
+mod health;
+pub mod middleware;
+pub mod request_id;
+
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::web;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Registers every route. The API scope requires a bearer token; health, metrics, static
+/// files and the dashboard do not.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(error::json_config())
+        .app_data(error::query_config())
+        .app_data(error::path_config())
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/", web::get().to(dashboard::home))
+        .route("/static/{file}", web::get().to(assets::serve))
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(middleware::authenticate))
+                .configure(api::routes),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}

@@ -1,0 +1,16 @@
+//! cachewarden: watches the health of every cache tier of an AWS stack and is the one safe
+//! place from which people and pipelines invalidate those caches.
+//!
+//! `main.rs` is a thin wrapper around [`cli::run`]; [`startup::Application`] is the seam
+//! integration tests build the daemon through.
+
+pub mod auth;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,89 @@
+//! The daemon's own Prometheus metrics. Each application instance has its own registry (no
+//! globals), so several instances can run in one test process without mixing their numbers.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Registry and the metrics the HTTP layer and workers update.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by method, route pattern (not raw path: bounded cardinality) and status.
+    pub http_requests: IntCounterVec,
+    /// Request durations in seconds by method and route pattern.
+    pub http_duration: HistogramVec,
+    /// Audit entries that could not be written (each is also logged as an error).
+    pub audit_failures: IntCounter,
+}
+
+impl Metrics {
+    /// A fresh registry with build info set.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "cachewarden_build_info",
+                "Always 1; the labels say which build is running.",
+            ),
+            &["version"],
+        )
+        .expect("static metric definition");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let http_requests = IntCounterVec::new(
+            Opts::new("cachewarden_http_requests_total", "HTTP requests handled."),
+            &["method", "route", "status"],
+        )
+        .expect("static metric definition");
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "cachewarden_http_request_duration_seconds",
+                "Time to handle an HTTP request.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["method", "route"],
+        )
+        .expect("static metric definition");
+        let audit_failures = IntCounter::new(
+            "cachewarden_audit_write_failures_total",
+            "Audit entries that could not be written.",
+        )
+        .expect("static metric definition");
+        for c in [
+            Box::new(build) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_requests.clone()),
+            Box::new(http_duration.clone()),
+            Box::new(audit_failures.clone()),
+        ] {
+            registry
+                .register(c)
+                .expect("each metric is registered once");
+        }
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            audit_failures,
+        }
+    }
+
+    /// The registry, for modules that add their own collectors.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Everything in the Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
+        String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,135 @@
+//! The audit log: who did what, when, and how it ended. Append-only.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+
+/// How a mutating call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Done.
+    Ok,
+    /// Refused: no or bad credentials, or not allowed.
+    Denied,
+    /// Refused: the request was malformed.
+    Invalid,
+    /// Accepted but failed on our side.
+    Error,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Invalid => "invalid",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// The outcome an HTTP status stands for.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            200..=399 => Outcome::Ok,
+            401 | 403 => Outcome::Denied,
+            400..=499 => Outcome::Invalid,
+            _ => Outcome::Error,
+        }
+    }
+}
+
+/// One entry to append.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// Token name, `cli:USER`, or `anonymous`.
+    pub actor: String,
+    /// What was attempted, e.g. `POST /api/v1/tokens` or `token.create`.
+    pub action: String,
+    /// The target acted on, when there is one.
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    /// The HTTP status, for API calls.
+    pub status: Option<u16>,
+    pub request_id: Option<String>,
+    /// Action-specific facts (never secrets), as a JSON object.
+    pub detail: serde_json::Value,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: String,
+    pub status: Option<i64>,
+    pub request_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Which entries to read: newest first, `limit` of them, older than `before_id` when set.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub limit: u32,
+    pub before_id: Option<i64>,
+    pub actor: Option<String>,
+}
+
+impl AuditRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let detail: String = row.try_get("detail")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            at: row.try_get("at")?,
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            target: row.try_get("target")?,
+            outcome: row.try_get("outcome")?,
+            status: row.try_get("status")?,
+            request_id: row.try_get("request_id")?,
+            detail: serde_json::from_str(&detail)
+                .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
+        })
+    }
+}
+
+impl Store {
+    /// Appends an entry; returns its id.
+    pub async fn record_audit(&self, e: &AuditEntry, now: i64) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit_log (at, actor, action, target, outcome, status, request_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(now)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(e.target.as_deref())
+        .bind(e.outcome.as_str())
+        .bind(e.status.map(i64::from))
+        .bind(e.request_id.as_deref())
+        .bind(e.detail.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// Reads entries, newest first.
+    pub async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, outcome, status, request_id, detail FROM audit_log \
+             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR actor = $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(q.before_id)
+        .bind(q.actor.as_deref())
+        .bind(i64::from(q.limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(AuditRecord::from_row).collect()
+    }
+}

@@ -1,0 +1,152 @@
+//! Persistent state, on SQLite (the embedded default) or PostgreSQL (production and HA).
+//!
+//! Both backends go through sqlx's `Any` driver so that one query text serves both; the schema
+//! is kept to types both understand (BIGINT/INTEGER, TEXT, DOUBLE/REAL) and times are integer
+//! milliseconds since the Unix epoch. Each backend has its own migration set under
+//! `migrations/`, because DDL (identity columns, types) is where the dialects differ.
+
+mod audit;
+mod tokens;
+
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
+pub use tokens::{NewToken, TokenRecord};
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What can go wrong with the store. `Conflict` and `NotFound` are the caller's concern; the
+/// rest are ours (the database is unreachable or misbehaving).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the database URL is not supported: {0}")]
+    BadUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://FILE`, created if missing, or `postgres://…`).
+    #[tracing::instrument(name = "store.connect", skip_all, fields(database = %redact(url.expose_secret())))]
+    pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let url = url.expose_secret();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            // Create the file on first start: the embedded default needs no set-up step.
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::BadUrl(redact(url)));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers (dashboard, API) run while the poller writes;
+                        // busy_timeout turns writer contention into waiting, not errors.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the migrations this binary carries that the database does not have yet.
+    #[tracing::instrument(name = "store.migrate", skip_all, fields(backend = ?self.backend))]
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (at shutdown, so SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The URL with any password replaced, safe for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("********"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparseable URL)".to_owned(),
+    }
+}
+
+/// Milliseconds since the Unix epoch, the stored form of every time.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`] with `message`.
+fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message()),
+        _ => StoreError::Database(e),
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, and nothing that is already there (safe to run again).
+# Debian packages: the real servers the tests start; a Python virtual environment with the
+# AWS emulator pinned; cargo-nextest. Prints one line per thing it had to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Versions are pinned so that a test run today and a test run next year talk to the same emulator.
+MOTO_VERSION="5.2.5"
+VENV=".tools/venv"
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v redis-cli >/dev/null || need_apt+=(redis-tools)
+command -v memcached >/dev/null || need_apt+=(memcached)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+if ((${#need_apt[@]})); then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [[ ! -x $VENV/bin/python ]]; then
+  echo "setup: creating the Python virtual environment in $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null \
+   || [[ ! -x $VENV/bin/moto_server ]]; then
+  echo "setup: installing moto[server]==$MOTO_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
