@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Versions are pinned so that a test run today and a test run next year talk to the same emulator.
 MOTO_VERSION="5.2.5"
+# The reference Python parser of the Prometheus text format, to check /metrics independently.
+PROMETHEUS_CLIENT_VERSION="0.26.0"
 VENV=".tools/venv"
 
 need_apt=()
@@ -32,6 +34,10 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
    || [[ ! -x $VENV/bin/moto_server ]]; then
   echo "setup: installing moto[server]==$MOTO_VERSION"
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
+  echo "setup: installing prometheus-client==$PROMETHEUS_CLIENT_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -40,7 +40,7 @@ struct Cli {
 struct ConfigArg {
     /// Configuration file (TOML). Without one, the embedded defaults apply: SQLite in the
     /// working directory, listening on 127.0.0.1:8080.
-    #[arg(long, short, env = "CACHEWARDEN_CONFIG")]
+    #[arg(long, short, env = "CACHEWARDEN_CONFIG", global = true)]
     config: Option<PathBuf>,
 }
 

@@ -172,13 +172,11 @@ async fn principal_of(req: &ServiceRequest) -> Result<Principal, AuthError> {
             return Err(AuthError::Unavailable);
         }
     };
-    if record
+    let stale = record
         .last_used_at
-        .is_none_or(|t| now - t >= TOUCH_EVERY_MS)
-    {
-        if let Err(e) = state.store.touch_token(record.id, now).await {
-            tracing::warn!(error = %e, token = %record.name, "Could not record token use.");
-        }
+        .is_none_or(|t| now - t >= TOUCH_EVERY_MS);
+    if stale && let Err(e) = state.store.touch_token(record.id, now).await {
+        tracing::warn!(error = %e, token = %record.name, "Could not record token use.");
     }
     Ok(record.into())
 }

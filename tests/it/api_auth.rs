@@ -1,0 +1,372 @@
+//! Tokens, scopes, target limits and the audit log over the API.
+
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+
+const TWO_TARGETS: &str = r#"
+[[targets]]
+name = "sessions"
+kind = "redis"
+url = "redis://127.0.0.1:6379"
+
+[[targets]]
+name = "web"
+kind = "cloudfront"
+distribution_id = "E2QWRUHEXAMPLE"
+"#;
+
+async fn audit(app: &TestApp, admin: &str) -> Vec<Value> {
+    let res = app.get("/api/v1/audit?limit=100", Some(admin)).await;
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn no_token_is_401_a_read_token_is_403_on_admin_routes_and_admin_is_200() {
+    let app = TestApp::sqlite(TWO_TARGETS).await;
+    let read = app.token("dashboard", &["read"], &[]).await;
+    let admin = app.token("root", &["admin"], &[]).await;
+
+    let none = app.get("/api/v1/audit", None).await;
+    assert_eq!(none.status(), 401);
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        "Bearer realm=\"cachewarden\""
+    );
+    assert_eq!(
+        none.json::<Value>().await.unwrap()["error"]["code"],
+        "unauthenticated"
+    );
+
+    let bad = app.get("/api/v1/audit", Some("cw_not-a-real-token")).await;
+    assert_eq!(bad.status(), 401);
+
+    let forbidden = app.get("/api/v1/audit", Some(&read)).await;
+    assert_eq!(forbidden.status(), 403);
+    let body: Value = forbidden.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(
+        body["error"]["message"],
+        "token \"dashboard\" lacks the admin scope"
+    );
+
+    assert_eq!(app.get("/api/v1/audit", Some(&admin)).await.status(), 200);
+    // Read endpoints accept the read token.
+    assert_eq!(app.get("/api/v1/targets", Some(&read)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn every_mutating_call_is_audited_with_who_what_and_outcome() {
+    let app = TestApp::sqlite(TWO_TARGETS).await;
+    let read = app.token("dashboard", &["read"], &[]).await;
+    let admin = app.token("root", &["admin"], &[]).await;
+    let body = json!({"name": "ci-deploy", "scopes": ["invalidate"], "targets": ["web"]});
+
+    // Anonymous, then a token without the scope, then the admin: three attempts.
+    let anon = app
+        .http
+        .post(app.url("/api/v1/tokens"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+    let denied = app
+        .http
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&read)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    let created = app
+        .http
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created_id = created.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let created: Value = created.json().await.unwrap();
+    let secret = created["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("cw_"));
+    assert_eq!(created["record"]["scopes"], json!(["invalidate"]));
+
+    // The new token works, and only within its scope.
+    assert_eq!(
+        app.get("/api/v1/targets/web", Some(&secret)).await.status(),
+        200
+    );
+    assert_eq!(app.get("/api/v1/audit", Some(&secret)).await.status(), 403);
+
+    let revoked = app
+        .http
+        .delete(app.url("/api/v1/tokens/ci-deploy"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        app.get("/api/v1/targets/web", Some(&secret)).await.status(),
+        401
+    );
+
+    let entries = audit(&app, &admin).await;
+    let summary: Vec<(String, String, String)> = entries
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "anonymous".into(),
+                "POST /api/v1/tokens".into(),
+                "denied".into()
+            ),
+            (
+                "dashboard".into(),
+                "POST /api/v1/tokens".into(),
+                "denied".into()
+            ),
+            ("root".into(), "POST /api/v1/tokens".into(), "ok".into()),
+            (
+                "root".into(),
+                "DELETE /api/v1/tokens/{name}".into(),
+                "ok".into()
+            ),
+        ]
+    );
+    let create_entry = &entries[1];
+    assert_eq!(create_entry["request_id"], created_id.as_str());
+    assert_eq!(create_entry["status"], 201);
+    assert_eq!(create_entry["detail"]["token"], "ci-deploy");
+    assert!(create_entry["at"].as_i64().unwrap() > 1_700_000_000_000);
+    // The secret is never written to the audit log.
+    assert!(
+        !serde_json::to_string(&entries)
+            .unwrap()
+            .contains(&secret[3..])
+    );
+}
+
+#[tokio::test]
+async fn a_token_limited_to_targets_sees_and_touches_only_those() {
+    let app = TestApp::sqlite(TWO_TARGETS).await;
+    let limited = app.token("web-only", &["read"], &["web"]).await;
+    let all = app.token("everything", &["read"], &[]).await;
+
+    let listed: Value = app
+        .get("/api/v1/targets", Some(&limited))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web"]);
+    let listed: Value = app
+        .get("/api/v1/targets", Some(&all))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["targets"].as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        app.get("/api/v1/targets/web", Some(&limited))
+            .await
+            .status(),
+        200
+    );
+    let other = app.get("/api/v1/targets/sessions", Some(&limited)).await;
+    assert_eq!(other.status(), 403);
+    // A limited token cannot tell a missing target from a forbidden one.
+    assert_eq!(
+        app.get("/api/v1/targets/nosuch", Some(&limited))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.get("/api/v1/targets/nosuch", Some(&all)).await.status(),
+        404
+    );
+}
+
+/// One bad request: what it breaks, and the error it must give.
+struct Case {
+    what: &'static str,
+    body: Value,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+    message: &'static str,
+}
+
+/// Each bad request, what it breaks, and the error it must give.
+#[tokio::test]
+async fn bad_token_requests_are_refused_naming_the_field_and_rule() {
+    let app = TestApp::sqlite(TWO_TARGETS).await;
+    let admin = app.token("root", &["admin"], &[]).await;
+    app.token("taken", &["read"], &[]).await;
+    let cases = [
+        Case {
+            what: "missing name",
+            body: json!({"scopes": ["read"]}),
+            status: 400,
+            code: "invalid_json",
+            field: Some("name"),
+            message: "missing field `name`",
+        },
+        Case {
+            what: "unknown field",
+            body: json!({"name": "a", "scopes": ["read"], "admin": true}),
+            status: 400,
+            code: "invalid_json",
+            field: Some("admin"),
+            message: "unknown field `admin`",
+        },
+        Case {
+            what: "bad name",
+            body: json!({"name": "CI Deploy", "scopes": ["read"]}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("name"),
+            message: "may contain only lowercase",
+        },
+        Case {
+            what: "no scopes",
+            body: json!({"name": "a", "scopes": []}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("scopes"),
+            message: "at least one",
+        },
+        Case {
+            what: "unknown scope",
+            body: json!({"name": "a", "scopes": ["read", "root"]}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("scopes[1]"),
+            message: "unknown scope \"root\"",
+        },
+        Case {
+            what: "unknown target",
+            body: json!({"name": "a", "scopes": ["read"], "targets": ["web", "wbe"]}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("targets[1]"),
+            message: "not a configured target",
+        },
+        Case {
+            what: "bad expiry",
+            body: json!({"name": "a", "scopes": ["read"], "expires_in": "soon"}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("expires_in"),
+            message: "not a duration",
+        },
+        Case {
+            what: "short expiry",
+            body: json!({"name": "a", "scopes": ["read"], "expires_in": "5s"}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("expires_in"),
+            message: "at least 1m",
+        },
+        Case {
+            what: "wrong type",
+            body: json!({"name": "a", "scopes": "read"}),
+            status: 400,
+            code: "invalid_json",
+            field: None,
+            message: "invalid type",
+        },
+        Case {
+            what: "duplicate name",
+            body: json!({"name": "taken", "scopes": ["read"]}),
+            status: 409,
+            code: "conflict",
+            field: None,
+            message: "already exists",
+        },
+    ];
+    for Case {
+        what,
+        body,
+        status,
+        code,
+        field,
+        message,
+    } in cases
+    {
+        let res = app
+            .http
+            .post(app.url("/api/v1/tokens"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{what}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"]["code"], code, "{what}: {err}");
+        assert_eq!(err["error"]["field"].as_str(), field, "{what}: {err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(message),
+            "{what}: {err}"
+        );
+    }
+    let not_json = app
+        .http
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .body("name=a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 415);
+    let bad_limit = app.get("/api/v1/audit?limit=0", Some(&admin)).await;
+    assert_eq!(bad_limit.status(), 400);
+    assert_eq!(
+        bad_limit.json::<Value>().await.unwrap()["error"]["field"],
+        "limit"
+    );
+    let bad_query = app.get("/api/v1/audit?limit=ten", Some(&admin)).await;
+    assert_eq!(bad_query.status(), 400);
+    assert_eq!(
+        bad_query.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_query"
+    );
+    let unknown = app
+        .http
+        .delete(app.url("/api/v1/tokens/nobody"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}

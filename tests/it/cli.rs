@@ -1,0 +1,232 @@
+//! The `cachewarden` binary: check-config, print-default-config, token management, and how
+//! failures are reported (one line, documented exit codes).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::harness::TestApp;
+
+fn cachewarden(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cachewarden"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CACHEWARDEN_CONFIG")
+        .env("USER", "alice")
+        .output()
+        .expect("run cachewarden")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_config_reports_all_three_mistakes_with_lines_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        r#"[server]
+listen = "localhost"
+
+[[targets]]
+name = "sessions"
+kind = "redis"
+url = "redis://127.0.0.1:6379"
+every = "fast"
+
+[[targets]]
+name = "web"
+kind = "cloudfront"
+"#,
+    )
+    .unwrap();
+    let out = cachewarden(&["check-config", "bad.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "bad.toml: line 2: server.listen: \"localhost\" is not an address like \"127.0.0.1:8080\"",
+            "bad.toml: line 8: targets[0].every: \"fast\" is not a duration like \"15s\", \"5m\" or \"1h 30m\"",
+            "bad.toml: line 10: targets[1].distribution_id: is required",
+            "3 error(s) in bad.toml",
+        ]
+    );
+}
+
+#[test]
+fn the_printed_default_config_passes_check_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed = cachewarden(&["print-default-config"], dir.path());
+    assert!(printed.status.success());
+    std::fs::write(dir.path().join("example.toml"), &printed.stdout).unwrap();
+    let out = cachewarden(&["check-config", "example.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid (6 targets, 2 notifiers, 2 alarms, 1 rules)"));
+}
+
+#[test]
+fn a_missing_config_file_is_one_readable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cachewarden(&["check-config", "nope.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("nope.toml: (top level): cannot read nope.toml:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn tokens_made_on_the_command_line_work_against_the_api_and_are_audited() {
+    let app = TestApp::sqlite("[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n").await;
+    let db = app.dir.path().join("cachewarden.db");
+    let config = app.dir.path().join("cw.toml");
+    std::fs::write(
+        &config,
+        format!("[database]\nurl = \"sqlite://{}\"\n[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n", db.display()),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let dir = app.dir.path();
+
+    let out = cachewarden(
+        &[
+            "token", "create", "--config", config, "--name", "ops", "--scope", "admin",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let admin = text(&out.stdout).trim().to_owned();
+    assert!(
+        admin.starts_with("cw_") && !admin.contains('\n'),
+        "stdout is the token alone: {admin:?}"
+    );
+    assert!(text(&out.stderr).contains("shown once"));
+
+    let out = cachewarden(
+        &[
+            "token",
+            "create",
+            "--config",
+            config,
+            "--name",
+            "ci",
+            "--scope",
+            "invalidate",
+            "--target",
+            "web",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ci = text(&out.stdout).trim().to_owned();
+
+    assert_eq!(app.get("/api/v1/audit", Some(&admin)).await.status(), 200);
+    assert_eq!(app.get("/api/v1/audit", Some(&ci)).await.status(), 403);
+    assert_eq!(
+        app.get("/api/v1/targets/web", Some(&ci)).await.status(),
+        200
+    );
+
+    let list = cachewarden(&["token", "list", "--config", config, "--json"], dir);
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(
+        !text(&list.stdout).contains(&admin[3..]),
+        "list never shows secrets"
+    );
+
+    let out = cachewarden(&["token", "revoke", "--config", config, "ci"], dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        app.get("/api/v1/targets/web", Some(&ci)).await.status(),
+        401
+    );
+
+    let audit: Value = app
+        .get("/api/v1/audit", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cli_entries: Vec<(String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "cli:alice")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["detail"]["token"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cli_entries,
+        [
+            ("token.revoke".into(), "ci".into()),
+            ("token.create".into(), "ci".into()),
+            ("token.create".into(), "ops".into())
+        ]
+    );
+}
+
+/// Bad command lines: each exits non-zero with one readable line.
+#[test]
+fn bad_token_commands_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["token", "create", "--name", "x", "--scope", "root"],
+            "cachewarden: --scope[0]: unknown scope \"root\"",
+        ),
+        (
+            &["token", "create", "--name", "Bad Name", "--scope", "read"],
+            "cachewarden: --name: \"Bad Name\" may contain only",
+        ),
+        (
+            &[
+                "token", "create", "--name", "x", "--scope", "read", "--target", "web",
+            ],
+            "cachewarden: --target[0]: \"web\" is not a configured target",
+        ),
+        (
+            &["token", "revoke", "ghost"],
+            "cachewarden: no active token named \"ghost\"",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = cachewarden(args, dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with(want), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn serve_on_a_busy_port_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = cachewarden(&["serve", "--listen", &addr], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let last = text(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last.starts_with(&format!("cachewarden: cannot listen on {addr}")),
+        "{last}"
+    );
+}

@@ -1,0 +1,65 @@
+//! The dashboard in a real headless Chromium.
+
+use fantoccini::Locator;
+
+use crate::harness::TestApp;
+use crate::harness::browser::Browser;
+
+#[tokio::test]
+async fn the_home_page_shows_the_empty_state_styled_by_the_stylesheet() {
+    let app = TestApp::sqlite("").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Targets · cachewarden");
+    let empty = c.find(Locator::Css("#empty-state")).await.unwrap();
+    let text = empty.text().await.unwrap();
+    assert!(text.contains("No cache targets yet"), "{text}");
+    assert!(
+        text.contains("cachewarden print-default-config > cachewarden.toml"),
+        "{text}"
+    );
+    // The accent border comes from /static/app.css: the stylesheet was served and applied.
+    assert_eq!(
+        empty.css_value("border-left-color").await.unwrap(),
+        "rgba(31, 111, 235, 1)"
+    );
+    assert!(
+        c.find(Locator::Css("table.targets")).await.is_err(),
+        "no table without targets"
+    );
+    if let Ok(dir) = std::env::var("CACHEWARDEN_SCREENSHOTS") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("home-empty.png"),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_home_page_lists_configured_targets() {
+    let app = TestApp::sqlite(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n\
+         [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n",
+    )
+    .await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css("table.targets tbody tr"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for row in rows {
+        seen.push(row.text().await.unwrap());
+    }
+    assert_eq!(
+        seen,
+        ["sessions redis every 15s", "web cloudfront every 1m"]
+    );
+    assert!(c.find(Locator::Css("#empty-state")).await.is_err());
+    browser.close().await;
+}

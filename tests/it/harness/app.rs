@@ -1,0 +1,112 @@
+//! The application under test, built in-process through `startup::Application` on port 0
+//! with a fresh database.
+
+use std::net::SocketAddr;
+
+use cachewarden::auth::manage::{self, TokenRequest};
+use cachewarden::config::{self, Settings};
+use cachewarden::startup::Application;
+use cachewarden::store::Store;
+use secrecy::{ExposeSecret, SecretString};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub store: Store,
+    pub settings: Settings,
+    pub http: reqwest::Client,
+    /// Kept so the SQLite file lives as long as the app.
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// An app on a fresh SQLite file, configured with `toml` (its `[database]` is replaced).
+    pub async fn sqlite(toml: &str) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        Self::start(toml, &url, dir).await
+    }
+
+    /// An app on the given database URL.
+    pub async fn on_database(toml: &str, url: &str) -> TestApp {
+        Self::start(toml, url, tempfile::tempdir().expect("temp dir")).await
+    }
+
+    async fn start(toml: &str, url: &str, dir: TempDir) -> TestApp {
+        let mut settings = config::load_from(Some(toml), Vec::new())
+            .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
+        settings.database.url = SecretString::from(url.to_owned());
+        settings.server.listen = "127.0.0.1:0".parse().expect("static address");
+        let store = Store::connect(&settings.database.url, 5)
+            .await
+            .expect("connect to the test database");
+        store.migrate().await.expect("migrate the test database");
+        let app = Application::build_with_store(settings.clone(), store.clone())
+            .expect("build the application");
+        let address = app.address();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            address,
+            store,
+            settings,
+            http: reqwest::Client::new(),
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Creates a token the way the CLI and the API do, and returns its secret.
+    pub async fn token(&self, name: &str, scopes: &[&str], targets: &[&str]) -> String {
+        let request = TokenRequest {
+            name: name.to_owned(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            targets: targets.iter().map(|s| s.to_string()).collect(),
+            expires_in: None,
+        };
+        let spec = manage::parse_request(&request, &self.settings).expect("valid token request");
+        let (secret, _) = manage::create(&self.store, &spec, "test")
+            .await
+            .expect("create token");
+        secret.expose_secret().to_owned()
+    }
+
+    /// GET with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request reaches the app")
+    }
+
+    /// Stops the app gracefully and checks it stopped without error.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("app task").expect("app stopped cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}

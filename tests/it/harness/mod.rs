@@ -1,0 +1,17 @@
+//! Starts the real components the tests talk to (redis-server, a Redis Cluster, memcached,
+//! PostgreSQL, moto_server, chromedriver) on free loopback ports, and the application itself.
+//! Every process is stopped when its guard is dropped, which also happens when a test panics;
+//! and each child is told by the kernel (PR_SET_PDEATHSIG) to die with the test process, so
+//! not even a killed test run leaves servers behind.
+
+#![allow(dead_code)] // Each test module uses a different part of the harness.
+
+pub mod app;
+pub mod browser;
+pub mod memcached;
+pub mod moto;
+pub mod postgres;
+pub mod process;
+pub mod redis;
+
+pub use app::TestApp;

@@ -1,0 +1,68 @@
+//! moto_server, the AWS emulator, reached through the SDKs' endpoint override.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use super::process::{Proc, free_port, http_get, repo_root};
+
+pub struct Moto {
+    pub port: u16,
+    proc: Proc,
+    _dir: TempDir,
+}
+
+/// `CACHEWARDEN_MOTO_SERVER`, else the virtual environment that `tests/setup.sh` makes.
+fn binary() -> PathBuf {
+    std::env::var_os("CACHEWARDEN_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools/venv/bin/moto_server"))
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut cmd = Command::new(binary());
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let mut proc = Proc::spawn(
+            "moto_server",
+            cmd,
+            libc::SIGTERM,
+            &dir.path().join("moto.log"),
+        );
+        proc.wait_ready(Duration::from_secs(30), || {
+            http_get(port, "/moto-api/")
+                .is_some_and(|r| r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"))
+        });
+        Moto {
+            port,
+            proc,
+            _dir: dir,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK settings pointing at this emulator, with static test credentials.
+    pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        let settings = cachewarden::config::AwsSettings {
+            region: Some(region.to_owned()),
+            endpoint: Some(self.endpoint().parse().expect("valid URL")),
+            profile: None,
+        };
+        cachewarden::aws::loader(&settings)
+            .credentials_provider(aws_credential_types::Credentials::for_tests())
+            .load()
+            .await
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: one binary (one link) with a module per feature. They start real
+//! servers through `harness` and the application on port 0 with a fresh database.
+
+mod harness;
+
+mod api_auth;
+mod cli;
+mod cloudwatch_emulator;
+mod dashboard;
+mod harness_cleanup;
+mod health;
+mod shutdown;
+mod store_conformance;

@@ -1,0 +1,214 @@
+//! One suite of store behaviour, run against both backends: SQLite and PostgreSQL.
+
+use cachewarden::domain::{Scope, ScopeSet, TargetName, TokenName};
+use cachewarden::store::{AuditEntry, AuditQuery, Backend, NewToken, Outcome, Store, StoreError};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::harness::postgres::Postgres;
+
+async fn open(url: &str) -> Store {
+    let store = Store::connect(&SecretString::from(url.to_owned()), 4)
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    // Migrating again is a no-op, as at every restart.
+    store.migrate().await.expect("migrate twice");
+    store
+}
+
+fn new_token(name: &str, hash: &str) -> NewToken {
+    NewToken {
+        name: TokenName::parse(name).unwrap(),
+        token_hash: hash.to_owned(),
+        prefix: "cw_12345678".to_owned(),
+        scopes: ScopeSet::new([Scope::Read, Scope::Invalidate]),
+        targets: vec![TargetName::parse("web").unwrap()],
+        created_by: "test".to_owned(),
+        expires_at: None,
+    }
+}
+
+async fn suite(store: Store) {
+    store.ping().await.expect("ping");
+    tokens(&store).await;
+    audit(&store).await;
+}
+
+async fn tokens(store: &Store) {
+    let now = 1_800_000_000_000;
+    let created = store
+        .create_token(&new_token("ci", "h1"), now)
+        .await
+        .unwrap();
+    assert_eq!(created.name.as_str(), "ci");
+    assert_eq!(
+        created.scopes,
+        ScopeSet::new([Scope::Read, Scope::Invalidate])
+    );
+    assert_eq!(created.targets, vec![TargetName::parse("web").unwrap()]);
+    assert_eq!(created.created_at, now);
+
+    let found = store
+        .find_active_token("h1", now)
+        .await
+        .unwrap()
+        .expect("found by hash");
+    assert_eq!(found.id, created.id);
+    assert!(store.find_active_token("h2", now).await.unwrap().is_none());
+
+    // An active name cannot be taken twice.
+    match store.create_token(&new_token("ci", "h2"), now).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("already exists"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+
+    store.touch_token(created.id, now + 5).await.unwrap();
+    assert_eq!(
+        store
+            .find_active_token("h1", now)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(now + 5)
+    );
+
+    let revoked = store
+        .revoke_token(&TokenName::parse("ci").unwrap(), now + 10)
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(now + 10));
+    assert!(
+        store
+            .find_active_token("h1", now + 20)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store
+            .revoke_token(&TokenName::parse("ci").unwrap(), now)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // After revocation the name is free again.
+    store
+        .create_token(&new_token("ci", "h3"), now + 30)
+        .await
+        .unwrap();
+
+    let mut expiring = new_token("short", "h4");
+    expiring.expires_at = Some(now + 1_000);
+    store.create_token(&expiring, now).await.unwrap();
+    assert!(
+        store
+            .find_active_token("h4", now + 999)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .find_active_token("h4", now + 1_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let all = store.list_tokens().await.unwrap();
+    let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["short", "ci", "ci"],
+        "newest first, revoked included"
+    );
+}
+
+async fn audit(store: &Store) {
+    for i in 0..5 {
+        let entry = AuditEntry {
+            actor: if i % 2 == 0 {
+                "alice".into()
+            } else {
+                "ci".into()
+            },
+            action: format!("action.{i}"),
+            target: (i == 3).then(|| "web".to_owned()),
+            outcome: if i == 4 { Outcome::Denied } else { Outcome::Ok },
+            status: Some(200),
+            request_id: Some(format!("req-{i}")),
+            detail: json!({"n": i}),
+        };
+        store
+            .record_audit(&entry, 1_800_000_000_000 + i)
+            .await
+            .unwrap();
+    }
+    let page = store
+        .list_audit(&AuditQuery {
+            limit: 2,
+            before_id: None,
+            actor: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["action.4", "action.3"]
+    );
+    assert_eq!(page[0].outcome, "denied");
+    assert_eq!(page[1].target.as_deref(), Some("web"));
+    assert_eq!(page[1].detail, json!({"n": 3}));
+    assert_eq!(page[1].status, Some(200));
+    let next = store
+        .list_audit(&AuditQuery {
+            limit: 10,
+            before_id: Some(page[1].id),
+            actor: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["action.2", "action.1", "action.0"]
+    );
+    let alice = store
+        .list_audit(&AuditQuery {
+            limit: 10,
+            before_id: None,
+            actor: Some("alice".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["action.4", "action.2", "action.0"]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&format!("sqlite://{}", dir.path().join("s.db").display())).await;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    suite(store).await;
+}
+
+#[tokio::test]
+async fn postgres_store_conforms() {
+    let pg = Postgres::start();
+    let store = open(&pg.fresh_database_url()).await;
+    assert_eq!(store.backend(), Backend::Postgres);
+    suite(store).await;
+}
+
+#[tokio::test]
+async fn the_application_serves_from_postgres() {
+    let pg = Postgres::start();
+    let app = crate::harness::TestApp::on_database("", &pg.fresh_database_url()).await;
+    let admin = app.token("root", &["admin"], &[]).await;
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+    assert_eq!(app.get("/api/v1/audit", Some(&admin)).await.status(), 200);
+    app.stop().await;
+}
