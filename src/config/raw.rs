@@ -34,6 +34,30 @@ pub(super) struct Aws {
     pub unknown: Unknown,
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Collector {
+    pub max_concurrent_polls: Option<u32>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Retention {
+    pub raw: Option<String>,
+    pub five_minute: Option<String>,
+    pub one_hour: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Cloudwatch {
+    pub lookback: Option<String>,
+    pub price_per_1000_metrics: Option<f64>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
 /// One struct for every kind: validation says which fields a kind needs and which it ignores,
 /// which gives better messages than a serde tagged enum ("kind cloudfront needs
 /// distribution_id" rather than "missing field").

@@ -18,6 +18,12 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// How AWS is reached (CloudWatch, CloudFront, SNS).
     pub aws: AwsSettings,
+    /// How polling is run.
+    pub collector: CollectorSettings,
+    /// How long samples are kept at each resolution.
+    pub retention: RetentionSettings,
+    /// CloudWatch polling and its cost.
+    pub cloudwatch: CloudwatchSettings,
     /// The watched cache tiers.
     pub targets: Vec<TargetSettings>,
     /// Where alerts go.
@@ -65,6 +71,34 @@ pub struct AwsSettings {
     pub endpoint: Option<Url>,
     /// Named profile from the shared AWS config files.
     pub profile: Option<String>,
+}
+
+/// `[collector]`
+#[derive(Debug, Clone)]
+pub struct CollectorSettings {
+    /// Polls running at once across all targets. Default 64.
+    pub max_concurrent_polls: u32,
+}
+
+/// `[retention]`
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// Raw samples. Default 48 h.
+    pub raw: Duration,
+    /// 5-minute rollups. Default 30 days.
+    pub five_minute: Duration,
+    /// 1-hour rollups. Default 400 days.
+    pub one_hour: Duration,
+}
+
+/// `[cloudwatch]`
+#[derive(Debug, Clone)]
+pub struct CloudwatchSettings {
+    /// How far back each poll reads. CloudWatch data arrives minutes late and is revised, so
+    /// every poll re-reads this window and upserts it. Default 15 min.
+    pub lookback: Duration,
+    /// GetMetricData price in USD per 1,000 metrics requested. Default 0.01.
+    pub price_per_1000_metrics: f64,
 }
 
 /// How often a target is polled.

@@ -67,31 +67,11 @@ async fn every_mutating_call_is_audited_with_who_what_and_outcome() {
     let body = json!({"name": "ci-deploy", "scopes": ["invalidate"], "targets": ["web"]});
 
     // Anonymous, then a token without the scope, then the admin: three attempts.
-    let anon = app
-        .http
-        .post(app.url("/api/v1/tokens"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let anon = app.post("/api/v1/tokens", None, &body).await;
     assert_eq!(anon.status(), 401);
-    let denied = app
-        .http
-        .post(app.url("/api/v1/tokens"))
-        .bearer_auth(&read)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let denied = app.post("/api/v1/tokens", Some(&read), &body).await;
     assert_eq!(denied.status(), 403);
-    let created = app
-        .http
-        .post(app.url("/api/v1/tokens"))
-        .bearer_auth(&admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let created = app.post("/api/v1/tokens", Some(&admin), &body).await;
     assert_eq!(created.status(), 201);
     let created_id = created.headers()["x-request-id"]
         .to_str()
@@ -109,13 +89,7 @@ async fn every_mutating_call_is_audited_with_who_what_and_outcome() {
     );
     assert_eq!(app.get("/api/v1/audit", Some(&secret)).await.status(), 403);
 
-    let revoked = app
-        .http
-        .delete(app.url("/api/v1/tokens/ci-deploy"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let revoked = app.delete("/api/v1/tokens/ci-deploy", Some(&admin)).await;
     assert_eq!(revoked.status(), 200);
     assert_eq!(
         app.get("/api/v1/targets/web", Some(&secret)).await.status(),
@@ -323,14 +297,7 @@ async fn bad_token_requests_are_refused_naming_the_field_and_rule() {
         message,
     } in cases
     {
-        let res = app
-            .http
-            .post(app.url("/api/v1/tokens"))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post("/api/v1/tokens", Some(&admin), &body).await;
         assert_eq!(res.status().as_u16(), status, "{what}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["code"], code, "{what}: {err}");
@@ -361,12 +328,6 @@ async fn bad_token_requests_are_refused_naming_the_field_and_rule() {
         bad_query.json::<Value>().await.unwrap()["error"]["code"],
         "invalid_query"
     );
-    let unknown = app
-        .http
-        .delete(app.url("/api/v1/tokens/nobody"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let unknown = app.delete("/api/v1/tokens/nobody", Some(&admin)).await;
     assert_eq!(unknown.status(), 404);
 }

@@ -83,13 +83,43 @@ impl TestApp {
         secret.expose_secret().to_owned()
     }
 
-    /// GET with an optional bearer token.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.get(self.url(path));
+    /// A request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
         req.send().await.expect("request reaches the app")
+    }
+
+    /// GET with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// POST a JSON body with an optional bearer token.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    /// DELETE with an optional bearer token.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.send(reqwest::Method::DELETE, path, token, None).await
     }
 
     /// Stops the app gracefully and checks it stopped without error.
