@@ -7,10 +7,13 @@
 pub mod auth;
 pub mod aws;
 pub mod cli;
+pub mod collector;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod scheduler;
+pub mod sources;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -69,6 +69,41 @@ impl Metrics {
         }
     }
 
+    /// Exports the CloudWatch call counters (read at scrape time).
+    pub fn watch_cloudwatch(
+        &self,
+        counter: std::sync::Arc<crate::sources::cloudwatch::CallCounter>,
+    ) {
+        use std::sync::atomic::Ordering;
+        let calls = counter.clone();
+        let metrics = counter;
+        let register = |name: &str, help: &str, read: Box<dyn Fn() -> u64 + Send + Sync>| {
+            let c = ScrapeCounter {
+                desc: prometheus::core::Desc::new(
+                    name.into(),
+                    help.into(),
+                    vec![],
+                    Default::default(),
+                )
+                .ok(),
+                read,
+            };
+            if let Err(e) = self.registry.register(Box::new(c)) {
+                tracing::warn!(error = %e, "Could not export a CloudWatch counter.");
+            }
+        };
+        register(
+            "cachewarden_cloudwatch_requests_total",
+            "GetMetricData calls made.",
+            Box::new(move || calls.calls.load(Ordering::Relaxed)),
+        );
+        register(
+            "cachewarden_cloudwatch_metrics_requested_total",
+            "Metrics requested from GetMetricData (what CloudWatch bills).",
+            Box::new(move || metrics.metrics_requested.load(Ordering::Relaxed)),
+        );
+    }
+
     /// The registry, for modules that add their own collectors.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -79,6 +114,34 @@ impl Metrics {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
         String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// A counter whose value is read from elsewhere when scraped.
+struct ScrapeCounter {
+    desc: Option<prometheus::core::Desc>,
+    read: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl prometheus::core::Collector for ScrapeCounter {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.desc.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let Some(desc) = &self.desc else {
+            return Vec::new();
+        };
+        let mut counter = prometheus::proto::Counter::default();
+        counter.set_value((self.read)() as f64);
+        let mut metric = prometheus::proto::Metric::default();
+        metric.set_counter(counter);
+        let mut family = prometheus::proto::MetricFamily::default();
+        family.set_name(desc.fq_name.clone());
+        family.set_help(desc.help.clone());
+        family.set_field_type(prometheus::proto::MetricType::COUNTER);
+        family.set_metric(vec![metric]);
+        vec![family]
     }
 }
 

@@ -10,9 +10,11 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::collector::{CacheGauges, Collector};
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::scheduler;
 use crate::store::{self, Store};
 
 /// A built application: database migrated, port bound, not yet serving.
@@ -20,8 +22,13 @@ pub struct Application {
     address: SocketAddr,
     server: actix_web::dev::Server,
     store: Store,
+    settings: Arc<Settings>,
+    collector: Arc<Collector>,
+    /// Whether `run_until_stopped` starts polling and maintenance (tests that drive
+    /// `…_once()` themselves turn it off).
+    background: bool,
     /// Cancelled at shutdown; background workers stop on it.
-    background: CancellationToken,
+    cancel: CancellationToken,
 }
 
 impl Application {
@@ -40,19 +47,46 @@ impl Application {
             .migrate()
             .await
             .context("cannot migrate the database")?;
-        Self::build_with_store(settings, store)
+        Self::build_with_store(settings, store).await
     }
 
-    /// Binds the listen address and prepares the HTTP server over an open store.
-    pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
+    /// Binds the listen address and prepares the HTTP server over an open store. The AWS SDK
+    /// configuration is loaded from `[aws]` when a target needs AWS.
+    pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
+        let aws = if settings.targets.iter().any(|t| t.kind().is_cloudwatch()) {
+            Some(crate::aws::loader(&settings.aws).load().await)
+        } else {
+            None
+        };
+        Self::build_with(settings, store, aws).await
+    }
+
+    /// Like [`Self::build_with_store`] with a given AWS SDK configuration (tests point it at
+    /// an emulator with test credentials).
+    pub async fn build_with(
+        settings: Settings,
+        store: Store,
+        aws: Option<aws_config::SdkConfig>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let address = listener.local_addr()?;
         let shutdown_timeout = settings.server.shutdown_timeout;
+        let settings = Arc::new(settings);
+        let metrics = Arc::new(Metrics::new());
+        let gauges = Arc::new(CacheGauges::new(metrics.registry().clone()));
+        let collector = Arc::new(Collector::build(
+            &settings,
+            store.clone(),
+            gauges,
+            aws.as_ref(),
+        ));
+        metrics.watch_cloudwatch(collector.cloudwatch_calls.clone());
         let state = web::Data::new(AppState {
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             store: store.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            collector: collector.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -69,8 +103,23 @@ impl Application {
             address,
             server,
             store,
-            background: CancellationToken::new(),
+            settings,
+            collector,
+            background: true,
+            cancel: CancellationToken::new(),
         })
+    }
+
+    /// Serve HTTP only: no scheduled polling or maintenance. Tests use this to drive
+    /// `Collector::poll_once` themselves, so no scheduled poll splits their counters.
+    pub fn without_background(mut self) -> Self {
+        self.background = false;
+        self
+    }
+
+    /// The collector, for calling `poll_once` directly.
+    pub fn collector(&self) -> Arc<Collector> {
+        self.collector.clone()
     }
 
     /// The bound address (with the real port when port 0 was asked for).
@@ -89,7 +138,12 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let mut server = tokio::spawn(self.server);
-        tracing::info!(address = %self.address, "Listening.");
+        let mut jobs = if self.background {
+            Some(scheduler::start(self.collector.clone(), self.settings.clone()).await?)
+        } else {
+            None
+        };
+        tracing::info!(address = %self.address, targets = self.settings.targets.len(), "Listening.");
         let result = tokio::select! {
             res = &mut server => res,
             () = shutdown => {
@@ -98,7 +152,12 @@ impl Application {
                 server.await
             }
         };
-        self.background.cancel();
+        self.cancel.cancel();
+        if let Some(jobs) = jobs.as_mut()
+            && let Err(e) = jobs.shutdown().await
+        {
+            tracing::warn!(error = %e, "The scheduler did not stop cleanly.");
+        }
         self.store.close().await;
         tracing::info!("Stopped.");
         result

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
+use crate::collector::Collector;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    pub collector: Arc<Collector>,
 }
 
 /// Registers every route. The API scope requires a bearer token; health, metrics, static

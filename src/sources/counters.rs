@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use crate::store::Sample;
+
 /// One reading of a server's cumulative counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
@@ -35,12 +37,58 @@ pub fn hit_ratio(hits: u64, misses: u64) -> Option<f64> {
     (total > 0).then(|| hits as f64 / total as f64)
 }
 
+/// Appends one sample per counter delta (`counters` maps server field to series name) and,
+/// when the interval had traffic, `hit_rate` from the `hits` and `misses` series, kept with
+/// its parts. Returns the deltas, for aggregating cluster nodes.
+pub fn push_interval_samples(
+    at: (&str, &str, i64),
+    previous: Option<&Reading>,
+    current: &Reading,
+    counters: &[(&'static str, &'static str)],
+    out: &mut Vec<Sample>,
+) -> HashMap<&'static str, u64> {
+    let (target, node, now) = at;
+    let mut deltas = HashMap::new();
+    for (field, series) in counters {
+        if let Some(d) = delta(previous, current, field) {
+            out.push(Sample::new(target, node, series, now, d as f64));
+            deltas.insert(*series, d);
+        }
+    }
+    push_hit_rate((target, node, now), &deltas, out);
+    deltas
+}
+
+/// Appends `hit_rate` from `hits` and `misses` counts, when there was traffic.
+pub fn push_hit_rate(
+    at: (&str, &str, i64),
+    counts: &HashMap<&'static str, u64>,
+    out: &mut Vec<Sample>,
+) {
+    let (target, node, now) = at;
+    if let (Some(&h), Some(&m)) = (counts.get("hits"), counts.get("misses"))
+        && hit_ratio(h, m).is_some()
+    {
+        out.push(Sample::ratio(
+            target,
+            node,
+            "hit_rate",
+            now,
+            h as f64,
+            (h + m) as f64,
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn reading(instance: &str, hits: u64, misses: u64) -> Reading {
-        Reading { instance: instance.into(), counters: HashMap::from([("hits", hits), ("misses", misses)]) }
+        Reading {
+            instance: instance.into(),
+            counters: HashMap::from([("hits", hits), ("misses", misses)]),
+        }
     }
 
     #[test]
@@ -49,7 +97,11 @@ mod tests {
         let b = reading("r1", 190, 60);
         assert_eq!(delta(Some(&a), &b, "hits"), Some(90));
         assert_eq!(delta(Some(&a), &b, "misses"), Some(10));
-        assert_eq!(delta(None, &b, "hits"), None, "no rate from the first reading");
+        assert_eq!(
+            delta(None, &b, "hits"),
+            None,
+            "no rate from the first reading"
+        );
         assert_eq!(delta(Some(&a), &b, "evictions"), None, "unknown counter");
     }
 

@@ -16,7 +16,11 @@ pub fn parse_redis_info(text: &str) -> HashMap<String, String> {
 pub fn redis_key_count(info: &HashMap<String, String>) -> u64 {
     info.iter()
         .filter(|(k, _)| k.starts_with("db") && k[2..].chars().all(|c| c.is_ascii_digit()))
-        .filter_map(|(_, v)| v.split(',').find_map(|kv| kv.strip_prefix("keys=")).and_then(|n| n.parse::<u64>().ok()))
+        .filter_map(|(_, v)| {
+            v.split(',')
+                .find_map(|kv| kv.strip_prefix("keys="))
+                .and_then(|n| n.parse::<u64>().ok())
+        })
         .sum()
 }
 

@@ -58,7 +58,10 @@ async fn the_home_page_lists_configured_targets() {
     }
     assert_eq!(
         seen,
-        ["sessions redis every 15s", "web cloudfront every 1m"]
+        [
+            "sessions redis pending every 15s",
+            "web cloudfront pending every 1m"
+        ]
     );
     assert!(c.find(Locator::Css("#empty-state")).await.is_err());
     browser.close().await;

@@ -6,6 +6,8 @@ mod harness;
 mod api_auth;
 mod cli;
 mod cloudwatch_emulator;
+mod collect_cloudwatch;
+mod collect_direct;
 mod dashboard;
 mod harness_cleanup;
 mod health;

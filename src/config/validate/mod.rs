@@ -53,9 +53,15 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
     let aws = v
         .section::<raw::Aws>(table, "aws")
         .map(|(p, r)| v.aws(&p, r));
-    let collector = v.section::<raw::Collector>(table, "collector").map(|(p, r)| v.collector(&p, r));
-    let retention = v.section::<raw::Retention>(table, "retention").map(|(p, r)| v.retention(&p, r));
-    let cloudwatch = v.section::<raw::Cloudwatch>(table, "cloudwatch").map(|(p, r)| v.cloudwatch(&p, r));
+    let collector = v
+        .section::<raw::Collector>(table, "collector")
+        .map(|(p, r)| v.collector(&p, r));
+    let retention = v
+        .section::<raw::Retention>(table, "retention")
+        .map(|(p, r)| v.retention(&p, r));
+    let cloudwatch = v
+        .section::<raw::Cloudwatch>(table, "cloudwatch")
+        .map(|(p, r)| v.cloudwatch(&p, r));
     let raw_targets = v.list::<raw::Target>(table, "targets");
     let targets = targets::all(&mut v, raw_targets);
     let raw_notifiers = v.list::<raw::Notifier>(table, "notifiers");
@@ -74,7 +80,14 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
     );
     match (sections, v.errors.is_empty()) {
         (
-            (Some(server), Some(database), Some(aws), Some(collector), Some(retention), Some(cloudwatch)),
+            (
+                Some(server),
+                Some(database),
+                Some(aws),
+                Some(collector),
+                Some(retention),
+                Some(cloudwatch),
+            ),
             true,
         ) => Ok(Settings {
             server,
@@ -321,41 +334,74 @@ impl Checker {
             self.error(path.key("max_concurrent_polls"), "must be at least 1");
             return None;
         }
-        Some(CollectorSettings { max_concurrent_polls: max })
+        Some(CollectorSettings {
+            max_concurrent_polls: max,
+        })
     }
 
     fn retention(&mut self, path: &KeyPath, raw: raw::Retention) -> Option<RetentionSettings> {
         self.unknown(path, &raw.unknown);
         let day = 24 * 3600;
         let raw_keep = self.optional_duration(path, "raw", &raw.raw, Duration::from_secs(2 * day));
-        let five = self.optional_duration(path, "five_minute", &raw.five_minute, Duration::from_secs(30 * day));
-        let hour = self.optional_duration(path, "one_hour", &raw.one_hour, Duration::from_secs(400 * day));
+        let five = self.optional_duration(
+            path,
+            "five_minute",
+            &raw.five_minute,
+            Duration::from_secs(30 * day),
+        );
+        let hour = self.optional_duration(
+            path,
+            "one_hour",
+            &raw.one_hour,
+            Duration::from_secs(400 * day),
+        );
         let (raw_keep, five, hour) = (raw_keep?, five?, hour?);
         // Rollups are computed from the finer resolution, so it must outlive one rollup period.
         if raw_keep < Duration::from_secs(3600) {
-            self.error(path.key("raw"), "must be at least 1h (5-minute rollups are computed from raw samples)");
+            self.error(
+                path.key("raw"),
+                "must be at least 1h (5-minute rollups are computed from raw samples)",
+            );
             return None;
         }
         if five < Duration::from_secs(2 * 3600) {
-            self.error(path.key("five_minute"), "must be at least 2h (1-hour rollups are computed from 5-minute ones)");
+            self.error(
+                path.key("five_minute"),
+                "must be at least 2h (1-hour rollups are computed from 5-minute ones)",
+            );
             return None;
         }
-        Some(RetentionSettings { raw: raw_keep, five_minute: five, one_hour: hour })
+        Some(RetentionSettings {
+            raw: raw_keep,
+            five_minute: five,
+            one_hour: hour,
+        })
     }
 
     fn cloudwatch(&mut self, path: &KeyPath, raw: raw::Cloudwatch) -> Option<CloudwatchSettings> {
         self.unknown(path, &raw.unknown);
-        let lookback = self.optional_duration(path, "lookback", &raw.lookback, Duration::from_secs(15 * 60))?;
+        let lookback = self.optional_duration(
+            path,
+            "lookback",
+            &raw.lookback,
+            Duration::from_secs(15 * 60),
+        )?;
         if lookback < Duration::from_secs(120) || lookback > Duration::from_secs(24 * 3600) {
             self.error(path.key("lookback"), "must be from 2m to 24h");
             return None;
         }
         let price = raw.price_per_1000_metrics.unwrap_or(0.01);
         if !(price >= 0.0 && price.is_finite()) {
-            self.error(path.key("price_per_1000_metrics"), "must be a non-negative number of USD");
+            self.error(
+                path.key("price_per_1000_metrics"),
+                "must be a non-negative number of USD",
+            );
             return None;
         }
-        Some(CloudwatchSettings { lookback, price_per_1000_metrics: price })
+        Some(CloudwatchSettings {
+            lookback,
+            price_per_1000_metrics: price,
+        })
     }
 
     /// An AWS region code such as `eu-west-1`.

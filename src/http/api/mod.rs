@@ -2,6 +2,8 @@
 //! scope it needs.
 
 mod audit;
+mod cloudwatch;
+mod series;
 mod targets;
 mod tokens;
 
@@ -16,5 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/tokens/{name}", web::delete().to(tokens::revoke))
     .route("/audit", web::get().to(audit::list))
     .route("/targets", web::get().to(targets::list))
-    .route("/targets/{name}", web::get().to(targets::show));
+    .route("/targets/{name}", web::get().to(targets::show))
+    .route("/targets/{name}/series", web::get().to(series::read))
+    .route("/cloudwatch/cost", web::get().to(cloudwatch::cost));
 }

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub store: Store,
     pub settings: Settings,
+    /// Drive polls with `collector.poll_target_once(..)`; nothing polls on a schedule here.
+    pub collector: std::sync::Arc<cachewarden::collector::Collector>,
     pub http: reqwest::Client,
     /// Kept so the SQLite file lives as long as the app.
     pub dir: TempDir,
@@ -36,7 +38,23 @@ impl TestApp {
         Self::start(toml, url, tempfile::tempdir().expect("temp dir")).await
     }
 
+    /// An app on a fresh SQLite file whose AWS clients use `aws` (an emulator).
+    pub async fn with_aws(toml: &str, aws: aws_config::SdkConfig) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        Self::start_with(toml, &url, dir, Some(aws)).await
+    }
+
     async fn start(toml: &str, url: &str, dir: TempDir) -> TestApp {
+        Self::start_with(toml, url, dir, None).await
+    }
+
+    async fn start_with(
+        toml: &str,
+        url: &str,
+        dir: TempDir,
+        aws: Option<aws_config::SdkConfig>,
+    ) -> TestApp {
         let mut settings = config::load_from(Some(toml), Vec::new())
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
         settings.database.url = SecretString::from(url.to_owned());
@@ -45,9 +63,12 @@ impl TestApp {
             .await
             .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
-        let app = Application::build_with_store(settings.clone(), store.clone())
-            .expect("build the application");
+        let app = Application::build_with(settings.clone(), store.clone(), aws)
+            .await
+            .expect("build the application")
+            .without_background();
         let address = app.address();
+        let collector = app.collector();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -56,6 +77,7 @@ impl TestApp {
             address,
             store,
             settings,
+            collector,
             http: reqwest::Client::new(),
             dir,
             stop: Some(tx),

@@ -15,8 +15,17 @@ pub struct Memcached {
 
 impl Memcached {
     pub fn start() -> Memcached {
+        Self::start_on(free_port())
+    }
+
+    /// Stops the server and starts a new one, empty, on the same port: a restart.
+    pub fn restart(&mut self) {
+        self.proc.stop();
+        *self = Self::start_on(self.port);
+    }
+
+    fn start_on(port: u16) -> Memcached {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let mut cmd = Command::new("memcached");
         cmd.args([
             "-l",

@@ -70,6 +70,13 @@ impl RedisServer {
     pub fn stop(&mut self) {
         self.proc.stop();
     }
+
+    /// Stops the server and starts a new one, empty, on the same port: a restart.
+    pub fn restart(&mut self) {
+        self.proc.stop();
+        let fresh = RedisServer::start_on(self.port, tempfile::tempdir().expect("temp dir"), &[]);
+        *self = fresh;
+    }
 }
 
 /// A Redis Cluster of primaries only, every slot assigned.

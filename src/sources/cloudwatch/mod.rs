@@ -1,0 +1,198 @@
+//! CloudWatch-backed targets (ElastiCache, CloudFront, API Gateway, DAX), polled in batches:
+//! every target of one region and schedule shares GetMetricData calls of at most 500 queries,
+//! because CloudWatch bills per metric requested and throttles per call.
+
+pub mod plan;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use futures_util::future::BoxFuture;
+
+use self::plan::{Answers, MetricSpec, samples_for, specs_for};
+use super::{PollError, Polled, Source};
+use crate::config::TargetSettings;
+
+/// CloudWatch's limit of metric queries in one GetMetricData call.
+pub const MAX_QUERIES_PER_CALL: usize = 500;
+/// The period asked for: one datapoint a minute.
+const PERIOD_SECONDS: i32 = 60;
+
+/// Calls made and metrics requested, for the daemon's own metrics and for tests.
+#[derive(Debug, Default)]
+pub struct CallCounter {
+    pub calls: AtomicU64,
+    pub metrics_requested: AtomicU64,
+}
+
+pub struct CloudWatchSource {
+    targets: Vec<TargetSettings>,
+    client: aws_sdk_cloudwatch::Client,
+    lookback: Duration,
+    counter: Arc<CallCounter>,
+}
+
+impl CloudWatchSource {
+    pub fn new(
+        targets: Vec<TargetSettings>,
+        client: aws_sdk_cloudwatch::Client,
+        lookback: Duration,
+        counter: Arc<CallCounter>,
+    ) -> Self {
+        Self {
+            targets,
+            client,
+            lookback,
+            counter,
+        }
+    }
+}
+
+/// Query id for the `i`-th query of a poll (ids must start with a lowercase letter).
+fn query_id(i: usize) -> String {
+    format!("q{i}")
+}
+
+fn query(id: String, s: &MetricSpec) -> MetricDataQuery {
+    let metric = Metric::builder()
+        .namespace(s.namespace)
+        .metric_name(s.metric)
+        .set_dimensions(Some(
+            s.dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
+                .collect(),
+        ))
+        .build();
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric)
+                .period(PERIOD_SECONDS)
+                .stat(s.stat)
+                .build(),
+        )
+        .return_data(true)
+        .build()
+}
+
+impl Source for CloudWatchSource {
+    fn targets(&self) -> Vec<String> {
+        self.targets.iter().map(|t| t.name.to_string()).collect()
+    }
+
+    fn poll(&self, now: i64) -> BoxFuture<'_, Result<Polled, PollError>> {
+        Box::pin(async move {
+            // Every query of this poll, with the (target, spec) it answers.
+            let mut index: Vec<(usize, MetricSpec)> = Vec::new();
+            for (t, target) in self.targets.iter().enumerate() {
+                index.extend(specs_for(target).into_iter().map(|s| (t, s)));
+            }
+            let end = now.div_euclid(60_000) * 60_000;
+            let start = end - self.lookback.as_millis() as i64;
+            let mut answers: Vec<Answers> = vec![Answers::new(); self.targets.len()];
+            for (chunk_no, chunk) in index.chunks(MAX_QUERIES_PER_CALL).enumerate() {
+                let base = chunk_no * MAX_QUERIES_PER_CALL;
+                let queries: Vec<MetricDataQuery> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, s))| query(query_id(base + i), s))
+                    .collect();
+                let mut next: Option<String> = None;
+                loop {
+                    let out = self
+                        .client
+                        .get_metric_data()
+                        .set_metric_data_queries(Some(queries.clone()))
+                        .start_time(DateTime::from_millis(start))
+                        .end_time(DateTime::from_millis(end))
+                        .scan_by(ScanBy::TimestampAscending)
+                        .set_next_token(next.take())
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            PollError(format!(
+                                "GetMetricData failed: {}",
+                                aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
+                            ))
+                        })?;
+                    self.counter.calls.fetch_add(1, Ordering::Relaxed);
+                    self.counter
+                        .metrics_requested
+                        .fetch_add(queries.len() as u64, Ordering::Relaxed);
+                    for result in out.metric_data_results() {
+                        let Some(n) = result
+                            .id()
+                            .and_then(|id| id.strip_prefix('q'))
+                            .and_then(|n| n.parse::<usize>().ok())
+                        else {
+                            continue;
+                        };
+                        let Some((t, spec)) = index.get(n) else {
+                            continue;
+                        };
+                        let series = answers[*t].entry(spec.series).or_default();
+                        for (ts, v) in result.timestamps().iter().zip(result.values()) {
+                            let ms = ts.to_millis().unwrap_or_default();
+                            series.insert(ms, v * spec.scale);
+                        }
+                    }
+                    next = out.next_token().map(str::to_owned);
+                    if next.is_none() {
+                        break;
+                    }
+                }
+            }
+            let mut polled = Polled::default();
+            for (target, a) in self.targets.iter().zip(answers) {
+                let (samples, notice) = samples_for(target, a);
+                polled.samples.extend(samples);
+                if let Some(n) = notice {
+                    polled.notices.push((target.name.to_string(), n));
+                }
+            }
+            Ok(polled)
+        })
+    }
+}
+
+/// The region a CloudWatch target is read in: us-east-1 for CloudFront, else its own or the
+/// configured default (`None`: the SDK's default chain).
+pub fn region_of(target: &TargetSettings, default: Option<&str>) -> Option<String> {
+    use crate::config::TargetSource as S;
+    match &target.source {
+        S::Cloudfront { .. } => Some(crate::aws::CLOUDFRONT_REGION.to_owned()),
+        S::Elasticache { region, .. } | S::Apigateway { region, .. } | S::Dax { region, .. } => {
+            region.clone().or_else(|| default.map(str::to_owned))
+        }
+        S::Redis { .. } | S::Memcached { .. } => None,
+    }
+}
+
+/// How many metrics each target requests per poll (for the cost estimate).
+pub fn metrics_per_poll(target: &TargetSettings) -> usize {
+    specs_for(target).len()
+}
+
+/// Groups CloudWatch targets that can share calls: same region, same schedule.
+pub fn group_targets(
+    targets: &[TargetSettings],
+    default_region: Option<&str>,
+) -> Vec<(Option<String>, Vec<TargetSettings>)> {
+    let mut groups: HashMap<(Option<String>, String), Vec<TargetSettings>> = HashMap::new();
+    for t in targets.iter().filter(|t| t.kind().is_cloudwatch()) {
+        let key = (region_of(t, default_region), format!("{:?}", t.schedule));
+        groups.entry(key).or_default().push(t.clone());
+    }
+    let mut out: Vec<_> = groups
+        .into_iter()
+        .map(|((region, _), ts)| (region, ts))
+        .collect();
+    out.sort_by(|a, b| (&a.0, a.1[0].name.as_str()).cmp(&(&b.0, b.1[0].name.as_str())));
+    out
+}

@@ -1,0 +1,311 @@
+//! Collected samples: raw upserts, 5-minute and 1-hour rollups, retention, and reads that pick
+//! the resolution for the range asked.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// One value of one series at one time. Ratios carry their numerator and denominator
+/// (hits, hits + misses) so rollups can sum them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sample {
+    pub target: String,
+    /// `""` for the target as a whole; `host:port` for one node of a cluster.
+    pub node: String,
+    pub series: String,
+    /// Milliseconds since the Unix epoch.
+    pub ts: i64,
+    pub value: f64,
+    pub num: Option<f64>,
+    pub den: Option<f64>,
+}
+
+impl Sample {
+    /// A plain value.
+    pub fn new(target: &str, node: &str, series: &str, ts: i64, value: f64) -> Self {
+        Self {
+            target: target.into(),
+            node: node.into(),
+            series: series.into(),
+            ts,
+            value,
+            num: None,
+            den: None,
+        }
+    }
+
+    /// A ratio `num / den`, kept with its parts.
+    pub fn ratio(target: &str, node: &str, series: &str, ts: i64, num: f64, den: f64) -> Self {
+        Self {
+            num: Some(num),
+            den: Some(den),
+            ..Self::new(target, node, series, ts, num / den)
+        }
+    }
+}
+
+/// A stored resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum Resolution {
+    #[serde(rename = "raw")]
+    Raw,
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+impl Resolution {
+    fn table(self) -> &'static str {
+        match self {
+            Resolution::Raw => "samples",
+            Resolution::FiveMinutes => "samples_5m",
+            Resolution::OneHour => "samples_1h",
+        }
+    }
+
+    /// The bucket width in milliseconds (0 for raw).
+    pub fn bucket_ms(self) -> i64 {
+        match self {
+            Resolution::Raw => 0,
+            Resolution::FiveMinutes => 300_000,
+            Resolution::OneHour => 3_600_000,
+        }
+    }
+}
+
+/// One point of a series read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    pub ts: i64,
+    /// The value; for a rollup of a ratio, summed numerator over summed denominator.
+    pub value: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Raw samples in the bucket (1 for raw points).
+    pub count: i64,
+}
+
+/// Which series and range to read.
+#[derive(Debug, Clone)]
+pub struct SeriesQuery {
+    pub target: String,
+    pub node: String,
+    pub series: String,
+    pub from: i64,
+    pub to: i64,
+    pub resolution: Resolution,
+}
+
+/// Rows per INSERT statement: 7 parameters a row stays far below both SQLite's (32,766) and
+/// PostgreSQL's (65,535) parameter limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+impl Store {
+    /// Upserts samples by (target, node, series, ts) in one transaction: a revised CloudWatch
+    /// datapoint replaces the stored one.
+    pub async fn upsert_samples(&self, samples: &[Sample]) -> Result<(), StoreError> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for chunk in samples.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO samples (target, node, series, ts, value, num, den) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 7;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${},${},${},${},${},${},${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            sql.push_str(
+                " ON CONFLICT (target, node, series, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
+            );
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                q = q
+                    .bind(&s.target)
+                    .bind(&s.node)
+                    .bind(&s.series)
+                    .bind(s.ts)
+                    .bind(s.value)
+                    .bind(s.num)
+                    .bind(s.den);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Recomputes the 5-minute buckets that start in [from, to) from raw samples, and the
+    /// 1-hour buckets in that range from the 5-minute ones. Idempotent, so it can re-cover
+    /// recent buckets that late CloudWatch data changed.
+    pub async fn rollup(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        let five = Resolution::FiveMinutes.bucket_ms();
+        let hour = Resolution::OneHour.bucket_ms();
+        let (from5, to5) = (from.div_euclid(five) * five, to.div_euclid(five) * five);
+        let (from1, to1) = (
+            from.div_euclid(hour) * hour,
+            to.div_euclid(hour) * hour + hour,
+        );
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO samples_5m (target, node, series, ts, count, sum, min, max, num_sum, den_sum) \
+             SELECT target, node, series, (ts / 300000) * 300000, COUNT(*), SUM(value), MIN(value), MAX(value), SUM(num), SUM(den) \
+             FROM samples WHERE ts >= $1 AND ts < $2 GROUP BY target, node, series, (ts / 300000) * 300000 \
+             ON CONFLICT (target, node, series, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, \
+             min = excluded.min, max = excluded.max, num_sum = excluded.num_sum, den_sum = excluded.den_sum",
+        )
+        .bind(from5)
+        .bind(to5)
+        .execute(&mut *tx)
+        .await?;
+        // Hours are rebuilt from whole 5-minute buckets; the current hour is partial and is
+        // rebuilt again at the next run.
+        sqlx::query(
+            "INSERT INTO samples_1h (target, node, series, ts, count, sum, min, max, num_sum, den_sum) \
+             SELECT target, node, series, (ts / 3600000) * 3600000, SUM(count), SUM(sum), MIN(min), MAX(max), SUM(num_sum), SUM(den_sum) \
+             FROM samples_5m WHERE ts >= $1 AND ts < $2 GROUP BY target, node, series, (ts / 3600000) * 3600000 \
+             ON CONFLICT (target, node, series, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, \
+             min = excluded.min, max = excluded.max, num_sum = excluded.num_sum, den_sum = excluded.den_sum",
+        )
+        .bind(from1)
+        .bind(to1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes what is older than each resolution's cut-off; returns rows deleted per table.
+    pub async fn apply_retention(
+        &self,
+        raw_before: i64,
+        five_before: i64,
+        hour_before: i64,
+    ) -> Result<[u64; 3], StoreError> {
+        let mut deleted = [0; 3];
+        for (i, (table, before)) in [
+            ("samples", raw_before),
+            ("samples_5m", five_before),
+            ("samples_1h", hour_before),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            deleted[i] = sqlx::query(&format!("DELETE FROM {table} WHERE ts < $1"))
+                .bind(before)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
+
+    /// Reads one series over [from, to) at the resolution asked.
+    pub async fn read_series(&self, q: &SeriesQuery) -> Result<Vec<Point>, StoreError> {
+        let table = q.resolution.table();
+        let points = if q.resolution == Resolution::Raw {
+            let rows = sqlx::query(&format!(
+                "SELECT ts, value FROM {table} WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
+            ))
+            .bind(&q.target)
+            .bind(&q.node)
+            .bind(&q.series)
+            .bind(q.from)
+            .bind(q.to)
+            .fetch_all(self.pool())
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Point {
+                        ts: r.try_get("ts")?,
+                        value: r.try_get("value")?,
+                        min: None,
+                        max: None,
+                        count: 1,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        } else {
+            let rows = sqlx::query(&format!(
+                "SELECT ts, count, sum, min, max, num_sum, den_sum FROM {table} \
+                 WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
+            ))
+            .bind(&q.target)
+            .bind(&q.node)
+            .bind(&q.series)
+            .bind(q.from)
+            .bind(q.to)
+            .fetch_all(self.pool())
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let count: i64 = r.try_get("count")?;
+                    let sum: f64 = r.try_get("sum")?;
+                    let num: Option<f64> = r.try_get("num_sum")?;
+                    let den: Option<f64> = r.try_get("den_sum")?;
+                    // Ratios: summed hits over summed requests, never a mean of ratios.
+                    let value = match (num, den) {
+                        (Some(n), Some(d)) if d > 0.0 => n / d,
+                        _ => sum / count.max(1) as f64,
+                    };
+                    Ok(Point {
+                        ts: r.try_get("ts")?,
+                        value,
+                        min: Some(r.try_get("min")?),
+                        max: Some(r.try_get("max")?),
+                        count,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        };
+        Ok(points)
+    }
+
+    /// The newest sample of each series of a target (node `""`), for status pages.
+    pub async fn latest_samples(
+        &self,
+        target: &str,
+        since: i64,
+    ) -> Result<Vec<Sample>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.series, s.ts, s.value, s.num, s.den FROM samples s \
+             JOIN (SELECT series, MAX(ts) AS ts FROM samples WHERE target = $1 AND node = '' AND ts >= $2 GROUP BY series) m \
+             ON s.series = m.series AND s.ts = m.ts WHERE s.target = $1 AND s.node = ''",
+        )
+        .bind(target)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Sample {
+                    target: target.to_owned(),
+                    node: String::new(),
+                    series: r.try_get("series")?,
+                    ts: r.try_get("ts")?,
+                    value: r.try_get("value")?,
+                    num: r.try_get("num")?,
+                    den: r.try_get("den")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
