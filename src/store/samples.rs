@@ -152,13 +152,17 @@ impl Store {
         Ok(())
     }
 
-    /// Recomputes the 5-minute buckets that start in [from, to) from raw samples, and the
-    /// 1-hour buckets in that range from the 5-minute ones. Idempotent, so it can re-cover
-    /// recent buckets that late CloudWatch data changed.
+    /// Recomputes the 5-minute buckets covering [from, to] from raw samples, and the 1-hour
+    /// buckets covering that range from the 5-minute ones. The bucket holding `to` is partial
+    /// and is recomputed by the next run; recomputing is idempotent, which is also how buckets
+    /// that late or revised CloudWatch data changed get corrected.
     pub async fn rollup(&self, from: i64, to: i64) -> Result<(), StoreError> {
         let five = Resolution::FiveMinutes.bucket_ms();
         let hour = Resolution::OneHour.bucket_ms();
-        let (from5, to5) = (from.div_euclid(five) * five, to.div_euclid(five) * five);
+        let (from5, to5) = (
+            from.div_euclid(five) * five,
+            to.div_euclid(five) * five + five,
+        );
         let (from1, to1) = (
             from.div_euclid(hour) * hour,
             to.div_euclid(hour) * hour + hour,
@@ -175,8 +179,6 @@ impl Store {
         .bind(to5)
         .execute(&mut *tx)
         .await?;
-        // Hours are rebuilt from whole 5-minute buckets; the current hour is partial and is
-        // rebuilt again at the next run.
         sqlx::query(
             "INSERT INTO samples_1h (target, node, series, ts, count, sum, min, max, num_sum, den_sum) \
              SELECT target, node, series, (ts / 3600000) * 3600000, SUM(count), SUM(sum), MIN(min), MAX(max), SUM(num_sum), SUM(den_sum) \

@@ -1,7 +1,10 @@
 //! One suite of store behaviour, run against both backends: SQLite and PostgreSQL.
 
 use cachewarden::domain::{Scope, ScopeSet, TargetName, TokenName};
-use cachewarden::store::{AuditEntry, AuditQuery, Backend, NewToken, Outcome, Store, StoreError};
+use cachewarden::store::{
+    AuditEntry, AuditQuery, Backend, NewToken, Outcome, Resolution, Sample, SeriesQuery, Store,
+    StoreError,
+};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -33,6 +36,108 @@ async fn suite(store: Store) {
     store.ping().await.expect("ping");
     tokens(&store).await;
     audit(&store).await;
+    samples(&store).await;
+}
+
+const H: i64 = 3_600_000;
+
+async fn read(store: &Store, series: &str, resolution: Resolution) -> Vec<(i64, f64, i64)> {
+    let q = SeriesQuery {
+        target: "t".into(),
+        node: String::new(),
+        series: series.into(),
+        from: 0,
+        to: i64::MAX,
+        resolution,
+    };
+    store
+        .read_series(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.ts, p.value, p.count))
+        .collect()
+}
+
+async fn samples(store: &Store) {
+    let base = 1_800_000_000_000 / H * H; // an hour boundary
+    // Two ratio samples in one 5-minute bucket: 1 hit of 1 request, then 1 of 9.
+    // The mean of the ratios would be 0.556; the ratio of the sums is 2 / 10 = 0.2.
+    let mut batch = vec![
+        Sample::ratio("t", "", "hit_rate", base, 1.0, 1.0),
+        Sample::ratio("t", "", "hit_rate", base + 60_000, 1.0, 9.0),
+        Sample::new("t", "", "keys", base, 10.0),
+        Sample::new("t", "", "keys", base + 60_000, 30.0),
+        // The next 5-minute bucket, same hour: 8 hits of 10.
+        Sample::ratio("t", "", "hit_rate", base + 300_000, 8.0, 10.0),
+    ];
+    // 600 more rows, to cross the statement batch size.
+    batch.extend((0..600).map(|i| Sample::new("t", "n1", "bulk", base + i, i as f64)));
+    store.upsert_samples(&batch).await.unwrap();
+    // A revised value replaces the stored one.
+    store
+        .upsert_samples(&[Sample::new("t", "", "keys", base + 60_000, 20.0)])
+        .await
+        .unwrap();
+    assert_eq!(
+        read(store, "keys", Resolution::Raw).await,
+        [(base, 10.0, 1), (base + 60_000, 20.0, 1)]
+    );
+
+    store.rollup(base, base + H).await.unwrap();
+    let five = read(store, "hit_rate", Resolution::FiveMinutes).await;
+    assert_eq!(five.len(), 2);
+    assert_eq!((five[0].0, five[0].2), (base, 2));
+    assert!(
+        (five[0].1 - 0.2).abs() < 1e-12,
+        "sum of hits over sum of requests, not a mean of ratios: {five:?}"
+    );
+    assert!((five[1].1 - 0.8).abs() < 1e-12);
+    assert_eq!(
+        read(store, "keys", Resolution::FiveMinutes).await,
+        [(base, 15.0, 2)],
+        "plain series: the mean"
+    );
+    let hour = read(store, "hit_rate", Resolution::OneHour).await;
+    assert_eq!((hour.len(), hour[0].0, hour[0].2), (1, base, 3));
+    assert!((hour[0].1 - 10.0 / 20.0).abs() < 1e-12, "{hour:?}");
+    // Rolling up again changes nothing (idempotent).
+    store.rollup(base, base + H).await.unwrap();
+    assert_eq!(read(store, "hit_rate", Resolution::OneHour).await.len(), 1);
+
+    // Retention deletes what is past each resolution's age, and only that.
+    let deleted = store
+        .apply_retention(base + 60_000, base, base)
+        .await
+        .unwrap();
+    assert_eq!(deleted, [602, 0, 0]);
+    assert_eq!(
+        read(store, "keys", Resolution::Raw).await,
+        [(base + 60_000, 20.0, 1)]
+    );
+    let deleted = store
+        .apply_retention(0, base + 300_000, base + H)
+        .await
+        .unwrap();
+    assert_eq!(deleted, [0, 3, 3]);
+    assert_eq!(
+        read(store, "hit_rate", Resolution::FiveMinutes).await.len(),
+        1
+    );
+    assert!(
+        read(store, "hit_rate", Resolution::OneHour)
+            .await
+            .is_empty()
+    );
+
+    // The newest value of each series, for status pages.
+    let latest = store.latest_samples("t", 0).await.unwrap();
+    let mut names: Vec<(&str, f64)> = latest
+        .iter()
+        .map(|s| (s.series.as_str(), s.value))
+        .collect();
+    names.sort_by(|a, b| a.0.cmp(b.0));
+    assert_eq!(names, [("hit_rate", 0.8), ("keys", 20.0)]);
 }
 
 async fn tokens(store: &Store) {

@@ -28,8 +28,7 @@ pub struct TestApp {
 impl TestApp {
     /// An app on a fresh SQLite file, configured with `toml` (its `[database]` is replaced).
     pub async fn sqlite(toml: &str) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        let (dir, url) = fresh_sqlite();
         Self::start(toml, &url, dir).await
     }
 
@@ -40,13 +39,18 @@ impl TestApp {
 
     /// An app on a fresh SQLite file whose AWS clients use `aws` (an emulator).
     pub async fn with_aws(toml: &str, aws: aws_config::SdkConfig) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
-        Self::start_with(toml, &url, dir, Some(aws)).await
+        let (dir, url) = fresh_sqlite();
+        Self::start_with(toml, &url, dir, Some(aws), false).await
+    }
+
+    /// An app on a fresh SQLite file with its scheduler running (polls on their own).
+    pub async fn sqlite_scheduled(toml: &str) -> TestApp {
+        let (dir, url) = fresh_sqlite();
+        Self::start_with(toml, &url, dir, None, true).await
     }
 
     async fn start(toml: &str, url: &str, dir: TempDir) -> TestApp {
-        Self::start_with(toml, url, dir, None).await
+        Self::start_with(toml, url, dir, None, false).await
     }
 
     async fn start_with(
@@ -54,6 +58,7 @@ impl TestApp {
         url: &str,
         dir: TempDir,
         aws: Option<aws_config::SdkConfig>,
+        scheduled: bool,
     ) -> TestApp {
         let mut settings = config::load_from(Some(toml), Vec::new())
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
@@ -65,8 +70,12 @@ impl TestApp {
         store.migrate().await.expect("migrate the test database");
         let app = Application::build_with(settings.clone(), store.clone(), aws)
             .await
-            .expect("build the application")
-            .without_background();
+            .expect("build the application");
+        let app = if scheduled {
+            app
+        } else {
+            app.without_background()
+        };
         let address = app.address();
         let collector = app.collector();
         let (tx, rx) = oneshot::channel::<()>();
@@ -153,6 +162,13 @@ impl TestApp {
             task.await.expect("app task").expect("app stopped cleanly");
         }
     }
+}
+
+/// A temporary directory and the URL of a SQLite file in it.
+fn fresh_sqlite() -> (TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+    (dir, url)
 }
 
 impl Drop for TestApp {
