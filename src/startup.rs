@@ -68,6 +68,7 @@ impl Application {
         store: Store,
         aws: Option<aws_config::SdkConfig>,
     ) -> anyhow::Result<Self> {
+        install_crypto_provider();
         let listener = TcpListener::bind(settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let address = listener.local_addr()?;
@@ -164,6 +165,13 @@ impl Application {
             .context("the HTTP server task failed")?
             .context("the HTTP server failed")
     }
+}
+
+/// Chooses aws-lc-rs as the process-wide rustls provider. Several dependencies bring rustls
+/// with both ring and aws-lc-rs enabled, and rustls then refuses to pick one for clients that
+/// do not name it (the Redis TLS client). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// Resolves on SIGTERM or SIGINT.

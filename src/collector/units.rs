@@ -27,9 +27,16 @@ pub(super) fn build(
     let mut units = Vec::new();
     for t in &settings.targets {
         let source: Box<dyn Source> = match &t.source {
-            TargetSource::Redis { url, cluster } => {
-                Box::new(RedisSource::new(t.name.as_str(), url.clone(), *cluster))
-            }
+            TargetSource::Redis {
+                url,
+                cluster,
+                tls_ca_file,
+            } => Box::new(RedisSource::new(
+                t.name.as_str(),
+                url.clone(),
+                *cluster,
+                tls_ca_file.clone(),
+            )),
             TargetSource::Memcached { address } => {
                 Box::new(MemcachedSource::new(t.name.as_str(), address))
             }

@@ -70,6 +70,7 @@ pub(super) struct Target {
     pub timeout: Option<String>,
     pub url: Option<String>,
     pub cluster: Option<bool>,
+    pub tls_ca_file: Option<String>,
     pub purge_prefixes: Option<Vec<String>>,
     pub address: Option<String>,
     pub cache_cluster_id: Option<String>,

@@ -149,8 +149,13 @@ pub enum CacheEngine {
 /// Kind-specific settings of a target.
 #[derive(Debug, Clone)]
 pub enum TargetSource {
-    /// `redis://` or `rediss://` URL (may carry a password, hence secret).
-    Redis { url: SecretString, cluster: bool },
+    /// `redis://` or `rediss://` URL (may carry a password, hence secret); with `rediss://`,
+    /// `tls_ca_file` is a PEM file of the CA to trust instead of the system's roots.
+    Redis {
+        url: SecretString,
+        cluster: bool,
+        tls_ca_file: Option<std::path::PathBuf>,
+    },
     /// `host:port` of a Memcached server.
     Memcached { address: String },
     /// One ElastiCache node (`CacheClusterId`).

@@ -132,6 +132,11 @@ fn bad_configurations_are_refused_with_the_rule() {
         ("pagerduty key", "[[notifiers]]\nname = \"n\"\nkind = \"pagerduty\"\nrouting_key = \"short\"\n".into(), "notifiers[0].routing_key: must be the 32-character"),
         ("rule on wrong kind", format!("{redis}[[rules]]\nevent = \"x\"\ncloudfront = [{{ target = \"r\", paths = [\"/a\"] }}]\n"), "rules[0].cloudfront[0].target: \"r\" is a redis target; this action needs cloudfront"),
         ("template", format!("{redis}[[rules]]\nevent = \"x\"\nredis = [{{ target = \"r\", keys = [\"p:{{id\"] }}]\n"), "rules[0].redis[0].keys[0]: \"p:{id\": '{' without a matching '}'"),
+        ("tls ca on plain redis", format!("{redis}tls_ca_file = \"/etc/hostname\"\n"), "targets[0].tls_ca_file: applies only to a rediss://"),
+        ("missing ca file", "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"rediss://h:1\"\ntls_ca_file = \"/nope.pem\"\n".into(), "targets[0].tls_ca_file: \"/nope.pem\" is not a readable file"),
+        ("collector limit", "[collector]\nmax_concurrent_polls = 0\n".into(), "collector.max_concurrent_polls: must be at least 1"),
+        ("short raw retention", "[retention]\nraw = \"10m\"\n".into(), "retention.raw: must be at least 1h"),
+        ("lookback", "[cloudwatch]\nlookback = \"30s\"\n".into(), "cloudwatch.lookback: must be from 2m to 24h"),
         ("empty rule", format!("{redis}[[rules]]\nevent = \"x\"\n"), "rules[0]: does nothing"),
     ];
     for (what, text, want) in cases {

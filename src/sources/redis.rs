@@ -29,6 +29,8 @@ pub struct RedisSource {
     target: String,
     url: SecretString,
     cluster: bool,
+    /// A PEM CA to trust for `rediss://` instead of the system roots.
+    tls_ca_file: Option<std::path::PathBuf>,
     state: Mutex<State>,
 }
 
@@ -41,12 +43,35 @@ struct State {
 }
 
 impl RedisSource {
-    pub fn new(target: &str, url: SecretString, cluster: bool) -> Self {
+    pub fn new(
+        target: &str,
+        url: SecretString,
+        cluster: bool,
+        tls_ca_file: Option<std::path::PathBuf>,
+    ) -> Self {
         Self {
             target: target.to_owned(),
             url,
             cluster,
+            tls_ca_file,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    fn client(&self, url: String) -> Result<redis::Client, PollError> {
+        match &self.tls_ca_file {
+            None => redis::Client::open(url).map_err(|e| poll_error("invalid Redis URL", e)),
+            Some(file) => {
+                // Read at each (re)connect, so a rotated CA file is used without a restart.
+                let root = std::fs::read(file)
+                    .map_err(|e| poll_error(&format!("cannot read {}", file.display()), e))?;
+                let certs = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root),
+                };
+                redis::Client::build_with_tls(url, certs)
+                    .map_err(|e| poll_error("invalid TLS settings", e))
+            }
         }
     }
 
@@ -78,7 +103,7 @@ impl RedisSource {
         } else {
             self.node_url(node)?
         };
-        let client = redis::Client::open(url).map_err(|e| poll_error("invalid Redis URL", e))?;
+        let client = self.client(url)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(3)))
             .set_response_timeout(Some(Duration::from_secs(3)));

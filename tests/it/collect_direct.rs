@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::harness::TestApp;
 use crate::harness::memcached::Memcached;
 use crate::harness::process::free_port;
-use crate::harness::redis::{RedisCluster, RedisServer};
+use crate::harness::redis::{RedisCluster, RedisServer, TlsRedis};
 
 fn redis_target(name: &str, url: &str) -> String {
     format!("[[targets]]\nname = \"{name}\"\nkind = \"redis\"\nurl = \"{url}\"\n")
@@ -347,4 +347,47 @@ async fn owned_key(c: &mut redis::aio::MultiplexedConnection) -> String {
         }
     }
     unreachable!()
+}
+
+#[tokio::test]
+async fn redis_over_tls_with_a_private_ca_and_a_password() {
+    let tls = TlsRedis::start("s3cret-pw");
+    let ca = tls.ca_file();
+    let port = tls.port;
+    let config = format!(
+        "[[targets]]\nname = \"secure\"\nkind = \"redis\"\nurl = \"rediss://:s3cret-pw@127.0.0.1:{port}\"\ntls_ca_file = \"{ca}\"\n\
+         [[targets]]\nname = \"wrong-password\"\nkind = \"redis\"\nurl = \"rediss://:not-it@127.0.0.1:{port}\"\ntls_ca_file = \"{ca}\"\n\
+         [[targets]]\nname = \"untrusted\"\nkind = \"redis\"\nurl = \"rediss://:s3cret-pw@127.0.0.1:{port}\"\n",
+        ca = ca.display()
+    );
+    let app = TestApp::sqlite(&config).await;
+    let secure = app.collector.poll_target_once("secure").await.unwrap();
+    assert_eq!(
+        secure.error, None,
+        "TLS with the private CA and the right password"
+    );
+    assert_eq!(
+        secure.samples, 5,
+        "memory, maxmemory, clients, keys and up from the first reading"
+    );
+    let wrong = app
+        .collector
+        .poll_target_once("wrong-password")
+        .await
+        .unwrap();
+    let wrong = wrong.error.expect("a wrong password fails");
+    assert!(
+        !wrong.contains("not-it") && !wrong.contains("s3cret"),
+        "the password is never echoed: {wrong}"
+    );
+    // Without the CA, the server's certificate is not trusted: TLS verifies, it does not just encrypt.
+    let untrusted = app.collector.poll_target_once("untrusted").await.unwrap();
+    assert!(untrusted.error.is_some());
+    let statuses = app.store.list_target_status().await.unwrap();
+    for s in &statuses {
+        assert!(
+            !s.last_error.clone().unwrap_or_default().contains("s3cret"),
+            "{s:?}"
+        );
+    }
 }

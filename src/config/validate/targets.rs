@@ -128,12 +128,39 @@ fn source(
     }
     match kind {
         TargetKind::Redis => {
-            kind_fields(v, path, k, &t, &["url", "cluster", "purge_prefixes"]);
+            kind_fields(
+                v,
+                path,
+                k,
+                &t,
+                &["url", "cluster", "tls_ca_file", "purge_prefixes"],
+            );
             let url = v.required(path, "url", &t.url)?;
-            v.url(path.key("url"), url, &["redis", "rediss"])?;
+            let parsed = v.url(path.key("url"), url, &["redis", "rediss"])?;
+            let tls_ca_file = match &t.tls_ca_file {
+                None => None,
+                Some(_) if parsed.scheme() != "rediss" => {
+                    v.error(
+                        path.key("tls_ca_file"),
+                        "applies only to a rediss:// (TLS) URL",
+                    );
+                    return None;
+                }
+                Some(file) => match std::fs::metadata(file) {
+                    Ok(m) if m.is_file() => Some(std::path::PathBuf::from(file)),
+                    _ => {
+                        v.error(
+                            path.key("tls_ca_file"),
+                            format!("{file:?} is not a readable file"),
+                        );
+                        return None;
+                    }
+                },
+            };
             Some(TargetSource::Redis {
                 url: SecretString::from(url.clone()),
                 cluster: t.cluster.unwrap_or(false),
+                tls_ca_file,
             })
         }
         TargetKind::Memcached => {
@@ -223,6 +250,7 @@ fn kind_fields(v: &mut Checker, path: &KeyPath, kind: &str, t: &raw::Target, all
     }
     let fields = [
         ("region", t.region.is_some() && kind != "cloudfront"),
+        ("tls_ca_file", t.tls_ca_file.is_some()),
         ("purge_prefixes", t.purge_prefixes.is_some()),
         ("url", t.url.is_some()),
         ("cluster", t.cluster.is_some()),

@@ -79,6 +79,134 @@ impl RedisServer {
     }
 }
 
+/// A redis-server that speaks only TLS, with a certificate for 127.0.0.1 signed by a CA made
+/// for the test, and a password.
+pub struct TlsRedis {
+    pub port: u16,
+    pub password: String,
+    _proc: Proc,
+    dir: TempDir,
+}
+
+impl TlsRedis {
+    pub fn start(password: &str) -> TlsRedis {
+        let dir = tempfile::tempdir().expect("temp dir");
+        make_certificates(dir.path());
+        let port = free_port();
+        let mut cmd = Command::new("redis-server");
+        cmd.args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(["--tls-auth-clients", "no", "--requirepass", password])
+        .arg("--tls-cert-file")
+        .arg(dir.path().join("server.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.path().join("server.key"))
+        .arg("--tls-ca-cert-file")
+        .arg(dir.path().join("ca.crt"))
+        .arg("--dir")
+        .arg(dir.path());
+        let log = dir.path().join("redis.log");
+        let mut proc = Proc::spawn("redis-server (TLS)", cmd, libc::SIGTERM, &log);
+        proc.wait_ready(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Ready to accept connections"))
+        });
+        TlsRedis {
+            port,
+            password: password.to_owned(),
+            _proc: proc,
+            dir,
+        }
+    }
+
+    /// The PEM file of the CA that signed the server's certificate.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, with the openssl command line.
+fn make_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=cachewarden test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .expect("write extension file");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+}
+
 /// A Redis Cluster of primaries only, every slot assigned.
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
