@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod aws;
 pub mod cli;
+pub mod cloudfront;
 pub mod collector;
 pub mod config;
 pub mod domain;

@@ -2,8 +2,8 @@
 //! globals), so several instances can run in one test process without mixing their numbers.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// Registry and the metrics the HTTP layer and workers update.
@@ -15,6 +15,10 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// Audit entries that could not be written (each is also logged as an error).
     pub audit_failures: IntCounter,
+    /// CloudFront paths billed this month (a wildcard or a tag counts one).
+    pub cloudfront_billed_paths: IntGauge,
+    /// This month's estimated invalidation cost in USD.
+    pub cloudfront_estimated_usd: Gauge,
 }
 
 impl Metrics {
@@ -51,11 +55,23 @@ impl Metrics {
             "Audit entries that could not be written.",
         )
         .expect("static metric definition");
+        let cloudfront_billed_paths = IntGauge::new(
+            "cachewarden_cloudfront_billed_paths",
+            "CloudFront invalidation paths billed this month (a wildcard or a tag counts one).",
+        )
+        .expect("static metric definition");
+        let cloudfront_estimated_usd = Gauge::new(
+            "cachewarden_cloudfront_estimated_cost_usd",
+            "This month's estimated CloudFront invalidation cost beyond the free paths, in USD.",
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(build) as Box<dyn prometheus::core::Collector>,
             Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(audit_failures.clone()),
+            Box::new(cloudfront_billed_paths.clone()),
+            Box::new(cloudfront_estimated_usd.clone()),
         ] {
             registry
                 .register(c)
@@ -66,6 +82,8 @@ impl Metrics {
             http_requests,
             http_duration,
             audit_failures,
+            cloudfront_billed_paths,
+            cloudfront_estimated_usd,
         }
     }
 

@@ -10,12 +10,22 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::cloudfront::{AwsCloudFront, CloudFrontApi, InvalidationWorker};
 use crate::collector::{CacheGauges, Collector};
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::scheduler;
 use crate::store::{self, Store};
+
+/// What tests may replace. Production passes the default: AWS from `[aws]`.
+#[derive(Default)]
+pub struct Overrides {
+    /// The AWS SDK configuration (endpoint, credentials).
+    pub aws: Option<aws_config::SdkConfig>,
+    /// CloudFront itself, for behaviour the emulator cannot produce.
+    pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
+}
 
 /// A built application: database migrated, port bound, not yet serving.
 pub struct Application {
@@ -24,6 +34,7 @@ pub struct Application {
     store: Store,
     settings: Arc<Settings>,
     collector: Arc<Collector>,
+    invalidations: Option<Arc<InvalidationWorker>>,
     /// Whether `run_until_stopped` starts polling and maintenance (tests that drive
     /// `…_once()` themselves turn it off).
     background: bool,
@@ -58,16 +69,25 @@ impl Application {
         } else {
             None
         };
-        Self::build_with(settings, store, aws).await
+        Self::build_with(
+            settings,
+            store,
+            Overrides {
+                aws,
+                cloudfront: None,
+            },
+        )
+        .await
     }
 
-    /// Like [`Self::build_with_store`] with a given AWS SDK configuration (tests point it at
-    /// an emulator with test credentials).
+    /// Like [`Self::build_with_store`] with the outside world given: tests point the AWS SDK
+    /// at an emulator, or CloudFront at a scripted stand-in.
     pub async fn build_with(
         settings: Settings,
         store: Store,
-        aws: Option<aws_config::SdkConfig>,
+        with: Overrides,
     ) -> anyhow::Result<Self> {
+        let Overrides { aws, cloudfront } = with;
         install_crypto_provider();
         let listener = TcpListener::bind(settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
@@ -83,11 +103,40 @@ impl Application {
             aws.as_ref(),
         ));
         metrics.watch_cloudwatch(collector.cloudwatch_calls.clone());
+        let month = crate::cloudfront::cost::month_of(store::now_ms());
+        if let Ok(billed) = store.billed_paths(&month).await {
+            let cost = crate::cloudfront::cost::monthly(month, billed, &settings.invalidation);
+            metrics.cloudfront_billed_paths.set(billed);
+            metrics.cloudfront_estimated_usd.set(cost.estimated_usd);
+        }
+        let job_events = Arc::new(tokio::sync::Notify::new());
+        let has_cloudfront = settings
+            .targets
+            .iter()
+            .any(|t| t.kind() == crate::domain::TargetKind::Cloudfront);
+        let cloudfront: Option<Arc<dyn CloudFrontApi>> = match (cloudfront, &aws) {
+            (Some(api), _) => Some(api),
+            (None, Some(sdk)) if has_cloudfront => {
+                Some(Arc::new(AwsCloudFront::new(crate::aws::cloudfront(sdk))))
+            }
+            _ => None,
+        };
+        let invalidations = cloudfront.map(|api| {
+            Arc::new(InvalidationWorker::new(
+                store.clone(),
+                settings.clone(),
+                api,
+                job_events.clone(),
+                metrics.clone(),
+            ))
+        });
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store: store.clone(),
             metrics,
             collector: collector.clone(),
+            invalidations: invalidations.clone(),
+            job_events,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -106,6 +155,7 @@ impl Application {
             store,
             settings,
             collector,
+            invalidations,
             background: true,
             cancel: CancellationToken::new(),
         })
@@ -116,6 +166,11 @@ impl Application {
     pub fn without_background(mut self) -> Self {
         self.background = false;
         self
+    }
+
+    /// The invalidation worker, for calling `run_once` directly.
+    pub fn invalidations(&self) -> Option<Arc<InvalidationWorker>> {
+        self.invalidations.clone()
     }
 
     /// The collector, for calling `poll_once` directly.
@@ -144,6 +199,10 @@ impl Application {
         } else {
             None
         };
+        let worker = match (&self.invalidations, self.background) {
+            (Some(w), true) => Some(tokio::spawn(w.clone().run(self.cancel.clone()))),
+            _ => None,
+        };
         tracing::info!(address = %self.address, targets = self.settings.targets.len(), "Listening.");
         let result = tokio::select! {
             res = &mut server => res,
@@ -154,6 +213,10 @@ impl Application {
             }
         };
         self.cancel.cancel();
+        if let Some(w) = worker {
+            // The worker stops between passes; what it was doing is in the store either way.
+            let _ = w.await;
+        }
         if let Some(jobs) = jobs.as_mut()
             && let Err(e) = jobs.shutdown().await
         {

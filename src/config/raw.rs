@@ -58,6 +58,17 @@ pub(super) struct Cloudwatch {
     pub unknown: Unknown,
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Invalidation {
+    pub coalesce_window: Option<String>,
+    pub deadline: Option<String>,
+    pub price_per_path: Option<f64>,
+    pub free_paths_per_month: Option<u64>,
+    pub monthly_budget_usd: Option<f64>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
 /// One struct for every kind: validation says which fields a kind needs and which it ignores,
 /// which gives better messages than a serde tagged enum ("kind cloudfront needs
 /// distribution_id" rather than "missing field").

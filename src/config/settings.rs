@@ -24,6 +24,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// CloudWatch polling and its cost.
     pub cloudwatch: CloudwatchSettings,
+    /// CloudFront invalidation jobs.
+    pub invalidation: InvalidationSettings,
     /// The watched cache tiers.
     pub targets: Vec<TargetSettings>,
     /// Where alerts go.
@@ -99,6 +101,23 @@ pub struct CloudwatchSettings {
     pub lookback: Duration,
     /// GetMetricData price in USD per 1,000 metrics requested. Default 0.01.
     pub price_per_1000_metrics: f64,
+}
+
+/// `[invalidation]`
+#[derive(Debug, Clone)]
+pub struct InvalidationSettings {
+    /// Requests for one distribution arriving within this window go out as one
+    /// CreateInvalidation. Default 2 s.
+    pub coalesce_window: Duration,
+    /// How long a job may wait (queued behind CloudFront's in-progress limits, retried after
+    /// throttling) before it fails. Default 1 h.
+    pub deadline: Duration,
+    /// USD per invalidation path beyond the free paths. Default 0.005.
+    pub price_per_path: f64,
+    /// Free paths per month per AWS account. Default 1,000.
+    pub free_paths_per_month: u64,
+    /// Refuse requests that would take this month's estimated cost beyond this (USD).
+    pub monthly_budget_usd: Option<f64>,
 }
 
 /// How often a target is polled.

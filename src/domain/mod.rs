@@ -1,10 +1,12 @@
 //! Parsed domain values. Each type can only be constructed valid (DESIGN §6: parse, don't
 //! validate), so code that holds one never re-checks it.
 
+mod invalidation;
 mod name;
 mod scope;
 mod target_kind;
 
+pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use name::{NameError, TargetName, TokenName, check_name};
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use target_kind::{TargetKind, UnknownTargetKind};

@@ -18,6 +18,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// One entry per bad element when a list has several (each with its own field).
+    pub details: Vec<serde_json::Value>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            details: Vec::new(),
         }
     }
 
@@ -70,6 +73,8 @@ struct Inner<'a> {
     field: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    details: &'a [serde_json::Value],
 }
 
 impl ResponseError for ApiError {
@@ -88,6 +93,7 @@ impl ResponseError for ApiError {
                 message: &self.message,
                 field: self.field.as_deref(),
                 request_id: request_id::current(),
+                details: &self.details,
             },
         })
     }

@@ -6,11 +6,13 @@
 //! `migrations/`, because DDL (identity columns, types) is where the dialects differ.
 
 mod audit;
+mod invalidations;
 mod samples;
 mod target_status;
 mod tokens;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
+pub use invalidations::{Batch, BatchInfo, JobFilter, JobRecord, NewJob};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};
 pub use target_status::TargetStatus;
 pub use tokens::{NewToken, TokenRecord};

@@ -12,6 +12,7 @@ mod collect_schedule;
 mod dashboard;
 mod harness_cleanup;
 mod health;
+mod invalidations;
 mod series_api;
 mod shutdown;
 mod store_conformance;

@@ -23,6 +23,7 @@ const SECTIONS: &[&str] = &[
     "collector",
     "retention",
     "cloudwatch",
+    "invalidation",
     "targets",
     "notifiers",
     "alarms",
@@ -59,6 +60,9 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
     let retention = v
         .section::<raw::Retention>(table, "retention")
         .map(|(p, r)| v.retention(&p, r));
+    let invalidation = v
+        .section::<raw::Invalidation>(table, "invalidation")
+        .map(|(p, r)| v.invalidation(&p, r));
     let cloudwatch = v
         .section::<raw::Cloudwatch>(table, "cloudwatch")
         .map(|(p, r)| v.cloudwatch(&p, r));
@@ -77,6 +81,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
         collector.flatten(),
         retention.flatten(),
         cloudwatch.flatten(),
+        invalidation.flatten(),
     );
     match (sections, v.errors.is_empty()) {
         (
@@ -87,6 +92,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
                 Some(collector),
                 Some(retention),
                 Some(cloudwatch),
+                Some(invalidation),
             ),
             true,
         ) => Ok(Settings {
@@ -96,6 +102,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
             collector,
             retention,
             cloudwatch,
+            invalidation,
             targets,
             notifiers,
             alarms,
@@ -401,6 +408,54 @@ impl Checker {
         Some(CloudwatchSettings {
             lookback,
             price_per_1000_metrics: price,
+        })
+    }
+
+    fn invalidation(
+        &mut self,
+        path: &KeyPath,
+        raw: raw::Invalidation,
+    ) -> Option<InvalidationSettings> {
+        self.unknown(path, &raw.unknown);
+        let window = self.optional_duration(
+            path,
+            "coalesce_window",
+            &raw.coalesce_window,
+            Duration::from_secs(2),
+        );
+        let deadline =
+            self.optional_duration(path, "deadline", &raw.deadline, Duration::from_secs(3600));
+        let (window, deadline) = (window?, deadline?);
+        if window > Duration::from_secs(60) {
+            self.error(
+                path.key("coalesce_window"),
+                "must be at most 60s (pipelines wait for it)",
+            );
+            return None;
+        }
+        let price = raw.price_per_path.unwrap_or(0.005);
+        if !(price >= 0.0 && price.is_finite()) {
+            self.error(
+                path.key("price_per_path"),
+                "must be a non-negative number of USD",
+            );
+            return None;
+        }
+        if let Some(b) = raw.monthly_budget_usd
+            && !(b >= 0.0 && b.is_finite())
+        {
+            self.error(
+                path.key("monthly_budget_usd"),
+                "must be a non-negative number of USD",
+            );
+            return None;
+        }
+        Some(InvalidationSettings {
+            coalesce_window: window,
+            deadline,
+            price_per_path: price,
+            free_paths_per_month: raw.free_paths_per_month.unwrap_or(1000),
+            monthly_budget_usd: raw.monthly_budget_usd,
         })
     }
 

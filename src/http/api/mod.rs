@@ -3,6 +3,7 @@
 
 mod audit;
 mod cloudwatch;
+mod invalidations;
 mod series;
 mod targets;
 mod tokens;
@@ -20,5 +21,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/targets", web::get().to(targets::list))
     .route("/targets/{name}", web::get().to(targets::show))
     .route("/targets/{name}/series", web::get().to(series::read))
-    .route("/cloudwatch/cost", web::get().to(cloudwatch::cost));
+    .route("/cloudwatch/cost", web::get().to(cloudwatch::cost))
+    .service(
+        web::resource("/invalidations")
+            .route(web::get().to(invalidations::list))
+            .route(web::post().to(invalidations::create)),
+    )
+    .route("/invalidations/cost", web::get().to(invalidations::cost))
+    .route("/invalidations/{id}", web::get().to(invalidations::show));
 }

@@ -4,10 +4,12 @@
 use std::net::SocketAddr;
 
 use cachewarden::auth::manage::{self, TokenRequest};
+use cachewarden::cloudfront::{CloudFrontApi, InvalidationWorker};
 use cachewarden::config::{self, Settings};
-use cachewarden::startup::Application;
+use cachewarden::startup::{Application, Overrides};
 use cachewarden::store::Store;
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -17,7 +19,9 @@ pub struct TestApp {
     pub store: Store,
     pub settings: Settings,
     /// Drive polls with `collector.poll_target_once(..)`; nothing polls on a schedule here.
-    pub collector: std::sync::Arc<cachewarden::collector::Collector>,
+    pub collector: Arc<cachewarden::collector::Collector>,
+    /// Drive jobs with `invalidations.run_once(now)`; nothing runs them on its own here.
+    pub invalidations: Option<Arc<InvalidationWorker>>,
     pub http: reqwest::Client,
     /// Kept so the SQLite file lives as long as the app.
     pub dir: TempDir,
@@ -60,6 +64,33 @@ impl TestApp {
         aws: Option<aws_config::SdkConfig>,
         scheduled: bool,
     ) -> TestApp {
+        Self::start_full(toml, url, dir, aws, None, scheduled).await
+    }
+
+    /// An app on a fresh SQLite file whose CloudFront is `api` (a scripted stand-in).
+    pub async fn with_cloudfront(toml: &str, api: Arc<dyn CloudFrontApi>) -> TestApp {
+        let (dir, url) = fresh_sqlite();
+        Self::start_full(toml, &url, dir, None, Some(api), false).await
+    }
+
+    /// An app on an existing SQLite file (a restart), with CloudFront `api`.
+    pub async fn restart_with_cloudfront(
+        toml: &str,
+        dir: TempDir,
+        api: Arc<dyn CloudFrontApi>,
+    ) -> TestApp {
+        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        Self::start_full(toml, &url, dir, None, Some(api), false).await
+    }
+
+    async fn start_full(
+        toml: &str,
+        url: &str,
+        dir: TempDir,
+        aws: Option<aws_config::SdkConfig>,
+        cloudfront: Option<Arc<dyn CloudFrontApi>>,
+        scheduled: bool,
+    ) -> TestApp {
         let mut settings = config::load_from(Some(toml), Vec::new())
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
         settings.database.url = SecretString::from(url.to_owned());
@@ -68,7 +99,8 @@ impl TestApp {
             .await
             .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
-        let app = Application::build_with(settings.clone(), store.clone(), aws)
+        let overrides = Overrides { aws, cloudfront };
+        let app = Application::build_with(settings.clone(), store.clone(), overrides)
             .await
             .expect("build the application");
         let app = if scheduled {
@@ -78,6 +110,7 @@ impl TestApp {
         };
         let address = app.address();
         let collector = app.collector();
+        let invalidations = app.invalidations();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -87,6 +120,7 @@ impl TestApp {
             store,
             settings,
             collector,
+            invalidations,
             http: reqwest::Client::new(),
             dir,
             stop: Some(tx),
@@ -151,6 +185,13 @@ impl TestApp {
     /// DELETE with an optional bearer token.
     pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         self.send(reqwest::Method::DELETE, path, token, None).await
+    }
+
+    /// Stops the app and hands back its data directory, to start another on the same data.
+    pub async fn stop_keeping_data(mut self) -> TempDir {
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        self.stop().await;
+        dir
     }
 
     /// Stops the app gracefully and checks it stopped without error.

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod cloudfront;
 pub mod memcached;
 pub mod moto;
 pub mod postgres;

@@ -66,3 +66,52 @@ impl Moto {
         self.proc.pid()
     }
 }
+
+/// Creates a distribution in the emulator and returns its id.
+pub async fn create_distribution(cf: &aws_sdk_cloudfront::Client) -> String {
+    use aws_sdk_cloudfront::types::{
+        CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy,
+        Origins, ViewerProtocolPolicy,
+    };
+    let origin = Origin::builder()
+        .id("origin-1")
+        .domain_name("origin.example.com")
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .expect("origin config"),
+        )
+        .build()
+        .expect("origin");
+    let config = DistributionConfig::builder()
+        .caller_reference(uuid::Uuid::new_v4().to_string())
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .expect("origins"),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("origin-1")
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
+                .build()
+                .expect("cache behavior"),
+        )
+        .comment("cachewarden test")
+        .enabled(true)
+        .build()
+        .expect("distribution config");
+    let out = cf
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await
+        .expect("CreateDistribution against moto");
+    out.distribution().expect("a distribution").id().to_owned()
+}
