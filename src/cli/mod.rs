@@ -1,6 +1,8 @@
 //! The command line: the daemon (`serve`), operations on its database (`migrate`, `token`),
 //! and configuration checks. Errors end in one readable line on stderr and a non-zero exit.
 
+mod client;
+mod invalidate;
 mod token;
 
 use std::net::SocketAddr;
@@ -66,6 +68,10 @@ enum Command {
     },
     /// Print a commented example configuration.
     PrintDefaultConfig,
+    /// Invalidate CloudFront paths or cache tags through a running daemon (for pipelines).
+    /// Exit codes: 0 completed (or queued, without --wait), 1 failed, 2 invalid input,
+    /// 3 timed out, 4 not authorised.
+    Invalidate(invalidate::InvalidateArgs),
     /// Manage API tokens directly in the database (for the first admin token, and recovery).
     Token {
         #[command(flatten)]
@@ -108,6 +114,7 @@ pub fn run() -> ExitCode {
             eprintln!("The database is up to date.");
             Ok(())
         }),
+        Command::Invalidate(args) => with_runtime(invalidate::run(args)),
         Command::Token { config, command } => with_runtime(async move {
             let settings = load(&config)?;
             let store = open_store(&settings).await?;
@@ -120,8 +127,8 @@ pub fn run() -> ExitCode {
 
 /// A failure to report: one line, and the exit code.
 pub(crate) struct Failure {
-    code: u8,
-    message: String,
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 pub(crate) fn fail(e: impl std::fmt::Display) -> Failure {

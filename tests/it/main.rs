@@ -5,6 +5,7 @@ mod harness;
 
 mod api_auth;
 mod cli;
+mod cli_invalidate;
 mod cloudwatch_emulator;
 mod collect_cloudwatch;
 mod collect_direct;

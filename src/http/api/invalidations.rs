@@ -179,7 +179,8 @@ pub async fn create(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShowParams {
-    /// Long-poll until the job is final or this much time passed (e.g. `30s`, at most 15m).
+    /// Long-poll until the job is final or changes, or this much time passed (e.g. `30s`,
+    /// at most 15m).
     wait: Option<String>,
 }
 
@@ -199,6 +200,7 @@ pub async fn show(
             .min(MAX_WAIT),
     };
     let deadline = tokio::time::Instant::now() + wait;
+    let mut first: Option<(String, Option<String>, Option<String>)> = None;
     loop {
         let job = state
             .store
@@ -207,9 +209,20 @@ pub async fn show(
             .ok_or_else(|| ApiError::not_found(format!("no invalidation job {id}")))?;
         let target = TargetName::parse(&job.target).map_err(|e| ApiError::internal(&e))?;
         who.require_target(Scope::Read, &target)?;
-        if job.is_final() || tokio::time::Instant::now() >= deadline {
+        // Answer when the job is final, when it changed since the request came in (so a
+        // waiting client can show progress), or at the deadline.
+        let seen = (
+            job.state.clone(),
+            job.cloudfront
+                .as_ref()
+                .and_then(|b| b.invalidation_id.clone()),
+            job.cloudfront.as_ref().and_then(|b| b.note.clone()),
+        );
+        let changed = first.as_ref().is_some_and(|f| *f != seen);
+        if job.is_final() || changed || tokio::time::Instant::now() >= deadline {
             return Ok(HttpResponse::Ok().json(job));
         }
+        first.get_or_insert(seen);
         // Woken when a worker here changes a job; polling covers workers on other replicas.
         tokio::select! {
             () = state.job_events.notified() => {}

@@ -73,6 +73,19 @@ impl TestApp {
         Self::start_full(toml, &url, dir, None, Some(api), false).await
     }
 
+    /// Like [`Self::with_cloudfront`], with the worker and scheduler running on their own
+    /// (for clients that wait, such as the CLI).
+    pub async fn with_cloudfront_running(toml: &str, api: Arc<dyn CloudFrontApi>) -> TestApp {
+        let (dir, url) = fresh_sqlite();
+        Self::start_full(toml, &url, dir, None, Some(api), true).await
+    }
+
+    /// An app on a fresh SQLite file with AWS at `aws`, everything running on its own.
+    pub async fn with_aws_running(toml: &str, aws: aws_config::SdkConfig) -> TestApp {
+        let (dir, url) = fresh_sqlite();
+        Self::start_full(toml, &url, dir, Some(aws), None, true).await
+    }
+
     /// An app on an existing SQLite file (a restart), with CloudFront `api`.
     pub async fn restart_with_cloudfront(
         toml: &str,

@@ -1,0 +1,118 @@
+//! The CLI's side of the JSON API: one request with the token, retried on connection errors
+//! (safe: every mutating call carries an idempotency key), errors mapped to exit codes.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::Failure;
+
+/// Exit codes of the client commands (documented in the README); 0 is success.
+pub mod exit {
+    pub const FAILED: u8 = 1;
+    pub const INVALID_INPUT: u8 = 2;
+    pub const TIMED_OUT: u8 = 3;
+    pub const NOT_AUTHORISED: u8 = 4;
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    server: String,
+    token: String,
+}
+
+/// Connection attempts before giving up on an unreachable daemon.
+const ATTEMPTS: u32 = 4;
+
+impl Client {
+    pub fn new(server: &str, token: Option<String>) -> Result<Self, Failure> {
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| Failure {
+            code: exit::NOT_AUTHORISED,
+            message: "no token: set CACHEWARDEN_TOKEN (create one with `cachewarden token create`)"
+                .into(),
+        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("cachewarden-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Failure {
+                code: exit::FAILED,
+                message: format!("cannot create an HTTP client: {e}"),
+            })?;
+        Ok(Self {
+            http,
+            server: server.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    /// Sends a request; returns the status and the JSON body. Connection failures are retried
+    /// with backoff; HTTP errors are mapped to failures with the server's message.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Failure> {
+        let url = format!("{}{path}", self.server);
+        let mut last = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.token);
+            if let Some(k) = key {
+                req = req.header("Idempotency-Key", k);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            match req.send().await {
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    let json: Value = res.json().await.unwrap_or(Value::Null);
+                    return match status {
+                        200..=299 => Ok((status, json)),
+                        401 | 403 => Err(Failure {
+                            code: exit::NOT_AUTHORISED,
+                            message: server_message(&json, status),
+                        }),
+                        400 | 404 | 409 | 413 | 415 => Err(Failure {
+                            code: exit::INVALID_INPUT,
+                            message: server_message(&json, status),
+                        }),
+                        // 5xx: the daemon is there but failing; retrying is safe with the key.
+                        500..=599 if attempt + 1 < ATTEMPTS => {
+                            last = server_message(&json, status);
+                            continue;
+                        }
+                        _ => Err(Failure {
+                            code: exit::FAILED,
+                            message: server_message(&json, status),
+                        }),
+                    };
+                }
+                Err(e) => last = format!("cannot reach {}: {e}", self.server),
+            }
+        }
+        Err(Failure {
+            code: exit::FAILED,
+            message: last,
+        })
+    }
+}
+
+/// The server's error message, with the field it names.
+fn server_message(json: &Value, status: u16) -> String {
+    let e = &json["error"];
+    match (e["message"].as_str(), e["field"].as_str()) {
+        (Some(m), Some(f)) if !m.starts_with(f) => format!("{f}: {m} (HTTP {status})"),
+        (Some(m), _) => format!("{m} (HTTP {status})"),
+        _ => format!("the server answered HTTP {status}"),
+    }
+}
