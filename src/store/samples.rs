@@ -100,6 +100,30 @@ pub struct SeriesQuery {
     pub resolution: Resolution,
 }
 
+/// `INSERT … VALUES (…), (…) ON CONFLICT … DO UPDATE` for `rows` samples.
+fn upsert_sql(rows: usize) -> String {
+    let mut sql =
+        String::from("INSERT INTO samples (target, node, series, ts, value, num, den) VALUES ");
+    for i in 0..rows {
+        let b = i * 7;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${},${},${},${},${},${},${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7
+        ));
+    }
+    sql.push_str(" ON CONFLICT (target, node, series, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den");
+    sql
+}
+
 /// Rows per INSERT statement: 7 parameters a row stays far below both SQLite's (32,766) and
 /// PostgreSQL's (65,535) parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -111,44 +135,35 @@ impl Store {
         if samples.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
-        for chunk in samples.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = String::from(
-                "INSERT INTO samples (target, node, series, ts, value, num, den) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 7;
-                if i > 0 {
-                    sql.push(',');
+        // The same statement text and binds for both pools; only the executor differs.
+        macro_rules! write_chunks {
+            ($tx:expr) => {
+                for chunk in samples.chunks(ROWS_PER_STATEMENT) {
+                    let sql = upsert_sql(chunk.len());
+                    let mut q = sqlx::query(&sql);
+                    for s in chunk {
+                        q = q
+                            .bind(&s.target)
+                            .bind(&s.node)
+                            .bind(&s.series)
+                            .bind(s.ts)
+                            .bind(s.value)
+                            .bind(s.num)
+                            .bind(s.den);
+                    }
+                    q.execute(&mut *$tx).await?;
                 }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                ));
-            }
-            sql.push_str(
-                " ON CONFLICT (target, node, series, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
-            );
-            let mut q = sqlx::query(&sql);
-            for s in chunk {
-                q = q
-                    .bind(&s.target)
-                    .bind(&s.node)
-                    .bind(&s.series)
-                    .bind(s.ts)
-                    .bind(s.value)
-                    .bind(s.num)
-                    .bind(s.den);
-            }
-            q.execute(&mut *tx).await?;
+            };
         }
-        tx.commit().await?;
+        if let Some(pool) = self.native_sqlite() {
+            let mut tx = pool.begin().await?;
+            write_chunks!(tx);
+            tx.commit().await?;
+        } else {
+            let mut tx = self.pool().begin().await?;
+            write_chunks!(tx);
+            tx.commit().await?;
+        }
         Ok(())
     }
 
@@ -222,60 +237,58 @@ impl Store {
     /// Reads one series over [from, to) at the resolution asked.
     pub async fn read_series(&self, q: &SeriesQuery) -> Result<Vec<Point>, StoreError> {
         let table = q.resolution.table();
-        let points = if q.resolution == Resolution::Raw {
-            let rows = sqlx::query(&format!(
-                "SELECT ts, value FROM {table} WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
-            ))
-            .bind(&q.target)
-            .bind(&q.node)
-            .bind(&q.series)
-            .bind(q.from)
-            .bind(q.to)
-            .fetch_all(self.pool())
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Point {
-                        ts: r.try_get("ts")?,
-                        value: r.try_get("value")?,
-                        min: None,
-                        max: None,
-                        count: 1,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        } else {
-            let rows = sqlx::query(&format!(
-                "SELECT ts, count, sum, min, max, num_sum, den_sum FROM {table} \
+        let sql = if q.resolution == Resolution::Raw {
+            format!(
+                "SELECT ts, value, value, value, CAST(1 AS BIGINT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION) FROM {table} \
                  WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
-            ))
-            .bind(&q.target)
-            .bind(&q.node)
-            .bind(&q.series)
-            .bind(q.from)
-            .bind(q.to)
-            .fetch_all(self.pool())
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    let count: i64 = r.try_get("count")?;
-                    let sum: f64 = r.try_get("sum")?;
-                    let num: Option<f64> = r.try_get("num_sum")?;
-                    let den: Option<f64> = r.try_get("den_sum")?;
-                    // Ratios: summed hits over summed requests, never a mean of ratios.
-                    let value = match (num, den) {
-                        (Some(n), Some(d)) if d > 0.0 => n / d,
-                        _ => sum / count.max(1) as f64,
-                    };
-                    Ok(Point {
-                        ts: r.try_get("ts")?,
-                        value,
-                        min: Some(r.try_get("min")?),
-                        max: Some(r.try_get("max")?),
-                        count,
+            )
+        } else {
+            format!(
+                "SELECT ts, sum, min, max, count, num_sum, den_sum FROM {table} \
+                 WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
+            )
+        };
+        let raw = q.resolution == Resolution::Raw;
+        // Columns by position: (ts, sum or value, min, max, count, num_sum, den_sum).
+        macro_rules! read_points {
+            ($pool:expr) => {{
+                let rows = sqlx::query(&sql)
+                    .bind(&q.target)
+                    .bind(&q.node)
+                    .bind(&q.series)
+                    .bind(q.from)
+                    .bind(q.to)
+                    .fetch_all($pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let count: i64 = r.try_get(4)?;
+                        let sum: f64 = r.try_get(1)?;
+                        let (num, den): (Option<f64>, Option<f64>) = (r.try_get(5)?, r.try_get(6)?);
+                        // Ratios: summed hits over summed requests, never a mean of ratios.
+                        let value = match (num, den) {
+                            (Some(n), Some(d)) if d > 0.0 => n / d,
+                            _ => sum / count.max(1) as f64,
+                        };
+                        let (min, max) = if raw {
+                            (None, None)
+                        } else {
+                            (Some(r.try_get(2)?), Some(r.try_get(3)?))
+                        };
+                        Ok(Point {
+                            ts: r.try_get(0)?,
+                            value,
+                            min,
+                            max,
+                            count,
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            }};
+        }
+        let points = match self.native_sqlite() {
+            Some(pool) => read_points!(pool),
+            None => read_points!(self.pool()),
         };
         Ok(points)
     }
