@@ -124,6 +124,46 @@ fn upsert_sql(rows: usize) -> String {
     sql
 }
 
+/// Reads of longer spans are split into slices read at once (see `read_series`).
+const READ_SLICE_MS: i64 = 7 * 24 * 3_600_000;
+const MAX_READ_SLICES: i64 = 4;
+
+/// The points of one series query, from any pool (`Any` or native SQLite). Columns by
+/// position: (ts, sum or value, min, max, count, num_sum, den_sum).
+macro_rules! read_points {
+    ($pool:expr, $q:expr) => {{
+        let q: &SeriesQuery = $q;
+        let table = q.resolution.table();
+        let raw = q.resolution == Resolution::Raw;
+        let sql = if raw {
+            format!(
+                "SELECT ts, value, value, value, CAST(1 AS BIGINT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION) \
+                 FROM {table} WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
+            )
+        } else {
+            format!(
+                "SELECT ts, sum, min, max, count, num_sum, den_sum FROM {table} \
+                 WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
+            )
+        };
+        let rows = sqlx::query(&sql).bind(&q.target).bind(&q.node).bind(&q.series).bind(q.from).bind(q.to).fetch_all($pool).await?;
+        rows.iter()
+            .map(|r| {
+                let count: i64 = r.try_get(4)?;
+                let sum: f64 = r.try_get(1)?;
+                let (num, den): (Option<f64>, Option<f64>) = (r.try_get(5)?, r.try_get(6)?);
+                // Ratios: summed hits over summed requests, never a mean of ratios.
+                let value = match (num, den) {
+                    (Some(n), Some(d)) if d > 0.0 => n / d,
+                    _ => sum / count.max(1) as f64,
+                };
+                let (min, max) = if raw { (None, None) } else { (Some(r.try_get(2)?), Some(r.try_get(3)?)) };
+                Ok(Point { ts: r.try_get(0)?, value, min, max, count })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+    }};
+}
+
 /// Rows per INSERT statement: 7 parameters a row stays far below both SQLite's (32,766) and
 /// PostgreSQL's (65,535) parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -156,9 +196,24 @@ impl Store {
             };
         }
         if let Some(pool) = self.native_sqlite() {
-            let mut tx = pool.begin().await?;
-            write_chunks!(tx);
-            tx.commit().await?;
+            // SQLite: the whole batch as one JSON parameter, expanded by json_each inside
+            // SQLite. Binding thousands of parameters through the driver costs several times
+            // more than SQLite's own JSON parsing (see BENCHMARKS.md).
+            let rows: Vec<_> = samples
+                .iter()
+                .map(|s| (&s.target, &s.node, &s.series, s.ts, s.value, s.num, s.den))
+                .collect();
+            let json = serde_json::to_string(&rows)
+                .map_err(|e| StoreError::Corrupt(format!("sample batch: {e}")))?;
+            sqlx::query(
+                "INSERT INTO samples (target, node, series, ts, value, num, den) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
+                 FROM json_each($1) WHERE true \
+                 ON CONFLICT (target, node, series, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
+            )
+            .bind(json)
+            .execute(pool)
+            .await?;
         } else {
             let mut tx = self.pool().begin().await?;
             write_chunks!(tx);
@@ -236,61 +291,36 @@ impl Store {
 
     /// Reads one series over [from, to) at the resolution asked.
     pub async fn read_series(&self, q: &SeriesQuery) -> Result<Vec<Point>, StoreError> {
-        let table = q.resolution.table();
-        let sql = if q.resolution == Resolution::Raw {
-            format!(
-                "SELECT ts, value, value, value, CAST(1 AS BIGINT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION) FROM {table} \
-                 WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
-            )
-        } else {
-            format!(
-                "SELECT ts, sum, min, max, count, num_sum, den_sum FROM {table} \
-                 WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts"
-            )
+        let Some(pool) = self.native_sqlite() else {
+            return Ok(read_points!(self.pool(), q));
         };
-        let raw = q.resolution == Resolution::Raw;
-        // Columns by position: (ts, sum or value, min, max, count, num_sum, den_sum).
-        macro_rules! read_points {
-            ($pool:expr) => {{
-                let rows = sqlx::query(&sql)
-                    .bind(&q.target)
-                    .bind(&q.node)
-                    .bind(&q.series)
-                    .bind(q.from)
-                    .bind(q.to)
-                    .fetch_all($pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count: i64 = r.try_get(4)?;
-                        let sum: f64 = r.try_get(1)?;
-                        let (num, den): (Option<f64>, Option<f64>) = (r.try_get(5)?, r.try_get(6)?);
-                        // Ratios: summed hits over summed requests, never a mean of ratios.
-                        let value = match (num, den) {
-                            (Some(n), Some(d)) if d > 0.0 => n / d,
-                            _ => sum / count.max(1) as f64,
-                        };
-                        let (min, max) = if raw {
-                            (None, None)
-                        } else {
-                            (Some(r.try_get(2)?), Some(r.try_get(3)?))
-                        };
-                        Ok(Point {
-                            ts: r.try_get(0)?,
-                            value,
-                            min,
-                            max,
-                            count,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?
-            }};
+        let span = q.to.saturating_sub(q.from);
+        if span <= READ_SLICE_MS {
+            return Ok(read_points!(pool, q));
         }
-        let points = match self.native_sqlite() {
-            Some(pool) => read_points!(pool),
-            None => read_points!(self.pool()),
-        };
-        Ok(points)
+        // Long ranges are read as slices on separate connections at once: each row crosses
+        // from the driver's SQLite thread one at a time, and slices run those threads in
+        // parallel. Slices are contiguous and ordered, so concatenating keeps the order.
+        let slices = (span / READ_SLICE_MS + 1).min(MAX_READ_SLICES);
+        let width = span / slices + 1;
+        let parts: Vec<SeriesQuery> = (0..slices)
+            .map(|i| {
+                let from = q.from.saturating_add(i * width);
+                SeriesQuery {
+                    from,
+                    to: from.saturating_add(width).min(q.to),
+                    ..q.clone()
+                }
+            })
+            .collect();
+        let reads = parts
+            .iter()
+            .map(|part| async move { Ok::<_, StoreError>(read_points!(pool, part)) });
+        Ok(futures_util::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// The newest sample of each series of a target (node `""`), for status pages.

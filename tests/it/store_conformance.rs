@@ -130,6 +130,38 @@ async fn samples(store: &Store) {
             .is_empty()
     );
 
+    // A long range (read in slices on SQLite) comes back whole and in order.
+    let spread: Vec<Sample> = (0..80)
+        .map(|i| Sample::new("t", "", "spread", base + i * 6 * H, i as f64))
+        .collect();
+    store.upsert_samples(&spread).await.unwrap();
+    let q = SeriesQuery {
+        target: "t".into(),
+        node: String::new(),
+        series: "spread".into(),
+        from: base,
+        to: base + 20 * 24 * H,
+        resolution: Resolution::Raw,
+    };
+    let values: Vec<f64> = store
+        .read_series(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(values, (0..80).map(|i| i as f64).collect::<Vec<_>>());
+    let boundary = SeriesQuery {
+        from: base + 6 * H,
+        to: base + 12 * H + 1,
+        ..q
+    };
+    assert_eq!(
+        store.read_series(&boundary).await.unwrap().len(),
+        2,
+        "from is inclusive, to exclusive"
+    );
+
     // The newest value of each series, for status pages.
     let latest = store.latest_samples("t", 0).await.unwrap();
     let mut names: Vec<(&str, f64)> = latest
@@ -137,7 +169,7 @@ async fn samples(store: &Store) {
         .map(|s| (s.series.as_str(), s.value))
         .collect();
     names.sort_by(|a, b| a.0.cmp(b.0));
-    assert_eq!(names, [("hit_rate", 0.8), ("keys", 20.0)]);
+    assert_eq!(names, [("hit_rate", 0.8), ("keys", 20.0), ("spread", 79.0)]);
 }
 
 async fn tokens(store: &Store) {

@@ -22,6 +22,8 @@ struct Inner {
     by_reference: HashMap<String, (String, Vec<String>, u32)>,
     /// Every CreateInvalidation call: (caller reference, paths).
     calls: Vec<(String, Vec<String>)>,
+    /// When each call arrived.
+    call_times: Vec<std::time::Instant>,
 }
 
 #[derive(Default)]
@@ -50,6 +52,17 @@ impl ScriptedCloudFront {
     /// Every CreateInvalidation call made.
     pub fn calls(&self) -> Vec<(String, Vec<String>)> {
         self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// When each CreateInvalidation call arrived, by caller reference (first call).
+    pub fn first_call_at(&self, caller_reference: &str) -> Option<std::time::Instant> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .zip(&inner.call_times)
+            .find(|((r, _), _)| r == caller_reference)
+            .map(|(_, t)| *t)
     }
 
     /// Distinct invalidations created (what CloudFront bills).
