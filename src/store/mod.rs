@@ -161,7 +161,10 @@ async fn native_sqlite(url: &str, max_connections: u32) -> Result<sqlx::SqlitePo
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // Rows cross from the driver's SQLite thread through a bounded channel; the default
+        // 50 makes a 30-day series read hand over 170 times (see BENCHMARKS.md).
+        .row_buffer_size(4096);
     Ok(SqlitePoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

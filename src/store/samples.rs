@@ -124,10 +124,6 @@ fn upsert_sql(rows: usize) -> String {
     sql
 }
 
-/// Reads of longer spans are split into slices read at once (see `read_series`).
-const READ_SLICE_MS: i64 = 7 * 24 * 3_600_000;
-const MAX_READ_SLICES: i64 = 4;
-
 /// The points of one series query, from any pool (`Any` or native SQLite). Columns by
 /// position: (ts, sum or value, min, max, count, num_sum, den_sum).
 macro_rules! read_points {
@@ -291,36 +287,10 @@ impl Store {
 
     /// Reads one series over [from, to) at the resolution asked.
     pub async fn read_series(&self, q: &SeriesQuery) -> Result<Vec<Point>, StoreError> {
-        let Some(pool) = self.native_sqlite() else {
-            return Ok(read_points!(self.pool(), q));
-        };
-        let span = q.to.saturating_sub(q.from);
-        if span <= READ_SLICE_MS {
-            return Ok(read_points!(pool, q));
-        }
-        // Long ranges are read as slices on separate connections at once: each row crosses
-        // from the driver's SQLite thread one at a time, and slices run those threads in
-        // parallel. Slices are contiguous and ordered, so concatenating keeps the order.
-        let slices = (span / READ_SLICE_MS + 1).min(MAX_READ_SLICES);
-        let width = span / slices + 1;
-        let parts: Vec<SeriesQuery> = (0..slices)
-            .map(|i| {
-                let from = q.from.saturating_add(i * width);
-                SeriesQuery {
-                    from,
-                    to: from.saturating_add(width).min(q.to),
-                    ..q.clone()
-                }
-            })
-            .collect();
-        let reads = parts
-            .iter()
-            .map(|part| async move { Ok::<_, StoreError>(read_points!(pool, part)) });
-        Ok(futures_util::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect())
+        Ok(match self.native_sqlite() {
+            Some(pool) => read_points!(pool, q),
+            None => read_points!(self.pool(), q),
+        })
     }
 
     /// The newest sample of each series of a target (node `""`), for status pages.

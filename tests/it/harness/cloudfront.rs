@@ -90,6 +90,7 @@ impl CloudFrontApi for ScriptedCloudFront {
             inner
                 .calls
                 .push((caller_reference.to_owned(), paths.to_vec()));
+            inner.call_times.push(std::time::Instant::now());
             if let Some(e) = inner.create_errors.pop_front() {
                 return Err(e);
             }
