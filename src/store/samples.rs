@@ -85,8 +85,9 @@ pub struct Point {
     pub min: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
-    /// Raw samples in the bucket (1 for raw points).
-    pub count: i64,
+    /// Raw samples in the bucket (rollups with `detail` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
 }
 
 /// Which series and range to read.
@@ -98,6 +99,9 @@ pub struct SeriesQuery {
     pub from: i64,
     pub to: i64,
     pub resolution: Resolution,
+    /// Also min, max and count per rollup bucket (for chart bands). Off by default: every
+    /// column costs per row, and a plain series is (time, value).
+    pub detail: bool,
 }
 
 /// `INSERT … VALUES (…), (…) ON CONFLICT … DO UPDATE` for `rows` samples.
@@ -131,24 +135,41 @@ macro_rules! read_points {
     ($pool:expr, $q:expr) => {{
         let q: &SeriesQuery = $q;
         let table = q.resolution.table();
-        let raw = q.resolution == Resolution::Raw;
-        let filter = "WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts";
-        let sql = if raw {
-            format!("SELECT ts, value FROM {table} {filter}")
-        } else {
-            // Ratios: summed hits over summed requests, never a mean of ratios.
-            format!(
-                "SELECT ts, CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END, min, max, count \
-                 FROM {table} {filter}"
-            )
+        let detail = q.detail && q.resolution != Resolution::Raw;
+        let filter =
+            "WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts";
+        // Ratios: summed hits over summed requests, never a mean of ratios.
+        let value = "CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END";
+        let sql = match (q.resolution, detail) {
+            (Resolution::Raw, _) => format!("SELECT ts, value FROM {table} {filter}"),
+            (_, false) => format!("SELECT ts, {value} FROM {table} {filter}"),
+            (_, true) => format!("SELECT ts, {value}, min, max, count FROM {table} {filter}"),
         };
-        let rows = sqlx::query(&sql).bind(&q.target).bind(&q.node).bind(&q.series).bind(q.from).bind(q.to).fetch_all($pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(&q.target)
+            .bind(&q.node)
+            .bind(&q.series)
+            .bind(q.from)
+            .bind(q.to)
+            .fetch_all($pool)
+            .await?;
         rows.iter()
             .map(|r| {
-                Ok(if raw {
-                    Point { ts: r.try_get(0)?, value: r.try_get(1)?, min: None, max: None, count: 1 }
+                let (min, max, count) = if detail {
+                    (
+                        Some(r.try_get(2)?),
+                        Some(r.try_get(3)?),
+                        Some(r.try_get(4)?),
+                    )
                 } else {
-                    Point { ts: r.try_get(0)?, value: r.try_get(1)?, min: Some(r.try_get(2)?), max: Some(r.try_get(3)?), count: r.try_get(4)? }
+                    (None, None, None)
+                };
+                Ok(Point {
+                    ts: r.try_get(0)?,
+                    value: r.try_get(1)?,
+                    min,
+                    max,
+                    count,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?

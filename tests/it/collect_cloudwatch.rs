@@ -76,6 +76,7 @@ async fn points(app: &TestApp, target: &str, series: &str) -> Vec<(i64, f64)> {
         from: 0,
         to: i64::MAX,
         resolution: Resolution::Raw,
+        detail: false,
     };
     app.store
         .read_series(&q)

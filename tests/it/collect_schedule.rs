@@ -31,6 +31,7 @@ async fn targets_are_polled_on_their_schedule_without_being_asked() {
                     from: 0,
                     to: i64::MAX,
                     resolution: cachewarden::store::Resolution::Raw,
+                    detail: false,
                 };
                 store
                     .read_series(&q)
@@ -107,7 +108,7 @@ async fn rollups_of_polled_hit_rates_are_ratios_of_sums() {
     let from = cachewarden::store::now_ms() - 3_600_000;
     let body: Value = app
         .get(
-            &format!("/api/v1/targets/sessions/series?metric=hit_rate&resolution=5m&from={from}"),
+            &format!("/api/v1/targets/sessions/series?metric=hit_rate&resolution=5m&detail=true&from={from}"),
             Some(&admin),
         )
         .await

@@ -49,13 +49,14 @@ async fn read(store: &Store, series: &str, resolution: Resolution) -> Vec<(i64, 
         from: 0,
         to: i64::MAX,
         resolution,
+        detail: true,
     };
     store
         .read_series(&q)
         .await
         .unwrap()
         .into_iter()
-        .map(|p| (p.ts, p.value, p.count))
+        .map(|p| (p.ts, p.value, p.count.unwrap_or(1)))
         .collect()
 }
 
@@ -142,6 +143,7 @@ async fn samples(store: &Store) {
         from: base,
         to: base + 20 * 24 * H,
         resolution: Resolution::Raw,
+        detail: false,
     };
     let values: Vec<f64> = store
         .read_series(&q)

@@ -27,6 +27,8 @@ pub struct Params {
     node: Option<String>,
     /// `raw`, `5m` or `1h`; default chosen from the range.
     resolution: Option<Resolution>,
+    /// Also min, max and count per rollup bucket.
+    detail: Option<bool>,
 }
 
 fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
@@ -105,6 +107,7 @@ pub async fn read(
         from,
         to,
         resolution,
+        detail: params.detail.unwrap_or(false),
     };
     let points = state.store.read_series(&query).await?;
     Ok(HttpResponse::Ok().json(json!({
