@@ -121,20 +121,10 @@ impl InvalidationWorker {
             let jobs = self.store.queued_jobs(&target).await?;
             let Some(distribution) = self.distribution(&target) else {
                 // The configuration changed since the job was accepted.
+                let error =
+                    format!("target {target:?} is no longer a configured CloudFront target");
                 for job in jobs {
-                    let id = self
-                        .store
-                        .create_batch(&target, "-", &job.items, (0, 0), &[job.id], now)
-                        .await?;
-                    self.store
-                        .batch_failed(
-                            id,
-                            &format!(
-                                "target {target:?} is no longer a configured CloudFront target"
-                            ),
-                            now,
-                        )
-                        .await?;
+                    self.store.fail_queued_job(job.id, &error, now).await?;
                     report.failed += 1;
                 }
                 continue;

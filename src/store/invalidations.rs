@@ -422,6 +422,19 @@ impl Store {
         Ok(row.try_get("d")?)
     }
 
+    /// Fails one queued job (it can no longer be carried out).
+    pub async fn fail_queued_job(&self, id: i64, error: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE invalidation_jobs SET state = 'failed', error = $1, updated_at = $2, completed_at = $2 WHERE id = $3 AND state = 'queued'",
+        )
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Fails queued jobs past their deadline (they never fit within CloudFront's limits).
     pub async fn expire_queued_jobs(&self, now: i64, error: &str) -> Result<u64, StoreError> {
         let done = sqlx::query(

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
+use crate::harness::app::expect_error;
 
 const TWO_TARGETS: &str = r#"
 [[targets]]
@@ -298,14 +299,7 @@ async fn bad_token_requests_are_refused_naming_the_field_and_rule() {
     } in cases
     {
         let res = app.post("/api/v1/tokens", Some(&admin), &body).await;
-        assert_eq!(res.status().as_u16(), status, "{what}");
-        let err: Value = res.json().await.unwrap();
-        assert_eq!(err["error"]["code"], code, "{what}: {err}");
-        assert_eq!(err["error"]["field"].as_str(), field, "{what}: {err}");
-        assert!(
-            err["error"]["message"].as_str().unwrap().contains(message),
-            "{what}: {err}"
-        );
+        expect_error(what, res, status, code, field, message).await;
     }
     let not_json = app
         .http

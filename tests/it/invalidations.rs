@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
+use crate::harness::app::expect_error;
 use crate::harness::cloudfront::ScriptedCloudFront;
 
 const CDN: &str = "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\ncache_tags = true\n\
@@ -607,23 +608,7 @@ async fn bad_requests_and_bad_items_are_refused_precisely() {
     ];
     for b in cases {
         let res = invalidate(&app, &token(b.token), b.key, b.body).await;
-        assert_eq!(res.status().as_u16(), b.status, "{}", b.what);
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["error"]["code"], b.code, "{}: {body}", b.what);
-        assert_eq!(
-            body["error"]["field"].as_str(),
-            b.field,
-            "{}: {body}",
-            b.what
-        );
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(b.message),
-            "{}: {body}",
-            b.what
-        );
+        expect_error(b.what, res, b.status, b.code, b.field, b.message).await;
     }
     // Several bad items: every one is listed with its index, item and rule.
     let res = invalidate(
@@ -710,4 +695,28 @@ async fn invalidations_reach_moto_through_the_aws_sdk() {
         .items()
         .to_vec();
     assert_eq!(paths, ["/assets/*", "/index.html"]);
+}
+
+#[tokio::test]
+async fn a_job_whose_target_left_the_configuration_fails_with_the_reason() {
+    let cf = Arc::new(ScriptedCloudFront::default());
+    let app = TestApp::with_cloudfront(CDN, cf.clone()).await;
+    let ci = app.token("ci", &["invalidate"], &[]).await;
+    let r: Value = invalidate(&app, &ci, None, json!({"target": "docs", "items": ["/x"]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let data = app.stop_keeping_data().await;
+    // Restarted with `docs` removed from the configuration.
+    let without_docs = "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n";
+    let app = TestApp::restart_with_cloudfront(without_docs, data, cf.clone()).await;
+    pass(&app, 2_100).await;
+    let failed = job(&app, &ci, r["id"].as_i64().unwrap()).await;
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(
+        failed["error"],
+        "target \"docs\" is no longer a configured CloudFront target"
+    );
+    assert!(cf.calls().is_empty());
 }

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::harness::TestApp;
+use crate::harness::app::expect_error;
 
 const CONFIG: &str = "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n\
     [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\nevery = \"1m\"\n";
@@ -92,10 +93,7 @@ async fn bad_series_requests_name_the_field() {
     ];
     for (path, status, code, field) in cases {
         let res = app.get(path, Some(&token)).await;
-        assert_eq!(res.status().as_u16(), status, "{path}");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["error"]["code"], code, "{path}: {body}");
-        assert_eq!(body["error"]["field"].as_str(), field, "{path}: {body}");
+        expect_error(path, res, status, code, field, "").await;
     }
     assert_eq!(
         app.get("/api/v1/targets/sessions/series?metric=up", Some(&limited))

@@ -232,3 +232,27 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Checks an error answer: status, stable code, the field named (if any), and that the
+/// message contains `message`. Returns the body for further checks.
+pub async fn expect_error(
+    what: &str,
+    res: reqwest::Response,
+    status: u16,
+    code: &str,
+    field: Option<&str>,
+    message: &str,
+) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "{what}");
+    let body: serde_json::Value = res.json().await.expect("an error body is JSON");
+    assert_eq!(body["error"]["code"], code, "{what}: {body}");
+    assert_eq!(body["error"]["field"].as_str(), field, "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(message),
+        "{what}: {body}"
+    );
+    body
+}
