@@ -169,7 +169,7 @@ async fn wait(
         let (_, next) = client
             .call(
                 reqwest::Method::GET,
-                &format!("/api/v1/invalidations/{id}?wait={wait_s}s"),
+                &format!("/api/v1/invalidations/{id}?wait={wait_s}s&seen={state}"),
                 None,
                 None,
             )

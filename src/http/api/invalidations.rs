@@ -179,9 +179,11 @@ pub async fn create(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShowParams {
-    /// Long-poll until the job is final or changes, or this much time passed (e.g. `30s`,
-    /// at most 15m).
+    /// Long-poll until the job is final or this much time passed (e.g. `30s`, at most 15m).
     wait: Option<String>,
+    /// With `wait`: also answer as soon as the job's state is no longer this one (the state
+    /// the client last showed), so a waiting client can show progress.
+    seen: Option<String>,
 }
 
 pub async fn show(
@@ -200,7 +202,6 @@ pub async fn show(
             .min(MAX_WAIT),
     };
     let deadline = tokio::time::Instant::now() + wait;
-    let mut first: Option<(String, Option<String>, Option<String>)> = None;
     loop {
         let job = state
             .store
@@ -209,20 +210,12 @@ pub async fn show(
             .ok_or_else(|| ApiError::not_found(format!("no invalidation job {id}")))?;
         let target = TargetName::parse(&job.target).map_err(|e| ApiError::internal(&e))?;
         who.require_target(Scope::Read, &target)?;
-        // Answer when the job is final, when it changed since the request came in (so a
-        // waiting client can show progress), or at the deadline.
-        let seen = (
-            job.state.clone(),
-            job.cloudfront
-                .as_ref()
-                .and_then(|b| b.invalidation_id.clone()),
-            job.cloudfront.as_ref().and_then(|b| b.note.clone()),
-        );
-        let changed = first.as_ref().is_some_and(|f| *f != seen);
+        // Answer when the job is final, at the deadline, or when its state is no longer the
+        // one the client says it has seen.
+        let changed = params.seen.as_deref().is_some_and(|s| s != job.state);
         if job.is_final() || changed || tokio::time::Instant::now() >= deadline {
             return Ok(HttpResponse::Ok().json(job));
         }
-        first.get_or_insert(seen);
         // Woken when a worker here changes a job; polling covers workers on other replicas.
         tokio::select! {
             () = state.job_events.notified() => {}
