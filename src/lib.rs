@@ -4,6 +4,7 @@
 //! `main.rs` is a thin wrapper around [`cli::run`]; [`startup::Application`] is the seam
 //! integration tests build the daemon through.
 
+pub mod alarms;
 pub mod auth;
 pub mod aws;
 pub mod cli;

@@ -1,0 +1,423 @@
+//! Alarm evaluation (pure): M breaching datapoints out of the last N, a treatment for missing
+//! data (CloudWatch's four), a minimum request volume under which the state is held, and
+//! below / above / drop-against-a-baseline conditions.
+
+use serde::Serialize;
+
+use crate::config::{Condition, MissingData};
+
+/// An alarm's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+/// One evaluation period: the series' value (None: no datapoint) and the request volume of
+/// that period (None: not known, e.g. the series has no volume).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Period {
+    pub ts: i64,
+    pub value: Option<f64>,
+    pub volume: Option<f64>,
+}
+
+/// What the rule needs besides the datapoints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub condition: Condition,
+    /// M of N.
+    pub datapoints: (u32, u32),
+    pub missing: MissingData,
+    pub min_volume: Option<u64>,
+}
+
+/// How one period counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Breaching,
+    NotBreaching,
+    Missing,
+}
+
+/// The outcome: the state to be in, and why (kept with a transition).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub state: AlarmState,
+    pub breaching: u32,
+    pub considered: u32,
+    pub verdicts: Vec<Verdict>,
+    pub reason: String,
+}
+
+/// Whether a value breaches: below/above a threshold, or dropped by at least `points` from
+/// the baseline (no baseline: cannot tell, treated as missing).
+fn breaches(condition: &Condition, value: f64, baseline: Option<f64>) -> Option<bool> {
+    match condition {
+        Condition::Below(t) => Some(value < *t),
+        Condition::Above(t) => Some(value > *t),
+        Condition::Drop { points, .. } => baseline.map(|b| b - value >= *points),
+    }
+}
+
+/// Evaluates the last N periods (oldest first; fewer than N means the rest are missing)
+/// against the rule, given the current state and, for a drop condition, the baseline.
+pub fn evaluate(
+    rule: &Rule,
+    periods: &[Period],
+    baseline: Option<f64>,
+    current: AlarmState,
+) -> Evaluation {
+    let (m, n) = rule.datapoints;
+    let window: Vec<&Period> = periods
+        .iter()
+        .rev()
+        .take(n as usize)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let hold = |reason: String, verdicts: Vec<Verdict>| Evaluation {
+        state: current,
+        breaching: 0,
+        considered: 0,
+        verdicts,
+        reason,
+    };
+
+    // Too little traffic in the latest period: a ratio over it is noise, keep the state.
+    if let (Some(min), Some(latest)) = (rule.min_volume, window.last())
+        && latest.volume.is_some_and(|v| v < min as f64)
+    {
+        return hold(
+            format!(
+                "held: {} requests in the latest period, under min_volume {min}",
+                latest.volume.unwrap_or_default()
+            ),
+            Vec::new(),
+        );
+    }
+
+    let mut verdicts: Vec<Verdict> = window
+        .iter()
+        .map(|p| {
+            let low_volume = rule
+                .min_volume
+                .is_some_and(|min| p.volume.is_some_and(|v| v < min as f64));
+            match p.value {
+                Some(v) if !low_volume => match breaches(&rule.condition, v, baseline) {
+                    Some(true) => Verdict::Breaching,
+                    Some(false) => Verdict::NotBreaching,
+                    None => Verdict::Missing,
+                },
+                _ => Verdict::Missing,
+            }
+        })
+        .collect();
+    // Periods before the first datapoint the window reaches are missing too.
+    while verdicts.len() < n as usize {
+        verdicts.insert(0, Verdict::Missing);
+    }
+    let missing = verdicts.iter().filter(|v| **v == Verdict::Missing).count() as u32;
+    if rule.missing == MissingData::Ignore && verdicts.last() == Some(&Verdict::Missing) {
+        return hold(
+            "held: the latest period has no datapoint (missing = ignore)".into(),
+            verdicts,
+        );
+    }
+    if rule.missing == MissingData::Missing && missing == n {
+        return Evaluation {
+            state: AlarmState::InsufficientData,
+            breaching: 0,
+            considered: 0,
+            verdicts,
+            reason: format!("no datapoint in the last {n} periods"),
+        };
+    }
+    let as_breaching = matches!(rule.missing, MissingData::Breaching);
+    let counted: Vec<bool> = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            Verdict::Breaching => Some(true),
+            Verdict::NotBreaching => Some(false),
+            Verdict::Missing => match rule.missing {
+                MissingData::Breaching | MissingData::NotBreaching => Some(as_breaching),
+                MissingData::Missing | MissingData::Ignore => None,
+            },
+        })
+        .collect();
+    let breaching = counted.iter().filter(|b| **b).count() as u32;
+    let considered = counted.len() as u32;
+    let state = if breaching >= m {
+        AlarmState::Alarm
+    } else {
+        AlarmState::Ok
+    };
+    Evaluation {
+        state,
+        breaching,
+        considered,
+        reason: format!(
+            "{breaching} of the last {n} periods breaching ({m} needed), {missing} without datapoint"
+        ),
+        verdicts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AlarmState::*;
+
+    fn rule(
+        condition: Condition,
+        m: u32,
+        n: u32,
+        missing: MissingData,
+        min_volume: Option<u64>,
+    ) -> Rule {
+        Rule {
+            condition,
+            datapoints: (m, n),
+            missing,
+            min_volume,
+        }
+    }
+
+    /// Values as a window, oldest first; `None` is a period without datapoint. Volume 1,000.
+    fn window(values: &[Option<f64>]) -> Vec<Period> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Period {
+                ts: i as i64 * 60_000,
+                value: *v,
+                volume: Some(1000.0),
+            })
+            .collect()
+    }
+
+    const B: Option<f64> = Some(0.5); // breaching for "below 0.8"
+    const G: Option<f64> = Some(0.9); // good
+    const M: Option<f64> = None; // missing
+
+    /// What a case checks, the rule, the window, the current state, the state expected.
+    type Case = (&'static str, Rule, Vec<Option<f64>>, AlarmState, AlarmState);
+
+    #[test]
+    fn m_of_n_and_each_missing_data_treatment() {
+        let below = Condition::Below(0.8);
+        use MissingData::*;
+        let cases: Vec<Case> = vec![
+            (
+                "3 of 5 breaching",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![G, B, G, B, B],
+                Ok,
+                Alarm,
+            ),
+            (
+                "2 of 5 breaching is not enough",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![G, B, G, G, B],
+                Alarm,
+                Ok,
+            ),
+            (
+                "1 of 1",
+                rule(below.clone(), 1, 1, Missing, None),
+                vec![G, G, B],
+                Ok,
+                Alarm,
+            ),
+            (
+                "all missing: insufficient data",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, M, M, M, M],
+                Ok,
+                InsufficientData,
+            ),
+            (
+                "no data at all: insufficient data",
+                rule(below.clone(), 1, 3, Missing, None),
+                vec![],
+                Alarm,
+                InsufficientData,
+            ),
+            (
+                "missing: skipped, present decide",
+                rule(below.clone(), 2, 5, Missing, None),
+                vec![M, B, M, B, M],
+                Ok,
+                Alarm,
+            ),
+            (
+                "missing: skipped, too few breaching",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, B, M, B, M],
+                Alarm,
+                Ok,
+            ),
+            (
+                "breaching: missing counts against",
+                rule(below.clone(), 3, 5, Breaching, None),
+                vec![M, B, M, G, G],
+                Ok,
+                Alarm,
+            ),
+            (
+                "breaching: all missing is an alarm",
+                rule(below.clone(), 3, 5, Breaching, None),
+                vec![M, M, M],
+                Ok,
+                Alarm,
+            ),
+            (
+                "not_breaching: missing counts for",
+                rule(below.clone(), 3, 5, NotBreaching, None),
+                vec![M, B, M, B, M],
+                Alarm,
+                Ok,
+            ),
+            (
+                "not_breaching: all missing is ok",
+                rule(below.clone(), 1, 3, NotBreaching, None),
+                vec![M, M, M],
+                Alarm,
+                Ok,
+            ),
+            (
+                "ignore: latest missing holds alarm",
+                rule(below.clone(), 1, 3, Ignore, None),
+                vec![G, G, M],
+                Alarm,
+                Alarm,
+            ),
+            (
+                "ignore: latest missing holds ok",
+                rule(below.clone(), 1, 3, Ignore, None),
+                vec![B, B, M],
+                Ok,
+                Ok,
+            ),
+            (
+                "ignore: latest present evaluates",
+                rule(below.clone(), 2, 3, Ignore, None),
+                vec![B, M, B],
+                Ok,
+                Alarm,
+            ),
+            (
+                "above",
+                rule(Condition::Above(0.2), 1, 1, Missing, None),
+                vec![Some(0.3)],
+                Ok,
+                Alarm,
+            ),
+            (
+                "above, not breaching at the threshold",
+                rule(Condition::Above(0.3), 1, 1, Missing, None),
+                vec![Some(0.3)],
+                Alarm,
+                Ok,
+            ),
+        ];
+        for (what, r, values, current, want) in cases {
+            let got = evaluate(&r, &window(&values), None, current);
+            assert_eq!(got.state, want, "{what}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn min_volume_holds_the_state_and_discounts_quiet_periods() {
+        let r = rule(Condition::Below(0.8), 1, 1, MissingData::Missing, Some(100));
+        let quiet = [Period {
+            ts: 0,
+            value: Some(0.1),
+            volume: Some(20.0),
+        }];
+        for current in [
+            AlarmState::Ok,
+            AlarmState::Alarm,
+            AlarmState::InsufficientData,
+        ] {
+            let e = evaluate(&r, &quiet, None, current);
+            assert_eq!(e.state, current, "held");
+            assert!(e.reason.contains("under min_volume 100"), "{}", e.reason);
+        }
+        let busy = [Period {
+            ts: 0,
+            value: Some(0.1),
+            volume: Some(500.0),
+        }];
+        assert_eq!(
+            evaluate(&r, &busy, None, AlarmState::Ok).state,
+            AlarmState::Alarm
+        );
+        // An earlier quiet period does not count as breaching.
+        let r = rule(Condition::Below(0.8), 2, 2, MissingData::Missing, Some(100));
+        let mixed = [
+            Period {
+                ts: 0,
+                value: Some(0.1),
+                volume: Some(5.0),
+            },
+            Period {
+                ts: 1,
+                value: Some(0.1),
+                volume: Some(500.0),
+            },
+        ];
+        assert_eq!(
+            evaluate(&r, &mixed, None, AlarmState::Ok).state,
+            AlarmState::Ok
+        );
+    }
+
+    #[test]
+    fn a_drop_is_measured_against_the_baseline() {
+        let drop = Condition::Drop {
+            points: 0.15,
+            baseline: crate::config::Baseline::LastWeek,
+        };
+        let r = rule(drop, 1, 1, MissingData::Missing, None);
+        assert_eq!(
+            evaluate(&r, &window(&[Some(0.70)]), Some(0.90), AlarmState::Ok).state,
+            AlarmState::Alarm
+        );
+        assert_eq!(
+            evaluate(&r, &window(&[Some(0.80)]), Some(0.90), AlarmState::Alarm).state,
+            AlarmState::Ok
+        );
+        // No baseline yet (a week of history missing): the period cannot be judged.
+        assert_eq!(
+            evaluate(&r, &window(&[Some(0.10)]), None, AlarmState::Ok).state,
+            AlarmState::InsufficientData
+        );
+    }
+
+    #[test]
+    fn the_evaluation_says_why() {
+        let r = rule(Condition::Below(0.8), 3, 5, MissingData::Missing, None);
+        let e = evaluate(&r, &window(&[G, B, M, B, B]), None, AlarmState::Ok);
+        assert_eq!(e.breaching, 3);
+        assert_eq!(e.considered, 4);
+        assert_eq!(
+            e.verdicts,
+            [
+                Verdict::NotBreaching,
+                Verdict::Breaching,
+                Verdict::Missing,
+                Verdict::Breaching,
+                Verdict::Breaching
+            ]
+        );
+        assert_eq!(
+            e.reason,
+            "3 of the last 5 periods breaching (3 needed), 1 without datapoint"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! Alarms. `eval` is the pure evaluation (no I/O) that tests drive with sequences of
+//! datapoints; storage of states and transitions, the notification outbox and the receivers
+//! build on it.
+
+pub mod eval;
