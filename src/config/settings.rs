@@ -145,6 +145,15 @@ pub struct TargetSettings {
 }
 
 impl TargetSettings {
+    /// Roughly how often the target is polled, in milliseconds (a cron schedule counts as
+    /// one minute): enough to tell a gap in its series from the next datapoint.
+    pub fn schedule_hint_ms(&self) -> i64 {
+        match &self.schedule {
+            Schedule::Every(d) => d.as_millis() as i64,
+            Schedule::Cron(_) => 60_000,
+        }
+    }
+
     /// The kind of tier.
     pub fn kind(&self) -> TargetKind {
         match &self.source {

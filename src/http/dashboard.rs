@@ -5,8 +5,12 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::AppState;
+use super::sparkline;
 use crate::collector::units::describe;
-use crate::store::{Backend, now_ms};
+use crate::store::{Backend, Resolution, SeriesQuery, now_ms};
+
+/// The span the dashboard's charts cover.
+const CHART_SPAN_MS: i64 = 6 * 3_600_000;
 
 /// One row of the targets table.
 pub struct TargetRow {
@@ -19,6 +23,8 @@ pub struct TargetRow {
     pub hit_rate: String,
     /// Why it is down, or what to fix while up.
     pub message: String,
+    /// The hit rate over the last six hours as inline SVG (our own markup, numbers only).
+    pub chart: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -60,6 +66,7 @@ pub async fn home(state: web::Data<AppState>) -> Home {
             message: status
                 .and_then(|s| s.last_error.clone().or_else(|| s.notice.clone()))
                 .unwrap_or_default(),
+            chart: chart(&state, t.name.as_str(), t.schedule_hint_ms()).await,
         });
     }
     Home {
@@ -70,4 +77,37 @@ pub async fn home(state: web::Data<AppState>) -> Home {
         },
         targets,
     }
+}
+
+/// The hit rate of the last six hours of a target as a sparkline (empty without data).
+async fn chart(state: &AppState, target: &str, every_ms: i64) -> String {
+    let to = now_ms();
+    let from = to - CHART_SPAN_MS;
+    let q = SeriesQuery {
+        target: target.to_owned(),
+        node: String::new(),
+        series: "hit_rate".into(),
+        from,
+        to,
+        resolution: Resolution::Raw,
+        detail: false,
+    };
+    let points: Vec<(i64, f64)> = state
+        .store
+        .read_series(&q)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.ts, p.value))
+        .collect();
+    // A gap of more than two polls is an interval without traffic: the line breaks there.
+    sparkline::svg(
+        &points,
+        from,
+        to,
+        0.0,
+        1.0,
+        2 * every_ms.max(60_000),
+        &format!("hit rate of {target}, last 6 hours"),
+    )
 }

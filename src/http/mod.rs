@@ -7,6 +7,7 @@ pub mod error;
 mod health;
 pub mod middleware;
 pub mod request_id;
+mod sparkline;
 
 use std::sync::Arc;
 

@@ -66,3 +66,72 @@ async fn the_home_page_lists_configured_targets() {
     assert!(c.find(Locator::Css("#empty-state")).await.is_err());
     browser.close().await;
 }
+
+#[tokio::test]
+async fn each_target_shows_its_hit_rate_over_time_as_a_chart() {
+    use redis::AsyncCommands;
+    let redis = crate::harness::redis::RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n",
+        redis.url()
+    ))
+    .await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = c.set("k", "v").await.unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap();
+    for hits in [3, 1] {
+        for _ in 0..hits {
+            let _: Option<String> = c.get("k").await.unwrap();
+        }
+        let _: Option<String> = c.get("missing").await.unwrap();
+        app.collector.poll_target_once("sessions").await.unwrap();
+    }
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&app.url("/")).await.unwrap();
+    let row = b
+        .find(Locator::Css("table.targets tbody tr"))
+        .await
+        .unwrap();
+    assert!(
+        row.text()
+            .await
+            .unwrap()
+            .starts_with("sessions redis up 50.0 %"),
+        "{}",
+        row.text().await.unwrap()
+    );
+    let chart = row
+        .find(Locator::Css("svg.spark"))
+        .await
+        .expect("a chart in the row");
+    assert_eq!(
+        chart.attr("aria-label").await.unwrap().as_deref(),
+        Some("hit rate of sessions, last 6 hours")
+    );
+    let path = chart
+        .find(Locator::Css("path"))
+        .await
+        .unwrap()
+        .attr("d")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        path.matches(['M', 'L']).count(),
+        2,
+        "two datapoints (0.75 then 0.5): {path}"
+    );
+    if let Ok(dir) = std::env::var("CACHEWARDEN_SCREENSHOTS") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("home-targets.png"),
+            b.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+    browser.close().await;
+}
