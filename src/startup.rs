@@ -96,12 +96,13 @@ impl Application {
         let settings = Arc::new(settings);
         let metrics = Arc::new(Metrics::new());
         let gauges = Arc::new(CacheGauges::new(metrics.registry().clone()));
-        let collector = Arc::new(Collector::build(
-            &settings,
+        let alarms = Arc::new(crate::alarms::evaluator::Evaluator::new(
             store.clone(),
-            gauges,
-            aws.as_ref(),
+            settings.clone(),
         ));
+        let collector = Arc::new(
+            Collector::build(&settings, store.clone(), gauges, aws.as_ref()).with_alarms(alarms),
+        );
         metrics.watch_cloudwatch(collector.cloudwatch_calls.clone());
         let month = crate::cloudfront::cost::month_of(store::now_ms());
         if let Ok(billed) = store.billed_paths(&month).await {

@@ -3,3 +3,4 @@
 //! build on it.
 
 pub mod eval;
+pub mod evaluator;

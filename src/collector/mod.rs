@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 pub use gauges::CacheGauges;
 pub use units::Unit;
 
+use crate::alarms::evaluator::Evaluator;
 use crate::config::Settings;
 use crate::sources::cloudwatch::CallCounter;
 use crate::store::{Sample, Store, TargetStatus, now_ms};
@@ -39,6 +40,8 @@ pub struct Collector {
     gauges: Arc<CacheGauges>,
     /// GetMetricData calls and metrics requested, across all CloudWatch units.
     pub cloudwatch_calls: Arc<CallCounter>,
+    /// Alarms, evaluated right after each poll of the targets they watch.
+    alarms: Option<Arc<Evaluator>>,
 }
 
 impl Collector {
@@ -61,7 +64,14 @@ impl Collector {
             )),
             gauges,
             cloudwatch_calls,
+            alarms: None,
         }
+    }
+
+    /// Evaluates these alarms after each poll.
+    pub fn with_alarms(mut self, alarms: Arc<Evaluator>) -> Self {
+        self.alarms = Some(alarms);
+        self
     }
 
     /// The units, in a stable order.
@@ -140,6 +150,11 @@ impl Collector {
             }
         }
         self.gauges.observe(&samples);
+        if let Some(alarms) = &self.alarms
+            && let Err(e) = alarms.evaluate_once(&unit.targets, now).await
+        {
+            tracing::error!(unit = %unit.name, error = %e, "Could not evaluate alarms after a poll.");
+        }
         match &error {
             None => {
                 tracing::debug!(unit = %unit.name, samples = samples.len(), ms = duration_ms, "Polled.")

@@ -5,12 +5,14 @@
 //! milliseconds since the Unix epoch. Each backend has its own migration set under
 //! `migrations/`, because DDL (identity columns, types) is where the dialects differ.
 
+mod alarms;
 mod audit;
 mod invalidations;
 mod samples;
 mod target_status;
 mod tokens;
 
+pub use alarms::{AlarmStateRecord, Transition};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use invalidations::{Batch, BatchInfo, JobFilter, JobRecord, NewJob};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};

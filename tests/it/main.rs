@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alarms;
 mod api_auth;
 mod cli;
 mod cli_invalidate;

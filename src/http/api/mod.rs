@@ -1,6 +1,7 @@
 //! `/api/v1`: every route here runs behind bearer authentication; each handler states the
 //! scope it needs.
 
+mod alarms;
 mod audit;
 mod cloudwatch;
 mod invalidations;
@@ -18,6 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/tokens/{name}", web::delete().to(tokens::revoke))
     .route("/audit", web::get().to(audit::list))
+    .route("/alarms", web::get().to(alarms::list))
+    .route("/alarms/{id}/history", web::get().to(alarms::history))
     .route("/targets", web::get().to(targets::list))
     .route("/targets/{name}", web::get().to(targets::show))
     .route("/targets/{name}/series", web::get().to(series::read))

@@ -1,0 +1,206 @@
+//! Runs alarm evaluation right after a poll of the targets it watches, so alert latency is one
+//! poll interval. Reads the last N periods from the store, evaluates them with `eval`, and
+//! records the state (and a transition, when it changed) in one transaction.
+
+use std::sync::Arc;
+
+use globset::GlobMatcher;
+use serde_json::json;
+
+use super::eval::{AlarmState, Period, Rule, evaluate};
+use crate::config::{AlarmSettings, Baseline, Condition, Settings, TargetSettings};
+use crate::store::{Resolution, SeriesQuery, Store, StoreError, Transition};
+
+const MINUTE: i64 = 60_000;
+const WEEK: i64 = 7 * 24 * 60 * MINUTE;
+
+pub struct Evaluator {
+    store: Store,
+    settings: Arc<Settings>,
+    alarms: Vec<(AlarmSettings, GlobMatcher)>,
+}
+
+fn state_name(s: AlarmState) -> &'static str {
+    match s {
+        AlarmState::Ok => "ok",
+        AlarmState::Alarm => "alarm",
+        AlarmState::InsufficientData => "insufficient_data",
+    }
+}
+
+fn parse_state(s: &str) -> AlarmState {
+    match s {
+        "ok" => AlarmState::Ok,
+        "alarm" => AlarmState::Alarm,
+        _ => AlarmState::InsufficientData,
+    }
+}
+
+impl Evaluator {
+    pub fn new(store: Store, settings: Arc<Settings>) -> Self {
+        let alarms = settings
+            .alarms
+            .iter()
+            .map(|a| (a.clone(), a.target.compile_matcher()))
+            .collect();
+        Self {
+            store,
+            settings,
+            alarms,
+        }
+    }
+
+    /// Whether any alarm is configured.
+    pub fn is_empty(&self) -> bool {
+        self.alarms.is_empty()
+    }
+
+    /// Evaluates every alarm that watches one of `targets`; returns the transitions made.
+    pub async fn evaluate_once(
+        &self,
+        targets: &[String],
+        now: i64,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let mut transitions = Vec::new();
+        for target in targets {
+            let Some(t) = self
+                .settings
+                .targets
+                .iter()
+                .find(|t| t.name.as_str() == target)
+            else {
+                continue;
+            };
+            for (alarm, matcher) in &self.alarms {
+                if matcher.is_match(target) {
+                    transitions.extend(self.evaluate_one(alarm, t, now).await?);
+                }
+            }
+        }
+        Ok(transitions)
+    }
+
+    /// The last N periods of the alarm's series on one target. Direct targets: one period per
+    /// poll (the `up` samples), so a poll without traffic is a period without datapoint.
+    /// CloudWatch targets: one-minute periods ending at the newest datapoint read.
+    async fn periods(
+        &self,
+        alarm: &AlarmSettings,
+        t: &TargetSettings,
+        now: i64,
+    ) -> Result<Vec<Period>, StoreError> {
+        let n = alarm.datapoints.1 as i64;
+        let target = t.name.as_str();
+        let grid: Vec<i64> = if t.kind().is_cloudwatch() {
+            let lookback = self.settings.cloudwatch.lookback.as_millis() as i64;
+            let recent = self
+                .store
+                .sample_times(target, &alarm.metric, now - lookback, now)
+                .await?;
+            let end = recent.last().copied().unwrap_or(now - lookback);
+            (0..n).rev().map(|i| end - i * MINUTE).collect()
+        } else {
+            let window = n * t.schedule_hint_ms() * 3 + MINUTE;
+            let polls = self
+                .store
+                .sample_times(target, "up", now - window, now)
+                .await?;
+            polls[polls.len().saturating_sub(n as usize)..].to_vec()
+        };
+        let (Some(first), Some(last)) = (grid.first(), grid.last()) else {
+            return Ok(Vec::new());
+        };
+        let samples = self
+            .store
+            .samples_with_volume(target, &alarm.metric, *first, *last)
+            .await?;
+        Ok(grid
+            .iter()
+            .map(|ts| {
+                let s = samples.iter().find(|(sts, _, _)| sts == ts);
+                Period {
+                    ts: *ts,
+                    value: s.map(|(_, v, _)| *v),
+                    volume: s.and_then(|(_, _, d)| *d),
+                }
+            })
+            .collect())
+    }
+
+    /// The value a drop is measured against: the mean of a trailing window before the
+    /// evaluated periods, or of the same half hour a week earlier (from 5-minute rollups).
+    async fn baseline(
+        &self,
+        alarm: &AlarmSettings,
+        target: &str,
+        periods: &[Period],
+    ) -> Result<Option<f64>, StoreError> {
+        let Condition::Drop { baseline, .. } = &alarm.condition else {
+            return Ok(None);
+        };
+        let Some(start) = periods.first().map(|p| p.ts) else {
+            return Ok(None);
+        };
+        let end = periods.last().map(|p| p.ts).unwrap_or(start);
+        let (from, to, resolution) = match baseline {
+            Baseline::Trailing(d) => (start - d.as_millis() as i64, start, Resolution::Raw),
+            Baseline::LastWeek => (
+                end - WEEK - 15 * MINUTE,
+                end - WEEK + 15 * MINUTE,
+                Resolution::FiveMinutes,
+            ),
+        };
+        let q = SeriesQuery {
+            target: target.into(),
+            node: String::new(),
+            series: alarm.metric.clone(),
+            from,
+            to,
+            resolution,
+            detail: false,
+        };
+        let points = self.store.read_series(&q).await?;
+        Ok((!points.is_empty())
+            .then(|| points.iter().map(|p| p.value).sum::<f64>() / points.len() as f64))
+    }
+
+    async fn evaluate_one(
+        &self,
+        alarm: &AlarmSettings,
+        t: &TargetSettings,
+        now: i64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let target = t.name.as_str();
+        let periods = self.periods(alarm, t, now).await?;
+        let baseline = self.baseline(alarm, target, &periods).await?;
+        let current = self
+            .store
+            .alarm_state(&alarm.name, target)
+            .await?
+            .map(|s| parse_state(&s.state))
+            .unwrap_or(AlarmState::InsufficientData);
+        let rule = Rule {
+            condition: alarm.condition.clone(),
+            datapoints: alarm.datapoints,
+            missing: alarm.missing,
+            min_volume: alarm.min_volume,
+        };
+        let e = evaluate(&rule, &periods, baseline, current);
+        let detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
+        let transition = self
+            .store
+            .record_alarm_evaluation(
+                &alarm.name,
+                target,
+                state_name(e.state),
+                &e.reason,
+                &detail,
+                now,
+            )
+            .await?;
+        if let Some(tr) = &transition {
+            tracing::info!(alarm = %alarm.name, target_name = %target, from = %tr.from, to = %tr.to, reason = %tr.reason, "An alarm changed state.");
+        }
+        Ok(transition)
+    }
+}

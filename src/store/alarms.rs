@@ -1,0 +1,238 @@
+//! Alarm states (one per alarm and target) and their transitions.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+
+/// The stored state of one alarm on one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmStateRecord {
+    pub id: i64,
+    pub alarm: String,
+    pub target: String,
+    pub state: String,
+    /// When the current state began.
+    pub since: i64,
+    pub evaluated_at: i64,
+    pub reason: String,
+}
+
+/// One change of state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transition {
+    pub id: i64,
+    pub state_id: i64,
+    pub from: String,
+    pub to: String,
+    pub at: i64,
+    pub reason: String,
+    /// The evaluation that caused it (periods, verdicts, counts), as JSON.
+    pub evaluation: serde_json::Value,
+}
+
+fn state_from_row(r: &AnyRow) -> Result<AlarmStateRecord, StoreError> {
+    Ok(AlarmStateRecord {
+        id: r.try_get("id")?,
+        alarm: r.try_get("alarm")?,
+        target: r.try_get("target")?,
+        state: r.try_get("state")?,
+        since: r.try_get("since")?,
+        evaluated_at: r.try_get("evaluated_at")?,
+        reason: r.try_get("reason")?,
+    })
+}
+
+const STATE_COLUMNS: &str = "id, alarm, target, state, since, evaluated_at, reason";
+
+impl Store {
+    /// The state of `alarm` on `target`, if it was ever evaluated.
+    pub async fn alarm_state(
+        &self,
+        alarm: &str,
+        target: &str,
+    ) -> Result<Option<AlarmStateRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {STATE_COLUMNS} FROM alarm_states WHERE alarm = $1 AND target = $2"
+        ))
+        .bind(alarm)
+        .bind(target)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(state_from_row).transpose()
+    }
+
+    /// Records an evaluation: the state row is created or updated, and when the state changed,
+    /// the transition with the evaluation that caused it, in the same transaction.
+    pub async fn record_alarm_evaluation(
+        &self,
+        alarm: &str,
+        target: &str,
+        state: &str,
+        reason: &str,
+        evaluation: &serde_json::Value,
+        now: i64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let current = sqlx::query(&format!(
+            "SELECT {STATE_COLUMNS} FROM alarm_states WHERE alarm = $1 AND target = $2"
+        ))
+        .bind(alarm)
+        .bind(target)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(state_from_row)
+        .transpose()?;
+        // A state never evaluated before starts as insufficient_data (as CloudWatch's do).
+        let (id, from) = match current {
+            Some(c) => {
+                let since_sql = if c.state == state { "since" } else { "$4" };
+                sqlx::query(&format!(
+                    "UPDATE alarm_states SET state = $1, reason = $2, evaluated_at = $4, since = {since_sql} WHERE id = $3"
+                ))
+                .bind(state)
+                .bind(reason)
+                .bind(c.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                (c.id, c.state)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO alarm_states (alarm, target, state, since, evaluated_at, reason) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                )
+                .bind(alarm)
+                .bind(target)
+                .bind(state)
+                .bind(now)
+                .bind(reason)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, "insufficient_data".to_owned())
+            }
+        };
+        let transition = if from != state {
+            let tid: i64 = sqlx::query_scalar(
+                "INSERT INTO alarm_transitions (state_id, from_state, to_state, at, reason, evaluation) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(id)
+            .bind(&from)
+            .bind(state)
+            .bind(now)
+            .bind(reason)
+            .bind(evaluation.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            Some(Transition {
+                id: tid,
+                state_id: id,
+                from,
+                to: state.to_owned(),
+                at: now,
+                reason: reason.to_owned(),
+                evaluation: evaluation.clone(),
+            })
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(transition)
+    }
+
+    /// Every alarm state, by alarm and target.
+    pub async fn list_alarm_states(&self) -> Result<Vec<AlarmStateRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {STATE_COLUMNS} FROM alarm_states ORDER BY alarm, target"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(state_from_row).collect()
+    }
+
+    /// One state by id.
+    pub async fn alarm_state_by_id(&self, id: i64) -> Result<Option<AlarmStateRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {STATE_COLUMNS} FROM alarm_states WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(state_from_row).transpose()
+    }
+
+    /// The transitions of one state, newest first.
+    pub async fn alarm_history(
+        &self,
+        state_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, state_id, from_state, to_state, at, reason, evaluation FROM alarm_transitions WHERE state_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(state_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let evaluation: String = r.try_get("evaluation")?;
+                Ok(Transition {
+                    id: r.try_get("id")?,
+                    state_id: r.try_get("state_id")?,
+                    from: r.try_get("from_state")?,
+                    to: r.try_get("to_state")?,
+                    at: r.try_get("at")?,
+                    reason: r.try_get("reason")?,
+                    evaluation: serde_json::from_str(&evaluation)
+                        .map_err(|e| StoreError::Corrupt(format!("evaluation: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Raw samples of a series with their denominators (request volume of ratios), in
+    /// [from, to], oldest first.
+    pub async fn samples_with_volume(
+        &self,
+        target: &str,
+        series: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, f64, Option<f64>)>, StoreError> {
+        let rows = sqlx::query("SELECT ts, value, den FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
+            .bind(target)
+            .bind(series)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Timestamps of a series of a target in [from, to], oldest first (the poll grid).
+    pub async fn sample_times(
+        &self,
+        target: &str,
+        series: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query("SELECT ts FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
+            .bind(target)
+            .bind(series)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,194 @@
+//! Alarms evaluated right after each poll, against a real redis-server: states, transitions
+//! with the datapoints that caused them, min_volume, and the API that shows them.
+
+use redis::AsyncCommands;
+use serde_json::Value;
+
+use crate::harness::TestApp;
+use crate::harness::redis::RedisServer;
+
+fn config(url: &str, alarm: &str) -> String {
+    format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{url}\"\n[[alarms]]\nname = \"sessions-hit-rate\"\ntarget = \"sess*\"\nmetric = \"hit_rate\"\n{alarm}"
+    )
+}
+
+/// One interval of traffic: `hits` GETs of a present key and `misses` of absent ones, then a poll.
+async fn interval(
+    app: &TestApp,
+    c: &mut redis::aio::MultiplexedConnection,
+    hits: usize,
+    misses: usize,
+) {
+    let _: () = c.set("present", "v").await.unwrap();
+    for _ in 0..hits {
+        let _: Option<String> = c.get("present").await.unwrap();
+    }
+    for i in 0..misses {
+        let _: Option<String> = c.get(format!("absent:{i}")).await.unwrap();
+    }
+    let report = app.collector.poll_target_once("sessions").await.unwrap();
+    assert_eq!(report.error, None);
+}
+
+async fn alarm_state(app: &TestApp, token: &str) -> Value {
+    let body: Value = app
+        .get("/api/v1/alarms", Some(token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["alarms"][0].clone()
+}
+
+#[tokio::test]
+async fn a_hit_rate_drop_raises_the_alarm_and_recovery_resolves_it() {
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&config(
+        &redis.url(),
+        "below = 0.8\ndatapoints = \"2 of 3\"\n",
+    ))
+    .await;
+    let token = app.token("viewer", &["read"], &[]).await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap(); // first reading: no interval yet
+    assert_eq!(
+        alarm_state(&app, &token).await["state"],
+        "insufficient_data"
+    );
+
+    interval(&app, &mut c, 9, 1).await; // 0.9
+    assert_eq!(alarm_state(&app, &token).await["state"], "ok");
+    interval(&app, &mut c, 1, 9).await; // 0.1: 1 of 3 breaching
+    assert_eq!(alarm_state(&app, &token).await["state"], "ok");
+    interval(&app, &mut c, 2, 8).await; // 0.2: 2 of 3 breaching
+    let raised = alarm_state(&app, &token).await;
+    assert_eq!(raised["state"], "alarm", "{raised}");
+    assert_eq!(
+        raised["reason"],
+        "2 of the last 3 periods breaching (2 needed), 0 without datapoint"
+    );
+    assert_eq!(raised["severity"], "warning");
+
+    interval(&app, &mut c, 10, 0).await;
+    interval(&app, &mut c, 10, 0).await; // 1 of 3 breaching again: resolved
+    let resolved = alarm_state(&app, &token).await;
+    assert_eq!(resolved["state"], "ok");
+
+    let id = resolved["id"].as_i64().unwrap();
+    let history: Value = app
+        .get(&format!("/api/v1/alarms/{id}/history"), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let moves: Vec<(String, String)> = history["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap().to_owned(),
+                t["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("insufficient_data".into(), "ok".into()),
+            ("ok".into(), "alarm".into()),
+            ("alarm".into(), "ok".into())
+        ]
+    );
+    // The transition keeps the datapoints that caused it.
+    let to_alarm = &history["transitions"][1];
+    let values: Vec<f64> = to_alarm["evaluation"]["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [0.9, 0.1, 0.2]);
+    assert_eq!(to_alarm["evaluation"]["periods"][2]["volume"], 10.0);
+    // Only transitions are stored: an unchanged state adds no history.
+    interval(&app, &mut c, 10, 0).await;
+    let again: Value = app
+        .get(&format!("/api/v1/alarms/{id}/history"), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["transitions"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn min_volume_holds_the_state_through_quiet_intervals() {
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&config(&redis.url(), "below = 0.8\nmin_volume = 50\n")).await;
+    let token = app.token("viewer", &["read"], &[]).await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap();
+    interval(&app, &mut c, 90, 10).await;
+    assert_eq!(alarm_state(&app, &token).await["state"], "ok");
+    interval(&app, &mut c, 0, 5).await; // 0 % of 5 requests: noise, held
+    let held = alarm_state(&app, &token).await;
+    assert_eq!(held["state"], "ok");
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap()
+            .contains("under min_volume 50"),
+        "{held}"
+    );
+    interval(&app, &mut c, 10, 90).await; // 10 % of 100: real
+    assert_eq!(alarm_state(&app, &token).await["state"], "alarm");
+}
+
+#[tokio::test]
+async fn an_interval_without_traffic_is_missing_data_and_alarm_states_respect_target_limits() {
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "{}missing = \"breaching\"\n[[targets]]\nname = \"other\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n",
+        config(&redis.url(), "below = 0.8\n")
+    ))
+    .await;
+    let limited = app.token("other-only", &["read"], &["other"]).await;
+    let all = app.token("viewer", &["read"], &[]).await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    // No traffic: the period has no hit-rate datapoint, which counts as breaching here.
+    assert_eq!(alarm_state(&app, &all).await["state"], "alarm");
+    let listed: Value = app
+        .get("/api/v1/alarms", Some(&limited))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["alarms"].as_array().unwrap().len(),
+        0,
+        "the limited token does not see sessions"
+    );
+    let id = alarm_state(&app, &all).await["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/alarms/{id}/history"), Some(&limited))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.get("/api/v1/alarms/999/history", Some(&all))
+            .await
+            .status(),
+        404
+    );
+}
