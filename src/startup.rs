@@ -35,6 +35,7 @@ pub struct Application {
     settings: Arc<Settings>,
     collector: Arc<Collector>,
     invalidations: Option<Arc<InvalidationWorker>>,
+    notifications: Arc<crate::notify::NotifyWorker>,
     /// Whether `run_until_stopped` starts polling and maintenance (tests that drive
     /// `…_once()` themselves turn it off).
     background: bool,
@@ -131,6 +132,10 @@ impl Application {
                 metrics.clone(),
             ))
         });
+        let notifications = Arc::new(crate::notify::NotifyWorker::new(
+            store.clone(),
+            crate::notify::receivers(&settings),
+        ));
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store: store.clone(),
@@ -157,6 +162,7 @@ impl Application {
             settings,
             collector,
             invalidations,
+            notifications,
             background: true,
             cancel: CancellationToken::new(),
         })
@@ -172,6 +178,11 @@ impl Application {
     /// The invalidation worker, for calling `run_once` directly.
     pub fn invalidations(&self) -> Option<Arc<InvalidationWorker>> {
         self.invalidations.clone()
+    }
+
+    /// The notification worker, for calling `run_once` directly.
+    pub fn notifications(&self) -> Arc<crate::notify::NotifyWorker> {
+        self.notifications.clone()
     }
 
     /// The collector, for calling `poll_once` directly.
@@ -204,6 +215,9 @@ impl Application {
             (Some(w), true) => Some(tokio::spawn(w.clone().run(self.cancel.clone()))),
             _ => None,
         };
+        let notifier = self
+            .background
+            .then(|| tokio::spawn(self.notifications.clone().run(self.cancel.clone())));
         tracing::info!(address = %self.address, targets = self.settings.targets.len(), "Listening.");
         let result = tokio::select! {
             res = &mut server => res,
@@ -214,8 +228,8 @@ impl Application {
             }
         };
         self.cancel.cancel();
-        if let Some(w) = worker {
-            // The worker stops between passes; what it was doing is in the store either way.
+        // The workers stop between passes; what they were doing is in the store either way.
+        for w in [worker, notifier].into_iter().flatten() {
             let _ = w.await;
         }
         if let Some(jobs) = jobs.as_mut()

@@ -9,7 +9,10 @@ use serde_json::json;
 
 use super::eval::{AlarmState, Period, Rule, evaluate};
 use crate::config::{AlarmSettings, Baseline, Condition, Settings, TargetSettings};
-use crate::store::{Resolution, SeriesQuery, Store, StoreError, Transition};
+use crate::notify::{Change, payload};
+use crate::store::{
+    Evaluated, JobFilter, NewNotification, Resolution, SeriesQuery, Store, StoreError, Transition,
+};
 
 const MINUTE: i64 = 60_000;
 const WEEK: i64 = 7 * 24 * 60 * MINUTE;
@@ -164,6 +167,35 @@ impl Evaluator {
             .then(|| points.iter().map(|p| p.value).sum::<f64>() / points.len() as f64))
     }
 
+    /// Invalidation jobs created on `target` in the 30 minutes before `now`.
+    async fn recent_invalidations(
+        &self,
+        target: &str,
+        now: i64,
+    ) -> Result<serde_json::Value, StoreError> {
+        let jobs = self
+            .store
+            .list_jobs(&JobFilter {
+                target: Some(target.into()),
+                limit: 20,
+                ..JobFilter::default()
+            })
+            .await?;
+        Ok(jobs
+            .iter()
+            .filter(|j| j.created_at >= now - 30 * MINUTE)
+            .map(|j| json!({ "job": j.id, "items": j.items, "state": j.state, "created_at": j.created_at, "requester": j.requester }))
+            .collect())
+    }
+
+    /// Where people look: the configured public URL, else the listen address.
+    fn link(&self) -> String {
+        match &self.settings.server.public_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_owned() + "/",
+            None => format!("http://{}/", self.settings.server.listen),
+        }
+    }
+
     async fn evaluate_one(
         &self,
         alarm: &AlarmSettings,
@@ -187,14 +219,51 @@ impl Evaluator {
         };
         let e = evaluate(&rule, &periods, baseline, current);
         let detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
+        // What the notifications carry: the invalidations that ran on this target in the
+        // previous 30 minutes (a likely cause of a hit-rate dip), and a link to the dashboard.
+        let recent = self.recent_invalidations(target, now).await?;
+        let link = self.link();
+        let notifiers = alarm.notify.clone();
+        let reason = e.reason.clone();
+        let notify = |id: i64, from: &str, to: &str| -> Vec<NewNotification> {
+            let kind = match (from, to) {
+                (_, "alarm") => "alarm",
+                ("alarm", "ok") => "resolved",
+                _ => return Vec::new(),
+            };
+            let body = payload(Change {
+                alarm,
+                target,
+                state_id: id,
+                kind,
+                from,
+                to,
+                evaluation: &detail,
+                reason: &reason,
+                link: &link,
+                recent_invalidations: recent.clone(),
+                at: now,
+            });
+            notifiers
+                .iter()
+                .map(|n| NewNotification {
+                    notifier: n.clone(),
+                    kind: kind.into(),
+                    payload: body.clone(),
+                })
+                .collect()
+        };
         let transition = self
             .store
             .record_alarm_evaluation(
-                &alarm.name,
-                target,
-                state_name(e.state),
-                &e.reason,
-                &detail,
+                &Evaluated {
+                    alarm: &alarm.name,
+                    target,
+                    state: state_name(e.state),
+                    reason: &e.reason,
+                    evaluation: &detail,
+                },
+                notify,
                 now,
             )
             .await?;

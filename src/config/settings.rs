@@ -229,8 +229,11 @@ pub enum Receiver {
     },
     /// A Slack incoming webhook (the URL itself is the credential).
     Slack { url: SecretString },
-    /// PagerDuty Events v2.
-    Pagerduty { routing_key: SecretString },
+    /// PagerDuty Events v2 (`url`: another events endpoint, e.g. the EU one).
+    Pagerduty {
+        routing_key: SecretString,
+        url: Option<Url>,
+    },
     /// An SNS topic.
     Sns {
         topic_arn: String,

@@ -32,6 +32,16 @@ pub struct Transition {
     pub evaluation: serde_json::Value,
 }
 
+/// The outcome of one evaluation, to record.
+#[derive(Debug, Clone, Copy)]
+pub struct Evaluated<'a> {
+    pub alarm: &'a str,
+    pub target: &'a str,
+    pub state: &'a str,
+    pub reason: &'a str,
+    pub evaluation: &'a serde_json::Value,
+}
+
 fn state_from_row(r: &AnyRow) -> Result<AlarmStateRecord, StoreError> {
     Ok(AlarmStateRecord {
         id: r.try_get("id")?,
@@ -64,16 +74,21 @@ impl Store {
     }
 
     /// Records an evaluation: the state row is created or updated, and when the state changed,
-    /// the transition with the evaluation that caused it, in the same transaction.
+    /// the transition with the evaluation that caused it and the notifications `notify(state id,
+    /// from, to)` returns for it, all in one transaction.
     pub async fn record_alarm_evaluation(
         &self,
-        alarm: &str,
-        target: &str,
-        state: &str,
-        reason: &str,
-        evaluation: &serde_json::Value,
+        e: &Evaluated<'_>,
+        notify: impl FnOnce(i64, &str, &str) -> Vec<super::NewNotification>,
         now: i64,
     ) -> Result<Option<Transition>, StoreError> {
+        let Evaluated {
+            alarm,
+            target,
+            state,
+            reason,
+            evaluation,
+        } = *e;
         let mut tx = self.pool().begin().await?;
         let current = sqlx::query(&format!(
             "SELECT {STATE_COLUMNS} FROM alarm_states WHERE alarm = $1 AND target = $2"
@@ -126,6 +141,8 @@ impl Store {
             .bind(evaluation.to_string())
             .fetch_one(&mut *tx)
             .await?;
+            // The notifications are part of the transition: both are stored or neither.
+            super::outbox::insert_in(&mut tx, tid, &notify(id, &from, state), now).await?;
             Some(Transition {
                 id: tid,
                 state_id: id,

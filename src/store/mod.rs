@@ -8,13 +8,15 @@
 mod alarms;
 mod audit;
 mod invalidations;
+mod outbox;
 mod samples;
 mod target_status;
 mod tokens;
 
-pub use alarms::{AlarmStateRecord, Transition};
+pub use alarms::{AlarmStateRecord, Evaluated, Transition};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use invalidations::{Batch, BatchInfo, JobFilter, JobRecord, NewJob};
+pub use outbox::{NewNotification, Notification};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};
 pub use target_status::TargetStatus;
 pub use tokens::{NewToken, TokenRecord};

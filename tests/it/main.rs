@@ -15,6 +15,7 @@ mod dashboard;
 mod harness_cleanup;
 mod health;
 mod invalidations;
+mod notifications;
 mod series_api;
 mod shutdown;
 mod store_conformance;

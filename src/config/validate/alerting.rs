@@ -57,7 +57,7 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
     let allowed: &[&str] = match kind.as_str() {
         "webhook" => &["url", "secret"],
         "slack" => &["url"],
-        "pagerduty" => &["routing_key"],
+        "pagerduty" => &["routing_key", "url"],
         "sns" => &["topic_arn", "region"],
         "email" => &[
             "host", "port", "starttls", "username", "password", "from", "to",
@@ -101,8 +101,13 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
                 );
                 return None;
             }
+            let url = match &n.url {
+                None => None,
+                Some(u) => Some(v.url(path.key("url"), u, &["https", "http"])?),
+            };
             Receiver::Pagerduty {
                 routing_key: SecretString::from(key.clone()),
+                url,
             }
         }
         "sns" => {

@@ -85,3 +85,44 @@ pub async fn history(
     Ok(HttpResponse::Ok()
         .json(json!({ "alarm": describe(&state, &s), "transitions": transitions })))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxParams {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The notification outbox: what is pending, delivered, or failed after its last attempt.
+pub async fn outbox(
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    params: web::Query<OutboxParams>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Read)?;
+    if let Some(s) = &params.state
+        && !["pending", "delivered", "failed"].contains(&s.as_str())
+    {
+        return Err(ApiError::invalid(
+            "state",
+            "must be one of pending, delivered, failed",
+        ));
+    }
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
+    }
+    let all = state
+        .store
+        .list_notifications(params.state.as_deref(), limit)
+        .await?;
+    let visible: Vec<_> = all
+        .into_iter()
+        .filter(|n| {
+            n.payload["target"]
+                .as_str()
+                .is_some_and(|t| may_see(&who, t))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "notifications": visible })))
+}

@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/audit", web::get().to(audit::list))
     .route("/alarms", web::get().to(alarms::list))
     .route("/alarms/{id}/history", web::get().to(alarms::history))
+    .route("/outbox", web::get().to(alarms::outbox))
     .route("/targets", web::get().to(targets::list))
     .route("/targets/{name}", web::get().to(targets::show))
     .route("/targets/{name}/series", web::get().to(series::read))

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub collector: Arc<cachewarden::collector::Collector>,
     /// Drive jobs with `invalidations.run_once(now)`; nothing runs them on its own here.
     pub invalidations: Option<Arc<InvalidationWorker>>,
+    /// Deliver the outbox with `notifications.run_once(now)`.
+    pub notifications: Arc<cachewarden::notify::NotifyWorker>,
     pub http: reqwest::Client,
     /// Kept so the SQLite file lives as long as the app.
     pub dir: TempDir,
@@ -86,6 +88,12 @@ impl TestApp {
         Self::start_full(toml, &url, dir, Some(aws), None, true).await
     }
 
+    /// An app on an existing SQLite file (a restart).
+    pub async fn restart_sqlite(toml: &str, dir: TempDir) -> TestApp {
+        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        Self::start_full(toml, &url, dir, None, None, false).await
+    }
+
     /// An app on an existing SQLite file (a restart), with CloudFront `api`.
     pub async fn restart_with_cloudfront(
         toml: &str,
@@ -124,6 +132,7 @@ impl TestApp {
         let address = app.address();
         let collector = app.collector();
         let invalidations = app.invalidations();
+        let notifications = app.notifications();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -134,6 +143,7 @@ impl TestApp {
             settings,
             collector,
             invalidations,
+            notifications,
             http: reqwest::Client::new(),
             dir,
             stop: Some(tx),

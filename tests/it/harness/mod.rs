@@ -13,6 +13,7 @@ pub mod memcached;
 pub mod moto;
 pub mod postgres;
 pub mod process;
+pub mod receiver;
 pub mod redis;
 
 pub use app::TestApp;

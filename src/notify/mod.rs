@@ -1,0 +1,163 @@
+//! Notifications: one module per receiver behind one trait, and the worker that delivers the
+//! outbox with retries and backoff (retries live here, in one place).
+
+mod message;
+mod pagerduty;
+mod slack;
+mod webhook;
+
+pub use message::{Change, payload, summary};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Receiver as ReceiverSettings, Settings};
+use crate::store::{Notification, Store, StoreError, now_ms};
+
+/// Why a delivery failed; every failure is retried until the attempts run out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SendError(pub String);
+
+/// Something that delivers a notification.
+pub trait Receiver: Send + Sync {
+    fn send<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), SendError>>;
+}
+
+/// Attempts before a notification is marked failed (about an hour of retries).
+const MAX_ATTEMPTS: i64 = 12;
+
+/// Backoff before retry `attempt`: 5 s doubling to 10 min.
+fn backoff(attempt: i64) -> i64 {
+    (5_000 * (1_i64 << attempt.clamp(0, 7))).min(600_000)
+}
+
+/// Not yet built: a configured notifier of this kind fails its deliveries with this error,
+/// which the outbox API shows.
+struct Unsupported(&'static str);
+
+impl Receiver for Unsupported {
+    fn send<'a>(&'a self, _n: &'a Notification) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            Err(SendError(format!(
+                "{} notifiers are not supported yet",
+                self.0
+            )))
+        })
+    }
+}
+
+/// Builds a receiver for every configured notifier.
+pub fn receivers(settings: &Settings) -> HashMap<String, Arc<dyn Receiver>> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("cachewarden/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default();
+    settings
+        .notifiers
+        .iter()
+        .map(|n| {
+            let r: Arc<dyn Receiver> = match &n.receiver {
+                ReceiverSettings::Webhook { url, secret } => Arc::new(webhook::Webhook::new(
+                    http.clone(),
+                    url.clone(),
+                    secret.clone(),
+                )),
+                ReceiverSettings::Slack { url } => {
+                    Arc::new(slack::Slack::new(http.clone(), url.clone()))
+                }
+                ReceiverSettings::Pagerduty { routing_key, url } => Arc::new(
+                    pagerduty::PagerDuty::new(http.clone(), routing_key.clone(), url.clone()),
+                ),
+                ReceiverSettings::Sns { .. } => Arc::new(Unsupported("sns")),
+                ReceiverSettings::Email(_) => Arc::new(Unsupported("email")),
+            };
+            (n.name.clone(), r)
+        })
+        .collect()
+}
+
+/// What one pass delivered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Delivers the outbox.
+pub struct NotifyWorker {
+    store: Store,
+    receivers: HashMap<String, Arc<dyn Receiver>>,
+}
+
+impl NotifyWorker {
+    pub fn new(store: Store, receivers: HashMap<String, Arc<dyn Receiver>>) -> Self {
+        Self { store, receivers }
+    }
+
+    /// One pass over the notifications due now.
+    pub async fn run_once(&self, now: i64) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        for n in self.store.due_notifications(now, 100).await? {
+            let outcome = match self.receivers.get(&n.notifier) {
+                Some(r) => r.send(&n).await,
+                None => Err(SendError(format!(
+                    "notifier {:?} is no longer configured",
+                    n.notifier
+                ))),
+            };
+            match outcome {
+                Ok(()) => {
+                    // Marked at once, so a retry never resends what was delivered.
+                    self.store.notification_delivered(n.id, now_ms()).await?;
+                    report.delivered += 1;
+                }
+                Err(e) if n.attempts + 1 >= MAX_ATTEMPTS => {
+                    tracing::error!(notification = n.id, notifier = %n.notifier, error = %e, "Gave up delivering a notification.");
+                    self.store
+                        .notification_attempt_failed(n.id, &e.0, None)
+                        .await?;
+                    report.failed += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(notification = n.id, notifier = %n.notifier, error = %e, "A notification could not be delivered; retrying.");
+                    self.store
+                        .notification_attempt_failed(n.id, &e.0, Some(now + backoff(n.attempts)))
+                        .await?;
+                    report.retried += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs until cancelled, a pass every second.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.run_once(now_ms()).await {
+                tracing::error!(error = %e, "The notification worker could not reach the store; retrying.");
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_to_ten_minutes() {
+        assert_eq!(
+            [0, 1, 2, 6, 7, 11].map(super::backoff),
+            [5_000, 10_000, 20_000, 320_000, 600_000, 600_000]
+        );
+    }
+}

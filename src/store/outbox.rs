@@ -1,0 +1,133 @@
+//! The notification outbox.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+
+/// A notification to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub transition_id: i64,
+    pub notifier: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// A notification to write with a transition.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub notifier: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+const COLUMNS: &str = "id, transition_id, notifier, kind, payload, state, attempts, next_attempt_at, last_error, created_at, delivered_at";
+
+fn from_row(r: &AnyRow) -> Result<Notification, StoreError> {
+    let payload: String = r.try_get("payload")?;
+    Ok(Notification {
+        id: r.try_get("id")?,
+        transition_id: r.try_get("transition_id")?,
+        notifier: r.try_get("notifier")?,
+        kind: r.try_get("kind")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("notification payload: {e}")))?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        delivered_at: r.try_get("delivered_at")?,
+    })
+}
+
+/// Inserts the notifications of a transition inside its transaction.
+pub(super) async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    transition_id: i64,
+    items: &[NewNotification],
+    now: i64,
+) -> Result<(), StoreError> {
+    for n in items {
+        sqlx::query(
+            "INSERT INTO notifications (transition_id, notifier, kind, payload, state, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+        )
+        .bind(transition_id)
+        .bind(&n.notifier)
+        .bind(&n.kind)
+        .bind(n.payload.to_string())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Pending notifications due for an attempt, oldest first.
+    pub async fn due_notifications(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM notifications WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The receiver accepted it: never send it again.
+    pub async fn notification_delivered(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE notifications SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The attempt failed: retry at `next_at`, or give up (`failed`, kept visible) when `None`.
+    pub async fn notification_attempt_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE notifications SET attempts = attempts + 1, last_error = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+             state = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END WHERE id = $3",
+        )
+        .bind(error)
+        .bind(next_at)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Notifications, newest first, optionally in one state.
+    pub async fn list_notifications(
+        &self,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2"))
+            .bind(state)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

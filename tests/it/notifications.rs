@@ -1,0 +1,206 @@
+//! Notifications through the durable outbox to real HTTP receivers started by the test:
+//! exactly one alarm and one resolved message, signed; retries while the receiver is down;
+//! delivery after a restart; Slack and PagerDuty formats.
+
+use hmac::{Hmac, Mac};
+use redis::AsyncCommands;
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::harness::TestApp;
+use crate::harness::receiver::TestReceiver;
+use crate::harness::redis::RedisServer;
+
+fn config(redis: &str, notifiers: &str, notify: &str) -> String {
+    format!(
+        "[server]\npublic_url = \"https://cachewarden.example.com\"\n\
+         [[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{redis}\"\n{notifiers}\
+         [[alarms]]\nname = \"sessions-hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\nseverity = \"critical\"\nnotify = [{notify}]\n"
+    )
+}
+
+async fn interval(
+    app: &TestApp,
+    c: &mut redis::aio::MultiplexedConnection,
+    hits: usize,
+    misses: usize,
+) {
+    let _: () = c.set("present", "v").await.unwrap();
+    for _ in 0..hits {
+        let _: Option<String> = c.get("present").await.unwrap();
+    }
+    for i in 0..misses {
+        let _: Option<String> = c.get(format!("absent:{i}")).await.unwrap();
+    }
+    app.collector.poll_target_once("sessions").await.unwrap();
+}
+
+async fn deliver(app: &TestApp, later_ms: i64) -> cachewarden::notify::DeliveryReport {
+    app.notifications
+        .run_once(cachewarden::store::now_ms() + later_ms)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_signed_alarm_message_then_one_resolved_message() {
+    let redis = RedisServer::start();
+    let hook = TestReceiver::start(0).await;
+    let notifiers = format!(
+        "[[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"s3cret\"\n",
+        hook.url
+    );
+    let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"ops\"")).await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap();
+    interval(&app, &mut c, 9, 1).await; // ok: no message (insufficient_data -> ok is not news)
+    interval(&app, &mut c, 1, 9).await; // alarm
+    interval(&app, &mut c, 2, 8).await; // still alarm: no second message
+    deliver(&app, 0).await;
+    deliver(&app, 0).await;
+    let got = hook.accepted();
+    assert_eq!(got.len(), 1, "exactly one alarm message: {got:?}");
+    let m = &got[0];
+    assert_eq!(m.path, "/hook");
+    assert_eq!(m.body["kind"], "alarm");
+    assert_eq!(m.body["alarm"], "sessions-hit-rate");
+    assert_eq!(m.body["target"], "sessions");
+    assert_eq!(m.body["series"], "hit_rate");
+    assert_eq!(m.body["value"], 0.1);
+    assert_eq!(m.body["threshold"]["below"], 0.8);
+    assert_eq!(m.body["severity"], "critical");
+    assert_eq!(m.body["link"], "https://cachewarden.example.com/");
+    assert!(m.body["since"].as_i64().unwrap() > 1_700_000_000_000);
+    // The signature checks out: HMAC-SHA256 over "t.body" with the shared secret.
+    let sig = m.header("x-cachewarden-signature").expect("signed");
+    let (t, v1) = sig.split_once(",v1=").unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&m.raw);
+    assert_eq!(hex::encode(mac.finalize().into_bytes()), v1);
+    assert!(m.header("x-cachewarden-delivery").is_some());
+
+    interval(&app, &mut c, 10, 0).await; // resolved
+    interval(&app, &mut c, 10, 0).await; // still ok
+    deliver(&app, 0).await;
+    let got = hook.accepted();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].body["kind"], "resolved");
+    assert_eq!(got[1].body["state"], "ok");
+}
+
+#[tokio::test]
+async fn a_receiver_down_for_three_attempts_gets_the_message_once() {
+    let redis = RedisServer::start();
+    let hook = TestReceiver::start(3).await;
+    let notifiers = format!(
+        "[[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        hook.url
+    );
+    let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"ops\"")).await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap();
+    interval(&app, &mut c, 0, 10).await; // alarm
+    let admin = app.token("root", &["admin"], &[]).await;
+    // Backoff 5 s, 10 s, 20 s: each pass is late enough for the next attempt.
+    for later in [0, 6_000, 17_000, 38_000, 80_000, 200_000] {
+        deliver(&app, later).await;
+    }
+    assert_eq!(
+        hook.seen(),
+        4,
+        "three refusals, then one delivery, then nothing more"
+    );
+    assert_eq!(hook.accepted().len(), 1);
+    let outbox: Value = app
+        .get("/api/v1/outbox", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let n = &outbox["notifications"][0];
+    assert_eq!(n["state"], "delivered");
+    assert_eq!(n["attempts"], 4);
+}
+
+#[tokio::test]
+async fn a_notification_accepted_before_a_crash_is_delivered_after_the_restart_once() {
+    let redis = RedisServer::start();
+    let hook = TestReceiver::start(0).await;
+    let notifiers = format!(
+        "[[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        hook.url
+    );
+    let toml = config(&redis.url(), &notifiers, "\"ops\"");
+    let app = TestApp::sqlite(&toml).await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap();
+    interval(&app, &mut c, 0, 10).await; // the transition and its notification are stored together
+    let data = app.stop_keeping_data().await; // stopped before any delivery
+    assert_eq!(hook.seen(), 0);
+    let app = TestApp::restart_sqlite(&toml, data).await;
+    deliver(&app, 0).await;
+    deliver(&app, 60_000).await;
+    assert_eq!(hook.accepted().len(), 1);
+    assert_eq!(hook.accepted()[0].body["kind"], "alarm");
+}
+
+#[tokio::test]
+async fn slack_and_pagerduty_get_their_own_formats() {
+    let redis = RedisServer::start();
+    let rx = TestReceiver::start(0).await;
+    let notifiers = format!(
+        "[[notifiers]]\nname = \"chat\"\nkind = \"slack\"\nurl = \"{0}/slack\"\n\
+         [[notifiers]]\nname = \"pager\"\nkind = \"pagerduty\"\nrouting_key = \"0123456789abcdef0123456789abcdef\"\nurl = \"{0}/pd\"\n",
+        rx.url
+    );
+    let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"chat\", \"pager\"")).await;
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    app.collector.poll_target_once("sessions").await.unwrap();
+    interval(&app, &mut c, 0, 10).await;
+    interval(&app, &mut c, 10, 0).await;
+    deliver(&app, 0).await;
+    let got = rx.accepted();
+    let slack: Vec<_> = got.iter().filter(|r| r.path == "/slack").collect();
+    let pd: Vec<_> = got.iter().filter(|r| r.path == "/pd").collect();
+    assert_eq!((slack.len(), pd.len()), (2, 2));
+    let text = slack[0].body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("ALARM sessions-hit-rate on sessions: hit_rate 0.000 (below 0.8)"),
+        "{text}"
+    );
+    assert!(
+        slack[1].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("RESOLVED sessions-hit-rate on sessions")
+    );
+    assert_eq!(pd[0].body["event_action"], "trigger");
+    assert_eq!(pd[1].body["event_action"], "resolve");
+    assert_eq!(
+        pd[0].body["dedup_key"], pd[1].body["dedup_key"],
+        "one incident, triggered then resolved"
+    );
+    assert_eq!(pd[0].body["payload"]["severity"], "critical");
+    assert_eq!(
+        pd[0].body["routing_key"],
+        "0123456789abcdef0123456789abcdef"
+    );
+}
