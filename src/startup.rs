@@ -97,9 +97,14 @@ impl Application {
         let settings = Arc::new(settings);
         let metrics = Arc::new(Metrics::new());
         let gauges = Arc::new(CacheGauges::new(metrics.registry().clone()));
+        let notifications = Arc::new(crate::notify::NotifyWorker::new(
+            store.clone(),
+            crate::notify::receivers(&settings),
+        ));
         let alarms = Arc::new(crate::alarms::evaluator::Evaluator::new(
             store.clone(),
             settings.clone(),
+            notifications.waker(),
         ));
         let collector = Arc::new(
             Collector::build(&settings, store.clone(), gauges, aws.as_ref()).with_alarms(alarms),
@@ -132,10 +137,6 @@ impl Application {
                 metrics.clone(),
             ))
         });
-        let notifications = Arc::new(crate::notify::NotifyWorker::new(
-            store.clone(),
-            crate::notify::receivers(&settings),
-        ));
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store: store.clone(),

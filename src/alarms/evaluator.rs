@@ -21,6 +21,8 @@ pub struct Evaluator {
     store: Store,
     settings: Arc<Settings>,
     alarms: Vec<(AlarmSettings, GlobMatcher)>,
+    /// Signalled when a transition wrote notifications (wakes the delivery worker).
+    notified: Arc<tokio::sync::Notify>,
 }
 
 fn state_name(s: AlarmState) -> &'static str {
@@ -40,7 +42,7 @@ fn parse_state(s: &str) -> AlarmState {
 }
 
 impl Evaluator {
-    pub fn new(store: Store, settings: Arc<Settings>) -> Self {
+    pub fn new(store: Store, settings: Arc<Settings>, notified: Arc<tokio::sync::Notify>) -> Self {
         let alarms = settings
             .alarms
             .iter()
@@ -50,6 +52,7 @@ impl Evaluator {
             store,
             settings,
             alarms,
+            notified,
         }
     }
 
@@ -268,6 +271,7 @@ impl Evaluator {
             )
             .await?;
         if let Some(tr) = &transition {
+            self.notified.notify_one();
             tracing::info!(alarm = %alarm.name, target_name = %target, from = %tr.from, to = %tr.to, reason = %tr.reason, "An alarm changed state.");
         }
         Ok(transition)

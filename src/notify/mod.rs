@@ -94,11 +94,22 @@ pub struct DeliveryReport {
 pub struct NotifyWorker {
     store: Store,
     receivers: HashMap<String, Arc<dyn Receiver>>,
+    /// Woken when a transition wrote notifications, so delivery starts at once.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl NotifyWorker {
     pub fn new(store: Store, receivers: HashMap<String, Arc<dyn Receiver>>) -> Self {
-        Self { store, receivers }
+        Self {
+            store,
+            receivers,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// Call after writing notifications.
+    pub fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 
     /// One pass over the notifications due now.
@@ -137,7 +148,7 @@ impl NotifyWorker {
         Ok(report)
     }
 
-    /// Runs until cancelled, a pass every second.
+    /// Runs until cancelled: a pass every second, and at once when woken.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         loop {
             if let Err(e) = self.run_once(now_ms()).await {
@@ -146,6 +157,7 @@ impl NotifyWorker {
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = self.wake.notified() => {}
             }
         }
     }

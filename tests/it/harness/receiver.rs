@@ -7,6 +7,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When it arrived, in milliseconds since the epoch.
+    pub at_ms: i64,
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
@@ -46,6 +48,7 @@ async fn record(
         return HttpResponse::ServiceUnavailable().finish();
     }
     s.accepted.push(Received {
+        at_ms: chrono::Utc::now().timestamp_millis(),
         path: req.path().to_owned(),
         headers: req
             .headers()
