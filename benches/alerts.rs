@@ -44,6 +44,7 @@ async fn main() {
     let mut end_to_end = Vec::new();
     for run in 0..RUNS {
         for (hits, misses, kind) in [(0, 50, "alarm"), (50, 0, "resolved")] {
+            let turned = chrono::Utc::now().timestamp_millis();
             let want = hook
                 .accepted()
                 .iter()
