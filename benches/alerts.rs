@@ -93,6 +93,12 @@ async fn main() {
         latencies[latencies.len() - 1],
         latencies[latencies.len() - 1] / budget * 100.0
     );
+    end_to_end.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "  from the moment traffic turned bad (includes waiting for the next poll): median {:.3} s, worst {:.3} s",
+        end_to_end[end_to_end.len() / 2],
+        end_to_end[end_to_end.len() - 1]
+    );
     println!(
         "  messages received: {} (alarm and resolved, one each per run)",
         hook.accepted().len()
