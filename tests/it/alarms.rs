@@ -1,11 +1,10 @@
 //! Alarms evaluated right after each poll, against a real redis-server: states, transitions
 //! with the datapoints that caused them, min_volume, and the API that shows them.
 
-use redis::AsyncCommands;
 use serde_json::Value;
 
 use crate::harness::TestApp;
-use crate::harness::redis::RedisServer;
+use crate::harness::redis::{RedisServer, traffic};
 
 fn config(url: &str, alarm: &str) -> String {
     format!(
@@ -13,20 +12,14 @@ fn config(url: &str, alarm: &str) -> String {
     )
 }
 
-/// One interval of traffic: `hits` GETs of a present key and `misses` of absent ones, then a poll.
+/// One interval: traffic, then a poll.
 async fn interval(
     app: &TestApp,
     c: &mut redis::aio::MultiplexedConnection,
     hits: usize,
     misses: usize,
 ) {
-    let _: () = c.set("present", "v").await.unwrap();
-    for _ in 0..hits {
-        let _: Option<String> = c.get("present").await.unwrap();
-    }
-    for i in 0..misses {
-        let _: Option<String> = c.get(format!("absent:{i}")).await.unwrap();
-    }
+    traffic(c, hits, misses).await;
     let report = app.collector.poll_target_once("sessions").await.unwrap();
     assert_eq!(report.error, None);
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::harness::TestApp;
 use crate::harness::memcached::Memcached;
 use crate::harness::process::free_port;
-use crate::harness::redis::{RedisCluster, RedisServer, TlsRedis};
+use crate::harness::redis::{RedisCluster, RedisServer, TlsRedis, traffic};
 
 fn redis_target(name: &str, url: &str) -> String {
     format!("[[targets]]\nname = \"{name}\"\nkind = \"redis\"\nurl = \"{url}\"\n")
@@ -18,20 +18,13 @@ fn memcached_target(name: &str, address: &str) -> String {
     format!("[[targets]]\nname = \"{name}\"\nkind = \"memcached\"\naddress = \"{address}\"\n")
 }
 
-/// `hits` GETs of an existing key and `misses` GETs of missing ones.
 async fn redis_traffic(url: &str, hits: usize, misses: usize) {
     let mut c = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let _: () = c.set("present", "v").await.unwrap();
-    for _ in 0..hits {
-        let _: Option<String> = c.get("present").await.unwrap();
-    }
-    for i in 0..misses {
-        let _: Option<String> = c.get(format!("absent:{i}")).await.unwrap();
-    }
+    traffic(&mut c, hits, misses).await;
 }
 
 async fn memcached_traffic(address: &str, hits: usize, misses: usize) {

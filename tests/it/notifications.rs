@@ -3,13 +3,12 @@
 //! delivery after a restart; Slack and PagerDuty formats.
 
 use hmac::{Hmac, Mac};
-use redis::AsyncCommands;
 use serde_json::Value;
 use sha2::Sha256;
 
 use crate::harness::TestApp;
 use crate::harness::receiver::TestReceiver;
-use crate::harness::redis::RedisServer;
+use crate::harness::redis::{RedisServer, traffic};
 
 fn config(redis: &str, notifiers: &str, notify: &str) -> String {
     format!(
@@ -19,20 +18,16 @@ fn config(redis: &str, notifiers: &str, notify: &str) -> String {
     )
 }
 
+/// One interval: traffic, then a poll.
 async fn interval(
     app: &TestApp,
     c: &mut redis::aio::MultiplexedConnection,
     hits: usize,
     misses: usize,
 ) {
-    let _: () = c.set("present", "v").await.unwrap();
-    for _ in 0..hits {
-        let _: Option<String> = c.get("present").await.unwrap();
-    }
-    for i in 0..misses {
-        let _: Option<String> = c.get(format!("absent:{i}")).await.unwrap();
-    }
-    app.collector.poll_target_once("sessions").await.unwrap();
+    traffic(c, hits, misses).await;
+    let report = app.collector.poll_target_once("sessions").await.unwrap();
+    assert_eq!(report.error, None);
 }
 
 async fn deliver(app: &TestApp, later_ms: i64) -> cachewarden::notify::DeliveryReport {

@@ -271,3 +271,15 @@ impl RedisCluster {
         cluster
     }
 }
+
+/// Drives cache traffic: `hits` GETs of a key that exists and `misses` GETs of keys that do not.
+pub async fn traffic(c: &mut ::redis::aio::MultiplexedConnection, hits: usize, misses: usize) {
+    use ::redis::AsyncCommands;
+    let _: () = c.set("present", "v").await.expect("SET");
+    for _ in 0..hits {
+        let _: Option<String> = c.get("present").await.expect("GET");
+    }
+    for i in 0..misses {
+        let _: Option<String> = c.get(format!("absent:{i}")).await.expect("GET");
+    }
+}
