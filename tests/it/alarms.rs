@@ -4,24 +4,12 @@
 use serde_json::Value;
 
 use crate::harness::TestApp;
-use crate::harness::redis::{RedisServer, traffic};
+use crate::harness::redis::RedisServer;
 
 fn config(url: &str, alarm: &str) -> String {
     format!(
         "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{url}\"\n[[alarms]]\nname = \"sessions-hit-rate\"\ntarget = \"sess*\"\nmetric = \"hit_rate\"\n{alarm}"
     )
-}
-
-/// One interval: traffic, then a poll.
-async fn interval(
-    app: &TestApp,
-    c: &mut redis::aio::MultiplexedConnection,
-    hits: usize,
-    misses: usize,
-) {
-    traffic(c, hits, misses).await;
-    let report = app.collector.poll_target_once("sessions").await.unwrap();
-    assert_eq!(report.error, None);
 }
 
 async fn alarm_state(app: &TestApp, token: &str) -> Value {
@@ -54,11 +42,11 @@ async fn a_hit_rate_drop_raises_the_alarm_and_recovery_resolves_it() {
         "insufficient_data"
     );
 
-    interval(&app, &mut c, 9, 1).await; // 0.9
+    app.redis_interval(&mut c, "sessions", 9, 1).await; // 0.9
     assert_eq!(alarm_state(&app, &token).await["state"], "ok");
-    interval(&app, &mut c, 1, 9).await; // 0.1: 1 of 3 breaching
+    app.redis_interval(&mut c, "sessions", 1, 9).await; // 0.1: 1 of 3 breaching
     assert_eq!(alarm_state(&app, &token).await["state"], "ok");
-    interval(&app, &mut c, 2, 8).await; // 0.2: 2 of 3 breaching
+    app.redis_interval(&mut c, "sessions", 2, 8).await; // 0.2: 2 of 3 breaching
     let raised = alarm_state(&app, &token).await;
     assert_eq!(raised["state"], "alarm", "{raised}");
     assert_eq!(
@@ -67,8 +55,8 @@ async fn a_hit_rate_drop_raises_the_alarm_and_recovery_resolves_it() {
     );
     assert_eq!(raised["severity"], "warning");
 
-    interval(&app, &mut c, 10, 0).await;
-    interval(&app, &mut c, 10, 0).await; // 1 of 3 breaching again: resolved
+    app.redis_interval(&mut c, "sessions", 10, 0).await;
+    app.redis_interval(&mut c, "sessions", 10, 0).await; // 1 of 3 breaching again: resolved
     let resolved = alarm_state(&app, &token).await;
     assert_eq!(resolved["state"], "ok");
 
@@ -110,7 +98,7 @@ async fn a_hit_rate_drop_raises_the_alarm_and_recovery_resolves_it() {
     assert_eq!(values, [0.9, 0.1, 0.2]);
     assert_eq!(to_alarm["evaluation"]["periods"][2]["volume"], 10.0);
     // Only transitions are stored: an unchanged state adds no history.
-    interval(&app, &mut c, 10, 0).await;
+    app.redis_interval(&mut c, "sessions", 10, 0).await;
     let again: Value = app
         .get(&format!("/api/v1/alarms/{id}/history"), Some(&token))
         .await
@@ -131,9 +119,9 @@ async fn min_volume_holds_the_state_through_quiet_intervals() {
         .await
         .unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
-    interval(&app, &mut c, 90, 10).await;
+    app.redis_interval(&mut c, "sessions", 90, 10).await;
     assert_eq!(alarm_state(&app, &token).await["state"], "ok");
-    interval(&app, &mut c, 0, 5).await; // 0 % of 5 requests: noise, held
+    app.redis_interval(&mut c, "sessions", 0, 5).await; // 0 % of 5 requests: noise, held
     let held = alarm_state(&app, &token).await;
     assert_eq!(held["state"], "ok");
     assert!(
@@ -143,7 +131,7 @@ async fn min_volume_holds_the_state_through_quiet_intervals() {
             .contains("under min_volume 50"),
         "{held}"
     );
-    interval(&app, &mut c, 10, 90).await; // 10 % of 100: real
+    app.redis_interval(&mut c, "sessions", 10, 90).await; // 10 % of 100: real
     assert_eq!(alarm_state(&app, &token).await["state"], "alarm");
 }
 

@@ -113,42 +113,13 @@ async fn waiting_long_polls_until_the_job_is_final() {
         .await
         .unwrap();
     let id = created["id"].as_i64().unwrap();
-    // One request with ?wait holds until the job is final.
-    let waiter = {
-        let (http, url, ci) = (
-            app.http.clone(),
-            app.url(&format!("/api/v1/invalidations/{id}?wait=30s")),
-            ci.clone(),
-        );
-        tokio::spawn(async move {
-            http.get(url)
-                .bearer_auth(ci)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
-    // A client that says what it has seen (as the CLI does) is answered when that changes.
-    let progress = {
-        let (http, url, ci) = (
-            app.http.clone(),
-            app.url(&format!("/api/v1/invalidations/{id}?wait=30s&seen=queued")),
-            ci.clone(),
-        );
-        tokio::spawn(async move {
-            http.get(url)
-                .bearer_auth(ci)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    // One request with ?wait holds until the job is final; one that says what it has seen
+    // (as the CLI does) is answered when that changes.
+    let waiter = app.spawn_get(&format!("/api/v1/invalidations/{id}?wait=30s"), &ci);
+    let progress = app.spawn_get(
+        &format!("/api/v1/invalidations/{id}?wait=30s&seen=queued"),
+        &ci,
+    );
     pass(&app, 2_100).await; // sent: running
     let changed = tokio::time::timeout(Duration::from_secs(10), progress)
         .await

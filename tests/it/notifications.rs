@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 use crate::harness::TestApp;
 use crate::harness::receiver::TestReceiver;
-use crate::harness::redis::{RedisServer, traffic};
+use crate::harness::redis::RedisServer;
 
 fn config(redis: &str, notifiers: &str, notify: &str) -> String {
     format!(
@@ -16,18 +16,6 @@ fn config(redis: &str, notifiers: &str, notify: &str) -> String {
          [[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{redis}\"\n{notifiers}\
          [[alarms]]\nname = \"sessions-hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\nseverity = \"critical\"\nnotify = [{notify}]\n"
     )
-}
-
-/// One interval: traffic, then a poll.
-async fn interval(
-    app: &TestApp,
-    c: &mut redis::aio::MultiplexedConnection,
-    hits: usize,
-    misses: usize,
-) {
-    traffic(c, hits, misses).await;
-    let report = app.collector.poll_target_once("sessions").await.unwrap();
-    assert_eq!(report.error, None);
 }
 
 async fn deliver(app: &TestApp, later_ms: i64) -> cachewarden::notify::DeliveryReport {
@@ -52,9 +40,9 @@ async fn one_signed_alarm_message_then_one_resolved_message() {
         .await
         .unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
-    interval(&app, &mut c, 9, 1).await; // ok: no message (insufficient_data -> ok is not news)
-    interval(&app, &mut c, 1, 9).await; // alarm
-    interval(&app, &mut c, 2, 8).await; // still alarm: no second message
+    app.redis_interval(&mut c, "sessions", 9, 1).await; // ok: no message (insufficient_data -> ok is not news)
+    app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
+    app.redis_interval(&mut c, "sessions", 2, 8).await; // still alarm: no second message
     deliver(&app, 0).await;
     deliver(&app, 0).await;
     let got = hook.accepted();
@@ -80,8 +68,8 @@ async fn one_signed_alarm_message_then_one_resolved_message() {
     assert_eq!(hex::encode(mac.finalize().into_bytes()), v1);
     assert!(m.header("x-cachewarden-delivery").is_some());
 
-    interval(&app, &mut c, 10, 0).await; // resolved
-    interval(&app, &mut c, 10, 0).await; // still ok
+    app.redis_interval(&mut c, "sessions", 10, 0).await; // resolved
+    app.redis_interval(&mut c, "sessions", 10, 0).await; // still ok
     deliver(&app, 0).await;
     let got = hook.accepted();
     assert_eq!(got.len(), 2);
@@ -104,7 +92,7 @@ async fn a_receiver_down_for_three_attempts_gets_the_message_once() {
         .await
         .unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
-    interval(&app, &mut c, 0, 10).await; // alarm
+    app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm
     let admin = app.token("root", &["admin"], &[]).await;
     // Backoff 5 s, 10 s, 20 s: each pass is late enough for the next attempt.
     for later in [0, 6_000, 17_000, 38_000, 80_000, 200_000] {
@@ -143,7 +131,7 @@ async fn a_notification_accepted_before_a_crash_is_delivered_after_the_restart_o
         .await
         .unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
-    interval(&app, &mut c, 0, 10).await; // the transition and its notification are stored together
+    app.redis_interval(&mut c, "sessions", 0, 10).await; // the transition and its notification are stored together
     let data = app.stop_keeping_data().await; // stopped before any delivery
     assert_eq!(hook.seen(), 0);
     let app = TestApp::restart_sqlite(&toml, data).await;
@@ -169,8 +157,8 @@ async fn slack_and_pagerduty_get_their_own_formats() {
         .await
         .unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
-    interval(&app, &mut c, 0, 10).await;
-    interval(&app, &mut c, 10, 0).await;
+    app.redis_interval(&mut c, "sessions", 0, 10).await;
+    app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver(&app, 0).await;
     let got = rx.accepted();
     let slack: Vec<_> = got.iter().filter(|r| r.path == "/slack").collect();

@@ -266,3 +266,38 @@ pub async fn expect_error(
     );
     body
 }
+
+impl TestApp {
+    /// One polling interval of a Redis target: traffic (see `redis::traffic`), then a poll,
+    /// which must succeed.
+    pub async fn redis_interval(
+        &self,
+        c: &mut ::redis::aio::MultiplexedConnection,
+        target: &str,
+        hits: usize,
+        misses: usize,
+    ) {
+        super::redis::traffic(c, hits, misses).await;
+        let report = self
+            .collector
+            .poll_target_once(target)
+            .await
+            .expect("a configured target");
+        assert_eq!(report.error, None, "poll of {target}");
+    }
+
+    /// A GET sent from a task of its own (for long-polls), answered as JSON.
+    pub fn spawn_get(&self, path: &str, token: &str) -> tokio::task::JoinHandle<serde_json::Value> {
+        let (http, url, token) = (self.http.clone(), self.url(path), token.to_owned());
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("JSON")
+        })
+    }
+}
