@@ -56,11 +56,6 @@ impl Evaluator {
         }
     }
 
-    /// Whether any alarm is configured.
-    pub fn is_empty(&self) -> bool {
-        self.alarms.is_empty()
-    }
-
     /// Evaluates every alarm that watches one of `targets`; returns the transitions made.
     pub async fn evaluate_once(
         &self,
@@ -224,7 +219,12 @@ impl Evaluator {
         let detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
         // What the notifications carry: the invalidations that ran on this target in the
         // previous 30 minutes (a likely cause of a hit-rate dip), and a link to the dashboard.
-        let recent = self.recent_invalidations(target, now).await?;
+        // Only looked up when the state changes: most evaluations change nothing.
+        let recent = if e.state == current {
+            json!([])
+        } else {
+            self.recent_invalidations(target, now).await?
+        };
         let link = self.link();
         let notifiers = alarm.notify.clone();
         let reason = e.reason.clone();

@@ -39,17 +39,19 @@ pub struct Home {
 pub async fn home(state: web::Data<AppState>) -> Home {
     // The page still renders when the database does not answer; it then shows no status.
     let statuses = state.store.list_target_status().await.unwrap_or_default();
-    let since = now_ms() - 30 * 60_000;
+    // Every target's newest values in one query.
+    let latest = state
+        .store
+        .latest_samples_all(now_ms() - 30 * 60_000)
+        .await
+        .unwrap_or_default();
     let mut targets = Vec::new();
     for t in &state.settings.targets {
         let status = statuses.iter().find(|s| s.target == t.name.as_str());
-        let latest = state
-            .store
-            .latest_samples(t.name.as_str(), since)
-            .await
-            .unwrap_or_default();
         let hit_rate = latest
-            .iter()
+            .get(t.name.as_str())
+            .into_iter()
+            .flatten()
             .find(|s| s.series == "hit_rate")
             .map(|s| format!("{:.1} %", s.value * 100.0))
             .unwrap_or_default();

@@ -56,6 +56,11 @@ fn state_from_row(r: &AnyRow) -> Result<AlarmStateRecord, StoreError> {
 
 const STATE_COLUMNS: &str = "id, alarm, target, state, since, evaluated_at, reason";
 
+/// One state by its key; read outside and inside the evaluation transaction.
+fn state_by_key_sql() -> String {
+    format!("SELECT {STATE_COLUMNS} FROM alarm_states WHERE alarm = $1 AND target = $2")
+}
+
 impl Store {
     /// The state of `alarm` on `target`, if it was ever evaluated.
     pub async fn alarm_state(
@@ -63,13 +68,11 @@ impl Store {
         alarm: &str,
         target: &str,
     ) -> Result<Option<AlarmStateRecord>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {STATE_COLUMNS} FROM alarm_states WHERE alarm = $1 AND target = $2"
-        ))
-        .bind(alarm)
-        .bind(target)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query(&state_by_key_sql())
+            .bind(alarm)
+            .bind(target)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(state_from_row).transpose()
     }
 
@@ -90,16 +93,14 @@ impl Store {
             evaluation,
         } = *e;
         let mut tx = self.pool().begin().await?;
-        let current = sqlx::query(&format!(
-            "SELECT {STATE_COLUMNS} FROM alarm_states WHERE alarm = $1 AND target = $2"
-        ))
-        .bind(alarm)
-        .bind(target)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(state_from_row)
-        .transpose()?;
+        let current = sqlx::query(&state_by_key_sql())
+            .bind(alarm)
+            .bind(target)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(state_from_row)
+            .transpose()?;
         // A state never evaluated before starts as insufficient_data (as CloudWatch's do).
         let (id, from) = match current {
             Some(c) => {

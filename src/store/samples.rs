@@ -1,6 +1,8 @@
 //! Collected samples: raw upserts, 5-minute and 1-hour rollups, retention, and reads that pick
 //! the resolution for the range asked.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::Row;
 
@@ -309,34 +311,55 @@ impl Store {
         })
     }
 
-    /// The newest sample of each series of a target (node `""`), for status pages.
+    /// The newest sample of each series of a target (node `""`) since `since`, for status pages.
     pub async fn latest_samples(
         &self,
         target: &str,
         since: i64,
     ) -> Result<Vec<Sample>, StoreError> {
+        Ok(self
+            .latest(Some(target), since)
+            .await?
+            .remove(target)
+            .unwrap_or_default())
+    }
+
+    /// The same for every target at once, by target: one query for a whole status page.
+    pub async fn latest_samples_all(
+        &self,
+        since: i64,
+    ) -> Result<HashMap<String, Vec<Sample>>, StoreError> {
+        self.latest(None, since).await
+    }
+
+    async fn latest(
+        &self,
+        target: Option<&str>,
+        since: i64,
+    ) -> Result<HashMap<String, Vec<Sample>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.series, s.ts, s.value, s.num, s.den FROM samples s \
-             JOIN (SELECT series, MAX(ts) AS ts FROM samples WHERE target = $1 AND node = '' AND ts >= $2 GROUP BY series) m \
-             ON s.series = m.series AND s.ts = m.ts WHERE s.target = $1 AND s.node = ''",
+            "SELECT s.target, s.series, s.ts, s.value, s.num, s.den FROM samples s \
+             JOIN (SELECT target, series, MAX(ts) AS ts FROM samples \
+                   WHERE ($1 IS NULL OR target = $1) AND node = '' AND ts >= $2 GROUP BY target, series) m \
+             ON s.target = m.target AND s.series = m.series AND s.ts = m.ts WHERE s.node = ''",
         )
         .bind(target)
         .bind(since)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Sample {
-                    target: target.to_owned(),
-                    node: String::new(),
-                    series: r.try_get("series")?,
-                    ts: r.try_get("ts")?,
-                    value: r.try_get("value")?,
-                    num: r.try_get("num")?,
-                    den: r.try_get("den")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        let mut out: HashMap<String, Vec<Sample>> = HashMap::new();
+        for r in &rows {
+            let sample = Sample {
+                target: r.try_get("target")?,
+                node: String::new(),
+                series: r.try_get("series")?,
+                ts: r.try_get("ts")?,
+                value: r.try_get("value")?,
+                num: r.try_get("num")?,
+                den: r.try_get("den")?,
+            };
+            out.entry(sample.target.clone()).or_default().push(sample);
+        }
+        Ok(out)
     }
 }

@@ -172,6 +172,15 @@ async fn samples(store: &Store) {
         .collect();
     names.sort_by(|a, b| a.0.cmp(b.0));
     assert_eq!(names, [("hit_rate", 0.8), ("keys", 20.0), ("spread", 79.0)]);
+    // Every target at once (one query for status pages) agrees with the per-target read.
+    store
+        .upsert_samples(&[Sample::new("u", "", "keys", base, 5.0)])
+        .await
+        .unwrap();
+    let all = store.latest_samples_all(0).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all["t"].len(), latest.len());
+    assert_eq!(all["u"], [Sample::new("u", "", "keys", base, 5.0)]);
 }
 
 async fn tokens(store: &Store) {

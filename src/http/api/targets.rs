@@ -11,25 +11,18 @@ use crate::collector::units::describe;
 use crate::config::TargetSettings;
 use crate::domain::{Scope, TargetName};
 use crate::http::{ApiError, AppState};
-use crate::store::{TargetStatus, now_ms};
+use crate::store::{Sample, TargetStatus, now_ms};
 
 /// How far back "current" values are looked for: CloudWatch data arrives minutes late.
 const CURRENT_WINDOW_MS: i64 = 30 * 60_000;
 
-async fn describe_target(
-    state: &AppState,
-    t: &TargetSettings,
-    status: Option<&TargetStatus>,
-) -> Result<Value, ApiError> {
-    let latest = state
-        .store
-        .latest_samples(t.name.as_str(), now_ms() - CURRENT_WINDOW_MS)
-        .await?;
+/// A target as the API shows it, from its status and its newest samples.
+fn describe_target(t: &TargetSettings, status: Option<&TargetStatus>, latest: &[Sample]) -> Value {
     let current: serde_json::Map<String, Value> = latest
         .iter()
         .map(|s| (s.series.clone(), json!(s.value)))
         .collect();
-    Ok(json!({
+    json!({
         "name": t.name,
         "kind": t.kind(),
         "schedule": describe(&t.schedule),
@@ -40,7 +33,7 @@ async fn describe_target(
         "notice": status.and_then(|s| s.notice.clone()),
         "hit_rate": current.get("hit_rate").cloned(),
         "current": current,
-    }))
+    })
 }
 
 pub async fn list(
@@ -55,15 +48,24 @@ pub async fn list(
         .into_iter()
         .map(|s| (s.target.clone(), s))
         .collect();
-    let mut targets = Vec::new();
-    for t in state
+    // One query for every target's newest values, not one per target.
+    let latest = state
+        .store
+        .latest_samples_all(now_ms() - CURRENT_WINDOW_MS)
+        .await?;
+    let targets: Vec<Value> = state
         .settings
         .targets
         .iter()
         .filter(|t| who.may_access(&t.name))
-    {
-        targets.push(describe_target(&state, t, statuses.get(t.name.as_str())).await?);
-    }
+        .map(|t| {
+            let samples = latest
+                .get(t.name.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            describe_target(t, statuses.get(t.name.as_str()), samples)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "targets": targets })))
 }
 
@@ -95,5 +97,9 @@ pub async fn show(
         .await?
         .into_iter()
         .find(|s| s.target == target.name.as_str());
-    Ok(HttpResponse::Ok().json(describe_target(&state, target, status.as_ref()).await?))
+    let latest = state
+        .store
+        .latest_samples(target.name.as_str(), now_ms() - CURRENT_WINDOW_MS)
+        .await?;
+    Ok(HttpResponse::Ok().json(describe_target(target, status.as_ref(), &latest)))
 }
