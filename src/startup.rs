@@ -63,9 +63,14 @@ impl Application {
     }
 
     /// Binds the listen address and prepares the HTTP server over an open store. The AWS SDK
-    /// configuration is loaded from `[aws]` when a target needs AWS.
+    /// configuration is loaded from `[aws]` when a target or a notifier needs AWS.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let aws = if settings.targets.iter().any(|t| t.kind().is_cloudwatch()) {
+        let needs_aws = settings.targets.iter().any(|t| t.kind().is_cloudwatch())
+            || settings
+                .notifiers
+                .iter()
+                .any(|n| matches!(n.receiver, crate::config::Receiver::Sns { .. }));
+        let aws = if needs_aws {
             Some(crate::aws::loader(&settings.aws).load().await)
         } else {
             None
@@ -99,7 +104,7 @@ impl Application {
         let gauges = Arc::new(CacheGauges::new(metrics.registry().clone()));
         let notifications = Arc::new(crate::notify::NotifyWorker::new(
             store.clone(),
-            crate::notify::receivers(&settings),
+            crate::notify::receivers(&settings, aws.as_ref()),
         ));
         let alarms = Arc::new(crate::alarms::evaluator::Evaluator::new(
             store.clone(),

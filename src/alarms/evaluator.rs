@@ -8,7 +8,9 @@ use globset::GlobMatcher;
 use serde_json::json;
 
 use super::eval::{AlarmState, Period, Rule, evaluate};
+use super::hold::{self, Expected, Holds};
 use crate::config::{AlarmSettings, Baseline, Condition, Settings, TargetSettings};
+use crate::domain::TargetKind;
 use crate::notify::{Change, payload};
 use crate::store::{
     Evaluated, JobFilter, NewNotification, Resolution, SeriesQuery, Store, StoreError, Transition,
@@ -203,10 +205,9 @@ impl Evaluator {
         let target = t.name.as_str();
         let periods = self.periods(alarm, t, now).await?;
         let baseline = self.baseline(alarm, target, &periods).await?;
-        let current = self
-            .store
-            .alarm_state(&alarm.name, target)
-            .await?
+        let before = self.store.alarm_state(&alarm.name, target).await?;
+        let current = before
+            .as_ref()
             .map(|s| parse_state(&s.state))
             .unwrap_or(AlarmState::InsufficientData);
         let rule = Rule {
@@ -216,42 +217,76 @@ impl Evaluator {
             min_volume: alarm.min_volume,
         };
         let e = evaluate(&rule, &periods, baseline, current);
-        let detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
-        // What the notifications carry: the invalidations that ran on this target in the
-        // previous 30 minutes (a likely cause of a hit-rate dip), and a link to the dashboard.
-        // Only looked up when the state changes: most evaluations change nothing.
-        let recent = if e.state == current {
-            json!([])
+        let notified_at = before.as_ref().and_then(|s| s.notified_at);
+        let repeat = alarm.repeat.map(|r| r.as_millis() as i64);
+        let kind = hold::message(current, e.state, notified_at, repeat, now);
+        let changed = e.state != current;
+        // Most evaluations change nothing and send nothing: the lookups below only run when
+        // something is to be recorded or sent.
+        let expected = if changed || kind.is_some() {
+            self.expected_dip(t, now).await?
         } else {
+            None
+        };
+        let mut detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
+        if let Some(x) = &expected {
+            detail["expected"] = json!(x.label);
+        }
+        let held_by = match kind {
+            Some(k) => {
+                let silences = self.store.active_silences(now).await?;
+                let holds = Holds {
+                    alarm,
+                    target,
+                    state_id: before.as_ref().map(|s| s.id),
+                    acked_by: before.as_ref().and_then(|s| s.acked_by.as_deref()),
+                    silences: &silences,
+                    windows: &self.settings.maintenance,
+                    expected: expected.as_ref(),
+                    now,
+                };
+                hold::held_by(k, notified_at, &holds)
+            }
+            None => None,
+        };
+        // A held transition message is recorded (people see what was held and why); a held
+        // reminder is simply not due.
+        let kind = kind.filter(|_| changed || held_by.is_none());
+        let recent = if kind.is_some() {
             self.recent_invalidations(target, now).await?
+        } else {
+            json!([])
         };
         let link = self.link();
-        let notifiers = alarm.notify.clone();
-        let reason = e.reason.clone();
-        let notify = |id: i64, from: &str, to: &str| -> Vec<NewNotification> {
-            let kind = match (from, to) {
-                (_, "alarm") => "alarm",
-                ("alarm", "ok") => "resolved",
-                _ => return Vec::new(),
+        let since = match (&before, changed) {
+            (Some(b), false) => b.since,
+            _ => now,
+        };
+        let notify = |id: i64| -> Vec<NewNotification> {
+            let Some(kind) = kind else {
+                return Vec::new();
             };
             let body = payload(Change {
                 alarm,
                 target,
                 state_id: id,
-                kind,
-                from,
-                to,
+                kind: kind.as_str(),
+                from: state_name(current),
+                to: state_name(e.state),
                 evaluation: &detail,
-                reason: &reason,
+                reason: &e.reason,
                 link: &link,
                 recent_invalidations: recent.clone(),
+                expected: expected.as_ref().map(|x| x.label.as_str()),
+                since,
                 at: now,
             });
-            notifiers
+            alarm
+                .notify
                 .iter()
                 .map(|n| NewNotification {
                     notifier: n.clone(),
-                    kind: kind.into(),
+                    kind: kind.as_str().into(),
                     payload: body.clone(),
                 })
                 .collect()
@@ -266,14 +301,40 @@ impl Evaluator {
                     reason: &e.reason,
                     evaluation: &detail,
                 },
+                held_by.as_deref(),
                 notify,
                 now,
             )
             .await?;
-        if let Some(tr) = &transition {
+        if kind.is_some() {
             self.notified.notify_one();
-            tracing::info!(alarm = %alarm.name, target_name = %target, from = %tr.from, to = %tr.to, reason = %tr.reason, "An alarm changed state.");
+        }
+        if let Some(tr) = &transition {
+            tracing::info!(alarm = %alarm.name, target_name = %target, from = %tr.from, to = %tr.to, reason = %tr.reason, held_by = ?held_by, "An alarm changed state.");
         }
         Ok(transition)
+    }
+
+    /// The purge or invalidation whose expected-dip window is open on this target.
+    async fn expected_dip(
+        &self,
+        t: &TargetSettings,
+        now: i64,
+    ) -> Result<Option<Expected>, StoreError> {
+        let window = self.settings.alerting.expected_dip_window.as_millis() as i64;
+        let job = self
+            .store
+            .expected_dip(t.name.as_str(), now, window)
+            .await?;
+        // CloudFront jobs are invalidations; Redis and Memcached ones purges.
+        let what = if t.kind() == TargetKind::Cloudfront {
+            "invalidation"
+        } else {
+            "purge"
+        };
+        Ok(job.map(|job| Expected {
+            job,
+            label: format!("expected after {what} #{job}"),
+        }))
     }
 }

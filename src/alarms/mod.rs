@@ -4,3 +4,4 @@
 
 pub mod eval;
 pub mod evaluator;
+pub mod hold;

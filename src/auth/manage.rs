@@ -56,7 +56,7 @@ pub fn parse_request(req: &TokenRequest, settings: &Settings) -> Result<NewToken
     if req.scopes.is_empty() {
         return Err(field(
             "scopes",
-            "must name at least one of read, invalidate, purge, admin",
+            "must name at least one of read, invalidate, purge, respond, admin",
         ));
     }
     let scopes = req

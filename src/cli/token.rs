@@ -17,7 +17,7 @@ pub enum TokenCommand {
         /// Who or what the token is for; it is the actor in the audit log.
         #[arg(long)]
         name: String,
-        /// read, invalidate, purge or admin; repeat for several.
+        /// read, invalidate, purge, respond or admin; repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Limit the token to this target; repeat for several. Default: every target.

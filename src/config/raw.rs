@@ -112,6 +112,25 @@ pub(super) struct Notifier {
     pub password: Option<String>,
     pub from: Option<String>,
     pub to: Option<Vec<String>>,
+    pub tls_ca_file: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Alerting {
+    pub expected_dip_window: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Maintenance {
+    pub name: Option<String>,
+    pub target: Option<String>,
+    pub alarms: Option<Vec<String>>,
+    pub cron: Option<String>,
+    pub duration: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }

@@ -32,6 +32,10 @@ pub struct Settings {
     pub notifiers: Vec<NotifierSettings>,
     /// What is alerted on.
     pub alarms: Vec<AlarmSettings>,
+    /// How alarms treat our own purges and invalidations.
+    pub alerting: AlertingSettings,
+    /// Recurring windows in which notifications are held.
+    pub maintenance: Vec<MaintenanceWindow>,
     /// Domain events mapped to invalidations.
     pub rules: Vec<RuleSettings>,
 }
@@ -234,11 +238,8 @@ pub enum Receiver {
         routing_key: SecretString,
         url: Option<Url>,
     },
-    /// An SNS topic.
-    Sns {
-        topic_arn: String,
-        region: Option<String>,
-    },
+    /// An SNS topic; published to in its own region (from the ARN, or `region`).
+    Sns { topic_arn: String, region: String },
     /// E-mail over SMTP.
     Email(EmailSettings),
 }
@@ -255,6 +256,8 @@ pub struct EmailSettings {
     pub password: Option<SecretString>,
     pub from: String,
     pub to: Vec<String>,
+    /// PEM file of a private CA to trust for STARTTLS, besides the system roots.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 /// Which side of the threshold breaches.
@@ -316,6 +319,28 @@ pub struct AlarmSettings {
     pub notify: Vec<String>,
     /// Hold notifications inside an expected-dip window after our own purge.
     pub mute_expected: bool,
+}
+
+/// `[alerting]`
+#[derive(Debug, Clone)]
+pub struct AlertingSettings {
+    /// How long after a purge or invalidation that cachewarden ran a dip on the targets it
+    /// touched is expected (alarms annotated; held when `mute_expected`). Default 10 min.
+    pub expected_dip_window: Duration,
+}
+
+/// `[[maintenance]]`: a recurring window (cron start plus duration, UTC) in which the
+/// notifications of matching alarms are held; states are still evaluated and recorded.
+#[derive(Debug, Clone)]
+pub struct MaintenanceWindow {
+    pub name: String,
+    /// Target name or glob. Default every target.
+    pub target: globset::Glob,
+    /// Alarm names it applies to; empty: every alarm.
+    pub alarms: Vec<String>,
+    /// When each window starts (six fields, with seconds).
+    pub cron: croner::Cron,
+    pub duration: Duration,
 }
 
 /// `[[rules]]`: one domain event type mapped to invalidations on every tier.

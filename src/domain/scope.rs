@@ -18,18 +18,26 @@ pub enum Scope {
     Invalidate,
     /// Purge Redis and Memcached keys.
     Purge,
+    /// Acknowledge alarms and manage silences (what on-call people do).
+    Respond,
     /// Manage tokens, read the audit log, and everything else.
     Admin,
 }
 
-/// A scope name that is not one of the four.
+/// A scope name that is not one of the known ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope {0:?}: expected one of read, invalidate, purge, admin")]
+#[error("unknown scope {0:?}: expected one of read, invalidate, purge, respond, admin")]
 pub struct ScopeError(pub String);
 
 impl Scope {
     /// Every scope, in the order they are shown.
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Invalidate, Scope::Purge, Scope::Admin];
+    pub const ALL: [Scope; 5] = [
+        Scope::Read,
+        Scope::Invalidate,
+        Scope::Purge,
+        Scope::Respond,
+        Scope::Admin,
+    ];
 
     /// The lowercase name used in the API, the CLI and the database.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +45,7 @@ impl Scope {
             Scope::Read => "read",
             Scope::Invalidate => "invalidate",
             Scope::Purge => "purge",
+            Scope::Respond => "respond",
             Scope::Admin => "admin",
         }
     }

@@ -9,7 +9,7 @@ pub struct Change<'a> {
     pub alarm: &'a AlarmSettings,
     pub target: &'a str,
     pub state_id: i64,
-    /// `alarm` or `resolved`.
+    /// `alarm`, `reminder` or `resolved`.
     pub kind: &'a str,
     pub from: &'a str,
     pub to: &'a str,
@@ -18,6 +18,10 @@ pub struct Change<'a> {
     pub reason: &'a str,
     pub link: &'a str,
     pub recent_invalidations: Value,
+    /// "expected after invalidation #12" inside an expected-dip window.
+    pub expected: Option<&'a str>,
+    /// When the current state began.
+    pub since: i64,
     pub at: i64,
 }
 
@@ -34,6 +38,8 @@ pub fn payload(c: Change<'_>) -> Value {
         reason,
         link,
         recent_invalidations,
+        expected,
+        since,
         at,
     } = c;
     let value = evaluation["periods"]
@@ -59,20 +65,97 @@ pub fn payload(c: Change<'_>) -> Value {
         "state": to,
         "value": value,
         "threshold": threshold,
-        "since": at,
+        "since": since,
+        "at": at,
         "reason": reason,
+        "expected": expected,
         "link": link,
         "recent_invalidations": recent_invalidations,
     })
 }
 
+fn head(p: &Value) -> &'static str {
+    match p["kind"].as_str() {
+        Some("resolved") => "RESOLVED",
+        Some("reminder") => "STILL ALARM",
+        _ => "ALARM",
+    }
+}
+
+/// A short subject (e-mail, SNS): `ALARM sessions-hit-rate on sessions`, ASCII only and at
+/// most 100 characters (SNS's limit).
+pub fn subject(p: &Value) -> String {
+    let text = format!(
+        "{} {} on {}",
+        head(p),
+        p["alarm"].as_str().unwrap_or_default(),
+        p["target"].as_str().unwrap_or_default()
+    );
+    text.chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(100)
+        .collect()
+}
+
+/// A plain-text message (e-mail, SNS subscribers that read text): the summary, then one line
+/// per fact.
+pub fn text(p: &Value) -> String {
+    let time = |v: &Value| {
+        v.as_i64()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    let mut out = format!("{}\n\n", summary(p));
+    let fields = [
+        ("Alarm", p["alarm"].as_str().unwrap_or_default().to_owned()),
+        (
+            "Target",
+            p["target"].as_str().unwrap_or_default().to_owned(),
+        ),
+        (
+            "Series",
+            p["series"].as_str().unwrap_or_default().to_owned(),
+        ),
+        ("Value", p["value"].to_string()),
+        ("Threshold", p["threshold"].to_string()),
+        ("State", p["state"].as_str().unwrap_or_default().to_owned()),
+        ("Since", time(&p["since"])),
+        (
+            "Severity",
+            p["severity"].as_str().unwrap_or_default().to_owned(),
+        ),
+        (
+            "Reason",
+            p["reason"].as_str().unwrap_or_default().to_owned(),
+        ),
+        (
+            "Expected",
+            p["expected"].as_str().unwrap_or_default().to_owned(),
+        ),
+        (
+            "Dashboard",
+            p["link"].as_str().unwrap_or_default().to_owned(),
+        ),
+    ];
+    for (name, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {
+        out.push_str(&format!("{name}: {value}\n"));
+    }
+    for job in p["recent_invalidations"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "Recent invalidation #{} ({}) by {}: {}\n",
+            job["job"],
+            job["state"].as_str().unwrap_or_default(),
+            job["requester"].as_str().unwrap_or_default(),
+            job["items"]
+        ));
+    }
+    out
+}
+
 /// `ALARM sessions-hit-rate on sessions: hit_rate 0.20 (below 0.8) — 2 of the last 3 …`
 pub fn summary(p: &Value) -> String {
-    let head = if p["kind"] == "resolved" {
-        "RESOLVED"
-    } else {
-        "ALARM"
-    };
+    let head = head(p);
     let value = p["value"]
         .as_f64()
         .map(|v| format!("{v:.3}"))
@@ -89,6 +172,9 @@ pub fn summary(p: &Value) -> String {
         p["series"].as_str().unwrap_or_default(),
         p["reason"].as_str().unwrap_or_default()
     );
+    if let Some(expected) = p["expected"].as_str() {
+        line.push_str(&format!(" ({expected})"));
+    }
     if let Some(jobs) = p["recent_invalidations"]
         .as_array()
         .filter(|j| !j.is_empty())

@@ -1,12 +1,14 @@
 //! Notifications: one module per receiver behind one trait, and the worker that delivers the
 //! outbox with retries and backoff (retries live here, in one place).
 
+mod email;
 mod message;
 mod pagerduty;
 mod slack;
+mod sns;
 mod webhook;
 
-pub use message::{Change, payload, summary};
+pub use message::{Change, payload, subject, summary, text};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,23 +38,21 @@ fn backoff(attempt: i64) -> i64 {
     (5_000 * (1_i64 << attempt.clamp(0, 7))).min(600_000)
 }
 
-/// Not yet built: a configured notifier of this kind fails its deliveries with this error,
-/// which the outbox API shows.
-struct Unsupported(&'static str);
+/// A notifier that cannot work as configured (an unreadable CA file, no AWS configuration):
+/// its deliveries fail with the reason, which the outbox API shows.
+struct Broken(String);
 
-impl Receiver for Unsupported {
+impl Receiver for Broken {
     fn send<'a>(&'a self, _n: &'a Notification) -> BoxFuture<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            Err(SendError(format!(
-                "{} notifiers are not supported yet",
-                self.0
-            )))
-        })
+        Box::pin(async move { Err(SendError(self.0.clone())) })
     }
 }
 
-/// Builds a receiver for every configured notifier.
-pub fn receivers(settings: &Settings) -> HashMap<String, Arc<dyn Receiver>> {
+/// Builds a receiver for every configured notifier; SNS uses `aws`.
+pub fn receivers(
+    settings: &Settings,
+    aws: Option<&aws_config::SdkConfig>,
+) -> HashMap<String, Arc<dyn Receiver>> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .user_agent(concat!("cachewarden/", env!("CARGO_PKG_VERSION")))
@@ -74,8 +74,17 @@ pub fn receivers(settings: &Settings) -> HashMap<String, Arc<dyn Receiver>> {
                 ReceiverSettings::Pagerduty { routing_key, url } => Arc::new(
                     pagerduty::PagerDuty::new(http.clone(), routing_key.clone(), url.clone()),
                 ),
-                ReceiverSettings::Sns { .. } => Arc::new(Unsupported("sns")),
-                ReceiverSettings::Email(_) => Arc::new(Unsupported("email")),
+                ReceiverSettings::Sns { topic_arn, region } => match aws {
+                    Some(sdk) => Arc::new(sns::Sns::new(sdk, topic_arn.clone(), region)),
+                    None => Arc::new(Broken("sns: no AWS configuration was loaded".into())),
+                },
+                ReceiverSettings::Email(e) => match email::Email::new(e) {
+                    Ok(r) => Arc::new(r),
+                    Err(why) => {
+                        tracing::error!(notifier = %n.name, error = %why, "An e-mail notifier cannot work as configured.");
+                        Arc::new(Broken(format!("email: {why}")))
+                    }
+                },
             };
             (n.name.clone(), r)
         })

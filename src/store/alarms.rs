@@ -17,6 +17,12 @@ pub struct AlarmStateRecord {
     pub since: i64,
     pub evaluated_at: i64,
     pub reason: String,
+    /// When this alarm episode's message last went out; `None` while it was held.
+    pub notified_at: Option<i64>,
+    /// Who acknowledged the current alarm, when, and why.
+    pub acked_by: Option<String>,
+    pub acked_at: Option<i64>,
+    pub ack_comment: Option<String>,
 }
 
 /// One change of state.
@@ -51,10 +57,14 @@ fn state_from_row(r: &AnyRow) -> Result<AlarmStateRecord, StoreError> {
         since: r.try_get("since")?,
         evaluated_at: r.try_get("evaluated_at")?,
         reason: r.try_get("reason")?,
+        notified_at: r.try_get("notified_at")?,
+        acked_by: r.try_get("acked_by")?,
+        acked_at: r.try_get("acked_at")?,
+        ack_comment: r.try_get("ack_comment")?,
     })
 }
 
-const STATE_COLUMNS: &str = "id, alarm, target, state, since, evaluated_at, reason";
+const STATE_COLUMNS: &str = "id, alarm, target, state, since, evaluated_at, reason, notified_at, acked_by, acked_at, ack_comment";
 
 /// One state by its key; read outside and inside the evaluation transaction.
 fn state_by_key_sql() -> String {
@@ -76,13 +86,17 @@ impl Store {
         row.as_ref().map(state_from_row).transpose()
     }
 
-    /// Records an evaluation: the state row is created or updated, and when the state changed,
-    /// the transition with the evaluation that caused it and the notifications `notify(state id,
-    /// from, to)` returns for it, all in one transaction.
+    /// Records an evaluation in one transaction: the state row is created or updated; when the
+    /// state changed, the transition with the evaluation that caused it; and the notifications
+    /// `notify(state id)` returns (the transition's own, or a reminder), held with `held_by`
+    /// when a silence, acknowledgement, maintenance window or expected dip holds them.
+    /// Leaving `alarm` ends the episode: its acknowledgement, its "until resolved" silences and
+    /// its notified mark are cleared.
     pub async fn record_alarm_evaluation(
         &self,
         e: &Evaluated<'_>,
-        notify: impl FnOnce(i64, &str, &str) -> Vec<super::NewNotification>,
+        held_by: Option<&str>,
+        notify: impl FnOnce(i64) -> Vec<super::NewNotification>,
         now: i64,
     ) -> Result<Option<Transition>, StoreError> {
         let Evaluated {
@@ -130,6 +144,17 @@ impl Store {
                 (id, "insufficient_data".to_owned())
             }
         };
+        if from == "alarm" && state != "alarm" {
+            sqlx::query("UPDATE alarm_states SET notified_at = NULL, acked_by = NULL, acked_at = NULL, ack_comment = NULL WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE silences SET ended_at = $1, ended_by = 'resolved' WHERE state_id = $2 AND until_at IS NULL AND ended_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let transition = if from != state {
             let tid: i64 = sqlx::query_scalar(
                 "INSERT INTO alarm_transitions (state_id, from_state, to_state, at, reason, evaluation) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -142,8 +167,6 @@ impl Store {
             .bind(evaluation.to_string())
             .fetch_one(&mut *tx)
             .await?;
-            // The notifications are part of the transition: both are stored or neither.
-            super::outbox::insert_in(&mut tx, tid, &notify(id, &from, state), now).await?;
             Some(Transition {
                 id: tid,
                 state_id: id,
@@ -156,8 +179,61 @@ impl Store {
         } else {
             None
         };
+        let items = notify(id);
+        if !items.is_empty() {
+            // A reminder belongs to the transition that opened the episode.
+            let tid: Option<i64> = match &transition {
+                Some(t) => Some(t.id),
+                None => {
+                    sqlx::query_scalar("SELECT MAX(id) FROM alarm_transitions WHERE state_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            if let Some(tid) = tid {
+                // The notifications are part of the evaluation: stored with it or not at all.
+                super::outbox::insert_in(&mut tx, tid, &items, held_by, now).await?;
+                if held_by.is_none() && state == "alarm" {
+                    sqlx::query("UPDATE alarm_states SET notified_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
         tx.commit().await?;
         Ok(transition)
+    }
+
+    /// Acknowledges an alarm that is in the `alarm` state: its reminders are held until it
+    /// leaves that state. Acknowledging twice keeps the first acknowledgement. `None` when
+    /// there is no such state.
+    pub async fn ack_alarm(
+        &self,
+        id: i64,
+        by: &str,
+        comment: &str,
+        now: i64,
+    ) -> Result<Option<AlarmStateRecord>, StoreError> {
+        sqlx::query("UPDATE alarm_states SET acked_by = $1, acked_at = $2, ack_comment = $3 WHERE id = $4 AND state = 'alarm' AND acked_by IS NULL")
+            .bind(by)
+            .bind(now)
+            .bind(comment)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        self.alarm_state_by_id(id).await
+    }
+
+    /// Withdraws an acknowledgement (reminders resume).
+    pub async fn unack_alarm(&self, id: i64) -> Result<Option<AlarmStateRecord>, StoreError> {
+        sqlx::query("UPDATE alarm_states SET acked_by = NULL, acked_at = NULL, ack_comment = NULL WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        self.alarm_state_by_id(id).await
     }
 
     /// Every alarm state, by alarm and target.

@@ -10,6 +10,7 @@ mod audit;
 mod invalidations;
 mod outbox;
 mod samples;
+mod silences;
 mod target_status;
 mod tokens;
 
@@ -18,6 +19,7 @@ pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use invalidations::{Batch, BatchInfo, JobFilter, JobRecord, NewJob};
 pub use outbox::{NewNotification, Notification};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};
+pub use silences::{NewSilence, Silence};
 pub use target_status::TargetStatus;
 pub use tokens::{NewToken, TokenRecord};
 

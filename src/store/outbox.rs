@@ -12,9 +12,13 @@ pub struct Notification {
     pub id: i64,
     pub transition_id: i64,
     pub notifier: String,
+    /// 0 for a transition's own message; 1, 2… for reminders and released messages.
+    pub seq: i64,
     pub kind: String,
     pub payload: serde_json::Value,
     pub state: String,
+    /// What held it (state `held`): a silence, an acknowledgement, a window, an expected dip.
+    pub held_by: Option<String>,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -30,7 +34,7 @@ pub struct NewNotification {
     pub payload: serde_json::Value,
 }
 
-const COLUMNS: &str = "id, transition_id, notifier, kind, payload, state, attempts, next_attempt_at, last_error, created_at, delivered_at";
+const COLUMNS: &str = "id, transition_id, notifier, seq, kind, payload, state, held_by, attempts, next_attempt_at, last_error, created_at, delivered_at";
 
 fn from_row(r: &AnyRow) -> Result<Notification, StoreError> {
     let payload: String = r.try_get("payload")?;
@@ -38,10 +42,12 @@ fn from_row(r: &AnyRow) -> Result<Notification, StoreError> {
         id: r.try_get("id")?,
         transition_id: r.try_get("transition_id")?,
         notifier: r.try_get("notifier")?,
+        seq: r.try_get("seq")?,
         kind: r.try_get("kind")?,
         payload: serde_json::from_str(&payload)
             .map_err(|e| StoreError::Corrupt(format!("notification payload: {e}")))?,
         state: r.try_get("state")?,
+        held_by: r.try_get("held_by")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
         last_error: r.try_get("last_error")?,
@@ -50,22 +56,27 @@ fn from_row(r: &AnyRow) -> Result<Notification, StoreError> {
     })
 }
 
-/// Inserts the notifications of a transition inside its transaction.
+/// Inserts the notifications of a transition inside its transaction, each with the next
+/// sequence number for its transition and notifier; held ones are recorded but never sent.
 pub(super) async fn insert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     transition_id: i64,
     items: &[NewNotification],
+    held_by: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
+    let state = if held_by.is_some() { "held" } else { "pending" };
     for n in items {
         sqlx::query(
-            "INSERT INTO notifications (transition_id, notifier, kind, payload, state, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+            "INSERT INTO notifications (transition_id, notifier, seq, kind, payload, state, held_by, next_attempt_at, created_at) \
+             VALUES ($1, $2, (SELECT COALESCE(MAX(seq) + 1, 0) FROM notifications WHERE transition_id = $1 AND notifier = $2), $3, $4, $5, $6, $7, $7)",
         )
         .bind(transition_id)
         .bind(&n.notifier)
         .bind(&n.kind)
         .bind(n.payload.to_string())
+        .bind(state)
+        .bind(held_by)
         .bind(now)
         .execute(&mut **tx)
         .await?;

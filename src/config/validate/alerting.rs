@@ -53,6 +53,7 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
         ("password", n.password.is_some()),
         ("from", n.from.is_some()),
         ("to", n.to.is_some()),
+        ("tls_ca_file", n.tls_ca_file.is_some()),
     ];
     let allowed: &[&str] = match kind.as_str() {
         "webhook" => &["url", "secret"],
@@ -60,7 +61,14 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
         "pagerduty" => &["routing_key", "url"],
         "sns" => &["topic_arn", "region"],
         "email" => &[
-            "host", "port", "starttls", "username", "password", "from", "to",
+            "host",
+            "port",
+            "starttls",
+            "username",
+            "password",
+            "from",
+            "to",
+            "tls_ca_file",
         ],
         other => {
             v.error(
@@ -112,16 +120,25 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
         }
         "sns" => {
             let arn = v.required(path, "topic_arn", &n.topic_arn)?;
-            if !arn.starts_with("arn:aws:sns:") || arn.split(':').count() != 6 {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if !arn.starts_with("arn:aws:sns:") || parts.len() != 6 {
                 v.error(path.key("topic_arn"), format!("{arn:?} is not a topic ARN like \"arn:aws:sns:eu-west-1:123456789012:alerts\""));
                 return None;
             }
-            if let Some(region) = &n.region {
-                v.region(path.key("region"), region);
+            // A topic is published to in its own region, which its ARN names.
+            let region = parts[3].to_owned();
+            v.region(path.key("topic_arn"), &region);
+            if let Some(r) = &n.region
+                && r != &region
+            {
+                v.error(
+                    path.key("region"),
+                    format!("{r:?} is not the topic's region {region:?}; leave region out"),
+                );
             }
             Receiver::Sns {
                 topic_arn: arn.clone(),
-                region: n.region.clone(),
+                region,
             }
         }
         _ => {
@@ -133,13 +150,18 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
                 .map(|f| ("from", f))
                 .chain(to.into_iter().flatten().map(|t| ("to", t)))
             {
-                if !address.contains('@') {
+                // The parser the sender uses, so what passes here is sendable.
+                if let Err(e) = address.parse::<lettre::message::Mailbox>() {
                     v.error(
                         path.key(field),
-                        format!("{address:?} is not an e-mail address"),
+                        format!("{address:?} is not an e-mail address ({e})"),
                     );
                 }
             }
+            let tls_ca_file = match &n.tls_ca_file {
+                None => Some(None),
+                Some(f) => v.file(path.key("tls_ca_file"), f).map(Some),
+            };
             if to.is_some_and(|t| t.is_empty()) {
                 v.error(path.key("to"), "must list at least one address");
             }
@@ -151,6 +173,7 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
                 password: secret(&n.password),
                 from: from?.clone(),
                 to: to?.clone(),
+                tls_ca_file: tls_ca_file?,
             })
         }
     };

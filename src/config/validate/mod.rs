@@ -1,12 +1,14 @@
 //! Turns the raw configuration into [`Settings`], collecting every error on the way.
 
 mod alerting;
+mod maintenance;
 mod rules;
 mod targets;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use croner::parser::{CronParser, Seconds};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -27,6 +29,8 @@ const SECTIONS: &[&str] = &[
     "targets",
     "notifiers",
     "alarms",
+    "alerting",
+    "maintenance",
     "rules",
 ];
 
@@ -72,6 +76,11 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
     let notifiers = alerting::notifiers(&mut v, raw_notifiers);
     let raw_alarms = v.list::<raw::Alarm>(table, "alarms");
     let alarms = alerting::alarms(&mut v, raw_alarms, &targets, &notifiers);
+    let alerting = v
+        .section::<raw::Alerting>(table, "alerting")
+        .map(|(p, r)| maintenance::alerting(&mut v, &p, r));
+    let raw_windows = v.list::<raw::Maintenance>(table, "maintenance");
+    let maintenance = maintenance::windows(&mut v, raw_windows, &targets, &alarms);
     let raw_rules = v.list::<raw::Rule>(table, "rules");
     let rules = rules::all(&mut v, raw_rules, &targets);
     let sections = (
@@ -82,6 +91,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
         retention.flatten(),
         cloudwatch.flatten(),
         invalidation.flatten(),
+        alerting.flatten(),
     );
     match (sections, v.errors.is_empty()) {
         (
@@ -93,6 +103,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
                 Some(retention),
                 Some(cloudwatch),
                 Some(invalidation),
+                Some(alerting),
             ),
             true,
         ) => Ok(Settings {
@@ -106,6 +117,8 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
             targets,
             notifiers,
             alarms,
+            alerting,
+            maintenance,
             rules,
         }),
         _ => Err(ConfigErrors::new(v.errors)),
@@ -457,6 +470,36 @@ impl Checker {
             free_paths_per_month: raw.free_paths_per_month.unwrap_or(1000),
             monthly_budget_usd: raw.monthly_budget_usd,
         })
+    }
+
+    /// A file that exists (a CA bundle, say); read when used.
+    pub(super) fn file(&mut self, path: KeyPath, file: &str) -> Option<std::path::PathBuf> {
+        match std::fs::metadata(file) {
+            Ok(m) if m.is_file() => Some(std::path::PathBuf::from(file)),
+            _ => {
+                self.error(path, format!("{file:?} is not a readable file"));
+                None
+            }
+        }
+    }
+
+    /// A six-field cron expression with seconds, parsed with the settings tokio-cron-scheduler
+    /// uses, so what passes here runs.
+    pub(super) fn cron(&mut self, path: KeyPath, text: &str) -> Option<croner::Cron> {
+        match CronParser::builder()
+            .seconds(Seconds::Required)
+            .build()
+            .parse(text)
+        {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.error(
+                    path,
+                    format!("{text:?} is not a six-field cron expression with seconds, like \"*/15 * * * * *\" ({e})"),
+                );
+                None
+            }
+        }
     }
 
     /// An AWS region code such as `eu-west-1`.

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use croner::parser::{CronParser, Seconds};
 use secrecy::SecretString;
 
 use super::{Checker, KeyPath};
@@ -96,21 +95,8 @@ fn schedule(
             Some(Schedule::Every(d))
         }
         (None, Some(cron)) => {
-            // The same parser settings tokio-cron-scheduler uses, so what passes here runs.
-            match CronParser::builder()
-                .seconds(Seconds::Required)
-                .build()
-                .parse(cron)
-            {
-                Ok(_) => Some(Schedule::Cron(cron.clone())),
-                Err(e) => {
-                    v.error(
-                        path.key("cron"),
-                        format!("{cron:?} is not a six-field cron expression with seconds, like \"*/15 * * * * *\" ({e})"),
-                    );
-                    None
-                }
-            }
+            v.cron(path.key("cron"), cron)?;
+            Some(Schedule::Cron(cron.clone()))
         }
         (None, None) => Some(Schedule::Every(default)),
     }
@@ -146,16 +132,7 @@ fn source(
                     );
                     return None;
                 }
-                Some(file) => match std::fs::metadata(file) {
-                    Ok(m) if m.is_file() => Some(std::path::PathBuf::from(file)),
-                    _ => {
-                        v.error(
-                            path.key("tls_ca_file"),
-                            format!("{file:?} is not a readable file"),
-                        );
-                        return None;
-                    }
-                },
+                Some(file) => Some(v.file(path.key("tls_ca_file"), file)?),
             };
             Some(TargetSource::Redis {
                 url: SecretString::from(url.clone()),

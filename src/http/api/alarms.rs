@@ -1,14 +1,17 @@
-//! Alarm states and their history (scope `read`, limited to the token's targets).
+//! Alarm states and their history (scope `read`, limited to the token's targets), and
+//! acknowledgements (scope `respond`).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::alarms::hold::silence_matches;
 use crate::auth::Principal;
 use crate::config::{AlarmSettings, Condition};
 use crate::domain::{Scope, TargetName};
+use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
-use crate::store::AlarmStateRecord;
+use crate::store::{AlarmStateRecord, Silence, now_ms};
 
 fn condition(a: &AlarmSettings) -> Value {
     match &a.condition {
@@ -20,8 +23,18 @@ fn condition(a: &AlarmSettings) -> Value {
     }
 }
 
-fn describe(state: &AppState, s: &AlarmStateRecord) -> Value {
+/// One alarm state as answered; `silences`: the active silences that hold its messages.
+fn describe(state: &AppState, s: &AlarmStateRecord, silences: &[Silence]) -> Value {
     let alarm = state.settings.alarms.iter().find(|a| a.name == s.alarm);
+    let held_by: Vec<i64> = silences
+        .iter()
+        .filter(|x| silence_matches(x, &s.alarm, &s.target, Some(s.id)))
+        .map(|x| x.id)
+        .collect();
+    let ack = s
+        .acked_by
+        .as_ref()
+        .map(|by| json!({ "by": by, "at": s.acked_at, "comment": s.ack_comment }));
     json!({
         "id": s.id,
         "alarm": s.alarm,
@@ -34,6 +47,9 @@ fn describe(state: &AppState, s: &AlarmStateRecord) -> Value {
         "condition": alarm.map(condition),
         "datapoints": alarm.map(|a| format!("{} of {}", a.datapoints.0, a.datapoints.1)),
         "severity": alarm.map(|a| format!("{:?}", a.severity).to_lowercase()),
+        "notified_at": s.notified_at,
+        "acknowledged": ack,
+        "silenced_by": held_by,
     })
 }
 
@@ -46,13 +62,14 @@ pub async fn list(
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Read)?;
+    let silences = state.store.active_silences(now_ms()).await?;
     let states: Vec<Value> = state
         .store
         .list_alarm_states()
         .await?
         .iter()
         .filter(|s| may_see(&who, &s.target))
-        .map(|s| describe(&state, s))
+        .map(|s| describe(&state, s, &silences))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "alarms": states })))
 }
@@ -74,16 +91,104 @@ pub async fn history(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
     }
+    let s = alarm_for(&state, &who, *id, Scope::Read).await?;
+    let transitions = state.store.alarm_history(s.id, limit).await?;
+    let silences = state.store.active_silences(now_ms()).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "alarm": describe(&state, &s, &silences), "transitions": transitions })))
+}
+
+/// The alarm state `id`, if the token may act on its target with `scope`.
+async fn alarm_for(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+    scope: Scope,
+) -> Result<AlarmStateRecord, ApiError> {
     let s = state
         .store
-        .alarm_state_by_id(*id)
+        .alarm_state_by_id(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no alarm state {id}")))?;
     let target = TargetName::parse(&s.target).map_err(|e| ApiError::internal(&e))?;
-    who.require_target(Scope::Read, &target)?;
-    let transitions = state.store.alarm_history(s.id, limit).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "alarm": describe(&state, &s), "transitions": transitions })))
+    who.require_target(scope, &target)?;
+    Ok(s)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    comment: Option<String>,
+}
+
+/// Acknowledges an alarm in the `alarm` state: its reminders are held until it leaves that
+/// state (the resolved message still goes out). Acknowledging again keeps the first.
+pub async fn ack(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Respond)?;
+    let s = alarm_for(&state, &who, *id, Scope::Respond).await?;
+    if s.state != "alarm" {
+        return Err(ApiError::conflict(format!(
+            "alarm state {} is {}; only an alarm in state alarm can be acknowledged",
+            s.id, s.state
+        )));
+    }
+    // The body is optional; when there is one, it must be right.
+    let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AckBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::invalid(
+                "body",
+                format!("is not a JSON object like {{\"comment\": \"…\"}} ({e})"),
+            )
+        })?
+    };
+    let comment = body.comment.unwrap_or_default();
+    if comment.chars().count() > 1000 {
+        return Err(ApiError::invalid(
+            "comment",
+            "must be at most 1000 characters",
+        ));
+    }
+    let s = state
+        .store
+        .ack_alarm(s.id, who.name.as_str(), comment.trim(), now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alarm state {id}")))?;
+    req.extensions_mut().insert(AuditNote {
+        target: Some(s.target.clone()),
+        detail: json!({ "alarm_id": s.id, "alarm": s.alarm, "acked_by": s.acked_by, "comment": s.ack_comment }),
+    });
+    let silences = state.store.active_silences(now_ms()).await?;
+    Ok(HttpResponse::Ok().json(describe(&state, &s, &silences)))
+}
+
+/// Withdraws an acknowledgement: reminders resume.
+pub async fn unack(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Scope::Respond)?;
+    let s = alarm_for(&state, &who, *id, Scope::Respond).await?;
+    let s = state
+        .store
+        .unack_alarm(s.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alarm state {id}")))?;
+    req.extensions_mut().insert(AuditNote {
+        target: Some(s.target.clone()),
+        detail: json!({ "alarm_id": s.id, "alarm": s.alarm }),
+    });
+    let silences = state.store.active_silences(now_ms()).await?;
+    Ok(HttpResponse::Ok().json(describe(&state, &s, &silences)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,11 +206,11 @@ pub async fn outbox(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Read)?;
     if let Some(s) = &params.state
-        && !["pending", "delivered", "failed"].contains(&s.as_str())
+        && !["pending", "delivered", "failed", "held"].contains(&s.as_str())
     {
         return Err(ApiError::invalid(
             "state",
-            "must be one of pending, delivered, failed",
+            "must be one of pending, delivered, failed, held",
         ));
     }
     let limit = params.limit.unwrap_or(100);

@@ -6,7 +6,9 @@ mod audit;
 mod cloudwatch;
 mod invalidations;
 mod series;
+mod silences;
 mod targets;
+mod time;
 mod tokens;
 
 use actix_web::web;
@@ -21,6 +23,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/audit", web::get().to(audit::list))
     .route("/alarms", web::get().to(alarms::list))
     .route("/alarms/{id}/history", web::get().to(alarms::history))
+    .service(
+        web::resource("/alarms/{id}/ack")
+            .route(web::post().to(alarms::ack))
+            .route(web::delete().to(alarms::unack)),
+    )
+    .service(
+        web::resource("/silences")
+            .route(web::get().to(silences::list))
+            .route(web::post().to(silences::create)),
+    )
+    .service(
+        web::resource("/silences/{id}")
+            .route(web::get().to(silences::show))
+            .route(web::patch().to(silences::update))
+            .route(web::delete().to(silences::end)),
+    )
     .route("/outbox", web::get().to(alarms::outbox))
     .route("/targets", web::get().to(targets::list))
     .route("/targets/{name}", web::get().to(targets::show))

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::targets::allowed_target;
+use super::time::parse_time;
 use crate::auth::Principal;
 use crate::config::RetentionSettings;
 use crate::http::{ApiError, AppState};
@@ -29,15 +30,6 @@ pub struct Params {
     resolution: Option<Resolution>,
     /// Also min, max and count per rollup bucket.
     detail: Option<bool>,
-}
-
-fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| ApiError::invalid(field, format!("{text:?} is neither RFC 3339 (2026-11-22T08:00:00Z) nor milliseconds since the epoch")))
 }
 
 /// The finest resolution that covers the range within its retention, and is not too dense.
