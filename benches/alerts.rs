@@ -34,11 +34,7 @@ async fn main() {
     );
     // Kept alive for the whole run: it polls and notifies on its own.
     let _app = TestApp::sqlite_scheduled(&config).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
     let mut latencies = Vec::new();
     let mut end_to_end = Vec::new();

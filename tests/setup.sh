@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 MOTO_VERSION="5.2.5"
 # The reference Python parser of the Prometheus text format, to check /metrics independently.
 PROMETHEUS_CLIENT_VERSION="0.26.0"
+# A real SMTP server with STARTTLS and AUTH, for the e-mail notifier.
+AIOSMTPD_VERSION="1.4.6"
 VENV=".tools/venv"
 
 need_apt=()
@@ -39,6 +41,11 @@ fi
 if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
   echo "setup: installing prometheus-client==$PROMETHEUS_CLIENT_VERSION"
   "$VENV/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
+fi
+
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+  echo "setup: installing aiosmtpd==$AIOSMTPD_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

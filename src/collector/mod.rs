@@ -74,6 +74,11 @@ impl Collector {
         self
     }
 
+    /// The alarms evaluated after each poll (tests evaluate them at a chosen time).
+    pub fn alarms(&self) -> Option<&Arc<Evaluator>> {
+        self.alarms.as_ref()
+    }
+
     /// The units, in a stable order.
     pub fn units(&self) -> &[Unit] {
         &self.units

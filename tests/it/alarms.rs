@@ -31,11 +31,7 @@ async fn a_hit_rate_drop_raises_the_alarm_and_recovery_resolves_it() {
     ))
     .await;
     let token = app.token("viewer", &["read"], &[]).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     app.collector.poll_target_once("sessions").await.unwrap(); // first reading: no interval yet
     assert_eq!(
         alarm_state(&app, &token).await["state"],
@@ -113,11 +109,7 @@ async fn min_volume_holds_the_state_through_quiet_intervals() {
     let redis = RedisServer::start();
     let app = TestApp::sqlite(&config(&redis.url(), "below = 0.8\nmin_volume = 50\n")).await;
     let token = app.token("viewer", &["read"], &[]).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 90, 10).await;
     assert_eq!(alarm_state(&app, &token).await["state"], "ok");

@@ -2,13 +2,11 @@
 //! with the right values and timestamps, in batched calls; a revised datapoint replaces the
 //! stored one.
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use cachewarden::store::{Resolution, SeriesQuery};
 use std::sync::atomic::Ordering;
 
 use crate::harness::TestApp;
-use crate::harness::moto::Moto;
+use crate::harness::moto::{Moto, put_metric as put};
 
 const CONFIG: &str = r#"
 [aws]
@@ -40,33 +38,6 @@ name = "dark-cdn"
 kind = "cloudfront"
 distribution_id = "E1NOADDITIONAL"
 "#;
-
-async fn put(
-    cw: &aws_sdk_cloudwatch::Client,
-    ns: &str,
-    metric: &str,
-    dims: &[(&str, &str)],
-    ts: i64,
-    value: f64,
-) {
-    let dims: Vec<Dimension> = dims
-        .iter()
-        .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
-        .collect();
-    cw.put_metric_data()
-        .namespace(ns)
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name(metric)
-                .set_dimensions(Some(dims))
-                .timestamp(DateTime::from_secs(ts))
-                .value(value)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {metric}: {e}"));
-}
 
 async fn points(app: &TestApp, target: &str, series: &str) -> Vec<(i64, f64)> {
     let q = SeriesQuery {

@@ -86,11 +86,7 @@ async fn rollups_of_polled_hit_rates_are_ratios_of_sums() {
     ))
     .await;
     let admin = app.token("root", &["admin"], &[]).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
     // Interval 1: 1 hit of 1. Interval 2: 1 hit of 9. Mean of ratios 0.556; ratio of sums 0.2.

@@ -76,11 +76,7 @@ async fn each_target_shows_its_hit_rate_over_time_as_a_chart() {
         redis.url()
     ))
     .await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
     app.collector.poll_target_once("sessions").await.unwrap();
     for hits in [3, 1] {

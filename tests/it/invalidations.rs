@@ -45,7 +45,7 @@ async fn job(app: &TestApp, token: &str, id: i64) -> Value {
 }
 
 /// A worker pass as if `ms` milliseconds had passed (past the coalescing window, retries due).
-async fn pass(app: &TestApp, ms: i64) {
+pub(crate) async fn pass(app: &TestApp, ms: i64) {
     app.invalidations
         .as_ref()
         .expect("a CloudFront target is configured")

@@ -10,7 +10,7 @@ use crate::harness::TestApp;
 use crate::harness::receiver::TestReceiver;
 use crate::harness::redis::RedisServer;
 
-fn config(redis: &str, notifiers: &str, notify: &str) -> String {
+pub(crate) fn config(redis: &str, notifiers: &str, notify: &str) -> String {
     format!(
         "[server]\npublic_url = \"https://cachewarden.example.com\"\n\
          [[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{redis}\"\n{notifiers}\
@@ -18,7 +18,7 @@ fn config(redis: &str, notifiers: &str, notify: &str) -> String {
     )
 }
 
-async fn deliver(app: &TestApp, later_ms: i64) -> cachewarden::notify::DeliveryReport {
+pub(crate) async fn deliver(app: &TestApp, later_ms: i64) -> cachewarden::notify::DeliveryReport {
     app.notifications
         .run_once(cachewarden::store::now_ms() + later_ms)
         .await
@@ -34,11 +34,7 @@ async fn one_signed_alarm_message_then_one_resolved_message() {
         hook.url
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"ops\"")).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 9, 1).await; // ok: no message (insufficient_data -> ok is not news)
     app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
@@ -86,11 +82,7 @@ async fn a_receiver_down_for_three_attempts_gets_the_message_once() {
         hook.url
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"ops\"")).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm
     let admin = app.token("root", &["admin"], &[]).await;
@@ -125,11 +117,7 @@ async fn a_notification_accepted_before_a_crash_is_delivered_after_the_restart_o
     );
     let toml = config(&redis.url(), &notifiers, "\"ops\"");
     let app = TestApp::sqlite(&toml).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // the transition and its notification are stored together
     let data = app.stop_keeping_data().await; // stopped before any delivery
@@ -151,11 +139,7 @@ async fn slack_and_pagerduty_get_their_own_formats() {
         rx.url
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"chat\", \"pager\"")).await;
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = redis.connection().await;
     app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await;
     app.redis_interval(&mut c, "sessions", 10, 0).await;
@@ -186,4 +170,150 @@ async fn slack_and_pagerduty_get_their_own_formats() {
         pd[0].body["routing_key"],
         "0123456789abcdef0123456789abcdef"
     );
+}
+
+#[tokio::test]
+async fn sns_publishes_text_for_people_and_json_for_machines_to_the_topic() {
+    let moto = crate::harness::moto::Moto::start();
+    let sdk = moto.sdk_config("us-east-1").await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let topic = sns
+        .create_topic()
+        .name("cache-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name("alert-consumer")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let redis = RedisServer::start();
+    let notifiers =
+        format!("[[notifiers]]\nname = \"topic\"\nkind = \"sns\"\ntopic_arn = \"{topic}\"\n");
+    let app = TestApp::with_aws(&config(&redis.url(), &notifiers, "\"topic\""), sdk).await;
+    let mut c = redis.connection().await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
+    let report = deliver(&app, 0).await;
+    assert_eq!(report.delivered, 1, "{report:?}");
+
+    let got = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(got.len(), 1);
+    // SQS receives SNS's envelope; its Message is the JSON payload (the "sqs" variant).
+    let envelope: Value = serde_json::from_str(got[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["TopicArn"], topic.as_str());
+    assert_eq!(envelope["Subject"], "ALARM sessions-hit-rate on sessions");
+    assert_eq!(
+        envelope["MessageAttributes"]["severity"]["Value"],
+        "critical"
+    );
+    assert_eq!(envelope["MessageAttributes"]["kind"]["Value"], "alarm");
+    let payload: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["target"], "sessions");
+    assert_eq!(payload["value"], 0.1);
+    assert_eq!(payload["threshold"]["below"], 0.8);
+}
+
+#[tokio::test]
+async fn email_goes_over_starttls_with_auth_and_an_untrusted_server_gets_nothing() {
+    let smtp = crate::harness::smtp::SmtpServer::start();
+    let redis = RedisServer::start();
+    let mail = |name: &str, ca: &str| {
+        format!(
+            "[[notifiers]]\nname = \"{name}\"\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             username = \"{}\"\npassword = \"{}\"\nfrom = \"cachewarden <cachewarden@example.com>\"\n\
+             to = [\"oncall@example.com\", \"sre@example.com\"]\n{ca}",
+            smtp.port, smtp.user, smtp.password
+        )
+    };
+    // The second notifier does not trust the server's CA: STARTTLS fails, nothing is sent in
+    // clear, and the delivery is retried with the reason visible.
+    let notifiers = format!(
+        "{}{}",
+        mail(
+            "mail",
+            &format!("tls_ca_file = \"{}\"\n", smtp.ca_file().display())
+        ),
+        mail("mail-untrusted", "")
+    );
+    let app = TestApp::sqlite(&config(
+        &redis.url(),
+        &notifiers,
+        "\"mail\", \"mail-untrusted\"",
+    ))
+    .await;
+    let reader = app.token("dash", &["read"], &[]).await;
+    let mut c = redis.connection().await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
+    let report = deliver(&app, 0).await;
+    assert_eq!((report.delivered, report.retried), (1, 1), "{report:?}");
+
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert!(m.tls && m.authenticated, "{m:?}");
+    assert_eq!(m.mail_from, "cachewarden@example.com");
+    assert_eq!(m.rcpt_tos, ["oncall@example.com", "sre@example.com"]);
+    assert!(
+        m.data
+            .contains("Subject: ALARM sessions-hit-rate on sessions"),
+        "{}",
+        m.data
+    );
+    for line in [
+        "Target: sessions",
+        "Series: hit_rate",
+        "Value: 0.1",
+        "Threshold: {\"below\":0.8}",
+        "Dashboard: https://cachewarden.example.com/",
+    ] {
+        assert!(m.data.contains(line), "{line:?} in {}", m.data);
+    }
+    let pending: Value = app
+        .get("/api/v1/outbox?state=pending", Some(&reader))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let n = &pending["notifications"][0];
+    assert_eq!(n["notifier"], "mail-untrusted");
+    let error = n["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("certificate") || error.contains("Certificate"),
+        "{error}"
+    );
+    assert!(!error.contains(&smtp.password), "no secret in errors");
 }

@@ -2,8 +2,8 @@
 
 use cachewarden::domain::{Scope, ScopeSet, TargetName, TokenName};
 use cachewarden::store::{
-    AuditEntry, AuditQuery, Backend, NewToken, Outcome, Resolution, Sample, SeriesQuery, Store,
-    StoreError,
+    AuditEntry, AuditQuery, Backend, Evaluated, NewJob, NewNotification, NewSilence, NewToken,
+    Outcome, Resolution, Sample, SeriesQuery, Store, StoreError,
 };
 use secrecy::SecretString;
 use serde_json::json;
@@ -37,6 +37,154 @@ async fn suite(store: Store) {
     tokens(&store).await;
     audit(&store).await;
     samples(&store).await;
+    alarms(&store).await;
+}
+
+fn note(kind: &str) -> Vec<NewNotification> {
+    vec![NewNotification {
+        notifier: "ops".into(),
+        kind: kind.into(),
+        payload: json!({ "target": "web" }),
+    }]
+}
+
+/// Alarm episodes: notified marks, reminders numbered per transition, held messages,
+/// acknowledgements and "until resolved" silences ending with the episode, expected dips.
+async fn alarms(store: &Store) {
+    let eval = |state: &'static str| Evaluated {
+        alarm: "hit-rate",
+        target: "web",
+        state,
+        reason: "test",
+        evaluation: &serde_json::Value::Null,
+    };
+    let e = eval("alarm");
+    let t = store
+        .record_alarm_evaluation(&e, None, |_| note("alarm"), 1_000)
+        .await
+        .unwrap()
+        .expect("a transition");
+    let s = store.alarm_state("hit-rate", "web").await.unwrap().unwrap();
+    assert_eq!((s.state.as_str(), s.notified_at), ("alarm", Some(1_000)));
+    // A reminder: no transition, the next sequence number of the same transition.
+    let none = store
+        .record_alarm_evaluation(&e, None, |_| note("reminder"), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    let all = store.list_notifications(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|n| (n.transition_id, n.seq, n.kind.as_str(), n.state.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (t.id, 1, "reminder", "pending"),
+            (t.id, 0, "alarm", "pending")
+        ]
+    );
+    let s = store
+        .ack_alarm(s.id, "bob", "on it", 2_500)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.acked_by.as_deref(), Some("bob"));
+    assert_eq!(s.notified_at, Some(2_000));
+    let until_resolved = store
+        .create_silence(
+            &NewSilence {
+                alarm_id: Some(s.id),
+                comment: "deploy".into(),
+                created_by: "bob".into(),
+                ..NewSilence::default()
+            },
+            2_600,
+        )
+        .await
+        .unwrap();
+    let timed = store
+        .create_silence(
+            &NewSilence {
+                target: Some("w*".into()),
+                until: Some(10_000),
+                comment: "maintenance".into(),
+                created_by: "bob".into(),
+                ..NewSilence::default()
+            },
+            2_600,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.active_silences(3_000).await.unwrap().len(), 2);
+    assert_eq!(
+        store.active_silences(10_000).await.unwrap(),
+        std::slice::from_ref(&until_resolved)
+    );
+    // Resolution ends the episode: acknowledgement, notified mark and "until resolved" silence.
+    store
+        .record_alarm_evaluation(
+            &eval("ok"),
+            Some("its alarm message was held"),
+            |_| note("resolved"),
+            4_000,
+        )
+        .await
+        .unwrap()
+        .expect("a transition");
+    let s = store.alarm_state("hit-rate", "web").await.unwrap().unwrap();
+    assert_eq!((s.acked_by, s.notified_at), (None, None));
+    let ended = store.silence(until_resolved.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.ended_at, ended.ended_by.as_deref()),
+        (Some(4_000), Some("resolved"))
+    );
+    assert_eq!(
+        store.active_silences(4_001).await.unwrap(),
+        std::slice::from_ref(&timed)
+    );
+    let held = &store.list_notifications(Some("held"), 10).await.unwrap()[0];
+    assert_eq!(
+        (held.kind.as_str(), held.held_by.as_deref()),
+        ("resolved", Some("its alarm message was held"))
+    );
+    assert!(
+        store
+            .due_notifications(i64::MAX, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|n| n.state == "pending")
+    );
+    // Someone ends the timed silence early; it is kept.
+    let gone = store
+        .end_silence(timed.id, "alice", 5_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gone.ended_by.as_deref(), Some("alice"));
+    assert!(store.active_silences(5_001).await.unwrap().is_empty());
+    assert_eq!(store.list_silences(10).await.unwrap().len(), 2);
+    // An invalidation opens an expected-dip window from its creation until `window` after it
+    // completes (still running: open).
+    let job = store
+        .create_job(
+            &NewJob {
+                target: "web".into(),
+                requester: "ci".into(),
+                idempotency_key: None,
+                request_hash: "h".into(),
+                items: vec!["/index.html".into()],
+                deadline_at: 1_000_000,
+            },
+            6_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.expected_dip("web", 5_999, 600).await.unwrap(), None);
+    assert_eq!(
+        store.expected_dip("web", 9_000_000, 600).await.unwrap(),
+        Some(job.0.id)
+    );
+    assert_eq!(store.expected_dip("api", 9_000, 600).await.unwrap(), None);
 }
 
 const H: i64 = 3_600_000;

@@ -131,13 +131,6 @@ pub async fn ack(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Respond)?;
-    let s = alarm_for(&state, &who, *id, Scope::Respond).await?;
-    if s.state != "alarm" {
-        return Err(ApiError::conflict(format!(
-            "alarm state {} is {}; only an alarm in state alarm can be acknowledged",
-            s.id, s.state
-        )));
-    }
     // The body is optional; when there is one, it must be right.
     let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
         AckBody::default()
@@ -155,6 +148,13 @@ pub async fn ack(
             "comment",
             "must be at most 1000 characters",
         ));
+    }
+    let s = alarm_for(&state, &who, *id, Scope::Respond).await?;
+    if s.state != "alarm" {
+        return Err(ApiError::conflict(format!(
+            "alarm state {} is {}; only an alarm in state alarm can be acknowledged",
+            s.id, s.state
+        )));
     }
     let s = state
         .store

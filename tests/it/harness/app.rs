@@ -205,6 +205,17 @@ impl TestApp {
             .await
     }
 
+    /// PATCH a JSON body with an optional bearer token.
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.send(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
     /// DELETE with an optional bearer token.
     pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         self.send(reqwest::Method::DELETE, path, token, None).await
@@ -284,6 +295,20 @@ impl TestApp {
             .await
             .expect("a configured target");
         assert_eq!(report.error, None, "poll of {target}");
+    }
+
+    /// Evaluates the alarms on `target` as if it were `later_ms` from now (reminders, expiry
+    /// of holds) without waiting for that time to come.
+    pub async fn evaluate_later(&self, target: &str, later_ms: i64) {
+        self.collector
+            .alarms()
+            .expect("alarms are evaluated")
+            .evaluate_once(
+                &[target.to_owned()],
+                cachewarden::store::now_ms() + later_ms,
+            )
+            .await
+            .expect("evaluate");
     }
 
     /// A GET sent from a task of its own (for long-polls), answered as JSON.

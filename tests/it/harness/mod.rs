@@ -1,5 +1,5 @@
 //! Starts the real components the tests talk to (redis-server, a Redis Cluster, memcached,
-//! PostgreSQL, moto_server, chromedriver) on free loopback ports, and the application itself.
+//! PostgreSQL, moto_server, an SMTP server, chromedriver) on free loopback ports, and the application itself.
 //! Every process is stopped when its guard is dropped, which also happens when a test panics;
 //! and each child is told by the kernel (PR_SET_PDEATHSIG) to die with the test process, so
 //! not even a killed test run leaves servers behind.
@@ -15,5 +15,7 @@ pub mod postgres;
 pub mod process;
 pub mod receiver;
 pub mod redis;
+pub mod smtp;
+pub mod tls;
 
 pub use app::TestApp;

@@ -115,3 +115,36 @@ pub async fn create_distribution(cf: &aws_sdk_cloudfront::Client) -> String {
         .expect("CreateDistribution against moto");
     out.distribution().expect("a distribution").id().to_owned()
 }
+
+/// Writes one datapoint (`ts` in epoch seconds) into the emulator's CloudWatch.
+pub async fn put_metric(
+    cw: &aws_sdk_cloudwatch::Client,
+    ns: &str,
+    metric: &str,
+    dims: &[(&str, &str)],
+    ts: i64,
+    value: f64,
+) {
+    let dims: Vec<aws_sdk_cloudwatch::types::Dimension> = dims
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name(*k)
+                .value(*v)
+                .build()
+        })
+        .collect();
+    cw.put_metric_data()
+        .namespace(ns)
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name(metric)
+                .set_dimensions(Some(dims))
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(ts))
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {metric}: {e}"));
+}

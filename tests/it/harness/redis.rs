@@ -58,6 +58,15 @@ impl RedisServer {
     }
 
     /// `redis://127.0.0.1:PORT`
+    /// A client connection (to make traffic).
+    pub async fn connection(&self) -> ::redis::aio::MultiplexedConnection {
+        ::redis::Client::open(self.url())
+            .expect("redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to redis-server")
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
@@ -91,7 +100,7 @@ pub struct TlsRedis {
 impl TlsRedis {
     pub fn start(password: &str) -> TlsRedis {
         let dir = tempfile::tempdir().expect("temp dir");
-        make_certificates(dir.path());
+        super::tls::make_certificates(dir.path());
         let port = free_port();
         let mut cmd = Command::new("redis-server");
         cmd.args([
@@ -132,79 +141,6 @@ impl TlsRedis {
     pub fn ca_file(&self) -> std::path::PathBuf {
         self.dir.path().join("ca.crt")
     }
-}
-
-/// A CA and a server certificate for 127.0.0.1 signed by it, with the openssl command line.
-fn make_certificates(dir: &std::path::Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec,
-        &[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=cachewarden test CA",
-        ],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec,
-        &[
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    ]
-    .concat());
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .expect("write extension file");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-    ]);
 }
 
 /// A Redis Cluster of primaries only, every slot assigned.
