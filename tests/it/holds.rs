@@ -21,6 +21,29 @@ async fn json_of(res: reqwest::Response) -> Value {
     res.json().await.expect("JSON answer")
 }
 
+/// A redis-server, a webhook receiver, and the app watching the one with an alarm that
+/// notifies the other (`extra` is appended: more keys of that alarm, or more sections);
+/// the first poll has been made.
+async fn start(
+    extra: &str,
+) -> (
+    RedisServer,
+    TestReceiver,
+    TestApp,
+    ::redis::aio::MultiplexedConnection,
+) {
+    let redis = RedisServer::start();
+    let hook = TestReceiver::start(0).await;
+    let toml = format!(
+        "{}{extra}",
+        config(&redis.url(), &webhook(&hook), "\"ops\"")
+    );
+    let app = TestApp::sqlite(&toml).await;
+    let c = redis.connection().await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    (redis, hook, app, c)
+}
+
 fn kinds(hook: &TestReceiver) -> Vec<String> {
     hook.accepted()
         .iter()
@@ -31,13 +54,9 @@ fn kinds(hook: &TestReceiver) -> Vec<String> {
 #[tokio::test]
 async fn a_silence_holds_the_messages_but_the_alarm_still_changes_state_and_ending_it_releases_the_alarm()
  {
-    let redis = RedisServer::start();
-    let hook = TestReceiver::start(0).await;
-    let app = TestApp::sqlite(&config(&redis.url(), &webhook(&hook), "\"ops\"")).await;
+    let (_redis, hook, app, mut c) = start("").await;
     let oncall = app.token("oncall", &["respond"], &[]).await;
     let admin = app.token("root", &["admin"], &[]).await;
-    let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 9, 1).await; // ok
 
     let res = app
@@ -57,18 +76,18 @@ async fn a_silence_holds_the_messages_but_the_alarm_still_changes_state_and_endi
     deliver(&app, 0).await;
     deliver(&app, 60_000).await;
     assert!(hook.accepted().is_empty(), "nothing sent while silenced");
-    let alarms = json_of(app.get("/api/v1/alarms", Some(&oncall)).await).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     let a = &alarms["alarms"][0];
     assert_eq!(a["state"], "alarm", "the state still changes");
     assert_eq!(a["silenced_by"], json!([sid]));
     let id = a["id"].as_i64().unwrap();
-    let history = json_of(
-        app.get(&format!("/api/v1/alarms/{id}/history"), Some(&oncall))
-            .await,
-    )
-    .await;
+    let history = app
+        .get_json(&format!("/api/v1/alarms/{id}/history"), Some(&oncall))
+        .await;
     assert_eq!(history["transitions"][0]["to"], "alarm", "and is recorded");
-    let held = json_of(app.get("/api/v1/outbox?state=held", Some(&oncall)).await).await;
+    let held = app
+        .get_json("/api/v1/outbox?state=held", Some(&oncall))
+        .await;
     assert_eq!(held["notifications"].as_array().unwrap().len(), 1);
     assert_eq!(
         held["notifications"][0]["held_by"],
@@ -93,11 +112,15 @@ async fn a_silence_holds_the_messages_but_the_alarm_still_changes_state_and_endi
     deliver(&app, 0).await;
     assert_eq!(kinds(&hook), ["alarm", "resolved"]);
     // Still listed once ended, and both changes are audited.
-    let all = json_of(app.get("/api/v1/silences?state=all", Some(&oncall)).await).await;
+    let all = app
+        .get_json("/api/v1/silences?state=all", Some(&oncall))
+        .await;
     assert_eq!(all["silences"].as_array().unwrap().len(), 1);
-    let active = json_of(app.get("/api/v1/silences", Some(&oncall)).await).await;
+    let active = app.get_json("/api/v1/silences", Some(&oncall)).await;
     assert!(active["silences"].as_array().unwrap().is_empty());
-    let audit = json_of(app.get("/api/v1/audit?actor=oncall", Some(&admin)).await).await;
+    let audit = app
+        .get_json("/api/v1/audit?actor=oncall", Some(&admin))
+        .await;
     let actions: Vec<&str> = audit["entries"]
         .as_array()
         .unwrap()
@@ -113,16 +136,12 @@ async fn a_silence_holds_the_messages_but_the_alarm_still_changes_state_and_endi
 #[tokio::test]
 async fn a_silence_until_resolved_ends_with_the_alarm_and_the_resolution_still_goes_where_the_alarm_went()
  {
-    let redis = RedisServer::start();
-    let hook = TestReceiver::start(0).await;
-    let app = TestApp::sqlite(&config(&redis.url(), &webhook(&hook), "\"ops\"")).await;
+    let (_redis, hook, app, mut c) = start("").await;
     let oncall = app.token("oncall", &["respond"], &[]).await;
-    let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm, sent
     deliver(&app, 0).await;
     assert_eq!(kinds(&hook), ["alarm"]);
-    let alarms = json_of(app.get("/api/v1/alarms", Some(&oncall)).await).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     let id = alarms["alarms"][0]["id"].as_i64().unwrap();
     let res = app
         .post(
@@ -143,14 +162,12 @@ async fn a_silence_until_resolved_ends_with_the_alarm_and_the_resolution_still_g
         ["alarm", "resolved"],
         "the recovery reaches whoever heard of the alarm"
     );
-    let s = json_of(
-        app.get(
+    let s = app
+        .get_json(
             &format!("/api/v1/silences/{}", silence["id"]),
             Some(&oncall),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(
         (s["active"].clone(), s["ended_by"].clone()),
         (json!(false), json!("resolved"))
@@ -162,17 +179,9 @@ async fn a_silence_until_resolved_ends_with_the_alarm_and_the_resolution_still_g
 
 #[tokio::test]
 async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until_resolved() {
-    let redis = RedisServer::start();
-    let hook = TestReceiver::start(0).await;
-    let toml = format!(
-        "{}repeat = \"10s\"\n",
-        config(&redis.url(), &webhook(&hook), "\"ops\"")
-    );
-    let app = TestApp::sqlite(&toml).await;
+    let (_redis, hook, app, mut c) = start("repeat = \"10s\"\n").await;
     let oncall = app.token("oncall", &["respond"], &[]).await;
     let reader = app.token("dash", &["read"], &[]).await;
-    let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm
     app.evaluate_later("sessions", 5_000).await; // not due yet
     app.evaluate_later("sessions", 11_000).await; // due
@@ -185,7 +194,7 @@ async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until
         "since the episode began"
     );
 
-    let alarms = json_of(app.get("/api/v1/alarms", Some(&oncall)).await).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     let id = alarms["alarms"][0]["id"].as_i64().unwrap();
     let ack = format!("/api/v1/alarms/{id}/ack");
     assert_eq!(
@@ -222,7 +231,7 @@ async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until
     app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver(&app, 60_000).await;
     assert_eq!(kinds(&hook), ["alarm", "reminder", "reminder", "resolved"]);
-    let alarms = json_of(app.get("/api/v1/alarms", Some(&oncall)).await).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     assert_eq!(alarms["alarms"][0]["acknowledged"], Value::Null);
     crate::harness::app::expect_error(
         "ack of an ok alarm",
@@ -237,22 +246,19 @@ async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until
 
 #[tokio::test]
 async fn a_maintenance_window_holds_the_messages_of_the_alarms_it_covers() {
-    let redis = RedisServer::start();
-    let hook = TestReceiver::start(0).await;
     // A window that started within the last second and lasts an hour: open now.
-    let toml = format!(
-        "{}[[maintenance]]\nname = \"failover-drill\"\ntarget = \"sess*\"\ncron = \"* * * * * *\"\nduration = \"1h\"\n",
-        config(&redis.url(), &webhook(&hook), "\"ops\"")
-    );
-    let app = TestApp::sqlite(&toml).await;
+    let (_redis, hook, app, mut c) = start(
+        "[[maintenance]]\nname = \"failover-drill\"\ntarget = \"sess*\"\ncron = \"* * * * * *\"\nduration = \"1h\"\n",
+    )
+    .await;
     let reader = app.token("dash", &["read"], &[]).await;
-    let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm, held
     app.redis_interval(&mut c, "sessions", 10, 0).await; // resolved, held with it
     deliver(&app, 0).await;
     assert!(hook.accepted().is_empty());
-    let held = json_of(app.get("/api/v1/outbox?state=held", Some(&reader)).await).await;
+    let held = app
+        .get_json("/api/v1/outbox?state=held", Some(&reader))
+        .await;
     let held_by: Vec<&str> = held["notifications"]
         .as_array()
         .unwrap()
@@ -266,19 +272,15 @@ async fn a_maintenance_window_holds_the_messages_of_the_alarms_it_covers() {
             "maintenance window failover-drill"
         ]
     );
-    let alarms = json_of(app.get("/api/v1/alarms", Some(&reader)).await).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&reader)).await;
     assert_eq!(alarms["alarms"][0]["state"], "ok");
 }
 
 #[tokio::test]
 async fn bad_silence_and_ack_requests_are_refused_naming_the_field_and_rule() {
     use crate::harness::app::expect_error;
-    let redis = RedisServer::start();
-    let hook = TestReceiver::start(0).await;
-    let app = TestApp::sqlite(&config(&redis.url(), &webhook(&hook), "\"ops\"")).await;
+    let (_redis, _hook, app, mut c) = start("").await;
     let oncall = app.token("oncall", &["respond"], &[]).await;
-    let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 10, 0).await; // ok
     let long = "x".repeat(1001);
     let why = "deploy";
@@ -414,12 +416,9 @@ async fn bad_silence_and_ack_requests_are_refused_naming_the_field_and_rule() {
         let res = app.post("/api/v1/silences", Some(&oncall), &body).await;
         expect_error(what, res, 400, code, field, message).await;
     }
-    let listed: Value = app
-        .get("/api/v1/silences?state=all", Some(&oncall))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app
+        .get_json("/api/v1/silences?state=all", Some(&oncall))
+        .await;
     assert!(
         listed["silences"].as_array().unwrap().is_empty(),
         "nothing refused was stored"
@@ -498,12 +497,7 @@ async fn bad_silence_and_ack_requests_are_refused_naming_the_field_and_rule() {
     );
 
     // Acknowledging: a body that is not JSON, an alarm that does not exist.
-    let alarms: Value = app
-        .get("/api/v1/alarms", Some(&oncall))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     let alarm = alarms["alarms"][0]["id"].as_i64().unwrap();
     let res = app
         .http

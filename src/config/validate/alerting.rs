@@ -1,7 +1,5 @@
 //! `[[notifiers]]` and `[[alarms]]`
 
-use std::collections::HashSet;
-
 use secrecy::SecretString;
 
 use super::{Checker, KeyPath};
@@ -14,24 +12,7 @@ pub(super) fn notifiers(
     v: &mut Checker,
     raw: Vec<(KeyPath, raw::Notifier)>,
 ) -> Vec<NotifierSettings> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (path, n) in raw {
-        if let Some(notifier) = notifier(v, &path, n) {
-            if !seen.insert(notifier.name.clone()) {
-                v.error(
-                    path.key("name"),
-                    format!(
-                        "{:?} is already the name of another notifier",
-                        notifier.name
-                    ),
-                );
-                continue;
-            }
-            out.push(notifier);
-        }
-    }
-    out
+    v.unique_names(raw, "notifier", |n: &NotifierSettings| &n.name, notifier)
 }
 
 fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<NotifierSettings> {
@@ -189,21 +170,12 @@ pub(super) fn alarms(
     targets: &[TargetSettings],
     notifiers: &[NotifierSettings],
 ) -> Vec<AlarmSettings> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (path, a) in raw {
-        if let Some(alarm) = alarm(v, &path, a, targets, notifiers) {
-            if !seen.insert(alarm.name.clone()) {
-                v.error(
-                    path.key("name"),
-                    format!("{:?} is already the name of another alarm", alarm.name),
-                );
-                continue;
-            }
-            out.push(alarm);
-        }
-    }
-    out
+    v.unique_names(
+        raw,
+        "alarm",
+        |a: &AlarmSettings| &a.name,
+        |v, path, a| alarm(v, path, a, targets, notifiers),
+    )
 }
 
 fn alarm(
@@ -217,28 +189,9 @@ fn alarm(
     let name = v
         .required(path, "name", &a.name)
         .and_then(|s| v.name(path.key("name"), s));
-    let target =
-        v.required(path, "target", &a.target).and_then(|pattern| {
-            match globset::Glob::new(pattern) {
-                Ok(glob) => {
-                    let matcher = glob.compile_matcher();
-                    if !targets.iter().any(|t| matcher.is_match(t.name.as_str())) {
-                        v.error(
-                            path.key("target"),
-                            format!("{pattern:?} matches no configured target"),
-                        );
-                    }
-                    Some(glob)
-                }
-                Err(e) => {
-                    v.error(
-                        path.key("target"),
-                        format!("{pattern:?} is not a valid glob ({e})"),
-                    );
-                    None
-                }
-            }
-        });
+    let target = v
+        .required(path, "target", &a.target)
+        .and_then(|pattern| v.target_glob(path.key("target"), pattern, targets));
     let metric = v.required(path, "metric", &a.metric).and_then(|m| {
         let ok = !m.is_empty()
             && m.chars()

@@ -1,6 +1,5 @@
 //! `[alerting]` and `[[maintenance]]`: what holds notifications besides people's silences.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use super::{Checker, KeyPath};
@@ -34,21 +33,12 @@ pub(super) fn windows(
     targets: &[TargetSettings],
     alarms: &[AlarmSettings],
 ) -> Vec<MaintenanceWindow> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (path, m) in raw {
-        if let Some(w) = window(v, &path, m, targets, alarms) {
-            if !seen.insert(w.name.clone()) {
-                v.error(
-                    path.key("name"),
-                    format!("{:?} is already the name of another window", w.name),
-                );
-                continue;
-            }
-            out.push(w);
-        }
-    }
-    out
+    v.unique_names(
+        raw,
+        "window",
+        |w: &MaintenanceWindow| &w.name,
+        |v, path, m| window(v, path, m, targets, alarms),
+    )
 }
 
 fn window(
@@ -63,25 +53,7 @@ fn window(
         .required(path, "name", &m.name)
         .and_then(|s| v.name(path.key("name"), s));
     let pattern = m.target.as_deref().unwrap_or("*");
-    let target = match globset::Glob::new(pattern) {
-        Ok(glob) => {
-            let matcher = glob.compile_matcher();
-            if !targets.iter().any(|t| matcher.is_match(t.name.as_str())) {
-                v.error(
-                    path.key("target"),
-                    format!("{pattern:?} matches no configured target"),
-                );
-            }
-            Some(glob)
-        }
-        Err(e) => {
-            v.error(
-                path.key("target"),
-                format!("{pattern:?} is not a valid glob ({e})"),
-            );
-            None
-        }
-    };
+    let target = v.target_glob(path.key("target"), pattern, targets);
     let names = m.alarms.clone().unwrap_or_default();
     for (i, a) in names.iter().enumerate() {
         if !alarms.iter().any(|x| &x.name == a) {

@@ -472,6 +472,54 @@ impl Checker {
         })
     }
 
+    /// Checks each entry of a `[[list]]` with `one`; a later entry reusing a name is reported
+    /// and dropped (`what`: "target", "alarm"…).
+    pub(super) fn unique_names<R, T>(
+        &mut self,
+        raw: Vec<(KeyPath, R)>,
+        what: &str,
+        name: impl Fn(&T) -> &str,
+        mut one: impl FnMut(&mut Checker, &KeyPath, R) -> Option<T>,
+    ) -> Vec<T> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (path, r) in raw {
+            if let Some(item) = one(self, &path, r) {
+                if !seen.insert(name(&item).to_owned()) {
+                    self.error(
+                        path.key("name"),
+                        format!("{:?} is already the name of another {what}", name(&item)),
+                    );
+                    continue;
+                }
+                out.push(item);
+            }
+        }
+        out
+    }
+
+    /// A target name or glob that matches at least one configured target.
+    pub(super) fn target_glob(
+        &mut self,
+        path: KeyPath,
+        pattern: &str,
+        targets: &[TargetSettings],
+    ) -> Option<globset::Glob> {
+        match globset::Glob::new(pattern) {
+            Ok(glob) => {
+                let matcher = glob.compile_matcher();
+                if !targets.iter().any(|t| matcher.is_match(t.name.as_str())) {
+                    self.error(path, format!("{pattern:?} matches no configured target"));
+                }
+                Some(glob)
+            }
+            Err(e) => {
+                self.error(path, format!("{pattern:?} is not a valid glob ({e})"));
+                None
+            }
+        }
+    }
+
     /// A file that exists (a CA bundle, say); read when used.
     pub(super) fn file(&mut self, path: KeyPath, file: &str) -> Option<std::path::PathBuf> {
         match std::fs::metadata(file) {

@@ -1,6 +1,5 @@
 //! `[[targets]]`
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -11,24 +10,7 @@ use crate::config::settings::{CacheEngine, Schedule, TargetSettings, TargetSourc
 use crate::domain::{TargetKind, TargetName};
 
 pub(super) fn all(v: &mut Checker, raw: Vec<(KeyPath, raw::Target)>) -> Vec<TargetSettings> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (path, t) in raw {
-        if let Some(target) = one(v, &path, t) {
-            if !seen.insert(target.name.clone()) {
-                v.error(
-                    path.key("name"),
-                    format!(
-                        "{:?} is already the name of another target",
-                        target.name.as_str()
-                    ),
-                );
-                continue;
-            }
-            out.push(target);
-        }
-    }
-    out
+    v.unique_names(raw, "target", |t: &TargetSettings| t.name.as_str(), one)
 }
 
 fn one(v: &mut Checker, path: &KeyPath, t: raw::Target) -> Option<TargetSettings> {

@@ -87,10 +87,7 @@ pub async fn history(
     params: web::Query<HistoryParams>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Read)?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
-    }
+    let limit = super::params::limit(params.limit, 100, 1000)?;
     let s = alarm_for(&state, &who, *id, Scope::Read).await?;
     let transitions = state.store.alarm_history(s.id, limit).await?;
     let silences = state.store.active_silences(now_ms()).await?;
@@ -142,13 +139,7 @@ pub async fn ack(
             )
         })?
     };
-    let comment = body.comment.unwrap_or_default();
-    if comment.chars().count() > 1000 {
-        return Err(ApiError::invalid(
-            "comment",
-            "must be at most 1000 characters",
-        ));
-    }
+    let comment = super::params::comment(body.comment.as_deref(), false)?;
     let s = alarm_for(&state, &who, *id, Scope::Respond).await?;
     if s.state != "alarm" {
         return Err(ApiError::conflict(format!(
@@ -158,7 +149,7 @@ pub async fn ack(
     }
     let s = state
         .store
-        .ack_alarm(s.id, who.name.as_str(), comment.trim(), now_ms())
+        .ack_alarm(s.id, who.name.as_str(), &comment, now_ms())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no alarm state {id}")))?;
     req.extensions_mut().insert(AuditNote {
@@ -213,10 +204,7 @@ pub async fn outbox(
             "must be one of pending, delivered, failed, held",
         ));
     }
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
-    }
+    let limit = super::params::limit(params.limit, 100, 1000)?;
     let all = state
         .store
         .list_notifications(params.state.as_deref(), limit)

@@ -26,10 +26,7 @@ pub async fn list(
     params: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Admin)?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
-    }
+    let limit = super::params::limit(params.limit, 100, 1000)?;
     let entries = state
         .store
         .list_audit(&AuditQuery {

@@ -240,10 +240,7 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Read)?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
-    }
+    let limit = super::params::limit(params.limit, 50, 500)?;
     if let Some(s) = &params.state
         && !["queued", "running", "completed", "failed", "cancelled"].contains(&s.as_str())
     {

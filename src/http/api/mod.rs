@@ -5,10 +5,10 @@ mod alarms;
 mod audit;
 mod cloudwatch;
 mod invalidations;
+mod params;
 mod series;
 mod silences;
 mod targets;
-mod time;
 mod tokens;
 
 use actix_web::web;

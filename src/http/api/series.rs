@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::params::parse_time;
 use super::targets::allowed_target;
-use super::time::parse_time;
 use crate::auth::Principal;
 use crate::config::RetentionSettings;
 use crate::http::{ApiError, AppState};

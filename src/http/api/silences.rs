@@ -7,7 +7,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::time::parse_time;
+use super::params::{comment, parse_time};
 use crate::alarms::hold::silence_matches;
 use crate::auth::Principal;
 use crate::domain::{Scope, TargetName};
@@ -17,7 +17,6 @@ use crate::store::{NewSilence, Silence, now_ms};
 
 /// The longest a silence may last: longer is a configuration change, not a silence.
 const MAX_SPAN_MS: i64 = 90 * 24 * 3600 * 1000;
-const MAX_COMMENT: usize = 1000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,23 +85,6 @@ fn end_time(
         ));
     }
     Ok(Some(at))
-}
-
-fn comment(text: &Option<String>) -> Result<String, ApiError> {
-    let c = text.as_deref().unwrap_or("").trim();
-    if c.is_empty() {
-        return Err(ApiError::invalid(
-            "comment",
-            "say why (whoever is on call next reads it)",
-        ));
-    }
-    if c.chars().count() > MAX_COMMENT {
-        return Err(ApiError::invalid(
-            "comment",
-            format!("must be at most {MAX_COMMENT} characters"),
-        ));
-    }
-    Ok(c.to_owned())
 }
 
 /// The one target a silence is confined to, if it is: its alarm's target, or an exact name.
@@ -235,7 +217,7 @@ pub async fn create(
                 alarm: b.alarm,
                 target: b.target,
                 until,
-                comment: comment(&b.comment)?,
+                comment: comment(b.comment.as_deref(), true)?,
                 created_by: who.name.to_string(),
             },
             now,
@@ -267,10 +249,7 @@ pub async fn list(
             "must be one of active, ended, all",
         ));
     }
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 1000"));
-    }
+    let limit = super::params::limit(params.limit, 100, 1000)?;
     let now = now_ms();
     let mut out = Vec::new();
     for s in state.store.list_silences(limit).await? {
@@ -337,7 +316,7 @@ pub async fn update(
         s.until
     };
     let text = match &body.comment {
-        Some(_) => comment(&body.comment)?,
+        Some(c) => comment(Some(c), true)?,
         None => s.comment.clone(),
     };
     let s = state

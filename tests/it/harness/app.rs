@@ -194,6 +194,15 @@ impl TestApp {
         self.send(reqwest::Method::GET, path, token, None).await
     }
 
+    /// GET answered with JSON (any status: check `status` in the body's shape if it matters).
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> serde_json::Value {
+        self.get(path, token)
+            .await
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     /// POST a JSON body with an optional bearer token.
     pub async fn post(
         &self,
