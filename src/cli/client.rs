@@ -1,5 +1,6 @@
 //! The CLI's side of the JSON API: one request with the token, retried on connection errors
-//! (safe: every mutating call carries an idempotency key), errors mapped to exit codes.
+//! when that is safe (reads, deletes, and POSTs with an idempotency key), errors mapped to
+//! exit codes.
 
 use std::time::Duration;
 
@@ -13,6 +14,25 @@ pub mod exit {
     pub const INVALID_INPUT: u8 = 2;
     pub const TIMED_OUT: u8 = 3;
     pub const NOT_AUTHORISED: u8 = 4;
+}
+
+/// Where the daemon is and how to authenticate, shared by every client command.
+#[derive(Debug, clap::Args)]
+pub struct ClientArgs {
+    /// The cachewarden daemon.
+    #[arg(
+        long,
+        global = true,
+        env = "CACHEWARDEN_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+    /// The API token.
+    #[arg(long, global = true, env = "CACHEWARDEN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the server's JSON answer on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 pub struct Client {
@@ -47,6 +67,23 @@ impl Client {
         })
     }
 
+    pub async fn get(&self, path: &str) -> Result<(u16, Value), Failure> {
+        self.call(reqwest::Method::GET, path, None, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<(u16, Value), Failure> {
+        self.call(reqwest::Method::DELETE, path, None, None).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), Failure> {
+        self.call(method, path, None, Some(body)).await
+    }
+
     /// Sends a request; returns the status and the JSON body. Connection failures are retried
     /// with backoff; HTTP errors are mapped to failures with the server's message.
     pub async fn call(
@@ -57,8 +94,14 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<(u16, Value), Failure> {
         let url = format!("{}{path}", self.server);
+        // A POST without a key might be applied twice if retried after a lost answer.
+        let attempts = if method == reqwest::Method::POST && key.is_none() {
+            1
+        } else {
+            ATTEMPTS
+        };
         let mut last = String::new();
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..attempts {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
             }
@@ -87,7 +130,7 @@ impl Client {
                             message: server_message(&json, status),
                         }),
                         // 5xx: the daemon is there but failing; retrying is safe with the key.
-                        500..=599 if attempt + 1 < ATTEMPTS => {
+                        500..=599 if attempt + 1 < attempts => {
                             last = server_message(&json, status);
                             continue;
                         }

@@ -7,17 +7,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::Failure;
-use super::client::{Client, exit};
+use super::client::{Client, ClientArgs, exit};
 
 #[derive(Debug, clap::Args)]
 pub struct InvalidateArgs {
-    /// The cachewarden daemon.
-    #[arg(
-        long,
-        env = "CACHEWARDEN_SERVER",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    server: String,
+    #[command(flatten)]
+    client: ClientArgs,
     /// A configured CloudFront target.
     #[arg(long)]
     target: String,
@@ -37,12 +32,6 @@ pub struct InvalidateArgs {
     /// With --wait: give up (exit 3) after this long.
     #[arg(long, default_value = "15m")]
     timeout: String,
-    /// Print the job as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    /// The API token.
-    #[arg(long, env = "CACHEWARDEN_TOKEN", hide_env_values = true)]
-    token: Option<String>,
 }
 
 fn invalid(message: String) -> Failure {
@@ -74,7 +63,7 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
             "nothing to invalidate: give --path or --tag".into(),
         ));
     }
-    let client = Client::new(&args.server, args.token.clone())?;
+    let client = Client::new(&args.client.server, args.client.token.clone())?;
     let key = args
         .idempotency_key
         .clone()
@@ -115,7 +104,7 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
         }),
         _ => Ok(()),
     };
-    if args.json {
+    if args.client.json {
         println!("{}", serde_json::to_string_pretty(&job).unwrap_or_default());
     }
     outcome

@@ -3,6 +3,7 @@
 
 mod client;
 mod invalidate;
+mod respond;
 mod token;
 
 use std::net::SocketAddr;
@@ -72,6 +73,10 @@ enum Command {
     /// Exit codes: 0 completed (or queued, without --wait), 1 failed, 2 invalid input,
     /// 3 timed out, 4 not authorised.
     Invalidate(invalidate::InvalidateArgs),
+    /// List alarms, acknowledge them (through a running daemon; exit codes as invalidate).
+    Alarm(respond::AlarmArgs),
+    /// Create, list and end silences (through a running daemon; exit codes as invalidate).
+    Silence(respond::SilenceArgs),
     /// Manage API tokens directly in the database (for the first admin token, and recovery).
     Token {
         #[command(flatten)]
@@ -115,6 +120,8 @@ pub fn run() -> ExitCode {
             Ok(())
         }),
         Command::Invalidate(args) => with_runtime(invalidate::run(args)),
+        Command::Alarm(args) => with_runtime(respond::alarm(args)),
+        Command::Silence(args) => with_runtime(respond::silence(args)),
         Command::Token { config, command } => with_runtime(async move {
             let settings = load(&config)?;
             let store = open_store(&settings).await?;
@@ -205,11 +212,12 @@ fn check_config(file: &std::path::Path) -> ExitCode {
     match config::load(Some(file)) {
         Ok(s) => {
             println!(
-                "{}: valid ({} targets, {} notifiers, {} alarms, {} rules)",
+                "{}: valid ({} targets, {} notifiers, {} alarms, {} maintenance windows, {} rules)",
                 file.display(),
                 s.targets.len(),
                 s.notifiers.len(),
                 s.alarms.len(),
+                s.maintenance.len(),
                 s.rules.len()
             );
             ExitCode::SUCCESS

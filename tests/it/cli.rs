@@ -65,7 +65,10 @@ fn the_printed_default_config_passes_check_config() {
     std::fs::write(dir.path().join("example.toml"), &printed.stdout).unwrap();
     let out = cachewarden(&["check-config", "example.toml"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("valid (6 targets, 2 notifiers, 2 alarms, 1 rules)"));
+    assert!(
+        text(&out.stdout)
+            .contains("valid (6 targets, 4 notifiers, 2 alarms, 1 maintenance windows, 1 rules)")
+    );
 }
 
 #[test]

@@ -7,35 +7,15 @@ use cachewarden::cloudfront::CloudFrontError;
 use serde_json::Value;
 
 use crate::harness::TestApp;
+use crate::harness::app::CliRun;
 use crate::harness::cloudfront::ScriptedCloudFront;
 
 const CDN: &str = "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\ncache_tags = true\n\
     [invalidation]\ncoalesce_window = \"10ms\"\n";
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the CLI without blocking the runtime the app under test is served from.
-async fn cli(app: &TestApp, token: Option<&str>, args: &[&str]) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cachewarden"));
-    cmd.arg("invalidate")
-        .arg("--server")
-        .arg(app.url(""))
-        .args(args)
-        .env_remove("CACHEWARDEN_TOKEN")
-        .kill_on_drop(true);
-    if let Some(t) = token {
-        cmd.env("CACHEWARDEN_TOKEN", t);
-    }
-    let out = cmd.output().await.expect("run cachewarden invalidate");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+/// `cachewarden invalidate ARGS` against the app.
+async fn cli(app: &TestApp, token: Option<&str>, args: &[&str]) -> CliRun {
+    app.cli(token, &[&["invalidate"][..], args].concat()).await
 }
 
 #[tokio::test]

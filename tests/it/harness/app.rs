@@ -248,6 +248,34 @@ impl TestApp {
     }
 }
 
+/// What a CLI client command did.
+pub struct CliRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TestApp {
+    /// Runs `cachewarden ARGS` as a client of this app (`CACHEWARDEN_SERVER`, and
+    /// `CACHEWARDEN_TOKEN` when given), without blocking the runtime the app is served from.
+    pub async fn cli(&self, token: Option<&str>, args: &[&str]) -> CliRun {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cachewarden"));
+        cmd.args(args)
+            .env("CACHEWARDEN_SERVER", self.url(""))
+            .env_remove("CACHEWARDEN_TOKEN")
+            .kill_on_drop(true);
+        if let Some(t) = token {
+            cmd.env("CACHEWARDEN_TOKEN", t);
+        }
+        let out = cmd.output().await.expect("run cachewarden");
+        CliRun {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+}
+
 /// A temporary directory and the URL of a SQLite file in it.
 fn fresh_sqlite() -> (TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
