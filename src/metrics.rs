@@ -19,6 +19,8 @@ pub struct Metrics {
     pub cloudfront_billed_paths: IntGauge,
     /// This month's estimated invalidation cost in USD.
     pub cloudfront_estimated_usd: Gauge,
+    /// Notification delivery attempts by notifier and outcome (delivered, retried, failed).
+    pub notifications: IntCounterVec,
 }
 
 impl Metrics {
@@ -65,8 +67,17 @@ impl Metrics {
             "This month's estimated CloudFront invalidation cost beyond the free paths, in USD.",
         )
         .expect("static metric definition");
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "cachewarden_notification_attempts_total",
+                "Notification delivery attempts by notifier and outcome (delivered, retried, failed).",
+            ),
+            &["notifier", "outcome"],
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(build) as Box<dyn prometheus::core::Collector>,
+            Box::new(notifications.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(audit_failures.clone()),
@@ -84,6 +95,7 @@ impl Metrics {
             audit_failures,
             cloudfront_billed_paths,
             cloudfront_estimated_usd,
+            notifications,
         }
     }
 

@@ -102,10 +102,13 @@ impl Application {
         let settings = Arc::new(settings);
         let metrics = Arc::new(Metrics::new());
         let gauges = Arc::new(CacheGauges::new(metrics.registry().clone()));
-        let notifications = Arc::new(crate::notify::NotifyWorker::new(
-            store.clone(),
-            crate::notify::receivers(&settings, aws.as_ref()),
-        ));
+        let notifications = Arc::new(
+            crate::notify::NotifyWorker::new(
+                store.clone(),
+                crate::notify::receivers(&settings, aws.as_ref()),
+            )
+            .with_metrics(metrics.notifications.clone()),
+        );
         let alarms = Arc::new(crate::alarms::evaluator::Evaluator::new(
             store.clone(),
             settings.clone(),

@@ -3,6 +3,8 @@
 -- When the current alarm episode's message last went out (NULL: not yet, e.g. it was held);
 -- reminders are due `repeat` after it. Cleared when the alarm leaves the alarm state.
 ALTER TABLE alarm_states ADD COLUMN notified_at INTEGER;
+-- Alarms firing at the upgrade were notified when they began: not again.
+UPDATE alarm_states SET notified_at = since WHERE state = 'alarm';
 -- An acknowledgement holds reminders until the alarm leaves the alarm state.
 ALTER TABLE alarm_states ADD COLUMN acked_by TEXT;
 ALTER TABLE alarm_states ADD COLUMN acked_at INTEGER;

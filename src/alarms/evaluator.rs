@@ -219,7 +219,9 @@ impl Evaluator {
         let e = evaluate(&rule, &periods, baseline, current);
         let notified_at = before.as_ref().and_then(|s| s.notified_at);
         let repeat = alarm.repeat.map(|r| r.as_millis() as i64);
-        let kind = hold::message(current, e.state, notified_at, repeat, now);
+        // An alarm without notifiers only records its states.
+        let kind = hold::message(current, e.state, notified_at, repeat, now)
+            .filter(|_| !alarm.notify.is_empty());
         let changed = e.state != current;
         // Most evaluations change nothing and send nothing: the lookups below only run when
         // something is to be recorded or sent.

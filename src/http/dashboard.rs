@@ -27,12 +27,58 @@ pub struct TargetRow {
     pub chart: String,
 }
 
+/// One row of the alarms table.
+pub struct AlarmRow {
+    pub alarm: String,
+    pub target: String,
+    /// `ok`, `alarm` or `insufficient_data`; also the CSS class.
+    pub state: String,
+    /// When the state began (UTC, to the minute).
+    pub since: String,
+    /// Acknowledged, silenced: who holds its messages (never their comments: the page is
+    /// read without a token).
+    pub held: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 pub struct Home {
     version: &'static str,
     backend: &'static str,
     targets: Vec<TargetRow>,
+    alarms: Vec<AlarmRow>,
+}
+
+/// Alarm states, those in alarm first.
+async fn alarm_rows(state: &AppState) -> Vec<AlarmRow> {
+    let now = now_ms();
+    let states = state.store.list_alarm_states().await.unwrap_or_default();
+    let silences = state.store.active_silences(now).await.unwrap_or_default();
+    let mut rows: Vec<AlarmRow> = states
+        .iter()
+        .map(|s| {
+            let mut held = Vec::new();
+            if let Some(by) = &s.acked_by {
+                held.push(format!("acknowledged by {by}"));
+            }
+            for x in silences.iter().filter(|x| {
+                crate::alarms::hold::silence_matches(x, &s.alarm, &s.target, Some(s.id))
+            }) {
+                held.push(format!("silenced (#{}) by {}", x.id, x.created_by));
+            }
+            AlarmRow {
+                alarm: s.alarm.clone(),
+                target: s.target.clone(),
+                state: s.state.clone(),
+                since: chrono::DateTime::from_timestamp_millis(s.since)
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                held: held.join(", "),
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| r.state != "alarm");
+    rows
 }
 
 /// The home page: every target, or how to add the first one.
@@ -78,6 +124,7 @@ pub async fn home(state: web::Data<AppState>) -> Home {
             Backend::Postgres => "PostgreSQL",
         },
         targets,
+        alarms: alarm_rows(&state).await,
     }
 }
 

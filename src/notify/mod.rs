@@ -105,6 +105,8 @@ pub struct NotifyWorker {
     receivers: HashMap<String, Arc<dyn Receiver>>,
     /// Woken when a transition wrote notifications, so delivery starts at once.
     wake: Arc<tokio::sync::Notify>,
+    /// Attempts by notifier and outcome, for `/metrics`.
+    attempts: Option<prometheus::IntCounterVec>,
 }
 
 impl NotifyWorker {
@@ -113,6 +115,19 @@ impl NotifyWorker {
             store,
             receivers,
             wake: Arc::new(tokio::sync::Notify::new()),
+            attempts: None,
+        }
+    }
+
+    /// Counts attempts into `counter` (labels notifier, outcome).
+    pub fn with_metrics(mut self, counter: prometheus::IntCounterVec) -> Self {
+        self.attempts = Some(counter);
+        self
+    }
+
+    fn count(&self, notifier: &str, outcome: &str) {
+        if let Some(c) = &self.attempts {
+            c.with_label_values(&[notifier, outcome]).inc();
         }
     }
 
@@ -136,6 +151,7 @@ impl NotifyWorker {
                 Ok(()) => {
                     // Marked at once, so a retry never resends what was delivered.
                     self.store.notification_delivered(n.id, now_ms()).await?;
+                    self.count(&n.notifier, "delivered");
                     report.delivered += 1;
                 }
                 Err(e) if n.attempts + 1 >= MAX_ATTEMPTS => {
@@ -143,6 +159,7 @@ impl NotifyWorker {
                     self.store
                         .notification_attempt_failed(n.id, &e.0, None)
                         .await?;
+                    self.count(&n.notifier, "failed");
                     report.failed += 1;
                 }
                 Err(e) => {
@@ -150,6 +167,7 @@ impl NotifyWorker {
                     self.store
                         .notification_attempt_failed(n.id, &e.0, Some(now + backoff(n.attempts)))
                         .await?;
+                    self.count(&n.notifier, "retried");
                     report.retried += 1;
                 }
             }

@@ -131,3 +131,71 @@ async fn each_target_shows_its_hit_rate_over_time_as_a_chart() {
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn alarms_show_their_state_first_and_who_holds_their_messages() {
+    let redis = crate::harness::redis::RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
+         [[alarms]]\nname = \"hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\n\
+         [[alarms]]\nname = \"evictions\"\ntarget = \"sessions\"\nmetric = \"evicted_keys\"\nabove = 1000.0\n",
+        redis.url()
+    ))
+    .await;
+    let mut c = redis.connection().await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await;
+    let oncall = app.token("oncall", &["respond"], &[]).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
+    let firing = alarms["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["state"] == "alarm")
+        .expect("the hit-rate alarm fires")["id"]
+        .clone();
+    let res = app
+        .post(
+            &format!("/api/v1/alarms/{firing}/ack"),
+            Some(&oncall),
+            &serde_json::json!({ "comment": "not shown on the page" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&app.url("/")).await.unwrap();
+    let rows = b
+        .find_all(Locator::Css("table.alarms tbody tr"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for row in &rows {
+        seen.push(row.text().await.unwrap());
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].starts_with("hit-rate sessions alarm ")
+            && seen[0].ends_with(" acknowledged by oncall"),
+        "{seen:?}"
+    );
+    assert!(seen[1].starts_with("evictions sessions ok "), "{seen:?}");
+    assert!(
+        !seen[0].contains("not shown"),
+        "comments stay behind the API"
+    );
+    let badge = rows[0].find(Locator::Css(".state")).await.unwrap();
+    assert_eq!(
+        badge.css_value("background-color").await.unwrap(),
+        "rgba(253, 226, 225, 1)"
+    );
+    if let Ok(dir) = std::env::var("CACHEWARDEN_SCREENSHOTS") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("home-alarms.png"),
+            b.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+    browser.close().await;
+}

@@ -105,6 +105,14 @@ async fn a_receiver_down_for_three_attempts_gets_the_message_once() {
     let n = &outbox["notifications"][0];
     assert_eq!(n["state"], "delivered");
     assert_eq!(n["attempts"], 4);
+    // Alert delivery is itself monitored.
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    for line in [
+        "cachewarden_notification_attempts_total{notifier=\"ops\",outcome=\"retried\"} 3",
+        "cachewarden_notification_attempts_total{notifier=\"ops\",outcome=\"delivered\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
 }
 
 #[tokio::test]
