@@ -1,8 +1,7 @@
 //! Which message an evaluation sends, and what holds it (pure).
 //!
-//! An alarm episode runs from entering `alarm` to leaving it. Its alarm message goes out when
-//! it starts, a reminder every `repeat` while it lasts, and a resolved message when it ends
-//! in `ok`. Silences, acknowledgements, maintenance windows and (with `mute_expected`)
+//! An alarm episode runs from entering `alarm` until `ok`. Its alarm message goes out when it
+//! starts, a reminder every `repeat` while it lasts, and a resolved message when it ends. Silences, acknowledgements, maintenance windows and (with `mute_expected`)
 //! expected dips hold messages: a held transition message is recorded but never sent; when
 //! the hold ends while the alarm still fires, the alarm message goes out then (as
 //! Alertmanager does after a silence expires). A resolved message goes only where the
@@ -33,7 +32,11 @@ impl Kind {
 }
 
 /// The message an evaluation from `from` to `to` calls for, if any. `notified_at`: when the
-/// episode's message last went out (`None`: never, it was held).
+/// open episode's message last went out (`None`: no episode, or its message was held).
+///
+/// A gap in the data (`insufficient_data`) does not end an episode that was announced: coming
+/// back in `alarm` is the same episode (no second page), and coming back `ok` resolves it (so a
+/// PagerDuty incident does not stay open because the target was briefly unreachable).
 pub fn message(
     from: AlarmState,
     to: AlarmState,
@@ -42,14 +45,16 @@ pub fn message(
     now: i64,
 ) -> Option<Kind> {
     use AlarmState::{Alarm, Ok};
-    match (from, to) {
-        (f, Alarm) if f != Alarm => Some(Kind::Alarm),
-        (Alarm, Ok) => Some(Kind::Resolved),
-        (Alarm, Alarm) => match (notified_at, repeat_ms) {
-            (None, _) => Some(Kind::Alarm),
-            (Some(at), Some(r)) if now - at >= r => Some(Kind::Reminder),
-            _ => None,
-        },
+    let reminder = || match (notified_at, repeat_ms) {
+        (Some(at), Some(r)) if now - at >= r => Some(Kind::Reminder),
+        _ => None,
+    };
+    match (from, to, notified_at) {
+        (Alarm, Alarm, None) => Some(Kind::Alarm),
+        (_, Alarm, Some(_)) => reminder(),
+        (_, Alarm, None) => Some(Kind::Alarm),
+        (Alarm, Ok, _) => Some(Kind::Resolved),
+        (_, Ok, Some(_)) => Some(Kind::Resolved),
         _ => None,
     }
 }

@@ -90,7 +90,7 @@ impl Store {
     /// state changed, the transition with the evaluation that caused it; and the notifications
     /// `notify(state id)` returns (the transition's own, or a reminder), held with `held_by`
     /// when a silence, acknowledgement, maintenance window or expected dip holds them.
-    /// Leaving `alarm` ends the episode: its acknowledgement, its "until resolved" silences and
+    /// Reaching `ok` ends an episode: its acknowledgement, its "until resolved" silences and
     /// its notified mark are cleared.
     pub async fn record_alarm_evaluation(
         &self,
@@ -144,7 +144,8 @@ impl Store {
                 (id, "insufficient_data".to_owned())
             }
         };
-        if from == "alarm" && state != "alarm" {
+        // The episode ends in ok (a data gap in between does not end it).
+        if state == "ok" && from != "ok" {
             sqlx::query("UPDATE alarm_states SET notified_at = NULL, acked_by = NULL, acked_at = NULL, ack_comment = NULL WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)

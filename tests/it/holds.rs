@@ -523,3 +523,41 @@ async fn bad_silence_and_ack_requests_are_refused_naming_the_field_and_rule() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_gap_in_the_data_neither_pages_twice_nor_loses_the_resolution() {
+    let (_redis, hook, app, mut c) = start("").await;
+    let reader = app.token("dash", &["read"], &[]).await;
+    app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm, sent
+    app.redis_interval(&mut c, "sessions", 0, 0).await; // no traffic: insufficient data
+    app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm again: the same episode
+    app.redis_interval(&mut c, "sessions", 0, 0).await; // insufficient data
+    deliver(&app, 0).await;
+    assert_eq!(kinds(&hook), ["alarm"], "one page for one episode");
+    app.redis_interval(&mut c, "sessions", 10, 0).await; // ok: the episode ends
+    deliver(&app, 0).await;
+    assert_eq!(kinds(&hook), ["alarm", "resolved"]);
+    let alarms = app.get_json("/api/v1/alarms", Some(&reader)).await;
+    let id = alarms["alarms"][0]["id"].as_i64().unwrap();
+    let history = app
+        .get_json(&format!("/api/v1/alarms/{id}/history"), Some(&reader))
+        .await;
+    let path: Vec<&str> = history["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        path,
+        [
+            "alarm",
+            "insufficient_data",
+            "alarm",
+            "insufficient_data",
+            "ok"
+        ],
+        "every change is still recorded"
+    );
+}

@@ -88,6 +88,46 @@ fn which_message_each_evaluation_sends() {
             Some(Kind::Alarm),
         ),
         ("still ok", Ok, Ok, None, r, None),
+        (
+            "a data gap in an announced alarm",
+            Alarm,
+            InsufficientData,
+            Some(NOW),
+            r,
+            None,
+        ),
+        (
+            "back in alarm after the gap: the same episode",
+            InsufficientData,
+            Alarm,
+            Some(NOW - MIN),
+            r,
+            None,
+        ),
+        (
+            "back in alarm after the gap, reminder due",
+            InsufficientData,
+            Alarm,
+            Some(NOW - 30 * MIN),
+            r,
+            Some(Kind::Reminder),
+        ),
+        (
+            "ok after the gap resolves the episode",
+            InsufficientData,
+            Ok,
+            Some(NOW - MIN),
+            r,
+            Some(Kind::Resolved),
+        ),
+        (
+            "alarm to ok after a held message",
+            Alarm,
+            Ok,
+            None,
+            r,
+            Some(Kind::Resolved),
+        ),
     ];
     for (name, from, to, notified, repeat, want) in cases {
         assert_eq!(message(from, to, notified, repeat, NOW), want, "{name}");
