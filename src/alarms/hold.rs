@@ -98,7 +98,7 @@ pub fn silence_matches(s: &Silence, alarm: &str, target: &str, state_id: Option<
 /// When the window that contains `now` ends, if one does: the latest start at or before
 /// `now`, plus the duration.
 pub fn window_end(w: &MaintenanceWindow, now: i64) -> Option<i64> {
-    let at = DateTime::<Utc>::from_timestamp_millis(now)?;
+    let at = DateTime::<Utc>::from_timestamp_millis(now)?.with_timezone(&w.timezone);
     let start = w.cron.find_previous_occurrence(&at, true).ok()?;
     let end = start.timestamp_millis() + w.duration.as_millis() as i64;
     (now < end).then_some(end)

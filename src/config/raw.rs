@@ -131,6 +131,7 @@ pub(super) struct Maintenance {
     pub alarms: Option<Vec<String>>,
     pub cron: Option<String>,
     pub duration: Option<String>,
+    pub timezone: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }

@@ -329,7 +329,7 @@ pub struct AlertingSettings {
     pub expected_dip_window: Duration,
 }
 
-/// `[[maintenance]]`: a recurring window (cron start plus duration, UTC) in which the
+/// `[[maintenance]]`: a recurring window (cron start plus duration) in which the
 /// notifications of matching alarms are held; states are still evaluated and recorded.
 #[derive(Debug, Clone)]
 pub struct MaintenanceWindow {
@@ -338,9 +338,12 @@ pub struct MaintenanceWindow {
     pub target: globset::Glob,
     /// Alarm names it applies to; empty: every alarm.
     pub alarms: Vec<String>,
-    /// When each window starts (six fields, with seconds).
+    /// When each window starts (six fields, with seconds), in `timezone`.
     pub cron: croner::Cron,
     pub duration: Duration,
+    /// The zone the cron is read in (IANA name; default UTC), so "Sunday 03:00" stays 03:00
+    /// local time across daylight-saving changes.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// `[[rules]]`: one domain event type mapped to invalidations on every tier.

@@ -147,6 +147,7 @@ fn bad_configurations_are_refused_with_the_rule() {
         ("window too long", format!("{redis}[[maintenance]]\nname = \"w\"\ncron = \"0 0 3 * * *\"\nduration = \"60d\"\n"), "maintenance[0].duration: must be at most 31 days"),
         ("window target", format!("{redis}[[maintenance]]\nname = \"w\"\ntarget = \"web*\"\ncron = \"0 0 3 * * *\"\nduration = \"1h\"\n"), "maintenance[0].target: \"web*\" matches no configured target"),
         ("window alarm", format!("{redis}[[maintenance]]\nname = \"w\"\nalarms = [\"nope\"]\ncron = \"0 0 3 * * *\"\nduration = \"1h\"\n"), "maintenance[0].alarms[0]: \"nope\" is not a configured alarm"),
+        ("window zone", format!("{redis}[[maintenance]]\nname = \"w\"\ncron = \"0 0 3 * * *\"\nduration = \"1h\"\ntimezone = \"CEST\"\n"), "maintenance[0].timezone: \"CEST\" is not an IANA time zone"),
         ("window name", format!("{redis}[[maintenance]]\nname = \"w\"\ncron = \"0 0 3 * * *\"\nduration = \"1h\"\n[[maintenance]]\nname = \"w\"\ncron = \"0 0 4 * * *\"\nduration = \"1h\"\n"), "maintenance[1].name: \"w\" is already the name of another window"),
         ("collector limit", "[collector]\nmax_concurrent_polls = 0\n".into(), "collector.max_concurrent_polls: must be at least 1"),
         ("short raw retention", "[retention]\nraw = \"10m\"\n".into(), "retention.raw: must be at least 1h"),

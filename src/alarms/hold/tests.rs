@@ -342,4 +342,17 @@ fn maintenance_windows_recur_from_their_cron() {
     for (name, now, want) in cases {
         assert_eq!(window_end(w, now), want, "{name}");
     }
+    // In a zone: 03:00 in Berlin is 02:00 UTC in November (CET) and 01:00 UTC in July (CEST).
+    let s = settings(
+        "[[maintenance]]\nname = \"berlin\"\ncron = \"0 0 3 * * *\"\nduration = \"30m\"\ntimezone = \"Europe/Berlin\"\n",
+    );
+    let w = &s.maintenance[0];
+    assert_eq!(window_end(w, at(2, 10)), Some(at(2, 30)), "winter");
+    assert_eq!(window_end(w, at(3, 10)), None, "not 03:00 UTC");
+    let july = 1_783_036_800_000; // 2026-07-03T00:00:00Z
+    assert_eq!(
+        window_end(w, july + 70 * MIN),
+        Some(july + 90 * MIN),
+        "summer"
+    );
 }

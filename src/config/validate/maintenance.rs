@@ -69,6 +69,16 @@ fn window(
     let duration = v
         .required(path, "duration", &m.duration)
         .and_then(|d| v.duration(path.key("duration"), d));
+    let timezone = match m.timezone.as_deref() {
+        None => Some(chrono_tz::UTC),
+        Some(name) => name.parse::<chrono_tz::Tz>().ok().or_else(|| {
+            v.error(
+                path.key("timezone"),
+                format!("{name:?} is not an IANA time zone like \"Europe/Berlin\" or \"UTC\""),
+            );
+            None
+        }),
+    };
     if duration.is_some_and(|d| d > Duration::from_secs(31 * 24 * 3600)) {
         v.error(
             path.key("duration"),
@@ -82,5 +92,6 @@ fn window(
         alarms: names,
         cron: cron?,
         duration: duration?,
+        timezone: timezone?,
     })
 }
