@@ -177,17 +177,20 @@ impl Collector {
         &self,
         settings: &Settings,
         now: i64,
-    ) -> Result<[u64; 3], crate::store::StoreError> {
+    ) -> Result<[u64; 4], crate::store::StoreError> {
         self.store.rollup(now - 2 * 3_600_000, now).await?;
         let r = &settings.retention;
         let ms = |d: Duration| d.as_millis() as i64;
-        self.store
+        let [raw, five, hour] = self
+            .store
             .apply_retention(
                 now - ms(r.raw),
                 now - ms(r.five_minute),
                 now - ms(r.one_hour),
             )
-            .await
+            .await?;
+        let alerts = self.store.prune_alert_history(now - ms(r.alerts)).await?;
+        Ok([raw, five, hour, alerts])
     }
 }
 

@@ -46,6 +46,7 @@ pub(super) struct Retention {
     pub raw: Option<String>,
     pub five_minute: Option<String>,
     pub one_hour: Option<String>,
+    pub alerts: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }

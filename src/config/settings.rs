@@ -95,6 +95,8 @@ pub struct RetentionSettings {
     pub five_minute: Duration,
     /// 1-hour rollups. Default 400 days.
     pub one_hour: Duration,
+    /// Alarm transitions, sent or held notifications, and ended silences. Default 400 days.
+    pub alerts: Duration,
 }
 
 /// `[cloudwatch]`

@@ -185,6 +185,15 @@ async fn alarms(store: &Store) {
         Some(job.0.id)
     );
     assert_eq!(store.expected_dip("api", 9_000, 600).await.unwrap(), None);
+    // Retention: the held resolution and both ended silences go; pending notifications, the
+    // transition they belong to, and the alarm's latest transition stay.
+    assert_eq!(store.prune_alert_history(i64::MAX).await.unwrap(), 3);
+    assert!(store.list_silences(10).await.unwrap().is_empty());
+    let left = store.list_notifications(None, 10).await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|n| n.state == "pending"));
+    let s = store.alarm_state("hit-rate", "web").await.unwrap().unwrap();
+    assert_eq!(store.alarm_history(s.id, 10).await.unwrap().len(), 2);
 }
 
 const H: i64 = 3_600_000;

@@ -375,7 +375,13 @@ impl Checker {
             &raw.one_hour,
             Duration::from_secs(400 * day),
         );
-        let (raw_keep, five, hour) = (raw_keep?, five?, hour?);
+        let alerts =
+            self.optional_duration(path, "alerts", &raw.alerts, Duration::from_secs(400 * day));
+        let (raw_keep, five, hour, alerts) = (raw_keep?, five?, hour?, alerts?);
+        if alerts < Duration::from_secs(day) {
+            self.error(path.key("alerts"), "must be at least 1d");
+            return None;
+        }
         // Rollups are computed from the finer resolution, so it must outlive one rollup period.
         if raw_keep < Duration::from_secs(3600) {
             self.error(
@@ -395,6 +401,7 @@ impl Checker {
             raw: raw_keep,
             five_minute: five,
             one_hour: hour,
+            alerts,
         })
     }
 

@@ -123,6 +123,7 @@ mod tests {
             raw: std::time::Duration::from_secs(48 * 3600),
             five_minute: std::time::Duration::from_secs(30 * 86400),
             one_hour: std::time::Duration::from_secs(400 * 86400),
+            alerts: std::time::Duration::from_secs(400 * 86400),
         };
         let now = 1_800_000_000_000;
         assert_eq!(
