@@ -330,4 +330,27 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
+
+    /// Forgets alert history older than `before`: notifications no longer pending, transitions
+    /// without notifications (except each alarm's latest, which reminders belong to), and
+    /// silences that ended. Returns the rows deleted.
+    pub async fn prune_alert_history(&self, before: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut deleted = 0;
+        for sql in [
+            "DELETE FROM notifications WHERE state <> 'pending' AND created_at < $1",
+            "DELETE FROM alarm_transitions WHERE at < $1 \
+             AND id NOT IN (SELECT transition_id FROM notifications) \
+             AND id NOT IN (SELECT MAX(id) FROM alarm_transitions GROUP BY state_id)",
+            "DELETE FROM silences WHERE COALESCE(ended_at, until_at) < $1",
+        ] {
+            deleted += sqlx::query(sql)
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
 }

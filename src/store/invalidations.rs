@@ -455,6 +455,27 @@ impl Store {
             .await?;
         Ok(row.map(|r| r.try_get("paths")).transpose()?.unwrap_or(0))
     }
+
+    /// The newest purge or invalidation cachewarden ran on `target` whose expected-dip window
+    /// (from its creation until `window` after it completed) contains `now`. Failed and
+    /// cancelled jobs purged nothing, so they open no window.
+    pub async fn expected_dip(
+        &self,
+        target: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM invalidation_jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') \
+             AND created_at <= $2 AND COALESCE(completed_at, $2) >= $2 - $3",
+        )
+        .bind(target)
+        .bind(now)
+        .bind(window)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(id)
+    }
 }
 
 /// A stored job answers a request with the same key only if it is the same request.

@@ -144,48 +144,4 @@ impl Store {
         .await?;
         self.silence(id).await
     }
-
-    /// Forgets alert history older than `before`: notifications no longer pending, transitions
-    /// without notifications (except each alarm's latest, which reminders belong to), and
-    /// silences that ended. Returns the rows deleted.
-    pub async fn prune_alert_history(&self, before: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let mut deleted = 0;
-        for sql in [
-            "DELETE FROM notifications WHERE state <> 'pending' AND created_at < $1",
-            "DELETE FROM alarm_transitions WHERE at < $1 \
-             AND id NOT IN (SELECT transition_id FROM notifications) \
-             AND id NOT IN (SELECT MAX(id) FROM alarm_transitions GROUP BY state_id)",
-            "DELETE FROM silences WHERE COALESCE(ended_at, until_at) < $1",
-        ] {
-            deleted += sqlx::query(sql)
-                .bind(before)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        tx.commit().await?;
-        Ok(deleted)
-    }
-
-    /// The newest purge or invalidation cachewarden ran on `target` whose expected-dip window
-    /// (from its creation until `window` after it completed) contains `now`. Failed and
-    /// cancelled jobs purged nothing, so they open no window.
-    pub async fn expected_dip(
-        &self,
-        target: &str,
-        now: i64,
-        window: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM invalidation_jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') \
-             AND created_at <= $2 AND COALESCE(completed_at, $2) >= $2 - $3",
-        )
-        .bind(target)
-        .bind(now)
-        .bind(window)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(id)
-    }
 }

@@ -13,7 +13,7 @@ use crate::auth::Principal;
 use crate::domain::{Scope, TargetName};
 use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
-use crate::store::{NewSilence, Silence, now_ms};
+use crate::store::{AlarmStateRecord, NewSilence, Silence, now_ms};
 
 /// The longest a silence may last: longer is a configuration change, not a silence.
 const MAX_SPAN_MS: i64 = 90 * 24 * 3600 * 1000;
@@ -88,27 +88,24 @@ fn end_time(
 }
 
 /// The one target a silence is confined to, if it is: its alarm's target, or an exact name.
-async fn single_target(state: &AppState, s: &Silence) -> Result<Option<String>, ApiError> {
-    if let Some(id) = s.alarm_id {
-        return Ok(state.store.alarm_state_by_id(id).await?.map(|a| a.target));
+/// `states`: every alarm state, read once per request.
+fn single_target(states: &[AlarmStateRecord], s: &Silence) -> Option<String> {
+    match s.alarm_id {
+        Some(id) => states.iter().find(|a| a.id == id).map(|a| a.target.clone()),
+        None => s.target.clone().filter(|t| TargetName::parse(t).is_ok()),
     }
-    Ok(s.target.clone().filter(|t| TargetName::parse(t).is_ok()))
 }
 
 /// Limited tokens see and change only silences confined to one of their targets.
-async fn may_touch(state: &AppState, who: &Principal, s: &Silence) -> Result<bool, ApiError> {
-    if who.targets.is_empty() {
-        return Ok(true);
-    }
-    Ok(single_target(state, s)
-        .await?
-        .and_then(|t| TargetName::parse(&t).ok())
-        .is_some_and(|t| who.may_access(&t)))
+fn may_touch(states: &[AlarmStateRecord], who: &Principal, s: &Silence) -> bool {
+    who.targets.is_empty()
+        || single_target(states, s)
+            .and_then(|t| TargetName::parse(&t).ok())
+            .is_some_and(|t| who.may_access(&t))
 }
 
 /// The silence as answered: with whether it is active and which alarm states it covers now.
-async fn describe(state: &AppState, s: &Silence, now: i64) -> Result<Value, ApiError> {
-    let states = state.store.list_alarm_states().await?;
+fn describe(states: &[AlarmStateRecord], s: &Silence, now: i64) -> Result<Value, ApiError> {
     let covers: Vec<i64> = states
         .iter()
         .filter(|a| silence_matches(s, &a.alarm, &a.target, Some(a.id)))
@@ -224,9 +221,10 @@ pub async fn create(
         )
         .await?;
     note(&req, &silence, confined_to.map(|t| t.to_string()));
+    let states = state.store.list_alarm_states().await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/silences/{}", silence.id)))
-        .json(describe(&state, &silence, now).await?))
+        .json(describe(&states, &silence, now)?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +249,7 @@ pub async fn list(
     }
     let limit = super::params::limit(params.limit, 100, 1000)?;
     let now = now_ms();
+    let states = state.store.list_alarm_states().await?;
     let mut out = Vec::new();
     for s in state.store.list_silences(limit).await? {
         let keep = match which {
@@ -258,19 +257,25 @@ pub async fn list(
             "ended" => !s.is_active(now),
             _ => true,
         };
-        if keep && may_touch(&state, &who, &s).await? {
-            out.push(describe(&state, &s, now).await?);
+        if keep && may_touch(&states, &who, &s) {
+            out.push(describe(&states, &s, now)?);
         }
     }
     Ok(HttpResponse::Ok().json(json!({ "silences": out })))
 }
 
-/// The silence `id`, if this token may see it (404 otherwise: no probing).
-async fn visible(state: &AppState, who: &Principal, id: i64) -> Result<Silence, ApiError> {
+/// The silence `id`, if this token may see it (404 otherwise: no probing), and every alarm
+/// state (to describe it).
+async fn visible(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+) -> Result<(Silence, Vec<AlarmStateRecord>), ApiError> {
     let missing = || ApiError::not_found(format!("no silence {id}"));
     let s = state.store.silence(id).await?.ok_or_else(missing)?;
-    if may_touch(state, who, &s).await? {
-        Ok(s)
+    let states = state.store.list_alarm_states().await?;
+    if may_touch(&states, who, &s) {
+        Ok((s, states))
     } else {
         Err(missing())
     }
@@ -282,8 +287,8 @@ pub async fn show(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Read)?;
-    let s = visible(&state, &who, *id).await?;
-    Ok(HttpResponse::Ok().json(describe(&state, &s, now_ms()).await?))
+    let (s, states) = visible(&state, &who, *id).await?;
+    Ok(HttpResponse::Ok().json(describe(&states, &s, now_ms())?))
 }
 
 /// Extends or shortens an active silence, or rewords it.
@@ -296,7 +301,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Respond)?;
     let now = now_ms();
-    let s = visible(&state, &who, *id).await?;
+    let (s, states) = visible(&state, &who, *id).await?;
     if !s.is_active(now) {
         return Err(ApiError::conflict(format!(
             "silence {} has ended; create a new one",
@@ -324,8 +329,8 @@ pub async fn update(
         .update_silence(s.id, until, &text)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no silence {id}")))?;
-    note(&req, &s, single_target(&state, &s).await?);
-    Ok(HttpResponse::Ok().json(describe(&state, &s, now).await?))
+    note(&req, &s, single_target(&states, &s));
+    Ok(HttpResponse::Ok().json(describe(&states, &s, now)?))
 }
 
 /// Ends a silence now; it stays listed (state `ended`).
@@ -337,12 +342,12 @@ pub async fn end(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Respond)?;
     let now = now_ms();
-    let s = visible(&state, &who, *id).await?;
+    let (s, states) = visible(&state, &who, *id).await?;
     let s = state
         .store
         .end_silence(s.id, who.name.as_str(), now)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no silence {id}")))?;
-    note(&req, &s, single_target(&state, &s).await?);
-    Ok(HttpResponse::Ok().json(describe(&state, &s, now).await?))
+    note(&req, &s, single_target(&states, &s));
+    Ok(HttpResponse::Ok().json(describe(&states, &s, now)?))
 }
