@@ -13,6 +13,8 @@ pub mod collector;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
+pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;

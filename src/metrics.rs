@@ -21,6 +21,8 @@ pub struct Metrics {
     pub cloudfront_estimated_usd: Gauge,
     /// Notification delivery attempts by notifier and outcome (delivered, retried, failed).
     pub notifications: IntCounterVec,
+    /// 1 while this replica leads (polls, evaluates alarms, rolls up), else 0.
+    pub leader: IntGauge,
 }
 
 impl Metrics {
@@ -75,7 +77,13 @@ impl Metrics {
             &["notifier", "outcome"],
         )
         .expect("static metric definition");
+        let leader = IntGauge::new(
+            "cachewarden_leader",
+            "1 while this replica is the leader (polling, alarm evaluation, rollups), else 0.",
+        )
+        .expect("static metric definition");
         for c in [
+            Box::new(leader.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(build) as Box<dyn prometheus::core::Collector>,
             Box::new(notifications.clone()),
             Box::new(http_requests.clone()),
@@ -96,6 +104,7 @@ impl Metrics {
             cloudfront_billed_paths,
             cloudfront_estimated_usd,
             notifications,
+            leader,
         }
     }
 

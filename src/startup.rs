@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cloudfront::{AwsCloudFront, CloudFrontApi, InvalidationWorker};
+use crate::cloudfront::{AwsCloudFront, CloudFrontApi};
 use crate::collector::{CacheGauges, Collector};
 use crate::config::Settings;
 use crate::http::{self, AppState};
@@ -34,7 +34,9 @@ pub struct Application {
     store: Store,
     settings: Arc<Settings>,
     collector: Arc<Collector>,
-    invalidations: Option<Arc<InvalidationWorker>>,
+    jobs: Arc<crate::jobs::Runtime>,
+    leadership: crate::leader::Leadership,
+    elector: Option<crate::leader::Elector>,
     notifications: Arc<crate::notify::NotifyWorker>,
     /// Whether `run_until_stopped` starts polling and maintenance (tests that drive
     /// `…_once()` themselves turn it off).
@@ -124,7 +126,6 @@ impl Application {
             metrics.cloudfront_billed_paths.set(billed);
             metrics.cloudfront_estimated_usd.set(cost.estimated_usd);
         }
-        let job_events = Arc::new(tokio::sync::Notify::new());
         let has_cloudfront = settings
             .targets
             .iter()
@@ -136,22 +137,25 @@ impl Application {
             }
             _ => None,
         };
-        let invalidations = cloudfront.map(|api| {
-            Arc::new(InvalidationWorker::new(
-                store.clone(),
-                settings.clone(),
-                api,
-                job_events.clone(),
-                metrics.clone(),
-            ))
+        let executors = crate::jobs::registry::executors(&crate::jobs::registry::Deps {
+            store: store.clone(),
+            settings: settings.clone(),
+            metrics: metrics.clone(),
+            cloudfront,
         });
+        let jobs = Arc::new(crate::jobs::Runtime::new(
+            store.clone(),
+            executors,
+            Arc::new(tokio::sync::Notify::new()),
+        ));
+        let (leadership, elector) = crate::leader::elect(&store, metrics.leader.clone());
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store: store.clone(),
             metrics,
             collector: collector.clone(),
-            invalidations: invalidations.clone(),
-            job_events,
+            jobs: Arc::new(crate::jobs::JobService::new(store.clone(), jobs.clone())),
+            leader: leadership.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -170,7 +174,9 @@ impl Application {
             store,
             settings,
             collector,
-            invalidations,
+            jobs,
+            leadership,
+            elector,
             notifications,
             background: true,
             cancel: CancellationToken::new(),
@@ -184,9 +190,14 @@ impl Application {
         self
     }
 
-    /// The invalidation worker, for calling `run_once` directly.
-    pub fn invalidations(&self) -> Option<Arc<InvalidationWorker>> {
-        self.invalidations.clone()
+    /// The job runtime, for calling `run_once` directly.
+    pub fn jobs(&self) -> Arc<crate::jobs::Runtime> {
+        self.jobs.clone()
+    }
+
+    /// Whether this replica leads.
+    pub fn leadership(&self) -> crate::leader::Leadership {
+        self.leadership.clone()
     }
 
     /// The notification worker, for calling `run_once` directly.
@@ -215,15 +226,20 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let mut server = tokio::spawn(self.server);
-        let mut jobs = if self.background {
-            Some(scheduler::start(self.collector.clone(), self.settings.clone()).await?)
-        } else {
-            None
-        };
-        let worker = match (&self.invalidations, self.background) {
-            (Some(w), true) => Some(tokio::spawn(w.clone().run(self.cancel.clone()))),
-            _ => None,
-        };
+        let elector = self
+            .elector
+            .map(|e| tokio::spawn(e.run(self.cancel.clone())));
+        let duties = self.background.then(|| {
+            tokio::spawn(lead(
+                self.leadership.clone(),
+                self.collector.clone(),
+                self.settings.clone(),
+                self.cancel.clone(),
+            ))
+        });
+        let worker = self
+            .background
+            .then(|| tokio::spawn(self.jobs.clone().run(self.cancel.clone())));
         let notifier = self
             .background
             .then(|| tokio::spawn(self.notifications.clone().run(self.cancel.clone())));
@@ -237,20 +253,58 @@ impl Application {
             }
         };
         self.cancel.cancel();
-        // The workers stop between passes; what they were doing is in the store either way.
+        // The workers stop between steps; what they were doing is in the store either way.
+        if let Some(d) = duties {
+            let _ = d.await;
+        }
         for w in [worker, notifier].into_iter().flatten() {
             let _ = w.await;
         }
-        if let Some(jobs) = jobs.as_mut()
-            && let Err(e) = jobs.shutdown().await
-        {
-            tracing::warn!(error = %e, "The scheduler did not stop cleanly.");
+        // Last, so the lock is let go only after this replica stopped leading.
+        if let Some(e) = elector {
+            let _ = e.await;
         }
         self.store.close().await;
         tracing::info!("Stopped.");
         result
             .context("the HTTP server task failed")?
             .context("the HTTP server failed")
+    }
+}
+
+/// Runs what only the leader runs (polling, alarm evaluation after each poll, rollups and
+/// retention) while this replica leads, until cancelled.
+async fn lead(
+    leadership: crate::leader::Leadership,
+    collector: Arc<Collector>,
+    settings: Arc<Settings>,
+    cancel: CancellationToken,
+) {
+    let mut changes = leadership.watch();
+    let mut running: Option<tokio_cron_scheduler::JobScheduler> = None;
+    loop {
+        let leading = *changes.borrow_and_update();
+        match (leading, running.is_some()) {
+            (true, false) => match scheduler::start(collector.clone(), settings.clone()).await {
+                Ok(s) => running = Some(s),
+                Err(e) => tracing::error!(error = %e, "Could not start polling on the leader."),
+            },
+            (false, true) => stop_scheduler(running.take()).await,
+            _ => {}
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            changed = changes.changed() => if changed.is_err() { cancel.cancelled().await; break; },
+        }
+    }
+    stop_scheduler(running.take()).await;
+}
+
+async fn stop_scheduler(scheduler: Option<tokio_cron_scheduler::JobScheduler>) {
+    if let Some(mut s) = scheduler
+        && let Err(e) = s.shutdown().await
+    {
+        tracing::warn!(error = %e, "The scheduler did not stop cleanly.");
     }
 }
 

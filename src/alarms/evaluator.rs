@@ -167,7 +167,7 @@ impl Evaluator {
             .then(|| points.iter().map(|p| p.value).sum::<f64>() / points.len() as f64))
     }
 
-    /// Invalidation jobs created on `target` in the 30 minutes before `now`.
+    /// Jobs (invalidations, purges) created on `target` in the 30 minutes before `now`.
     async fn recent_invalidations(
         &self,
         target: &str,
@@ -184,7 +184,7 @@ impl Evaluator {
         Ok(jobs
             .iter()
             .filter(|j| j.created_at >= now - 30 * MINUTE)
-            .map(|j| json!({ "job": j.id, "items": j.items, "state": j.state, "created_at": j.created_at, "requester": j.requester }))
+            .map(|j| json!({ "job": j.id, "kind": j.kind, "items": j.request.get("items"), "state": j.state, "created_at": j.created_at, "requester": j.requester }))
             .collect())
     }
 

@@ -2,11 +2,13 @@
 //! validate), so code that holds one never re-checks it.
 
 mod invalidation;
+mod job_state;
 mod name;
 mod scope;
 mod target_kind;
 
 pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
+pub use job_state::{CancelDecision, JobState, UnknownJobState};
 pub use name::{NameError, TargetName, TokenName, check_name};
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use target_kind::{TargetKind, UnknownTargetKind};

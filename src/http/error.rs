@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::request_id;
 use crate::auth::AuthError;
+use crate::jobs::JobError;
 use crate::store::StoreError;
 
 /// An error answer.
@@ -51,7 +52,24 @@ impl ApiError {
 
     /// Our fault. The detail goes to the log, not to the caller.
     pub fn internal(error: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %error, "A request failed on our side.");
+        tracing::error!(request_id = request_id::current().as_deref().unwrap_or("-"), error = %error, "A request failed on our side.");
+        Self::opaque()
+    }
+
+    /// Our fault, with its whole cause chain in the log (the body stays opaque).
+    pub fn internal_error(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::error!(request_id = request_id::current().as_deref().unwrap_or("-"), error = %chain, "A request failed on our side.");
+        Self::opaque()
+    }
+
+    fn opaque() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -122,7 +140,31 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => Self::conflict(m),
             StoreError::NotFound => Self::not_found("not found"),
-            other => Self::internal(&other),
+            other => Self::internal_error(&other),
+        }
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Invalid {
+                code,
+                field,
+                message,
+                details,
+            } => Self {
+                field,
+                details,
+                ..Self::new(StatusCode::BAD_REQUEST, code, message)
+            },
+            JobError::Refused { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            JobError::Forbidden(a) => a.into(),
+            JobError::NotFound(m) => Self::not_found(m),
+            JobError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            e @ JobError::Store(_) => Self::internal_error(&e),
         }
     }
 }

@@ -11,14 +11,22 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Ready: the database answers. 503 with the reason otherwise, so a load balancer stops
-/// sending traffic to a replica that cannot serve it.
+/// sending traffic to a replica that cannot serve it. Every replica serves, leader or not;
+/// `role` says which this one is.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let role = if state.leader.is_leader() {
+        "leader"
+    } else {
+        "follower"
+    };
     match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "checks": {"database": "ok"}})),
+        Ok(()) => HttpResponse::Ok()
+            .json(json!({"status": "ready", "role": role, "checks": {"database": "ok"}})),
         Err(e) => {
             tracing::warn!(error = %e, "Readiness check failed: the database does not answer.");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "checks": {"database": "unreachable"}}))
+            HttpResponse::ServiceUnavailable().json(
+                json!({"status": "unavailable", "role": role, "checks": {"database": "unreachable"}}),
+            )
         }
     }
 }

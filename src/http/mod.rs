@@ -27,10 +27,10 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub collector: Arc<Collector>,
-    /// The invalidation worker, when a CloudFront target is configured.
-    pub invalidations: Option<Arc<crate::cloudfront::InvalidationWorker>>,
-    /// Signalled when jobs change, to wake long-polls.
-    pub job_events: Arc<tokio::sync::Notify>,
+    /// Submit, follow and cancel jobs of every kind.
+    pub jobs: Arc<crate::jobs::JobService>,
+    /// Whether this replica leads (polls, evaluates alarms, rolls up).
+    pub leader: crate::leader::Leadership,
 }
 
 /// Registers every route. The API scope requires a bearer token; health, metrics, static

@@ -32,6 +32,10 @@ pub trait Receiver: Send + Sync {
 
 /// Attempts before a notification is marked failed (about an hour of retries).
 const MAX_ATTEMPTS: i64 = 12;
+/// Notifications claimed at a time, and how long the claim holds: receivers time out after
+/// 10 s each, so a claim outlives the sends of a whole chunk.
+const CLAIM_CHUNK: u32 = 10;
+const CLAIM_LEASE_MS: i64 = 5 * 60_000;
 
 /// Backoff before retry `attempt`: 5 s doubling to 10 min.
 fn backoff(attempt: i64) -> i64 {
@@ -107,6 +111,8 @@ pub struct NotifyWorker {
     wake: Arc<tokio::sync::Notify>,
     /// Attempts by notifier and outcome, for `/metrics`.
     attempts: Option<prometheus::IntCounterVec>,
+    /// This process's name on its claims.
+    owner: String,
 }
 
 impl NotifyWorker {
@@ -116,6 +122,11 @@ impl NotifyWorker {
             receivers,
             wake: Arc::new(tokio::sync::Notify::new()),
             attempts: None,
+            owner: format!(
+                "pid{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
         }
     }
 
@@ -136,10 +147,30 @@ impl NotifyWorker {
         self.wake.clone()
     }
 
-    /// One pass over the notifications due now.
+    /// One pass over the notifications due now, claimed a chunk at a time.
     pub async fn run_once(&self, now: i64) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
-        for n in self.store.due_notifications(now, 100).await? {
+        loop {
+            let chunk = self
+                .store
+                .claim_notifications(&self.owner, now, CLAIM_LEASE_MS, CLAIM_CHUNK)
+                .await?;
+            if chunk.is_empty() {
+                return Ok(report);
+            }
+            for n in chunk {
+                self.deliver(n, now, &mut report).await?;
+            }
+        }
+    }
+
+    async fn deliver(
+        &self,
+        n: Notification,
+        now: i64,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        {
             let outcome = match self.receivers.get(&n.notifier) {
                 Some(r) => r.send(&n).await,
                 None => Err(SendError(format!(
@@ -172,7 +203,7 @@ impl NotifyWorker {
                 }
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Runs until cancelled: a pass every second, and at once when woken.

@@ -7,7 +7,8 @@
 
 mod alarms;
 mod audit;
-mod invalidations;
+mod cloudfront;
+mod jobs;
 mod outbox;
 mod samples;
 mod silences;
@@ -16,7 +17,8 @@ mod tokens;
 
 pub use alarms::{AlarmStateRecord, Evaluated, Transition};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
-pub use invalidations::{Batch, BatchInfo, JobFilter, JobRecord, NewJob};
+pub use cloudfront::{Batch, BatchInfo, BatchPlan};
+pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};
 pub use outbox::{NewNotification, Notification};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};
 pub use silences::{NewSilence, Silence};

@@ -99,9 +99,40 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// Takes up to `limit` due notifications for `owner` until `now + lease_ms`, so that of
+    /// several replicas one sends each (`SKIP LOCKED` on PostgreSQL; SQLite has one writer).
+    /// A claim that expires (its replica died mid-send) is taken again: at least once.
+    pub async fn claim_notifications(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let lock = match self.backend() {
+            super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            super::Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "UPDATE notifications SET claimed_by = $1, claimed_until = $2 WHERE id IN (\
+               SELECT id FROM notifications WHERE state = 'pending' AND next_attempt_at <= $3 \
+               AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4{lock}) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(now.saturating_add(lease_ms))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut claimed: Vec<Notification> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+        claimed.sort_by_key(|n| n.id);
+        Ok(claimed)
+    }
+
     /// The receiver accepted it: never send it again.
     pub async fn notification_delivered(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE notifications SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+        sqlx::query("UPDATE notifications SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = $2")
             .bind(now)
             .bind(id)
             .execute(self.pool())
@@ -118,7 +149,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE notifications SET attempts = attempts + 1, last_error = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
-             state = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END WHERE id = $3",
+             state = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, claimed_by = NULL, claimed_until = NULL WHERE id = $3",
         )
         .bind(error)
         .bind(next_at)

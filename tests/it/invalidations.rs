@@ -46,12 +46,7 @@ async fn job(app: &TestApp, token: &str, id: i64) -> Value {
 
 /// A worker pass as if `ms` milliseconds had passed (past the coalescing window, retries due).
 pub(crate) async fn pass(app: &TestApp, ms: i64) {
-    app.invalidations
-        .as_ref()
-        .expect("a CloudFront target is configured")
-        .run_once(now_ms() + ms)
-        .await
-        .unwrap();
+    app.jobs.run_once(now_ms() + ms).await.unwrap();
 }
 
 #[tokio::test]

@@ -22,3 +22,4 @@ mod notifications;
 mod series_api;
 mod shutdown;
 mod store_conformance;
+mod store_jobs;

@@ -38,6 +38,8 @@ async fn suite(store: Store) {
     audit(&store).await;
     samples(&store).await;
     alarms(&store).await;
+    crate::store_jobs::outbox_claims(&store).await;
+    crate::store_jobs::suite(&store).await;
 }
 
 fn note(kind: &str) -> Vec<NewNotification> {
@@ -168,12 +170,15 @@ async fn alarms(store: &Store) {
     let job = store
         .create_job(
             &NewJob {
+                kind: "cloudfront_invalidation",
                 target: "web".into(),
                 requester: "ci".into(),
                 idempotency_key: None,
                 request_hash: "h".into(),
-                items: vec!["/index.html".into()],
+                request: json!({ "items": ["/index.html"] }),
                 deadline_at: 1_000_000,
+                run_after: 6_000,
+                parent_id: None,
             },
             6_000,
         )

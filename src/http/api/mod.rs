@@ -5,6 +5,7 @@ mod alarms;
 mod audit;
 mod cloudwatch;
 mod invalidations;
+mod jobs;
 mod params;
 mod series;
 mod silences;
@@ -50,5 +51,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(invalidations::create)),
     )
     .route("/invalidations/cost", web::get().to(invalidations::cost))
-    .route("/invalidations/{id}", web::get().to(invalidations::show));
+    .route("/invalidations/{id}", web::get().to(invalidations::show))
+    .route(
+        "/invalidations/{id}/cancel",
+        web::post().to(invalidations::cancel),
+    )
+    .route("/jobs", web::get().to(jobs::list))
+    .route("/jobs/{id}", web::get().to(jobs::show))
+    .route("/jobs/{id}/cancel", web::post().to(jobs::cancel));
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use cachewarden::auth::manage::{self, TokenRequest};
-use cachewarden::cloudfront::{CloudFrontApi, InvalidationWorker};
+use cachewarden::cloudfront::CloudFrontApi;
 use cachewarden::config::{self, Settings};
 use cachewarden::startup::{Application, Overrides};
 use cachewarden::store::Store;
@@ -20,8 +20,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// Drive polls with `collector.poll_target_once(..)`; nothing polls on a schedule here.
     pub collector: Arc<cachewarden::collector::Collector>,
-    /// Drive jobs with `invalidations.run_once(now)`; nothing runs them on its own here.
-    pub invalidations: Option<Arc<InvalidationWorker>>,
+    /// Drive jobs with `jobs.run_once(now)`; nothing runs them on its own here.
+    pub jobs: Arc<cachewarden::jobs::Runtime>,
     /// Deliver the outbox with `notifications.run_once(now)`.
     pub notifications: Arc<cachewarden::notify::NotifyWorker>,
     pub http: reqwest::Client,
@@ -131,7 +131,7 @@ impl TestApp {
         };
         let address = app.address();
         let collector = app.collector();
-        let invalidations = app.invalidations();
+        let jobs = app.jobs();
         let notifications = app.notifications();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
@@ -142,7 +142,7 @@ impl TestApp {
             store,
             settings,
             collector,
-            invalidations,
+            jobs,
             notifications,
             http: reqwest::Client::new(),
             dir,

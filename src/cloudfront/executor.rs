@@ -1,0 +1,479 @@
+//! The `cloudfront_invalidation` job kind. A request is checked and stored; after the
+//! coalescing window the job forms a batch with the other waiting jobs of its target (without
+//! duplicates or covered paths, within CloudFront's in-progress limits) and drives it: send
+//! (retrying throttling and TooManyInvalidationsInProgress with backoff until the deadline),
+//! then track to Completed. The other jobs in the batch are parked and ended with it.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value, json};
+
+use super::api::{CloudFrontApi, CloudFrontError};
+use super::cost::{exceeds_budget, month_of, monthly};
+use crate::config::{Settings, TargetSource};
+use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
+use crate::jobs::registry::Deps;
+use crate::jobs::{Executor, JobContext, JobError, Step, Validated};
+use crate::metrics::Metrics;
+use crate::store::{Batch, BatchPlan, JobRecord, Store, StoreError};
+
+/// CloudFront's limits on what may be in progress per distribution.
+pub const MAX_FILES_IN_FLIGHT: usize = 3000;
+pub const MAX_WILDCARDS_IN_FLIGHT: usize = 15;
+
+/// The stored kind name.
+pub const KIND: &str = "cloudfront_invalidation";
+
+/// How long a job that found no room waits before looking again (a batch that ends wakes it
+/// sooner).
+const ROOM_RECHECK_MS: i64 = 5_000;
+
+/// Backoff before the `attempt`-th retry of a send: 1 s doubling to 60 s.
+fn send_backoff(attempt: i64) -> i64 {
+    1000 * (1_i64 << attempt.clamp(0, 6)).min(60)
+}
+
+/// Time between GetInvalidation checks: 2 s doubling to 30 s.
+fn track_backoff(attempt: i64) -> i64 {
+    2000 * (1_i64 << attempt.clamp(0, 4)).min(15)
+}
+
+pub struct InvalidationExecutor {
+    store: Store,
+    settings: Arc<Settings>,
+    api: Option<Arc<dyn CloudFrontApi>>,
+    metrics: Arc<Metrics>,
+}
+
+/// The items a stored request holds.
+fn stored_items(job: &JobRecord) -> Vec<String> {
+    job.request["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks every item and returns them parsed, or one error listing each bad item.
+fn parse_items(
+    items: &[String],
+    target: &str,
+    cache_tags: bool,
+) -> Result<Vec<InvalidationItem>, JobError> {
+    if items.is_empty() {
+        return Err(JobError::invalid(
+            "items",
+            "must list at least one path or #tag",
+        ));
+    }
+    let mut parsed = Vec::with_capacity(items.len());
+    let mut details = Vec::new();
+    for (i, raw) in items.iter().enumerate() {
+        match InvalidationItem::parse(raw) {
+            Ok(item) if item.is_tag() && !cache_tags => details.push(json!({
+                "field": format!("items[{i}]"),
+                "item": raw,
+                "message": format!("target {target:?} has no cache tags (its distribution has no CacheTagConfig; set cache_tags = true if it does)"),
+            })),
+            Ok(item) => parsed.push(item),
+            Err(e) => details.push(json!({ "field": format!("items[{i}]"), "item": raw, "message": e.to_string() })),
+        }
+    }
+    if let Some(first) = details.first() {
+        return Err(JobError::Invalid {
+            code: "invalid_items",
+            field: first["field"].as_str().map(str::to_owned),
+            message: format!(
+                "{} of {} items are invalid; first: {}: {}",
+                details.len(),
+                items.len(),
+                first["field"].as_str().unwrap_or_default(),
+                first["message"].as_str().unwrap_or_default()
+            ),
+            details,
+        });
+    }
+    Ok(parsed)
+}
+
+/// The largest prefix of `candidates` (oldest first) that fits beside what is in flight,
+/// coalesced. Order is kept: a job that does not fit makes the later ones wait behind it.
+fn plan(candidates: &[JobRecord], in_flight: (i64, i64)) -> Option<BatchPlan> {
+    let (files, wildcards) = in_flight;
+    let mut chosen = Vec::new();
+    let mut items: Vec<InvalidationItem> = Vec::new();
+    for job in candidates {
+        let parsed = stored_items(job)
+            .iter()
+            .filter_map(|i| InvalidationItem::parse(i).ok())
+            .collect::<Vec<_>>();
+        let candidate = coalesce(items.iter().cloned().chain(parsed));
+        let c = ItemCounts::of(&candidate);
+        if files as usize + c.files > MAX_FILES_IN_FLIGHT
+            || wildcards as usize + c.wildcards > MAX_WILDCARDS_IN_FLIGHT
+        {
+            break;
+        }
+        items = candidate;
+        chosen.push(job.id);
+    }
+    if chosen.is_empty() {
+        return None;
+    }
+    let c = ItemCounts::of(&items);
+    Some(BatchPlan {
+        jobs: chosen,
+        items: items.iter().map(InvalidationItem::to_cloudfront).collect(),
+        files: c.files as i64,
+        wildcards: c.wildcards as i64,
+    })
+}
+
+impl InvalidationExecutor {
+    pub fn new(deps: &Deps) -> Self {
+        Self {
+            store: deps.store.clone(),
+            settings: deps.settings.clone(),
+            api: deps.cloudfront.clone(),
+            metrics: deps.metrics.clone(),
+        }
+    }
+
+    fn distribution(&self, target: &str) -> Option<String> {
+        self.settings
+            .targets
+            .iter()
+            .find(|t| t.name.as_str() == target)
+            .and_then(|t| match &t.source {
+                TargetSource::Cloudfront {
+                    distribution_id, ..
+                } => Some(distribution_id.clone()),
+                _ => None,
+            })
+    }
+
+    async fn check(
+        &self,
+        target: &TargetName,
+        request: &Value,
+        now: i64,
+    ) -> Result<Validated, JobError> {
+        let t = self.settings.target(target).ok_or_else(|| {
+            JobError::invalid(
+                "target",
+                format!("{:?} is not a configured target", target.as_str()),
+            )
+        })?;
+        let TargetSource::Cloudfront { cache_tags, .. } = &t.source else {
+            return Err(JobError::invalid(
+                "target",
+                format!(
+                    "{:?} is a {} target; invalidations go to cloudfront targets",
+                    target.as_str(),
+                    t.kind()
+                ),
+            ));
+        };
+        let raw: Vec<String> = serde_json::from_value(request["items"].clone())
+            .map_err(|_| JobError::invalid("items", "must be a list of paths and #tags"))?;
+        let items = parse_items(&raw, target.as_str(), *cache_tags)?;
+        let coalesced = coalesce(items.iter().cloned());
+        let counts = ItemCounts::of(&coalesced);
+        if counts.files > MAX_FILES_IN_FLIGHT || counts.wildcards > MAX_WILDCARDS_IN_FLIGHT {
+            return Err(JobError::invalid(
+                "items",
+                format!(
+                    "{} paths and {} wildcards after coalescing; CloudFront allows at most {MAX_FILES_IN_FLIGHT} and {MAX_WILDCARDS_IN_FLIGHT} in progress per distribution: split the request or use a wildcard",
+                    counts.files, counts.wildcards
+                ),
+            ));
+        }
+        let billed = self.store.billed_paths(&month_of(now)).await?;
+        if exceeds_budget(billed, counts.billed(), &self.settings.invalidation) {
+            let c = monthly(month_of(now), billed, &self.settings.invalidation);
+            return Err(JobError::Refused {
+                code: "budget_exceeded",
+                message: format!(
+                    "{} more billed paths would take this month's estimated invalidation cost beyond the budget of {:.2} USD (now {:.2} USD for {} paths)",
+                    counts.billed(),
+                    c.budget_usd.unwrap_or_default(),
+                    c.estimated_usd,
+                    c.billed_paths
+                ),
+            });
+        }
+        // Order and duplicates do not make a different request.
+        let canonical: Vec<String> = coalesced.into_iter().map(String::from).collect();
+        let request_hash = crate::auth::hash_token(
+            &serde_json::to_string(&json!({ "target": target, "items": canonical }))
+                .unwrap_or_default(),
+        );
+        let window = self.settings.invalidation.coalesce_window.as_millis() as i64;
+        Ok(Validated {
+            request: json!({ "items": raw }),
+            request_hash,
+            deadline_at: now + self.settings.invalidation.deadline.as_millis() as i64,
+            run_after: now + window,
+        })
+    }
+
+    /// Not batched yet: wait out the coalescing window, then form a batch this job leads.
+    async fn batch(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+        let job = ctx.job;
+        let Some(distribution) = self.distribution(&job.target) else {
+            // The configuration changed since the job was accepted.
+            return Ok(Step::Failed(format!(
+                "target {:?} is no longer a configured CloudFront target",
+                job.target
+            )));
+        };
+        if ctx.now >= job.deadline_at {
+            return Ok(Step::Failed(
+                "CloudFront's in-progress limit did not free up before the job's deadline".into(),
+            ));
+        }
+        let window = self.settings.invalidation.coalesce_window.as_millis() as i64;
+        if job.created_at + window > ctx.now {
+            return Ok(Step::WaitUntil(job.created_at + window));
+        }
+        let formed = self
+            .store
+            .form_batch(
+                &job.target,
+                &distribution,
+                job.id,
+                ctx.owner,
+                ctx.now - window,
+                ctx.now,
+                plan,
+            )
+            .await?;
+        match formed {
+            Some(id) => {
+                tracing::info!(batch = id, job = job.id, target_name = %job.target, "Batched invalidation jobs.");
+                Ok(Step::Continue)
+            }
+            None => {
+                tracing::info!(job = job.id, target_name = %job.target, "The job waits: CloudFront's in-progress limit is reached.");
+                Ok(Step::WaitUntil(
+                    (ctx.now + ROOM_RECHECK_MS).min(job.deadline_at),
+                ))
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        ctx: &JobContext<'_>,
+        api: &dyn CloudFrontApi,
+        b: Batch,
+    ) -> Result<Step, StoreError> {
+        let now = ctx.now;
+        // The safe point: CloudFront certainly does not have this batch yet, so jobs asked to
+        // stop can leave it; the rest are batched again.
+        if !b.maybe_sent {
+            let jobs = self.store.batch_jobs(b.id).await?;
+            if jobs.iter().any(|j| j.cancel_requested) {
+                self.store.dissolve_batch(b.id, now).await?;
+                tracing::info!(
+                    batch = b.id,
+                    "A batch was taken apart before sending: a job in it was cancelled."
+                );
+                return Ok(if ctx.cancel_requested().await? {
+                    Step::Cancelled("cancelled on request before CloudFront accepted it".into())
+                } else {
+                    Step::Continue
+                });
+            }
+        }
+        match api
+            .create_invalidation(&b.distribution_id, &b.caller_reference, &b.items)
+            .await
+        {
+            Ok(created) => {
+                self.store
+                    .batch_accepted(
+                        &b,
+                        &created.id,
+                        created.completed,
+                        &month_of(now),
+                        now,
+                        now + track_backoff(0),
+                    )
+                    .await?;
+                tracing::info!(batch = b.id, invalidation = %created.id, "CloudFront accepted an invalidation.");
+                self.update_cost_metrics(now).await?;
+                Ok(if created.completed {
+                    Step::Completed(None)
+                } else {
+                    Step::WaitUntil(now + track_backoff(0))
+                })
+            }
+            Err(CloudFrontError::Permanent(e)) => {
+                tracing::warn!(batch = b.id, error = %e, "CloudFront refused an invalidation.");
+                self.store.batch_failed(b.id, &e, now).await?;
+                Ok(Step::Failed(e))
+            }
+            Err(e) => {
+                let deadline = self.store.batch_deadline(b.id).await?.unwrap_or(now);
+                if deadline <= now {
+                    let why = format!(
+                        "gave up at the job's deadline after {} attempts; last: {e}",
+                        b.attempts + 1
+                    );
+                    self.store.batch_failed(b.id, &why, now).await?;
+                    return Ok(Step::Failed(why));
+                }
+                // Only TooManyInvalidationsInProgress says for certain that nothing was made.
+                let maybe_sent = !matches!(e, CloudFrontError::TooManyInProgress(_));
+                let next = (now + send_backoff(b.attempts)).min(deadline);
+                tracing::info!(batch = b.id, error = %e, retry_in_ms = next - now, "CloudFront asked us to wait; retrying.");
+                self.store
+                    .batch_retry(b.id, &e.to_string(), next, maybe_sent, now)
+                    .await?;
+                Ok(Step::WaitUntil(next))
+            }
+        }
+    }
+
+    async fn track(
+        &self,
+        ctx: &JobContext<'_>,
+        api: &dyn CloudFrontApi,
+        b: Batch,
+    ) -> Result<Step, StoreError> {
+        let now = ctx.now;
+        let Some(id) = &b.invalidation_id else {
+            return Ok(Step::Failed(
+                "an accepted batch has no invalidation id".into(),
+            ));
+        };
+        match api.invalidation_completed(&b.distribution_id, id).await {
+            Ok(true) => {
+                self.store.batch_completed(b.id, now).await?;
+                tracing::info!(batch = b.id, invalidation = %id, "An invalidation completed.");
+                Ok(Step::Completed(None))
+            }
+            Ok(false) => {
+                let next = now + track_backoff(b.attempts);
+                self.store
+                    .batch_retry(b.id, "InProgress", next, true, now)
+                    .await?;
+                Ok(Step::WaitUntil(next))
+            }
+            Err(CloudFrontError::Permanent(e)) => {
+                self.store.batch_failed(b.id, &e, now).await?;
+                Ok(Step::Failed(e))
+            }
+            Err(e) => {
+                let next = now + track_backoff(b.attempts);
+                self.store
+                    .batch_retry(b.id, &e.to_string(), next, true, now)
+                    .await?;
+                Ok(Step::WaitUntil(next))
+            }
+        }
+    }
+
+    async fn update_cost_metrics(&self, now: i64) -> Result<(), StoreError> {
+        let month = month_of(now);
+        let billed = self.store.billed_paths(&month).await?;
+        let cost = monthly(month, billed, &self.settings.invalidation);
+        self.metrics.cloudfront_billed_paths.set(billed);
+        self.metrics
+            .cloudfront_estimated_usd
+            .set(cost.estimated_usd);
+        Ok(())
+    }
+
+    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+        let Some(api) = self.api.as_deref() else {
+            return Ok(Step::Failed(
+                "no CloudFront target is configured, so there is no CloudFront client".into(),
+            ));
+        };
+        match self.store.batch_of_job(ctx.job.id).await? {
+            None => self.batch(ctx).await,
+            Some(b) if b.state == "pending" => self.send(ctx, api, b).await,
+            Some(b) if b.state == "in_progress" => self.track(ctx, api, b).await,
+            // The batch ended in the transaction that also ended its jobs.
+            Some(b) if b.state == "completed" => Ok(Step::Completed(None)),
+            Some(b) => Ok(Step::Failed(format!(
+                "its CloudFront batch {} ended {}",
+                b.id, b.state
+            ))),
+        }
+    }
+}
+
+impl Executor for InvalidationExecutor {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Invalidate
+    }
+
+    fn validate<'a>(
+        &'a self,
+        target: &'a TargetName,
+        request: &'a Value,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Validated, JobError>> {
+        Box::pin(self.check(target, request, now))
+    }
+
+    fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
+        Box::pin(self.run_step(ctx))
+    }
+
+    fn cannot_stop<'a>(
+        &'a self,
+        job: &'a JobRecord,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            Ok(match self.store.batch_of_job(job.id).await? {
+                Some(b) if b.maybe_sent => Some(format!(
+                    "its paths were sent to CloudFront in batch {} ({}), and a CloudFront invalidation cannot be cancelled; it runs to completion",
+                    b.id,
+                    b.invalidation_id
+                        .as_deref()
+                        .unwrap_or("its answer is awaited")
+                )),
+                _ => None,
+            })
+        })
+    }
+
+    fn describe(&self, job: &JobRecord) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("items".into(), json!(stored_items(job)));
+        m.insert(
+            "cloudfront".into(),
+            job.result.clone().unwrap_or(Value::Null),
+        );
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoffs_grow_and_are_capped() {
+        assert_eq!(
+            [0, 1, 2, 5, 6, 30].map(send_backoff),
+            [1000, 2000, 4000, 32000, 60000, 60000]
+        );
+        assert_eq!(
+            [0, 1, 2, 3, 4, 9].map(track_backoff),
+            [2000, 4000, 8000, 16000, 30000, 30000]
+        );
+    }
+}

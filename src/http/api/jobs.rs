@@ -1,0 +1,166 @@
+//! Jobs of every kind (`/api/v1/jobs`) and the request parameters that the kinds' own routes
+//! share (`/api/v1/invalidations`): parse, call the job service, answer.
+
+use std::time::Duration;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Principal;
+use crate::domain::JobState;
+use crate::http::middleware::AuditNote;
+use crate::http::{ApiError, AppState};
+use crate::jobs::{CancelOutcome, JobView, ListQuery};
+
+/// The `Idempotency-Key` header, if sent: 1-255 printable ASCII characters.
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?
+        .trim();
+    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1-255 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// 202 with a new job, or 200 with `Idempotent-Replayed: true` for a retry; audited.
+pub fn submitted(req: &HttpRequest, job: JobView, created: bool) -> HttpResponse {
+    req.extensions_mut().insert(AuditNote {
+        target: Some(job.target.clone()),
+        detail: json!({ "job": job.id, "kind": job.kind, "replayed": !created }),
+    });
+    if created {
+        HttpResponse::Accepted().json(job)
+    } else {
+        HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(job)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowParams {
+    /// Long-poll until the job is final or this much time passed (e.g. `30s`, at most 15m).
+    wait: Option<String>,
+    /// With `wait`: also answer as soon as the job's state is no longer this one (the state
+    /// the client last showed), so a waiting client can show progress.
+    seen: Option<String>,
+}
+
+fn parse_state(field: &str, s: &str) -> Result<JobState, ApiError> {
+    s.parse()
+        .map_err(|e: crate::domain::UnknownJobState| ApiError::invalid(field, e.to_string()))
+}
+
+/// GET one job of `kind` (any kind when `None`), waiting as the parameters say.
+pub async fn show_kind(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+    params: &ShowParams,
+    kind: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let wait = match &params.wait {
+        None => Duration::ZERO,
+        Some(w) => humantime::parse_duration(w).map_err(|_| {
+            ApiError::invalid("wait", format!("{w:?} is not a duration like \"30s\""))
+        })?,
+    };
+    let seen = params
+        .seen
+        .as_deref()
+        .map(|s| parse_state("seen", s))
+        .transpose()?;
+    let job = state.jobs.wait(who, id, kind, wait, seen).await?;
+    Ok(HttpResponse::Ok().json(job))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    kind: Option<String>,
+    target: Option<String>,
+    state: Option<String>,
+    parent: Option<i64>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// GET a page of jobs of `kind` (or of the `kind` parameter).
+pub async fn list_kind(
+    state: &AppState,
+    who: &Principal,
+    params: &ListParams,
+    kind: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    if kind.is_some() && params.kind.is_some() {
+        return Err(ApiError::invalid("kind", "this route lists one kind only"));
+    }
+    let q = ListQuery {
+        kind: kind.map(str::to_owned).or_else(|| params.kind.clone()),
+        target: params.target.clone(),
+        state: params
+            .state
+            .as_deref()
+            .map(|s| parse_state("state", s))
+            .transpose()?,
+        parent_id: params.parent,
+        before: params.before,
+        limit: super::params::limit(params.limit, 50, 500)?,
+    };
+    Ok(HttpResponse::Ok().json(state.jobs.list(who, &q).await?))
+}
+
+/// POST cancel on a job of `kind` (any kind when `None`); audited.
+pub async fn cancel_kind(
+    req: &HttpRequest,
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+    kind: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let answer = state.jobs.cancel(who, id, kind).await?;
+    req.extensions_mut().insert(AuditNote {
+        target: Some(answer.job.target.clone()),
+        detail: json!({ "job": id, "kind": answer.job.kind, "outcome": answer.outcome }),
+    });
+    Ok(match answer.outcome {
+        CancelOutcome::Cancelled => HttpResponse::Ok().json(answer),
+        CancelOutcome::CancelRequested => HttpResponse::Accepted().json(answer),
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    id: web::Path<i64>,
+    params: web::Query<ShowParams>,
+) -> Result<HttpResponse, ApiError> {
+    show_kind(&state, &who, *id, &params, None).await
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    list_kind(&state, &who, &params, None).await
+}
+
+pub async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    cancel_kind(&req, &state, &who, *id, None).await
+}

@@ -1,0 +1,56 @@
+//! What can go wrong when asking for a job: the caller's fault (invalid, refused, forbidden,
+//! not found, conflict) or ours (the store).
+
+use serde_json::Value;
+
+use crate::auth::AuthError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The request is malformed; `field` names what, `details` lists each bad element.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+        details: Vec<Value>,
+    },
+    /// Well-formed, but a rule refuses it now (a budget, a guard rail).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error(transparent)]
+    Forbidden(#[from] AuthError),
+    #[error("{0}")]
+    NotFound(String),
+    /// It contradicts what is stored (a reused idempotency key, cancelling a finished job).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Ours: the store failed. The cause is kept for the log.
+    #[error("the job store failed")]
+    Store(#[source] StoreError),
+}
+
+impl JobError {
+    /// A bad field, with the rule it broke.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code: "invalid_request",
+            field: Some(field.into()),
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(message) => Self::Conflict {
+                code: "conflict",
+                message,
+            },
+            other => Self::Store(other),
+        }
+    }
+}

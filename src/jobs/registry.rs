@@ -1,0 +1,23 @@
+//! The one list of job kinds. A new kind is a module with an [`Executor`] and one line here.
+
+use std::sync::Arc;
+
+use super::Executor;
+use crate::cloudfront::CloudFrontApi;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What executors are built from.
+pub struct Deps {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    /// CloudFront, when a CloudFront target is configured (or a test's stand-in).
+    pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
+}
+
+/// Every kind this build knows.
+pub fn executors(deps: &Deps) -> Vec<Arc<dyn Executor>> {
+    vec![Arc::new(crate::cloudfront::InvalidationExecutor::new(deps))]
+}

@@ -1,0 +1,255 @@
+//! Submit, get, list, wait for and cancel jobs: the rules callers go through (who may, what
+//! is valid, what happens), whoever they are (API, dashboard, event rules).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{JobError, JobView, Runtime};
+use crate::auth::Principal;
+use crate::domain::{CancelDecision, JobState, Scope, TargetName};
+use crate::store::{CancelRecorded, JobFilter, JobRecord, NewJob, Store, now_ms};
+
+/// The longest wait honoured.
+pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub kind: Option<String>,
+    pub target: Option<String>,
+    pub state: Option<JobState>,
+    pub parent_id: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelOutcome {
+    /// It had not started: cancelled now.
+    Cancelled,
+    /// It is working: it stops at its next safe point.
+    CancelRequested,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CancelAnswer {
+    pub outcome: CancelOutcome,
+    pub message: String,
+    pub job: JobView,
+}
+
+pub struct JobService {
+    store: Store,
+    runtime: Arc<Runtime>,
+}
+
+impl JobService {
+    pub fn new(store: Store, runtime: Arc<Runtime>) -> Self {
+        Self { store, runtime }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    fn view(&self, job: JobRecord) -> JobView {
+        let detail = self
+            .runtime
+            .executor(&job.kind)
+            .map(|e| e.describe(&job))
+            .unwrap_or_default();
+        JobView::new(job, detail)
+    }
+
+    /// Stores a job of `kind` on `target` for `who`, or answers with the job already stored
+    /// under the same idempotency key: `(job, created)`.
+    pub async fn submit(
+        &self,
+        who: &Principal,
+        kind: &str,
+        target: &str,
+        request: &Value,
+        idempotency_key: Option<String>,
+    ) -> Result<(JobView, bool), JobError> {
+        let exec = self
+            .runtime
+            .executor(kind)
+            .ok_or_else(|| JobError::invalid("kind", format!("{kind:?} is not a job kind")))?
+            .clone();
+        who.require(exec.scope())?;
+        let name = TargetName::parse(target)
+            .map_err(|e| JobError::invalid("target", format!("{target:?} {e}")))?;
+        who.require_target(exec.scope(), &name)?;
+        let now = now_ms();
+        let v = exec.validate(&name, request, now).await?;
+        let new = NewJob {
+            kind: exec.kind(),
+            target: name.to_string(),
+            requester: who.name.to_string(),
+            idempotency_key,
+            request_hash: v.request_hash,
+            request: v.request,
+            deadline_at: v.deadline_at,
+            run_after: v.run_after,
+            parent_id: None,
+        };
+        let (job, created) = self.store.create_job(&new, now).await?;
+        if created {
+            self.runtime.wake();
+        }
+        Ok((self.view(job), created))
+    }
+
+    /// One job `who` may read (of `kind`, when the route is a kind's own).
+    pub async fn get(
+        &self,
+        who: &Principal,
+        id: i64,
+        kind: Option<&str>,
+    ) -> Result<JobView, JobError> {
+        self.record(who, id, kind).await.map(|j| self.view(j))
+    }
+
+    async fn record(
+        &self,
+        who: &Principal,
+        id: i64,
+        kind: Option<&str>,
+    ) -> Result<JobRecord, JobError> {
+        who.require(Scope::Read)?;
+        let job = self
+            .store
+            .job(id)
+            .await?
+            .filter(|j| kind.is_none_or(|k| j.kind == k))
+            .ok_or_else(|| JobError::NotFound(format!("no job {id}")))?;
+        let target = TargetName::parse(&job.target)
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?;
+        who.require_target(Scope::Read, &target)?;
+        Ok(job)
+    }
+
+    /// Jobs `who` may read, newest first.
+    pub async fn list(&self, who: &Principal, q: &ListQuery) -> Result<JobList, JobError> {
+        who.require(Scope::Read)?;
+        let filter = JobFilter {
+            kind: q.kind.clone(),
+            target: q.target.clone(),
+            state: q.state,
+            parent_id: q.parent_id,
+            targets: (!who.targets.is_empty()).then(|| who.targets.clone()),
+            before_id: q.before,
+            limit: q.limit,
+        };
+        let jobs = self.store.list_jobs(&filter).await?;
+        let next_before = (jobs.len() == q.limit as usize)
+            .then(|| jobs.last().map(|j| j.id))
+            .flatten();
+        Ok(JobList {
+            jobs: jobs.into_iter().map(|j| self.view(j)).collect(),
+            next_before,
+        })
+    }
+
+    /// The job once it is final, or once its state is no longer `seen`, or after `wait`.
+    pub async fn wait(
+        &self,
+        who: &Principal,
+        id: i64,
+        kind: Option<&str>,
+        wait: Duration,
+        seen: Option<JobState>,
+    ) -> Result<JobView, JobError> {
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+        let events = self.runtime.events();
+        loop {
+            // Registered before reading, so a change between the read and the wait wakes it.
+            let changed = events.notified();
+            let job = self.record(who, id, kind).await?;
+            let moved = seen.is_some_and(|s| s != job.state);
+            if job.state.is_final() || moved || tokio::time::Instant::now() >= deadline {
+                return Ok(self.view(job));
+            }
+            // Woken when a worker here changes a job; polling covers workers on other replicas.
+            tokio::select! {
+                () = changed => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// Cancels a queued job at once; asks a running one to stop at its next safe point;
+    /// refuses (conflict) a final job, or a running one whose kind says it can no longer stop.
+    pub async fn cancel(
+        &self,
+        who: &Principal,
+        id: i64,
+        kind: Option<&str>,
+    ) -> Result<CancelAnswer, JobError> {
+        let job = self.record(who, id, kind).await?;
+        let exec = self.runtime.executor(&job.kind).cloned();
+        who.require_target(
+            exec.as_ref().map_or(Scope::Admin, |e| e.scope()),
+            &TargetName::parse(&job.target)
+                .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?,
+        )?;
+        if job.state.on_cancel() == CancelDecision::Requested
+            && let Some(exec) = &exec
+            && let Some(why) = exec.cannot_stop(&job).await?
+        {
+            return Err(JobError::Conflict {
+                code: "not_cancellable",
+                message: format!("job {id} cannot be cancelled: {why}"),
+            });
+        }
+        let recorded = match job.state.on_cancel() {
+            CancelDecision::AlreadyFinal => CancelRecorded::Unchanged,
+            _ => {
+                self.store
+                    .request_cancel(id, who.name.as_str(), now_ms())
+                    .await?
+            }
+        };
+        let job = self.record(who, id, kind).await?;
+        let (outcome, message) = match recorded {
+            CancelRecorded::Cancelled => (
+                CancelOutcome::Cancelled,
+                format!("job {id} was cancelled before it started"),
+            ),
+            CancelRecorded::Requested => {
+                self.runtime.wake();
+                (
+                    CancelOutcome::CancelRequested,
+                    format!(
+                        "job {id} is running; it stops at its next safe point (follow it to see it end)"
+                    ),
+                )
+            }
+            CancelRecorded::Unchanged => {
+                return Err(JobError::Conflict {
+                    code: "already_final",
+                    message: format!("job {id} already ended: it is {}", job.state),
+                });
+            }
+        };
+        Ok(CancelAnswer {
+            outcome,
+            message,
+            job: self.view(job),
+        })
+    }
+}

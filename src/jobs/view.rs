@@ -1,0 +1,66 @@
+//! What the API answers about a job: a typed response, separate from the stored row (no
+//! request hash, no lease), plus the fields its kind adds for its own clients.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::JobState;
+use crate::store::JobRecord;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    /// The token or person that asked.
+    pub requester: String,
+    pub idempotency_key: Option<String>,
+    pub state: JobState,
+    pub error: Option<String>,
+    /// Someone asked to stop it; it stops at its next safe point, if it still can.
+    pub cancel_requested: bool,
+    /// As the kind stored it.
+    pub request: Value,
+    pub result: Option<Value>,
+    pub progress: Option<Value>,
+    /// The job this one was made for (an event's child).
+    pub parent_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub deadline_at: i64,
+    pub completed_at: Option<i64>,
+    /// Kind-specific fields (a CloudFront job's `items` and `cloudfront`).
+    #[serde(flatten)]
+    pub detail: Map<String, Value>,
+}
+
+impl JobView {
+    pub fn new(job: JobRecord, detail: Map<String, Value>) -> Self {
+        Self {
+            id: job.id,
+            kind: job.kind,
+            target: job.target,
+            requester: job.requester,
+            idempotency_key: job.idempotency_key,
+            state: job.state,
+            error: job.error,
+            cancel_requested: job.cancel_requested,
+            request: job.request,
+            result: job.result,
+            progress: job.progress,
+            parent_id: job.parent_id,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            started_at: job.started_at,
+            deadline_at: job.deadline_at,
+            completed_at: job.completed_at,
+            detail,
+        }
+    }
+
+    /// Completed, failed or cancelled.
+    pub fn is_final(&self) -> bool {
+        self.state.is_final()
+    }
+}
