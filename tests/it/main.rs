@@ -18,6 +18,7 @@ mod harness_cleanup;
 mod health;
 mod holds;
 mod invalidations;
+mod jobs;
 mod notifications;
 mod series_api;
 mod shutdown;
