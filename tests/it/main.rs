@@ -24,3 +24,4 @@ mod series_api;
 mod shutdown;
 mod store_conformance;
 mod store_jobs;
+mod upgrade;
