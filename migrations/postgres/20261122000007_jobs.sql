@@ -48,6 +48,10 @@ CREATE INDEX cloudfront_batch_jobs_batch ON cloudfront_batch_jobs (batch_id);
 ALTER TABLE cloudfront_batches ADD COLUMN maybe_sent BIGINT  NOT NULL DEFAULT 0;
 UPDATE cloudfront_batches SET maybe_sent = 1 WHERE attempts > 0 OR sent_at IS NOT NULL;
 
+-- The job that drives a batch (sends, tracks); the others in it are parked until it ends them.
+ALTER TABLE cloudfront_batches ADD COLUMN lead_job_id BIGINT;
+UPDATE cloudfront_batches SET lead_job_id = (SELECT MIN(id) FROM invalidation_jobs j WHERE j.batch_id = cloudfront_batches.id);
+
 -- The lowest job of each live batch drives it; the others are parked until it ends them.
 INSERT INTO jobs (id, kind, target, requester, idempotency_key, request_hash, request, result, state, error,
                   run_after, created_at, updated_at, started_at, deadline_at, completed_at)

@@ -398,6 +398,13 @@ impl InvalidationExecutor {
         };
         match self.store.batch_of_job(ctx.job.id).await? {
             None => self.batch(ctx).await,
+            // Another job drives this batch and ends this one with it: stay parked.
+            Some(b)
+                if b.lead_job_id != Some(ctx.job.id)
+                    && matches!(b.state.as_str(), "pending" | "in_progress") =>
+            {
+                Ok(Step::WaitUntil(i64::MAX))
+            }
             Some(b) if b.state == "pending" => self.send(ctx, api, b).await,
             Some(b) if b.state == "in_progress" => self.track(ctx, api, b).await,
             // The batch ended in the transaction that also ended its jobs.

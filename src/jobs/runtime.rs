@@ -82,7 +82,7 @@ impl Runtime {
             .await?
         {
             report.claimed += 1;
-            if self.drive(job, now).await? {
+            if self.drive(job, now, &self.owner).await? {
                 report.finished += 1;
             }
         }
@@ -91,7 +91,7 @@ impl Runtime {
 
     /// Steps one claimed job until it waits or ends; `true` when it ended. Store errors in a
     /// step let the job go to be retried; only a failure to record that is returned.
-    async fn drive(&self, mut job: JobRecord, now: i64) -> Result<bool, StoreError> {
+    async fn drive(&self, mut job: JobRecord, now: i64, owner: &str) -> Result<bool, StoreError> {
         let Some(exec) = self.executors.get(job.kind.as_str()).cloned() else {
             // Claims only take kinds this build knows.
             return Ok(false);
@@ -101,10 +101,10 @@ impl Runtime {
             let ctx = JobContext {
                 job: &job,
                 now,
-                owner: &self.owner,
+                owner,
                 store: &self.store,
             };
-            outcome = match self.with_lease(job.id, exec.step(&ctx)).await {
+            outcome = match self.with_lease(job.id, owner, exec.step(&ctx)).await {
                 Some(Ok(step)) => step,
                 Some(Err(e)) => {
                     tracing::warn!(job = job.id, kind = %job.kind, error = %e, "A job step failed on the store; it is retried.");
@@ -140,7 +140,7 @@ impl Runtime {
             // At least a millisecond on, so a `run_once` at a fixed time ends.
             Step::WaitUntil(at) => {
                 self.store
-                    .release_job(job.id, &self.owner, at.max(now + 1), now)
+                    .release_job(job.id, owner, at.max(now + 1), now)
                     .await?;
                 false
             }
@@ -179,7 +179,12 @@ impl Runtime {
 
     /// Runs `step` while renewing the lease; `None` when the lease was lost (the step is
     /// dropped: whatever it did is safe to repeat by the worker that has the job now).
-    async fn with_lease<T>(&self, id: i64, step: impl Future<Output = T>) -> Option<T> {
+    async fn with_lease<T>(
+        &self,
+        id: i64,
+        owner: &str,
+        step: impl Future<Output = T>,
+    ) -> Option<T> {
         let mut step = std::pin::pin!(step);
         let mut renew = tokio::time::interval(Duration::from_millis((LEASE_MS / 3) as u64));
         renew.tick().await;
@@ -187,7 +192,7 @@ impl Runtime {
             tokio::select! {
                 out = &mut step => return Some(out),
                 _ = renew.tick() => {
-                    match self.store.renew_lease(id, &self.owner, now_ms() + LEASE_MS).await {
+                    match self.store.renew_lease(id, owner, now_ms() + LEASE_MS).await {
                         Ok(true) => {}
                         Ok(false) => return None,
                         Err(e) => tracing::warn!(job = id, error = %e, "Could not renew a job lease; trying again."),
@@ -200,23 +205,28 @@ impl Runtime {
     /// Runs the workers until cancelled: each claims jobs while any is due, then waits for a
     /// submission or the next poll (500 ms; other replicas' submissions are seen this way).
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        // Each worker holds leases under a name of its own, so that one never takes a job
+        // its sibling holds (a CloudFront batch gathers only unheld jobs).
         let workers: Vec<_> = (0..WORKERS)
-            .map(|_| tokio::spawn(self.clone().worker(cancel.clone())))
+            .map(|i| {
+                let owner = format!("{}-w{i}", self.owner);
+                tokio::spawn(self.clone().worker(owner, cancel.clone()))
+            })
             .collect();
         for w in workers {
             let _ = w.await;
         }
     }
 
-    async fn worker(self: Arc<Self>, cancel: CancellationToken) {
+    async fn worker(self: Arc<Self>, owner: String, cancel: CancellationToken) {
         loop {
             let busy = match self
                 .store
-                .claim_job(&self.owner, &self.kinds, now_ms(), LEASE_MS)
+                .claim_job(&owner, &self.kinds, now_ms(), LEASE_MS)
                 .await
             {
                 Ok(Some(job)) => {
-                    if let Err(e) = self.drive(job, now_ms()).await {
+                    if let Err(e) = self.drive(job, now_ms(), &owner).await {
                         tracing::error!(error = %e, "A job worker could not record a step; retrying.");
                     }
                     true

@@ -41,6 +41,8 @@ pub struct Batch {
     pub sent_at: Option<i64>,
     /// An attempt may have reached CloudFront (an ambiguous error, or accepted).
     pub maybe_sent: bool,
+    /// The one job that drives it.
+    pub lead_job_id: Option<i64>,
 }
 
 /// What a new batch holds, chosen by the executor from the candidates.
@@ -52,7 +54,7 @@ pub struct BatchPlan {
     pub wildcards: i64,
 }
 
-const BATCH_COLUMNS: &str = "id, target, distribution_id, caller_reference, items, state, invalidation_id, attempts, sent_at, maybe_sent";
+const BATCH_COLUMNS: &str = "id, target, distribution_id, caller_reference, items, state, invalidation_id, attempts, sent_at, maybe_sent, lead_job_id";
 
 fn json_list(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("item list: {e}")))
@@ -70,6 +72,7 @@ fn batch_from_row(r: &AnyRow) -> Result<Batch, StoreError> {
         attempts: r.try_get("attempts")?,
         sent_at: r.try_get("sent_at")?,
         maybe_sent: r.try_get::<i64, _>("maybe_sent")? != 0,
+        lead_job_id: r.try_get("lead_job_id")?,
     })
 }
 
@@ -220,8 +223,8 @@ impl Store {
             serde_json::to_string(&plan.items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let provisional = format!("pending-{}", uuid::Uuid::new_v4());
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cloudfront_batches (target, distribution_id, caller_reference, items, files, wildcards, state, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) RETURNING id",
+            "INSERT INTO cloudfront_batches (target, distribution_id, caller_reference, items, files, wildcards, state, next_attempt_at, created_at, lead_job_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8) RETURNING id",
         )
         .bind(target)
         .bind(distribution_id)
@@ -230,6 +233,7 @@ impl Store {
         .bind(plan.files)
         .bind(plan.wildcards)
         .bind(now)
+        .bind(lead)
         .fetch_one(&mut *tx)
         .await?;
         // Derived from the batch id and its items: a retried call after a crash or a timeout

@@ -208,7 +208,16 @@ async fn jobs_of_every_kind_are_listed_and_bad_requests_are_refused_precisely() 
     assert_eq!(page["next_before"], b);
 
     // (what, method, path, token, status, code, field)
-    let table: [(&str, &str, String, Option<&str>, u16, &str, Option<&str>); 9] = [
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        String,
+        Option<&'a str>,
+        u16,
+        &'a str,
+        Option<&'a str>,
+    );
+    let table: [Case; 9] = [
         (
             "no token",
             "POST",

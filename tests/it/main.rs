@@ -20,6 +20,7 @@ mod holds;
 mod invalidations;
 mod jobs;
 mod notifications;
+mod replicas;
 mod series_api;
 mod shutdown;
 mod store_conformance;

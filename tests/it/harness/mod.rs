@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod process;
 pub mod receiver;
 pub mod redis;
+pub mod replica;
 pub mod smtp;
 pub mod tls;
 
