@@ -18,6 +18,7 @@ pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
+pub mod service_error;
 pub mod sources;
 pub mod startup;
 pub mod store;

@@ -155,6 +155,10 @@ impl Application {
             metrics,
             collector: collector.clone(),
             jobs: Arc::new(crate::jobs::JobService::new(store.clone(), jobs.clone())),
+            respond: Arc::new(crate::alarms::respond::RespondService::new(
+                store.clone(),
+                settings.clone(),
+            )),
             leader: leadership.clone(),
         });
         let server = HttpServer::new(move || {

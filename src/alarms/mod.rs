@@ -5,3 +5,4 @@
 pub mod eval;
 pub mod evaluator;
 pub mod hold;
+pub mod respond;

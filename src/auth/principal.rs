@@ -23,6 +23,9 @@ pub enum AuthError {
     MissingScope { token: String, needed: Scope },
     #[error("token {token:?} is not allowed to act on target {target:?}")]
     TargetNotAllowed { token: String, target: String },
+    /// A token limited to some targets asked for something that reaches beyond one target.
+    #[error("token {token:?} is limited to some targets; {hint}")]
+    NamedTargetOnly { token: String, hint: &'static str },
     /// The token store could not be reached: neither yes nor no, try again.
     #[error("the token could not be checked; try again")]
     Unavailable,

@@ -14,8 +14,9 @@ use super::cost::{exceeds_budget, month_of, monthly};
 use crate::config::{Settings, TargetSource};
 use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
 use crate::jobs::registry::Deps;
-use crate::jobs::{Executor, JobContext, JobError, Step, Validated};
+use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::metrics::Metrics;
+use crate::service_error::ServiceError;
 use crate::store::{Batch, BatchPlan, JobRecord, Store, StoreError};
 
 /// CloudFront's limits on what may be in progress per distribution.
@@ -63,9 +64,9 @@ fn parse_items(
     items: &[String],
     target: &str,
     cache_tags: bool,
-) -> Result<Vec<InvalidationItem>, JobError> {
+) -> Result<Vec<InvalidationItem>, ServiceError> {
     if items.is_empty() {
-        return Err(JobError::invalid(
+        return Err(ServiceError::invalid(
             "items",
             "must list at least one path or #tag",
         ));
@@ -84,7 +85,7 @@ fn parse_items(
         }
     }
     if let Some(first) = details.first() {
-        return Err(JobError::Invalid {
+        return Err(ServiceError::Invalid {
             code: "invalid_items",
             field: first["field"].as_str().map(str::to_owned),
             message: format!(
@@ -161,15 +162,15 @@ impl InvalidationExecutor {
         target: &TargetName,
         request: &Value,
         now: i64,
-    ) -> Result<Validated, JobError> {
+    ) -> Result<Validated, ServiceError> {
         let t = self.settings.target(target).ok_or_else(|| {
-            JobError::invalid(
+            ServiceError::invalid(
                 "target",
                 format!("{:?} is not a configured target", target.as_str()),
             )
         })?;
         let TargetSource::Cloudfront { cache_tags, .. } = &t.source else {
-            return Err(JobError::invalid(
+            return Err(ServiceError::invalid(
                 "target",
                 format!(
                     "{:?} is a {} target; invalidations go to cloudfront targets",
@@ -179,12 +180,12 @@ impl InvalidationExecutor {
             ));
         };
         let raw: Vec<String> = serde_json::from_value(request["items"].clone())
-            .map_err(|_| JobError::invalid("items", "must be a list of paths and #tags"))?;
+            .map_err(|_| ServiceError::invalid("items", "must be a list of paths and #tags"))?;
         let items = parse_items(&raw, target.as_str(), *cache_tags)?;
         let coalesced = coalesce(items.iter().cloned());
         let counts = ItemCounts::of(&coalesced);
         if counts.files > MAX_FILES_IN_FLIGHT || counts.wildcards > MAX_WILDCARDS_IN_FLIGHT {
-            return Err(JobError::invalid(
+            return Err(ServiceError::invalid(
                 "items",
                 format!(
                     "{} paths and {} wildcards after coalescing; CloudFront allows at most {MAX_FILES_IN_FLIGHT} and {MAX_WILDCARDS_IN_FLIGHT} in progress per distribution: split the request or use a wildcard",
@@ -195,7 +196,7 @@ impl InvalidationExecutor {
         let billed = self.store.billed_paths(&month_of(now)).await?;
         if exceeds_budget(billed, counts.billed(), &self.settings.invalidation) {
             let c = monthly(month_of(now), billed, &self.settings.invalidation);
-            return Err(JobError::Refused {
+            return Err(ServiceError::Refused {
                 code: "budget_exceeded",
                 message: format!(
                     "{} more billed paths would take this month's estimated invalidation cost beyond the budget of {:.2} USD (now {:.2} USD for {} paths)",
@@ -431,7 +432,7 @@ impl Executor for InvalidationExecutor {
         target: &'a TargetName,
         request: &'a Value,
         now: i64,
-    ) -> BoxFuture<'a, Result<Validated, JobError>> {
+    ) -> BoxFuture<'a, Result<Validated, ServiceError>> {
         Box::pin(self.check(target, request, now))
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::request_id;
 use crate::auth::AuthError;
-use crate::jobs::JobError;
+use crate::service_error::ServiceError;
 use crate::store::StoreError;
 
 /// An error answer.
@@ -123,7 +123,9 @@ impl From<AuthError> for ApiError {
             AuthError::Unauthenticated(_) => {
                 Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
             }
-            AuthError::MissingScope { .. } | AuthError::TargetNotAllowed { .. } => {
+            AuthError::MissingScope { .. }
+            | AuthError::TargetNotAllowed { .. }
+            | AuthError::NamedTargetOnly { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
             }
             AuthError::Unavailable => Self::new(
@@ -145,10 +147,10 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<JobError> for ApiError {
-    fn from(e: JobError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            JobError::Invalid {
+            ServiceError::Invalid {
                 code,
                 field,
                 message,
@@ -158,13 +160,15 @@ impl From<JobError> for ApiError {
                 details,
                 ..Self::new(StatusCode::BAD_REQUEST, code, message)
             },
-            JobError::Refused { code, message } => {
+            ServiceError::Refused { code, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
-            JobError::Forbidden(a) => a.into(),
-            JobError::NotFound(m) => Self::not_found(m),
-            JobError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
-            e @ JobError::Store(_) => Self::internal_error(&e),
+            ServiceError::Forbidden(a) => a.into(),
+            ServiceError::NotFound(m) => Self::not_found(m),
+            ServiceError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            e @ ServiceError::Store(_) => Self::internal_error(&e),
         }
     }
 }

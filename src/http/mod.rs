@@ -27,6 +27,8 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub collector: Arc<Collector>,
+    /// Alarms, acknowledgements and silences.
+    pub respond: Arc<crate::alarms::respond::RespondService>,
     /// Submit, follow and cancel jobs of every kind.
     pub jobs: Arc<crate::jobs::JobService>,
     /// Whether this replica leads (polls, evaluates alarms, rolls up).

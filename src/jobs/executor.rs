@@ -3,8 +3,8 @@
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::JobError;
 use crate::domain::{Scope, TargetName};
+use crate::service_error::ServiceError;
 use crate::store::{JobRecord, Store, StoreError};
 
 /// A request a kind accepted, as it will be stored.
@@ -76,7 +76,7 @@ pub trait Executor: Send + Sync {
         target: &'a TargetName,
         request: &'a Value,
         now: i64,
-    ) -> BoxFuture<'a, Result<Validated, JobError>>;
+    ) -> BoxFuture<'a, Result<Validated, ServiceError>>;
 
     /// Advances a claimed job.
     fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>>;

@@ -4,14 +4,12 @@
 //! API, the dashboard, the CLI (through the API) and event rules call to submit, follow, wait
 //! for and cancel jobs. Nothing else writes job rows.
 
-mod error;
 mod executor;
 pub mod registry;
 mod runtime;
 mod service;
 mod view;
 
-pub use error::JobError;
 pub use executor::{Executor, JobContext, Step, Validated};
 pub use runtime::{Runtime, RuntimeReport};
 pub use service::{CancelAnswer, CancelOutcome, JobList, JobService, ListQuery};

@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{JobError, JobView, Runtime};
+use super::{JobView, Runtime};
 use crate::auth::Principal;
 use crate::domain::{CancelDecision, JobState, Scope, TargetName};
+use crate::service_error::ServiceError;
 use crate::store::{CancelRecorded, JobFilter, JobRecord, NewJob, Store, now_ms};
 
 /// The longest wait honoured.
@@ -83,15 +84,15 @@ impl JobService {
         target: &str,
         request: &Value,
         idempotency_key: Option<String>,
-    ) -> Result<(JobView, bool), JobError> {
+    ) -> Result<(JobView, bool), ServiceError> {
         let exec = self
             .runtime
             .executor(kind)
-            .ok_or_else(|| JobError::invalid("kind", format!("{kind:?} is not a job kind")))?
+            .ok_or_else(|| ServiceError::invalid("kind", format!("{kind:?} is not a job kind")))?
             .clone();
         who.require(exec.scope())?;
         let name = TargetName::parse(target)
-            .map_err(|e| JobError::invalid("target", format!("{target:?} {e}")))?;
+            .map_err(|e| ServiceError::invalid("target", format!("{target:?} {e}")))?;
         who.require_target(exec.scope(), &name)?;
         let now = now_ms();
         let v = exec.validate(&name, request, now).await?;
@@ -119,7 +120,7 @@ impl JobService {
         who: &Principal,
         id: i64,
         kind: Option<&str>,
-    ) -> Result<JobView, JobError> {
+    ) -> Result<JobView, ServiceError> {
         self.record(who, id, kind).await.map(|j| self.view(j))
     }
 
@@ -128,14 +129,14 @@ impl JobService {
         who: &Principal,
         id: i64,
         kind: Option<&str>,
-    ) -> Result<JobRecord, JobError> {
+    ) -> Result<JobRecord, ServiceError> {
         who.require(Scope::Read)?;
         let job = self
             .store
             .job(id)
             .await?
             .filter(|j| kind.is_none_or(|k| j.kind == k))
-            .ok_or_else(|| JobError::NotFound(format!("no job {id}")))?;
+            .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))?;
         let target = TargetName::parse(&job.target)
             .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?;
         who.require_target(Scope::Read, &target)?;
@@ -143,7 +144,7 @@ impl JobService {
     }
 
     /// Jobs `who` may read, newest first.
-    pub async fn list(&self, who: &Principal, q: &ListQuery) -> Result<JobList, JobError> {
+    pub async fn list(&self, who: &Principal, q: &ListQuery) -> Result<JobList, ServiceError> {
         who.require(Scope::Read)?;
         let filter = JobFilter {
             kind: q.kind.clone(),
@@ -172,7 +173,7 @@ impl JobService {
         kind: Option<&str>,
         wait: Duration,
         seen: Option<JobState>,
-    ) -> Result<JobView, JobError> {
+    ) -> Result<JobView, ServiceError> {
         let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
         let events = self.runtime.events();
         loop {
@@ -199,7 +200,7 @@ impl JobService {
         who: &Principal,
         id: i64,
         kind: Option<&str>,
-    ) -> Result<CancelAnswer, JobError> {
+    ) -> Result<CancelAnswer, ServiceError> {
         let job = self.record(who, id, kind).await?;
         let exec = self.runtime.executor(&job.kind).cloned();
         who.require_target(
@@ -211,7 +212,7 @@ impl JobService {
             && let Some(exec) = &exec
             && let Some(why) = exec.cannot_stop(&job).await?
         {
-            return Err(JobError::Conflict {
+            return Err(ServiceError::Conflict {
                 code: "not_cancellable",
                 message: format!("job {id} cannot be cancelled: {why}"),
             });
@@ -240,7 +241,7 @@ impl JobService {
                 )
             }
             CancelRecorded::Unchanged => {
-                return Err(JobError::Conflict {
+                return Err(ServiceError::Conflict {
                     code: "already_final",
                     message: format!("job {id} already ended: it is {}", job.state),
                 });

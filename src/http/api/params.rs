@@ -1,4 +1,4 @@
-//! Rules shared by request parameters: times, page sizes, free-text comments.
+//! Rules shared by request parameters: times, page sizes.
 
 use crate::http::ApiError;
 
@@ -23,25 +23,4 @@ pub fn limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError
             format!("must be from 1 to {max}"),
         ))
     }
-}
-
-/// The longest comment kept (acknowledgements, silences).
-pub const MAX_COMMENT: usize = 1000;
-
-/// A comment, trimmed; `required`: it must say something.
-pub fn comment(text: Option<&str>, required: bool) -> Result<String, ApiError> {
-    let c = text.unwrap_or("").trim();
-    if required && c.is_empty() {
-        return Err(ApiError::invalid(
-            "comment",
-            "say why (whoever is on call next reads it)",
-        ));
-    }
-    if c.chars().count() > MAX_COMMENT {
-        return Err(ApiError::invalid(
-            "comment",
-            format!("must be at most {MAX_COMMENT} characters"),
-        ));
-    }
-    Ok(c.to_owned())
 }

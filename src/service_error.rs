@@ -1,5 +1,6 @@
-//! What can go wrong when asking for a job: the caller's fault (invalid, refused, forbidden,
-//! not found, conflict) or ours (the store).
+//! What can go wrong when asking a service (jobs, silences, acknowledgements) for something:
+//! the caller's fault (invalid, refused, forbidden, not found, conflict) or ours (the store).
+//! The HTTP layer maps it once to a status and the JSON error shape.
 
 use serde_json::Value;
 
@@ -7,7 +8,7 @@ use crate::auth::AuthError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum JobError {
+pub enum ServiceError {
     /// The request is malformed; `field` names what, `details` lists each bad element.
     #[error("{message}")]
     Invalid {
@@ -27,11 +28,11 @@ pub enum JobError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// Ours: the store failed. The cause is kept for the log.
-    #[error("the job store failed")]
+    #[error("the store failed")]
     Store(#[source] StoreError),
 }
 
-impl JobError {
+impl ServiceError {
     /// A bad field, with the rule it broke.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
@@ -43,7 +44,7 @@ impl JobError {
     }
 }
 
-impl From<StoreError> for JobError {
+impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(message) => Self::Conflict {
