@@ -26,3 +26,4 @@ mod shutdown;
 mod store_conformance;
 mod store_jobs;
 mod upgrade;
+mod errors;

@@ -54,6 +54,16 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
     .await;
     let b = Replica::start("replica-b", &config_path, dir.path(), &env);
     assert_eq!(b.role().as_deref(), Some("follower"));
+    let http = reqwest::Client::new();
+    let leader_gauge = |r: &Replica| {
+        let (http, url) = (http.clone(), r.url("/metrics"));
+        async move {
+            let text = http.get(url).send().await.unwrap().text().await.unwrap();
+            text.lines().find(|l| l.starts_with("cachewarden_leader ")).map(str::to_owned)
+        }
+    };
+    assert_eq!(leader_gauge(&a).await.as_deref(), Some("cachewarden_leader 1"));
+    assert_eq!(leader_gauge(&b).await.as_deref(), Some("cachewarden_leader 0"));
 
     // The hit rate falls: the leader polls, evaluates and pages once.
     let c = redis.connection().await;
@@ -68,7 +78,6 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
     .await;
 
     // 50 invalidations through both replicas, then the leader dies with them in flight.
-    let http = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..50 {
         let replica = if i % 2 == 0 { &a } else { &b };
@@ -93,6 +102,7 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
     .await;
     let takeover = killed.elapsed();
     println!("takeover after SIGKILL of the leader: {takeover:?}");
+    assert_eq!(leader_gauge(&b).await.as_deref(), Some("cachewarden_leader 1"));
 
     // The survivor polls and evaluates now: recovery resolves the alarm.
     wait_until(
