@@ -124,11 +124,13 @@ async fn throughput(world: &World, replicas: usize) -> f64 {
         .map(|i| Replica::start(&format!("t{replicas}-{i}"), &path, world.dir.path(), &env))
         .collect();
     let urls: Vec<String> = nodes.iter().map(|r| r.url("")).collect();
+    let nodes = std::sync::Arc::new(nodes);
     let http = reqwest::Client::new();
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
-            let (http, urls, token) = (http.clone(), urls.clone(), token.clone());
+            let (http, urls, token, nodes) =
+                (http.clone(), urls.clone(), token.clone(), nodes.clone());
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for i in (c..JOBS).step_by(CLIENTS) {
@@ -144,16 +146,10 @@ async fn throughput(world: &World, replicas: usize) -> f64 {
                     ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
                 }
                 for id in ids {
-                    let base = &urls[id as usize % urls.len()];
-                    let job: Value = http
-                        .get(format!("{base}/api/v1/jobs/{id}?wait=120s"))
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let node = &nodes[id as usize % nodes.len()];
+                    let job = node
+                        .get_json(&http, &format!("/api/v1/jobs/{id}?wait=120s"), &token)
+                        .await;
                     assert_eq!(job["state"], "completed", "{job}");
                 }
             })

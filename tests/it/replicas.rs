@@ -16,6 +16,28 @@ use crate::harness::receiver::TestReceiver;
 use crate::harness::redis::{RedisServer, traffic};
 use crate::harness::replica::{Replica, admin_token, aws_env, config};
 
+/// Sends Redis traffic of `hits` and `misses` until the receiver got a message of `kind`.
+async fn traffic_until(
+    c: &redis::aio::MultiplexedConnection,
+    hook: &TestReceiver,
+    hits: usize,
+    misses: usize,
+    kind: &str,
+) {
+    wait_until(
+        &format!("a {kind} message arrives"),
+        Duration::from_secs(30),
+        || {
+            let mut c = c.clone();
+            async move {
+                traffic(&mut c, hits, misses).await;
+                kinds(hook).iter().any(|k| k == kind)
+            }
+        },
+    )
+    .await;
+}
+
 fn kinds(hook: &TestReceiver) -> Vec<String> {
     hook.accepted()
         .iter()
@@ -59,23 +81,23 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
         let (http, url) = (http.clone(), r.url("/metrics"));
         async move {
             let text = http.get(url).send().await.unwrap().text().await.unwrap();
-            text.lines().find(|l| l.starts_with("cachewarden_leader ")).map(str::to_owned)
+            text.lines()
+                .find(|l| l.starts_with("cachewarden_leader "))
+                .map(str::to_owned)
         }
     };
-    assert_eq!(leader_gauge(&a).await.as_deref(), Some("cachewarden_leader 1"));
-    assert_eq!(leader_gauge(&b).await.as_deref(), Some("cachewarden_leader 0"));
+    assert_eq!(
+        leader_gauge(&a).await.as_deref(),
+        Some("cachewarden_leader 1")
+    );
+    assert_eq!(
+        leader_gauge(&b).await.as_deref(),
+        Some("cachewarden_leader 0")
+    );
 
     // The hit rate falls: the leader polls, evaluates and pages once.
     let c = redis.connection().await;
-    wait_until("the alarm message arrives", Duration::from_secs(30), || {
-        let mut c = c.clone();
-        let hook = &hook;
-        async move {
-            traffic(&mut c, 1, 9).await;
-            kinds(hook).contains(&"alarm".to_owned())
-        }
-    })
-    .await;
+    traffic_until(&c, &hook, 1, 9, "alarm").await;
 
     // 50 invalidations through both replicas, then the leader dies with them in flight.
     let mut ids = Vec::new();
@@ -102,35 +124,20 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
     .await;
     let takeover = killed.elapsed();
     println!("takeover after SIGKILL of the leader: {takeover:?}");
-    assert_eq!(leader_gauge(&b).await.as_deref(), Some("cachewarden_leader 1"));
+    assert_eq!(
+        leader_gauge(&b).await.as_deref(),
+        Some("cachewarden_leader 1")
+    );
 
     // The survivor polls and evaluates now: recovery resolves the alarm.
-    wait_until(
-        "the resolved message arrives",
-        Duration::from_secs(30),
-        || {
-            let mut c = c.clone();
-            let hook = &hook;
-            async move {
-                traffic(&mut c, 10, 0).await;
-                kinds(hook).contains(&"resolved".to_owned())
-            }
-        },
-    )
-    .await;
+    traffic_until(&c, &hook, 10, 0, "resolved").await;
 
     // Every job completes (those the dead replica held are taken over when its leases expire).
     let mut batches = BTreeSet::new();
     for id in &ids {
-        let job: Value = http
-            .get(b.url(&format!("/api/v1/jobs/{id}?wait=60s")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job = b
+            .get_json(&http, &format!("/api/v1/jobs/{id}?wait=60s"), &token)
+            .await;
         assert_eq!(job["state"], "completed", "{job}\n{}", b.log());
         batches.insert(
             job["cloudfront"]["caller_reference"]

@@ -59,6 +59,23 @@ impl Replica {
             .signal_and_wait(libc::SIGKILL, Duration::from_secs(5));
     }
 
+    /// GET `path` with `token`, answered as JSON.
+    pub async fn get_json(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        token: &str,
+    ) -> serde_json::Value {
+        http.get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the replica answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     /// What it logged.
     pub fn log(&self) -> String {
         self.proc.log()
