@@ -170,37 +170,35 @@ impl NotifyWorker {
         now: i64,
         report: &mut DeliveryReport,
     ) -> Result<(), StoreError> {
-        {
-            let outcome = match self.receivers.get(&n.notifier) {
-                Some(r) => r.send(&n).await,
-                None => Err(SendError(format!(
-                    "notifier {:?} is no longer configured",
-                    n.notifier
-                ))),
-            };
-            match outcome {
-                Ok(()) => {
-                    // Marked at once, so a retry never resends what was delivered.
-                    self.store.notification_delivered(n.id, now_ms()).await?;
-                    self.count(&n.notifier, "delivered");
-                    report.delivered += 1;
-                }
-                Err(e) if n.attempts + 1 >= MAX_ATTEMPTS => {
-                    tracing::error!(notification = n.id, notifier = %n.notifier, error = %e, "Gave up delivering a notification.");
-                    self.store
-                        .notification_attempt_failed(n.id, &e.0, None)
-                        .await?;
-                    self.count(&n.notifier, "failed");
-                    report.failed += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(notification = n.id, notifier = %n.notifier, error = %e, "A notification could not be delivered; retrying.");
-                    self.store
-                        .notification_attempt_failed(n.id, &e.0, Some(now + backoff(n.attempts)))
-                        .await?;
-                    self.count(&n.notifier, "retried");
-                    report.retried += 1;
-                }
+        let outcome = match self.receivers.get(&n.notifier) {
+            Some(r) => r.send(&n).await,
+            None => Err(SendError(format!(
+                "notifier {:?} is no longer configured",
+                n.notifier
+            ))),
+        };
+        match outcome {
+            Ok(()) => {
+                // Marked at once, so a retry never resends what was delivered.
+                self.store.notification_delivered(n.id, now_ms()).await?;
+                self.count(&n.notifier, "delivered");
+                report.delivered += 1;
+            }
+            Err(e) if n.attempts + 1 >= MAX_ATTEMPTS => {
+                tracing::error!(notification = n.id, notifier = %n.notifier, error = %e, "Gave up delivering a notification.");
+                self.store
+                    .notification_attempt_failed(n.id, &e.0, None)
+                    .await?;
+                self.count(&n.notifier, "failed");
+                report.failed += 1;
+            }
+            Err(e) => {
+                tracing::warn!(notification = n.id, notifier = %n.notifier, error = %e, "A notification could not be delivered; retrying.");
+                self.store
+                    .notification_attempt_failed(n.id, &e.0, Some(now + backoff(n.attempts)))
+                    .await?;
+                self.count(&n.notifier, "retried");
+                report.retried += 1;
             }
         }
         Ok(())
