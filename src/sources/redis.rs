@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::sync::Mutex;
 
 use super::counters::{Reading, push_hit_rate, push_interval_samples};
 use super::text_stats::{number, parse_redis_info, redis_key_count};
 use super::{PollError, Polled, Source, poll_error};
+use crate::redis_link::{RedisLink, parse_cluster_nodes};
 use crate::store::Sample;
 
 /// Counters read from INFO; their deltas become per-interval series.
@@ -27,10 +27,8 @@ const GAUGES: [&str; 3] = ["used_memory", "maxmemory", "connected_clients"];
 
 pub struct RedisSource {
     target: String,
-    url: SecretString,
+    link: RedisLink,
     cluster: bool,
-    /// A PEM CA to trust for `rediss://` instead of the system roots.
-    tls_ca_file: Option<std::path::PathBuf>,
     state: Mutex<State>,
 }
 
@@ -51,43 +49,10 @@ impl RedisSource {
     ) -> Self {
         Self {
             target: target.to_owned(),
-            url,
+            link: RedisLink::new(target, url, tls_ca_file),
             cluster,
-            tls_ca_file,
             state: Mutex::new(State::default()),
         }
-    }
-
-    fn client(&self, url: String) -> Result<redis::Client, PollError> {
-        match &self.tls_ca_file {
-            None => redis::Client::open(url).map_err(|e| poll_error("invalid Redis URL", e)),
-            Some(file) => {
-                // Read at each (re)connect, so a rotated CA file is used without a restart.
-                let root = std::fs::read(file)
-                    .map_err(|e| poll_error(&format!("cannot read {}", file.display()), e))?;
-                let certs = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(root),
-                };
-                redis::Client::build_with_tls(url, certs)
-                    .map_err(|e| poll_error("invalid TLS settings", e))
-            }
-        }
-    }
-
-    /// The URL for one node: the configured URL (scheme, credentials, TLS) with its host and
-    /// port replaced.
-    fn node_url(&self, node: &str) -> Result<String, PollError> {
-        let mut url =
-            url::Url::parse(self.url.expose_secret()).map_err(|e| poll_error("bad URL", e))?;
-        let (host, port) = node
-            .rsplit_once(':')
-            .ok_or_else(|| PollError(format!("bad node address {node:?}")))?;
-        url.set_host(Some(host))
-            .map_err(|e| poll_error("bad node host", e))?;
-        url.set_port(port.parse().ok())
-            .map_err(|_| PollError(format!("bad node port in {node:?}")))?;
-        Ok(url.into())
     }
 
     async fn connection(
@@ -98,27 +63,11 @@ impl RedisSource {
         if let Some(c) = state.connections.get(node) {
             return Ok(c.clone());
         }
-        let url = if node.is_empty() {
-            self.url.expose_secret().to_owned()
-        } else {
-            self.node_url(node)?
-        };
-        let client = self.client(url)?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)));
-        let conn = client
-            .get_multiplexed_async_connection_with_config(&config)
+        let conn = self
+            .link
+            .connect(node, Duration::from_secs(3))
             .await
-            .map_err(|e| {
-                poll_error(
-                    &format!(
-                        "cannot connect to {}",
-                        if node.is_empty() { &self.target } else { node }
-                    ),
-                    e,
-                )
-            })?;
+            .map_err(|e| PollError(e.0))?;
         state.connections.insert(node.to_owned(), conn.clone());
         Ok(conn)
     }
@@ -158,33 +107,15 @@ impl RedisSource {
         let text: String = self
             .query(state, "", &redis::cmd("CLUSTER").arg("NODES").to_owned())
             .await?;
-        let nodes = parse_cluster_nodes(&text);
+        let nodes: Vec<String> = parse_cluster_nodes(&text)
+            .into_iter()
+            .map(|n| n.address)
+            .collect();
         if nodes.is_empty() {
             return Err(PollError("CLUSTER NODES listed no reachable node".into()));
         }
         Ok(nodes)
     }
-}
-
-/// `host:port` of every connected node in CLUSTER NODES output (pure).
-pub(crate) fn parse_cluster_nodes(text: &str) -> Vec<String> {
-    let mut nodes: Vec<String> = text
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let _id = fields.next()?;
-            let address = fields.next()?;
-            let flags = fields.next()?;
-            if flags.contains("fail") || flags.contains("noaddr") || flags.contains("handshake") {
-                return None;
-            }
-            // ip:port@cport[,hostname]
-            let host_port = address.split('@').next()?;
-            (!host_port.starts_with(':')).then(|| host_port.to_owned())
-        })
-        .collect();
-    nodes.sort();
-    nodes
 }
 
 /// What one node's INFO yields: its reading (counters) and its gauges.
@@ -281,22 +212,5 @@ impl Source for RedisSource {
                 notices: Vec::new(),
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cluster_nodes_lists_reachable_nodes() {
-        let text = "07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:30004@31004,hostname4 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 0 1426238317239 4 connected\n\
-                    67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1 127.0.0.1:30002@31002 master - 0 1426238316232 2 connected 5461-10922\n\
-                    292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 127.0.0.1:30003@31003 master,fail - 0 1426238318243 3 connected 10923-16383\n\
-                    e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0 0 1 connected 0-5460\n";
-        assert_eq!(
-            parse_cluster_nodes(text),
-            ["127.0.0.1:30001", "127.0.0.1:30002", "127.0.0.1:30004"]
-        );
     }
 }
