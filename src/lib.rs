@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
+pub mod purge;
 pub mod redis_link;
 pub mod scheduler;
 pub mod service_error;

@@ -108,6 +108,40 @@ impl RedisLink {
     }
 }
 
+impl RedisLink {
+    /// A cluster connection seeded with `nodes` (`host:port`), which routes each command to
+    /// the node owning its keys' slot.
+    pub async fn cluster(
+        &self,
+        nodes: &[String],
+        timeout: Duration,
+    ) -> Result<redis::cluster_async::ClusterConnection, LinkError> {
+        let urls = nodes
+            .iter()
+            .map(|n| self.node_url(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut builder = redis::cluster::ClusterClientBuilder::new(urls)
+            .connection_timeout(timeout)
+            .response_timeout(timeout);
+        if let Some(file) = &self.tls_ca_file {
+            let root = std::fs::read(file)
+                .map_err(|e| LinkError::with(&format!("cannot read {}", file.display()), e))?;
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root),
+            });
+        }
+        builder
+            .build()
+            .map_err(|e| LinkError::with("invalid cluster settings", e))?
+            .get_async_connection()
+            .await
+            .map_err(|e| {
+                LinkError::with(&format!("cannot connect to the cluster {}", self.name), e)
+            })
+    }
+}
+
 /// Every connected node in CLUSTER NODES output (pure), sorted by address.
 pub fn parse_cluster_nodes(text: &str) -> Vec<ClusterNode> {
     let mut nodes: Vec<ClusterNode> = text

@@ -31,6 +31,7 @@ pub(super) fn build(
                 url,
                 cluster,
                 tls_ca_file,
+                ..
             } => Box::new(RedisSource::new(
                 t.name.as_str(),
                 url.clone(),

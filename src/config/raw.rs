@@ -84,6 +84,8 @@ pub(super) struct Target {
     pub cluster: Option<bool>,
     pub tls_ca_file: Option<String>,
     pub purge_prefixes: Option<Vec<String>>,
+    pub max_purge_keys: Option<u64>,
+    pub tag_key: Option<String>,
     pub address: Option<String>,
     pub cache_cluster_id: Option<String>,
     pub engine: Option<String>,

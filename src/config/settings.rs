@@ -146,6 +146,9 @@ pub struct TargetSettings {
     pub timeout: Duration,
     /// Key prefixes that purges may touch (Redis and Memcached only).
     pub purge_prefixes: Vec<String>,
+    /// A pattern purge that matches more keys than this needs the target's name repeated as
+    /// confirmation (Redis). Default 100,000.
+    pub max_purge_keys: u64,
     /// Where the numbers come from.
     pub source: TargetSource,
 }
@@ -189,6 +192,9 @@ pub enum TargetSource {
         url: SecretString,
         cluster: bool,
         tls_ca_file: Option<std::path::PathBuf>,
+        /// The key of the set that lists a tag's member keys; `{tag}` stands for the tag.
+        /// Default `tag:{tag}`, the convention of tagging cache libraries.
+        tag_key: String,
     },
     /// `host:port` of a Memcached server.
     Memcached { address: String },

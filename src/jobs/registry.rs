@@ -19,5 +19,8 @@ pub struct Deps {
 
 /// Every kind this build knows.
 pub fn executors(deps: &Deps) -> Vec<Arc<dyn Executor>> {
-    vec![Arc::new(crate::cloudfront::InvalidationExecutor::new(deps))]
+    vec![
+        Arc::new(crate::cloudfront::InvalidationExecutor::new(deps)),
+        Arc::new(crate::purge::redis::RedisPurgeExecutor::new(deps)),
+    ]
 }

@@ -82,7 +82,7 @@ impl Runtime {
             .await?
         {
             report.claimed += 1;
-            if self.drive(job, now, &self.owner).await? {
+            if self.drive(job, now, &self.owner, None).await? {
                 report.finished += 1;
             }
         }
@@ -91,13 +91,24 @@ impl Runtime {
 
     /// Steps one claimed job until it waits or ends; `true` when it ended. Store errors in a
     /// step let the job go to be retried; only a failure to record that is returned.
-    async fn drive(&self, mut job: JobRecord, now: i64, owner: &str) -> Result<bool, StoreError> {
+    /// `stop`: at shutdown the job is let go between steps, due at once, so another replica
+    /// (or this one restarted) resumes it without waiting for the lease to run out.
+    async fn drive(
+        &self,
+        mut job: JobRecord,
+        now: i64,
+        owner: &str,
+        stop: Option<&CancellationToken>,
+    ) -> Result<bool, StoreError> {
         let Some(exec) = self.executors.get(job.kind.as_str()).cloned() else {
             // Claims only take kinds this build knows.
             return Ok(false);
         };
         let mut outcome = Step::Continue;
         for _ in 0..MAX_STEPS_PER_CLAIM {
+            if stop.is_some_and(CancellationToken::is_cancelled) {
+                break;
+            }
             let ctx = JobContext {
                 job: &job,
                 now,
@@ -132,9 +143,7 @@ impl Runtime {
         let ended = match outcome {
             // Out of steps for this claim: let others have a turn, back at once.
             Step::Continue => {
-                self.store
-                    .release_job(job.id, &self.owner, now, now)
-                    .await?;
+                self.store.release_job(job.id, owner, now, now).await?;
                 false
             }
             // At least a millisecond on, so a `run_once` at a fixed time ends.
@@ -226,7 +235,7 @@ impl Runtime {
                 .await
             {
                 Ok(Some(job)) => {
-                    if let Err(e) = self.drive(job, now_ms(), &owner).await {
+                    if let Err(e) = self.drive(job, now_ms(), &owner, Some(&cancel)).await {
                         tracing::error!(error = %e, "A job worker could not record a step; retrying.");
                     }
                     true

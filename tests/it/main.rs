@@ -21,6 +21,7 @@ mod holds;
 mod invalidations;
 mod jobs;
 mod notifications;
+mod purges;
 mod replicas;
 mod series_api;
 mod shutdown;

@@ -47,12 +47,17 @@ fn one(v: &mut Checker, path: &KeyPath, t: raw::Target) -> Option<TargetSettings
             "an empty prefix would allow every key; list real prefixes",
         );
     }
+    let max_purge_keys = t.max_purge_keys.unwrap_or(100_000);
+    if max_purge_keys == 0 {
+        v.error(path.key("max_purge_keys"), "must be at least 1");
+    }
     let source = source(v, path, kind, t)?;
     Some(TargetSettings {
         name: name?,
         schedule: schedule?,
         timeout: timeout?,
         purge_prefixes,
+        max_purge_keys,
         source,
     })
 }
@@ -101,7 +106,14 @@ fn source(
                 path,
                 k,
                 &t,
-                &["url", "cluster", "tls_ca_file", "purge_prefixes"],
+                &[
+                    "url",
+                    "cluster",
+                    "tls_ca_file",
+                    "purge_prefixes",
+                    "max_purge_keys",
+                    "tag_key",
+                ],
             );
             let url = v.required(path, "url", &t.url)?;
             let parsed = v.url(path.key("url"), url, &["redis", "rediss"])?;
@@ -116,10 +128,19 @@ fn source(
                 }
                 Some(file) => Some(v.file(path.key("tls_ca_file"), file)?),
             };
+            let tag_key = t.tag_key.clone().unwrap_or_else(|| "tag:{tag}".into());
+            if tag_key.matches("{tag}").count() != 1 {
+                v.error(
+                    path.key("tag_key"),
+                    "must contain {tag} once, e.g. \"tag:{tag}\"",
+                );
+                return None;
+            }
             Some(TargetSource::Redis {
                 url: SecretString::from(url.clone()),
                 cluster: t.cluster.unwrap_or(false),
                 tls_ca_file,
+                tag_key,
             })
         }
         TargetKind::Memcached => {
@@ -211,6 +232,8 @@ fn kind_fields(v: &mut Checker, path: &KeyPath, kind: &str, t: &raw::Target, all
         ("region", t.region.is_some() && kind != "cloudfront"),
         ("tls_ca_file", t.tls_ca_file.is_some()),
         ("purge_prefixes", t.purge_prefixes.is_some()),
+        ("max_purge_keys", t.max_purge_keys.is_some()),
+        ("tag_key", t.tag_key.is_some()),
         ("url", t.url.is_some()),
         ("cluster", t.cluster.is_some()),
         ("address", t.address.is_some()),

@@ -7,6 +7,7 @@ mod cloudwatch;
 mod invalidations;
 mod jobs;
 mod params;
+mod purges;
 mod series;
 mod silences;
 mod targets;
@@ -56,6 +57,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/invalidations/{id}/cancel",
         web::post().to(invalidations::cancel),
     )
+    .service(
+        web::resource("/purges")
+            .route(web::get().to(purges::list))
+            .route(web::post().to(purges::create)),
+    )
+    .route("/purges/{id}", web::get().to(purges::show))
+    .route("/purges/{id}/cancel", web::post().to(purges::cancel))
     .route("/jobs", web::get().to(jobs::list))
     .route("/jobs/{id}", web::get().to(jobs::show))
     .route("/jobs/{id}/cancel", web::post().to(jobs::cancel));

@@ -1,0 +1,214 @@
+//! Purges of Redis and Memcached: the request as stored, the rules it must pass before
+//! anything is deleted (guard rails), and one job kind per engine.
+
+pub mod glob;
+pub mod redis;
+mod slot;
+
+use serde::{Deserialize, Serialize};
+
+use crate::service_error::ServiceError;
+
+/// Exact keys one request may name.
+pub const MAX_KEYS: usize = 10_000;
+/// Patterns and tags one request may name.
+pub const MAX_PATTERNS: usize = 100;
+/// The fastest rate a request may ask for, in keys per second.
+pub const MAX_RATE: u64 = 1_000_000;
+
+/// A purge as asked for and stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Count (and sample) what would be deleted; delete nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Keys per second at most; none: as fast as the server answers.
+    pub rate_limit: Option<u64>,
+    /// The target's name repeated: the guard rails are waived.
+    pub confirm: Option<String>,
+}
+
+impl PurgeRequest {
+    /// Whether the caller repeated `target` as confirmation.
+    pub fn confirmed(&self, target: &str) -> bool {
+        self.confirm.as_deref() == Some(target)
+    }
+}
+
+fn list_rule(field: &str, items: &[String], max: usize) -> Result<(), ServiceError> {
+    if items.len() > max {
+        return Err(ServiceError::invalid(
+            field,
+            format!("at most {max} per request"),
+        ));
+    }
+    if let Some(i) = items.iter().position(|k| k.is_empty()) {
+        return Err(ServiceError::invalid(
+            format!("{field}[{i}]"),
+            "must not be empty",
+        ));
+    }
+    if let Some(i) = items.iter().position(|k| k.len() > 1024) {
+        return Err(ServiceError::invalid(
+            format!("{field}[{i}]"),
+            "must be at most 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// The rules every purge request meets, whatever it targets: something to purge, sane
+/// sizes and rate, a confirmation that names the target if there is one. The guard rails
+/// (what patterns may touch) come after, per target.
+pub fn check_request(r: &PurgeRequest, target: &str) -> Result<(), ServiceError> {
+    if r.keys.is_empty() && r.patterns.is_empty() && r.tags.is_empty() {
+        return Err(ServiceError::invalid(
+            "keys",
+            "name at least one of keys, patterns or tags",
+        ));
+    }
+    list_rule("keys", &r.keys, MAX_KEYS)?;
+    list_rule("patterns", &r.patterns, MAX_PATTERNS)?;
+    list_rule("tags", &r.tags, MAX_PATTERNS)?;
+    if let Some(rate) = r.rate_limit
+        && !(1..=MAX_RATE).contains(&rate)
+    {
+        return Err(ServiceError::invalid(
+            "rate_limit",
+            format!("must be from 1 to {MAX_RATE} keys per second"),
+        ));
+    }
+    if let Some(c) = &r.confirm
+        && c != target
+    {
+        return Err(ServiceError::invalid(
+            "confirm",
+            format!("must repeat the target's name ({target:?}) exactly"),
+        ));
+    }
+    Ok(())
+}
+
+/// What the guard rails say about the patterns of a request on a target with these
+/// `prefixes`: each pattern must start with one of them, and a bare `*` (or any pattern with
+/// no literal prefix) reaches everything. Waived when confirmed. Pure.
+pub fn guard_patterns(
+    patterns: &[String],
+    prefixes: &[String],
+    confirmed: bool,
+) -> Result<(), ServiceError> {
+    if confirmed {
+        return Ok(());
+    }
+    for (i, p) in patterns.iter().enumerate() {
+        let prefix = glob::literal_prefix(p);
+        if prefix.is_empty() {
+            return Err(ServiceError::Refused {
+                code: "confirmation_required",
+                message: format!(
+                    "patterns[{i}] {p:?} can match every key; repeat the target's name in \"confirm\" to purge it"
+                ),
+            });
+        }
+        if !prefixes
+            .iter()
+            .any(|allowed| prefix.starts_with(allowed.as_str()))
+        {
+            return Err(ServiceError::Refused {
+                code: "confirmation_required",
+                message: format!(
+                    "patterns[{i}] {p:?} is outside the target's purge_prefixes ({}); repeat the target's name in \"confirm\" to purge it",
+                    if prefixes.is_empty() {
+                        "none configured".to_owned()
+                    } else {
+                        prefixes.join(", ")
+                    }
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(keys: &[&str], patterns: &[&str], tags: &[&str]) -> PurgeRequest {
+        PurgeRequest {
+            keys: keys.iter().map(|s| s.to_string()).collect(),
+            patterns: patterns.iter().map(|s| s.to_string()).collect(),
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            ..PurgeRequest::default()
+        }
+    }
+
+    fn field(e: ServiceError) -> String {
+        match e {
+            ServiceError::Invalid { field, .. } => field.unwrap_or_default(),
+            other => format!("not invalid: {other}"),
+        }
+    }
+
+    #[test]
+    fn bad_requests_name_the_field() {
+        let mut fast = req(&["k"], &[], &[]);
+        fast.rate_limit = Some(0);
+        let mut wrong = req(&["k"], &[], &[]);
+        wrong.confirm = Some("other".into());
+        let many: Vec<String> = (0..=MAX_KEYS).map(|i| format!("k{i}")).collect();
+        let mut too_many = req(&[], &[], &[]);
+        too_many.keys = many;
+        // (what, request, field)
+        let table = [
+            ("nothing to purge", req(&[], &[], &[]), "keys"),
+            ("empty key", req(&["a", ""], &[], &[]), "keys[1]"),
+            ("empty pattern", req(&[], &[""], &[]), "patterns[0]"),
+            ("empty tag", req(&[], &[], &[""]), "tags[0]"),
+            ("too many keys", too_many, "keys"),
+            ("zero rate", fast, "rate_limit"),
+            ("confirm names another target", wrong, "confirm"),
+        ];
+        for (what, r, expected) in table {
+            let e = check_request(&r, "sessions").expect_err(what);
+            assert_eq!(field(e), expected, "{what}");
+        }
+        assert!(check_request(&req(&["k"], &["p:*"], &["t"]), "sessions").is_ok());
+    }
+
+    #[test]
+    fn guard_rails() {
+        let prefixes = vec!["product:".to_owned(), "session:".to_owned()];
+        let p = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // (patterns, confirmed, allowed)
+        let table = [
+            (p(&["product:*"]), false, true),
+            (p(&["product:42:*", "session:?"]), false, true),
+            (p(&["*"]), false, false),
+            (p(&["*product:*"]), false, false),
+            (p(&["user:*"]), false, false),
+            (p(&["prod*"]), false, false),
+            (p(&["product:*", "user:*"]), false, false),
+            (p(&["*"]), true, true),
+            (p(&["user:*"]), true, true),
+        ];
+        for (patterns, confirmed, allowed) in table {
+            assert_eq!(
+                guard_patterns(&patterns, &prefixes, confirmed).is_ok(),
+                allowed,
+                "{patterns:?} confirmed={confirmed}"
+            );
+        }
+        assert!(
+            guard_patterns(&p(&["x:*"]), &[], false).is_err(),
+            "no prefixes: nothing without confirmation"
+        );
+    }
+}

@@ -1,0 +1,628 @@
+//! Redis purges against real servers (standalone and a 3-primary cluster): patterns leave
+//! every other key (also keys written during the purge), exact keys and tags, dry runs that
+//! count exactly and delete nothing, guard rails and bad requests as tables, a rate limit
+//! that holds, cancel within a second, and Redis stopping mid-purge.
+
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::harness::app::expect_error;
+use crate::harness::process::wait_until;
+use crate::harness::redis::{RedisCluster, RedisServer};
+
+fn config(url: &str, extra: &str) -> String {
+    format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{url}\"\npurge_prefixes = [\"product:\", \"session:\"]\n{extra}\
+         [[targets]]\nname = \"frag\"\nkind = \"memcached\"\naddress = \"127.0.0.1:1\"\n"
+    )
+}
+
+/// Writes `n` keys named `prefix{i}` with pipelined SETs.
+async fn fill(c: &mut impl redis::aio::ConnectionLike, prefix: &str, n: usize) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let mut pipe = redis::pipe();
+        for i in chunk {
+            pipe.cmd("SET")
+                .arg(format!("{prefix}{i}"))
+                .arg("v")
+                .ignore();
+        }
+        let () = pipe.query_async(c).await.expect("SET");
+    }
+}
+
+/// How many keys match `pattern` on a standalone server.
+async fn count(c: &mut redis::aio::MultiplexedConnection, pattern: &str) -> usize {
+    let mut n = 0;
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(c)
+            .await
+            .unwrap();
+        n += keys.len();
+        cursor = next;
+        if cursor == 0 {
+            return n;
+        }
+    }
+}
+
+async fn purge(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post("/api/v1/purges", Some(token), &body).await
+}
+
+/// Submits a purge, runs it to the end, and returns the final job.
+async fn run(app: &TestApp, token: &str, body: Value) -> Value {
+    let res = purge(app, token, body).await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    app.jobs
+        .run_once(cachewarden::store::now_ms())
+        .await
+        .unwrap();
+    app.get_json(&format!("/api/v1/purges/{id}"), Some(token))
+        .await
+}
+
+#[tokio::test]
+async fn a_pattern_purge_deletes_what_matches_and_nothing_else() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 5000).await;
+    fill(&mut c, "session:", 2000).await;
+    fill(&mut c, "productx", 10).await;
+    let app = TestApp::sqlite(&config(&redis.url(), "")).await;
+    let ops = app.token("ops", &["purge"], &["sessions"]).await;
+
+    // A dry run counts exactly, samples, and deletes nothing.
+    let dry = run(&app, &ops, json!({"target": "sessions", "patterns": ["product:*"], "dry_run": true, "rate_limit": 1000})).await;
+    assert_eq!(dry["state"], "completed", "{dry}");
+    assert_eq!(dry["result"]["matched"], 5000);
+    assert_eq!(dry["result"]["deleted"], 0);
+    let sample = dry["result"]["sample"].as_array().unwrap();
+    assert_eq!(sample.len(), 20);
+    assert!(
+        sample
+            .iter()
+            .all(|k| k.as_str().unwrap().starts_with("product:"))
+    );
+    assert_eq!(
+        dry["result"]["estimated_seconds"], 5.0,
+        "5000 keys at 1000/s"
+    );
+    assert_eq!(count(&mut c, "product:*").await, 5000);
+
+    // The purge, with keys written while it runs.
+    let res = purge(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"]}),
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let writer = {
+        let mut w = redis.connection().await;
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let _: () = w.set(format!("session:new{i}"), "v").await.unwrap();
+                let _: () = w.set(format!("fresh:{i}"), "v").await.unwrap();
+            }
+        })
+    };
+    app.jobs
+        .run_once(cachewarden::store::now_ms())
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    let done = app
+        .get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+        .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["result"]["deleted"], 5000);
+    assert_eq!(count(&mut c, "product:*").await, 0);
+    assert_eq!(
+        count(&mut c, "session:*").await,
+        2300,
+        "other keys and keys written meanwhile stay"
+    );
+    assert_eq!(count(&mut c, "productx*").await, 10);
+    assert_eq!(count(&mut c, "fresh:*").await, 300);
+    assert_eq!(done["progress"]["deleted"], 5000);
+    // A purge opens the expected-dip window on its target.
+    assert_eq!(
+        app.store
+            .expected_dip("sessions", cachewarden::store::now_ms(), 600_000)
+            .await
+            .unwrap(),
+        Some(id)
+    );
+}
+
+#[tokio::test]
+async fn exact_keys_and_tags_are_deleted_with_the_tag_sets() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "k", 10).await;
+    let _: () = c.sadd("tag:product-1", &["k1", "k2", "k3"]).await.unwrap();
+    let _: () = c.sadd("t/other", &["k4"]).await.unwrap();
+    let app = TestApp::sqlite(&config(&redis.url(), "tag_key = \"t/{tag}\"\n")).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let done = run(
+        &app,
+        &ops,
+        json!({"target": "sessions", "keys": ["k0", "k9", "missing"], "tags": ["other"]}),
+    )
+    .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(
+        done["result"]["deleted"], 3,
+        "k0, k9 and the tag's member k4"
+    );
+    let left: Vec<String> = {
+        let mut keys: Vec<String> = c.keys("k*").await.unwrap();
+        keys.sort();
+        keys
+    };
+    assert_eq!(left, ["k1", "k2", "k3", "k5", "k6", "k7", "k8"]);
+    assert!(
+        !c.exists::<_, bool>("t/other").await.unwrap(),
+        "the tag's set goes too"
+    );
+    assert!(
+        c.exists::<_, bool>("tag:product-1").await.unwrap(),
+        "another key format is not this target's"
+    );
+}
+
+#[tokio::test]
+async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 50).await;
+    let app = TestApp::sqlite(&config(&redis.url(), "max_purge_keys = 20\n")).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let reader = app.token("reader", &["read"], &[]).await;
+    let elsewhere = app.token("elsewhere", &["purge"], &["frag"]).await;
+    // (what, token, body, status, code, field, message)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Value,
+        u16,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+    );
+    let table: Vec<Case> = vec![
+        (
+            "no token",
+            None,
+            json!({"target": "sessions", "keys": ["a"]}),
+            401,
+            "unauthenticated",
+            None,
+            "",
+        ),
+        (
+            "read scope",
+            Some(&reader),
+            json!({"target": "sessions", "keys": ["a"]}),
+            403,
+            "forbidden",
+            None,
+            "purge",
+        ),
+        (
+            "another target's token",
+            Some(&elsewhere),
+            json!({"target": "sessions", "keys": ["a"]}),
+            403,
+            "forbidden",
+            None,
+            "sessions",
+        ),
+        (
+            "nothing to purge",
+            Some(&ops),
+            json!({"target": "sessions"}),
+            400,
+            "invalid_request",
+            Some("keys"),
+            "at least one",
+        ),
+        (
+            "no target",
+            Some(&ops),
+            json!({"keys": ["a"]}),
+            400,
+            "invalid_request",
+            Some("target"),
+            "name the target",
+        ),
+        (
+            "unknown target",
+            Some(&ops),
+            json!({"target": "nope", "keys": ["a"]}),
+            400,
+            "invalid_request",
+            Some("target"),
+            "not a configured target",
+        ),
+        (
+            "memcached target",
+            Some(&ops),
+            json!({"target": "frag", "keys": ["a"]}),
+            400,
+            "invalid_request",
+            Some("target"),
+            "redis targets",
+        ),
+        (
+            "unknown field",
+            Some(&ops),
+            json!({"target": "sessions", "key": ["a"]}),
+            400,
+            "invalid_request",
+            Some("key"),
+            "unknown field",
+        ),
+        (
+            "keys not a list",
+            Some(&ops),
+            json!({"target": "sessions", "keys": "a"}),
+            400,
+            "invalid_request",
+            Some("keys"),
+            "sequence",
+        ),
+        (
+            "empty pattern",
+            Some(&ops),
+            json!({"target": "sessions", "patterns": [""]}),
+            400,
+            "invalid_request",
+            Some("patterns[0]"),
+            "empty",
+        ),
+        (
+            "rate of zero",
+            Some(&ops),
+            json!({"target": "sessions", "keys": ["a"], "rate_limit": 0}),
+            400,
+            "invalid_request",
+            Some("rate_limit"),
+            "from 1",
+        ),
+        (
+            "confirm names another",
+            Some(&ops),
+            json!({"target": "sessions", "patterns": ["*"], "confirm": "frag"}),
+            400,
+            "invalid_request",
+            Some("confirm"),
+            "repeat",
+        ),
+        (
+            "bare star",
+            Some(&ops),
+            json!({"target": "sessions", "patterns": ["*"]}),
+            422,
+            "confirmation_required",
+            None,
+            "every key",
+        ),
+        (
+            "outside the prefixes",
+            Some(&ops),
+            json!({"target": "sessions", "patterns": ["user:*"]}),
+            422,
+            "confirmation_required",
+            None,
+            "purge_prefixes",
+        ),
+        (
+            "more than max_purge_keys",
+            Some(&ops),
+            json!({"target": "sessions", "patterns": ["product:*"]}),
+            422,
+            "confirmation_required",
+            None,
+            "max_purge_keys",
+        ),
+    ];
+    for (what, token, body, status, code, field, message) in table {
+        expect_error(
+            what,
+            purge(&app, token.unwrap_or(""), body).await,
+            status,
+            code,
+            field,
+            message,
+        )
+        .await;
+    }
+    assert_eq!(
+        count(&mut c, "product:*").await,
+        50,
+        "nothing refused touched a key"
+    );
+    let listed = app.get_json("/api/v1/jobs", Some(&ops)).await;
+    assert!(
+        listed["jobs"].as_array().unwrap().is_empty(),
+        "nothing refused was stored: {listed}"
+    );
+    // A dry run may look; the confirmed purge goes through.
+    let dry = purge(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"], "dry_run": true}),
+    )
+    .await;
+    assert_eq!(dry.status(), 202);
+    let ok = purge(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"], "confirm": "sessions"}),
+    )
+    .await;
+    assert_eq!(ok.status(), 202);
+    app.jobs
+        .run_once(cachewarden::store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(count(&mut c, "product:*").await, 0);
+}
+
+#[tokio::test]
+async fn a_cluster_is_purged_on_every_primary_by_slot() {
+    let cluster = RedisCluster::start(3);
+    let seed = format!("redis://127.0.0.1:{}", cluster.nodes[0].port);
+    let client = redis::cluster::ClusterClient::new(vec![seed.clone()]).unwrap();
+    let mut c = client.get_async_connection().await.unwrap();
+    for i in 0..3000 {
+        let _: () = c.set(format!("product:{i}"), "v").await.unwrap();
+    }
+    for i in 0..500 {
+        let _: () = c.set(format!("session:{i}"), "v").await.unwrap();
+    }
+    let _: () = c
+        .sadd("tag:{t}1", &["session:1", "session:2"])
+        .await
+        .unwrap();
+    let app = TestApp::sqlite(&config(&seed, "cluster = true\n")).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let done = run(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"], "keys": ["session:10", "session:11", "session:12"], "tags": ["{t}1"]}),
+    )
+    .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["result"]["deleted"], 3005);
+    assert_eq!(
+        done["result"]["nodes"].as_object().unwrap().len(),
+        3,
+        "every primary scanned: {done}"
+    );
+    let mut left = 0;
+    for node in &cluster.nodes {
+        let mut n = node.connection().await;
+        assert_eq!(count(&mut n, "product:*").await, 0);
+        left += count(&mut n, "session:*").await;
+    }
+    assert_eq!(left, 495);
+}
+
+#[tokio::test]
+async fn a_rate_limited_purge_keeps_its_rate_and_stops_within_a_second_when_cancelled() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 6000).await;
+    let app = TestApp::sqlite_scheduled(&config(&redis.url(), "")).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let res = purge(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"], "rate_limit": 2000}),
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    // Progress shows while it runs.
+    wait_until("progress is stored", Duration::from_secs(10), || async {
+        app.get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+            .await["progress"]["deleted"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 2000
+    })
+    .await;
+    let seen = app
+        .get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+        .await;
+    assert_eq!(seen["state"], "running");
+    let rate = seen["progress"]["rate"].as_f64().unwrap();
+    assert!(
+        (1600.0..=2400.0).contains(&rate),
+        "deleted/s within 20 % of 2000: {rate} ({seen})"
+    );
+    assert!(seen["progress"]["eta_seconds"].as_f64().is_some(), "{seen}");
+
+    let asked = Instant::now();
+    let res = app
+        .post(
+            &format!("/api/v1/purges/{id}/cancel"),
+            Some(&ops),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    wait_until("the purge stops", Duration::from_secs(5), || async {
+        app.get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+            .await["state"]
+            == "cancelled"
+    })
+    .await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "stopped after {:?}",
+        asked.elapsed()
+    );
+    let stopped = app
+        .get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+        .await;
+    let left = count(&mut c, "product:*").await;
+    assert!(left > 0, "stopped before the end");
+    assert_eq!(
+        stopped["progress"]["deleted"].as_u64().unwrap() as usize,
+        6000 - left,
+        "{stopped}"
+    );
+}
+
+#[tokio::test]
+async fn redis_stopping_mid_purge_fails_the_job_with_the_reason() {
+    let mut redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 4000).await;
+    let app = TestApp::sqlite_scheduled(&config(&redis.url(), "")).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let res = purge(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"], "rate_limit": 1000}),
+    )
+    .await;
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    wait_until("the purge runs", Duration::from_secs(10), || async {
+        app.get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+            .await["progress"]["deleted"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    })
+    .await;
+    redis.stop();
+    wait_until("the purge fails", Duration::from_secs(30), || async {
+        app.get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+            .await["state"]
+            == "failed"
+    })
+    .await;
+    let failed = app
+        .get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+        .await;
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("keys had been deleted") && !error.contains("redis://"),
+        "{error}"
+    );
+}
+
+/// SCAN calls the server has answered since its stats were reset.
+async fn scan_calls(c: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(c)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_scan:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_restarted_daemon_resumes_a_purge_from_its_stored_cursor() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 8000).await;
+    fill(&mut c, "session:", 100).await;
+    // What one pass over this keyspace takes at the purge's COUNT (rate / 10 = 200).
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let mut cursor = 0u64;
+    loop {
+        let (next, _): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("product:*")
+            .arg("COUNT")
+            .arg(200)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    let one_pass = scan_calls(&mut c).await;
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    // A graceful stop waits for idle keep-alive connections up to shutdown_timeout.
+    let toml = format!(
+        "[server]\nshutdown_timeout = \"1s\"\n{}",
+        config(&redis.url(), "")
+    );
+    let app = TestApp::sqlite_scheduled(&toml).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    // Confirmed, so that no count runs before it: the SCAN calls below are the purge's own.
+    let res = purge(&app, &ops, json!({"target": "sessions", "patterns": ["product:*"], "rate_limit": 2000, "confirm": "sessions"})).await;
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    wait_until("a quarter is deleted", Duration::from_secs(10), || async {
+        app.get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+            .await["progress"]["deleted"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 2000
+    })
+    .await;
+    let data = app.stop_keeping_data().await;
+    let before_restart = scan_calls(&mut c).await;
+    let before = count(&mut c, "product:*").await;
+    assert!(
+        before > 0 && before < 8000,
+        "stopped mid-way: {before} left"
+    );
+
+    let app = TestApp::restart_sqlite(&toml, data).await;
+    app.jobs
+        .run_once(cachewarden::store::now_ms())
+        .await
+        .unwrap();
+    let done = app
+        .get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+        .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(
+        done["result"]["deleted"], 8000,
+        "counted across the restart, each key once"
+    );
+    assert_eq!(count(&mut c, "product:*").await, 0);
+    assert_eq!(count(&mut c, "session:*").await, 100);
+    // The restarted daemon scanned only what was left: starting over would have taken a
+    // whole pass again.
+    let after_restart = scan_calls(&mut c).await - before_restart;
+    assert!(
+        after_restart < one_pass - before_restart / 2,
+        "resumed from the stored cursor: {after_restart} SCAN calls after the restart, {before_restart} before, one pass is {one_pass}"
+    );
+}
