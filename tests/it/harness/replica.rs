@@ -76,6 +76,11 @@ impl Replica {
             .expect("a JSON answer")
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
     /// What it logged.
     pub fn log(&self) -> String {
         self.proc.log()
