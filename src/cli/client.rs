@@ -125,7 +125,7 @@ impl Client {
                             code: exit::NOT_AUTHORISED,
                             message: server_message(&json, status),
                         }),
-                        400 | 404 | 409 | 413 | 415 => Err(Failure {
+                        400 | 404 | 409 | 413 | 415 | 422 => Err(Failure {
                             code: exit::INVALID_INPUT,
                             message: server_message(&json, status),
                         }),

@@ -2,12 +2,13 @@
 //! `--idempotency-key` returns the same job (never a second CloudFront invalidation).
 //! Progress goes to stderr; `--json` prints the job on stdout.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::Failure;
 use super::client::{Client, ClientArgs, exit};
+use super::follow::Follow;
 
 #[derive(Debug, clap::Args)]
 pub struct InvalidateArgs {
@@ -91,78 +92,28 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
         items.len()
     );
     if args.wait {
-        job = wait(&client, id, timeout, job).await?;
+        let follow = Follow {
+            route: "/api/v1/invalidations",
+            poll: Duration::from_secs(20),
+            render: &render,
+        };
+        job = super::follow::follow(&client, &follow, id, timeout, job).await?;
     }
-    let outcome = match job["state"].as_str() {
-        Some("failed") | Some("cancelled") => Err(Failure {
-            code: exit::FAILED,
-            message: format!(
-                "job {id} {}: {}",
-                job["state"].as_str().unwrap_or_default(),
-                job["error"].as_str().unwrap_or("no reason given")
-            ),
-        }),
-        _ => Ok(()),
-    };
     if args.client.json {
         println!("{}", serde_json::to_string_pretty(&job).unwrap_or_default());
     }
-    outcome
+    super::follow::outcome(id, &job)
 }
 
-/// Follows the job until it is final or `timeout` passed, printing state changes.
-async fn wait(
-    client: &Client,
-    id: i64,
-    timeout: Duration,
-    mut job: Value,
-) -> Result<Value, Failure> {
-    let started = Instant::now();
-    let mut last = String::new();
-    loop {
-        let state = job["state"].as_str().unwrap_or("unknown").to_owned();
-        let note = job["cloudfront"]["note"].as_str().unwrap_or_default();
-        let line = match job["cloudfront"]["invalidation_id"].as_str() {
-            Some(inv) => format!(
-                "job {id} {state} (CloudFront {inv}{})",
-                if note.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {note}")
-                }
-            ),
-            None if !note.is_empty() => format!("job {id} {state} ({note})"),
-            None => format!("job {id} {state}"),
-        };
-        if line != last {
-            eprintln!("[{:>4}s] {line}", started.elapsed().as_secs());
-            last = line;
-        }
-        if matches!(state.as_str(), "completed" | "failed" | "cancelled") {
-            if state == "completed" {
-                eprintln!("Completed in {}s.", started.elapsed().as_secs());
-            }
-            return Ok(job);
-        }
-        let left = timeout.saturating_sub(started.elapsed());
-        if left.is_zero() {
-            return Err(Failure {
-                code: exit::TIMED_OUT,
-                message: format!(
-                    "job {id} still {state} after {}; it continues in the daemon (follow it with GET /api/v1/invalidations/{id})",
-                    humantime::format_duration(timeout)
-                ),
-            });
-        }
-        let wait_s = left.as_secs().clamp(1, 20);
-        let (_, next) = client
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/invalidations/{id}?wait={wait_s}s&seen={state}"),
-                None,
-                None,
-            )
-            .await?;
-        job = next;
+/// An invalidation job as a progress line: its state and CloudFront's side.
+fn render(job: &Value) -> String {
+    let id = job["id"].as_i64().unwrap_or_default();
+    let state = job["state"].as_str().unwrap_or("unknown");
+    let note = job["cloudfront"]["note"].as_str().unwrap_or_default();
+    match job["cloudfront"]["invalidation_id"].as_str() {
+        Some(inv) if note.is_empty() => format!("job {id} {state} (CloudFront {inv})"),
+        Some(inv) => format!("job {id} {state} (CloudFront {inv}: {note})"),
+        None if !note.is_empty() => format!("job {id} {state} ({note})"),
+        None => format!("job {id} {state}"),
     }
 }

@@ -2,7 +2,9 @@
 //! and configuration checks. Errors end in one readable line on stderr and a non-zero exit.
 
 mod client;
+mod follow;
 mod invalidate;
+mod purge;
 mod respond;
 mod token;
 
@@ -73,6 +75,8 @@ enum Command {
     /// Exit codes: 0 completed (or queued, without --wait), 1 failed, 2 invalid input,
     /// 3 timed out, 4 not authorised.
     Invalidate(invalidate::InvalidateArgs),
+    /// Purge Redis keys, patterns or tags through a running daemon. Exit codes as invalidate.
+    Purge(purge::PurgeArgs),
     /// List alarms, acknowledge them (through a running daemon; exit codes as invalidate).
     Alarm(respond::AlarmArgs),
     /// Create, list and end silences (through a running daemon; exit codes as invalidate).
@@ -120,6 +124,7 @@ pub fn run() -> ExitCode {
             Ok(())
         }),
         Command::Invalidate(args) => with_runtime(invalidate::run(args)),
+        Command::Purge(args) => with_runtime(purge::run(args)),
         Command::Alarm(args) => with_runtime(respond::alarm(args)),
         Command::Silence(args) => with_runtime(respond::silence(args)),
         Command::Token { config, command } => with_runtime(async move {

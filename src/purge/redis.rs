@@ -32,8 +32,11 @@ pub const KIND: &str = "redis_purge";
 const STEP_BUDGET: Duration = Duration::from_millis(500);
 /// Keys per UNLINK (and per EXISTS in a dry run).
 const BATCH: usize = 1000;
-/// SCAN's COUNT hint at full speed.
-const SCAN_COUNT: u64 = 1000;
+/// SCAN's COUNT hint at full speed: large pages, few round trips.
+const SCAN_COUNT: u64 = 2000;
+/// Pages per second under a rate limit: small pages, evenly spaced, so that no single
+/// command holds the server long enough to show in other clients' latency.
+const PAGES_PER_SECOND: u64 = 200;
 /// Keys kept as a dry run's sample.
 const SAMPLE: usize = 20;
 /// How long a request may spend counting a pattern against `max_purge_keys`.
@@ -432,7 +435,7 @@ impl RedisPurgeExecutor {
         let m = glob::shared_match(&r.patterns);
         let count = r
             .rate_limit
-            .map_or(SCAN_COUNT, |rate| (rate / 10).clamp(10, SCAN_COUNT));
+            .map_or(SCAN_COUNT, |rate| (rate / PAGES_PER_SECOND).clamp(10, 1000));
         let nodes: Vec<String> = p
             .nodes
             .iter()

@@ -7,6 +7,7 @@ mod alarms;
 mod api_auth;
 mod cli;
 mod cli_invalidate;
+mod cli_purge;
 mod cli_respond;
 mod cloudwatch_emulator;
 mod collect_cloudwatch;

@@ -1,0 +1,105 @@
+//! Following a job from the CLI until it is final: what it shows on stderr while it waits
+//! (a line per change, or a live spinner line on a terminal), and the exit code a timeout or
+//! a failure gives. Shared by every client command that submits a job.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::Failure;
+use super::client::{Client, exit};
+
+/// How to follow one kind of job.
+pub struct Follow<'a> {
+    /// The kind's route, e.g. `/api/v1/purges`.
+    pub route: &'a str,
+    /// How long one long-poll may wait for a state change; progress that changes without a
+    /// state change (a purge's counts) wants a short one.
+    pub poll: Duration,
+    /// The job as one line, without the elapsed time.
+    pub render: &'a dyn Fn(&Value) -> String,
+}
+
+/// Whether the job is final.
+pub fn is_final(job: &Value) -> bool {
+    matches!(
+        job["state"].as_str(),
+        Some("completed" | "failed" | "cancelled")
+    )
+}
+
+/// Follows job `id` until it is final or `timeout` passed (exit 3; the job goes on).
+pub async fn follow(
+    client: &Client,
+    f: &Follow<'_>,
+    id: i64,
+    timeout: Duration,
+    mut job: Value,
+) -> Result<Value, Failure> {
+    let started = Instant::now();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    });
+    let mut last = String::new();
+    loop {
+        let line = (f.render)(&job);
+        if line != last {
+            match &bar {
+                Some(b) => b.set_message(line.clone()),
+                None => eprintln!("[{:>4}s] {line}", started.elapsed().as_secs()),
+            }
+            last = line;
+        }
+        let state = job["state"].as_str().unwrap_or("unknown").to_owned();
+        if is_final(&job) {
+            if let Some(b) = &bar {
+                b.finish_with_message(last.clone());
+            }
+            if state == "completed" {
+                eprintln!("Completed in {}s.", started.elapsed().as_secs());
+            }
+            return Ok(job);
+        }
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            if let Some(b) = &bar {
+                b.abandon();
+            }
+            return Err(Failure {
+                code: exit::TIMED_OUT,
+                message: format!(
+                    "job {id} still {state} after {}; it continues in the daemon (follow it with GET {}/{id})",
+                    humantime::format_duration(timeout),
+                    f.route
+                ),
+            });
+        }
+        let wait_s = left.min(f.poll).as_secs().max(1);
+        let (_, next) = client
+            .call(
+                reqwest::Method::GET,
+                &format!("{}/{id}?wait={wait_s}s&seen={state}", f.route),
+                None,
+                None,
+            )
+            .await?;
+        job = next;
+    }
+}
+
+/// Exit 1 with the reason when the job failed or was cancelled.
+pub fn outcome(id: i64, job: &Value) -> Result<(), Failure> {
+    match job["state"].as_str() {
+        Some(s @ ("failed" | "cancelled")) => Err(Failure {
+            code: exit::FAILED,
+            message: format!(
+                "job {id} {s}: {}",
+                job["error"].as_str().unwrap_or("no reason given")
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
