@@ -38,7 +38,7 @@ pub(super) fn build(
                 *cluster,
                 tls_ca_file.clone(),
             )),
-            TargetSource::Memcached { address } => {
+            TargetSource::Memcached { address, .. } => {
                 Box::new(MemcachedSource::new(t.name.as_str(), address))
             }
             _ => continue,

@@ -87,6 +87,7 @@ pub(super) struct Target {
     pub max_purge_keys: Option<u64>,
     pub tag_key: Option<String>,
     pub address: Option<String>,
+    pub addresses: Option<Vec<String>>,
     pub cache_cluster_id: Option<String>,
     pub engine: Option<String>,
     pub region: Option<String>,

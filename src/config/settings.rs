@@ -196,8 +196,10 @@ pub enum TargetSource {
         /// Default `tag:{tag}`, the convention of tagging cache libraries.
         tag_key: String,
     },
-    /// `host:port` of a Memcached server.
-    Memcached { address: String },
+    /// `host:port` of a Memcached server (polled), and the servers of its pool (`addresses`,
+    /// default the one address): clients shard keys with their own hashing, so purges go to
+    /// every server of the pool.
+    Memcached { address: String, pool: Vec<String> },
     /// One ElastiCache node (`CacheClusterId`).
     Elasticache {
         cache_cluster_id: String,

@@ -22,5 +22,6 @@ pub fn executors(deps: &Deps) -> Vec<Arc<dyn Executor>> {
     vec![
         Arc::new(crate::cloudfront::InvalidationExecutor::new(deps)),
         Arc::new(crate::purge::redis::RedisPurgeExecutor::new(deps)),
+        Arc::new(crate::purge::memcached::MemcachedPurgeExecutor::new(deps)),
     ]
 }

@@ -19,7 +19,8 @@ pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Which jobs to list.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
-    pub kind: Option<String>,
+    /// Only these kinds (empty: every kind).
+    pub kinds: Vec<String>,
     pub target: Option<String>,
     pub state: Option<JobState>,
     pub parent_id: Option<i64>,
@@ -119,23 +120,23 @@ impl JobService {
         &self,
         who: &Principal,
         id: i64,
-        kind: Option<&str>,
+        kinds: &[&str],
     ) -> Result<JobView, ServiceError> {
-        self.record(who, id, kind).await.map(|j| self.view(j))
+        self.record(who, id, kinds).await.map(|j| self.view(j))
     }
 
     async fn record(
         &self,
         who: &Principal,
         id: i64,
-        kind: Option<&str>,
+        kinds: &[&str],
     ) -> Result<JobRecord, ServiceError> {
         who.require(Scope::Read)?;
         let job = self
             .store
             .job(id)
             .await?
-            .filter(|j| kind.is_none_or(|k| j.kind == k))
+            .filter(|j| kinds.is_empty() || kinds.contains(&j.kind.as_str()))
             .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))?;
         let target = TargetName::parse(&job.target)
             .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?;
@@ -146,8 +147,17 @@ impl JobService {
     /// Jobs `who` may read, newest first.
     pub async fn list(&self, who: &Principal, q: &ListQuery) -> Result<JobList, ServiceError> {
         who.require(Scope::Read)?;
+        let kinds = q
+            .kinds
+            .iter()
+            .map(|k| {
+                self.runtime.executor(k).map(|e| e.kind()).ok_or_else(|| {
+                    ServiceError::invalid("kind", format!("{k:?} is not a job kind"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let filter = JobFilter {
-            kind: q.kind.clone(),
+            kinds,
             target: q.target.clone(),
             state: q.state,
             parent_id: q.parent_id,
@@ -170,7 +180,7 @@ impl JobService {
         &self,
         who: &Principal,
         id: i64,
-        kind: Option<&str>,
+        kinds: &[&str],
         wait: Duration,
         seen: Option<JobState>,
     ) -> Result<JobView, ServiceError> {
@@ -179,7 +189,7 @@ impl JobService {
         loop {
             // Registered before reading, so a change between the read and the wait wakes it.
             let changed = events.notified();
-            let job = self.record(who, id, kind).await?;
+            let job = self.record(who, id, kinds).await?;
             let moved = seen.is_some_and(|s| s != job.state);
             if job.state.is_final() || moved || tokio::time::Instant::now() >= deadline {
                 return Ok(self.view(job));
@@ -199,9 +209,9 @@ impl JobService {
         &self,
         who: &Principal,
         id: i64,
-        kind: Option<&str>,
+        kinds: &[&str],
     ) -> Result<CancelAnswer, ServiceError> {
-        let job = self.record(who, id, kind).await?;
+        let job = self.record(who, id, kinds).await?;
         let exec = self.runtime.executor(&job.kind).cloned();
         who.require_target(
             exec.as_ref().map_or(Scope::Admin, |e| e.scope()),
@@ -225,7 +235,7 @@ impl JobService {
                     .await?
             }
         };
-        let job = self.record(who, id, kind).await?;
+        let job = self.record(who, id, kinds).await?;
         let (outcome, message) = match recorded {
             CancelRecorded::Cancelled => (
                 CancelOutcome::Cancelled,

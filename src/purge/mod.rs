@@ -2,6 +2,7 @@
 //! anything is deleted (guard rails), and one job kind per engine.
 
 pub mod glob;
+pub mod memcached;
 pub mod redis;
 mod slot;
 
@@ -33,6 +34,9 @@ pub struct PurgeRequest {
     pub rate_limit: Option<u64>,
     /// The target's name repeated: the guard rails are waived.
     pub confirm: Option<String>,
+    /// Empty every server of a Memcached pool (with `confirm` only).
+    #[serde(default)]
+    pub flush_all: bool,
 }
 
 impl PurgeRequest {
@@ -64,14 +68,59 @@ fn list_rule(field: &str, items: &[String], max: usize) -> Result<(), ServiceErr
     Ok(())
 }
 
+/// The purge job kind for a target: by the target's kind (Redis when it is neither, so that
+/// the Redis kind refuses it with the reason).
+pub fn kind_for(settings: &crate::config::Settings, target: &str) -> &'static str {
+    let memcached = settings.targets.iter().any(|t| {
+        t.name.as_str() == target
+            && matches!(t.source, crate::config::TargetSource::Memcached { .. })
+    });
+    if memcached {
+        memcached::KIND
+    } else {
+        redis::KIND
+    }
+}
+
+/// A stored or submitted request, with the field a bad one names.
+pub fn parse_request(request: &serde_json::Value) -> Result<PurgeRequest, ServiceError> {
+    serde_path_to_error::deserialize(request.clone()).map_err(|e| {
+        let field = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let named = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.starts_with("unknown field"))
+            .map(str::to_owned);
+        let field = named.unwrap_or(if field == "." { "body".into() } else { field });
+        ServiceError::invalid(field, message)
+    })
+}
+
+/// Waits until `deleted` keys are within `rate` per second of the pace that started at
+/// `from` (time in ms, deletions then), kept in the job's progress so that a new step does
+/// not start with a burst. After a stall of more than a second the pace starts afresh rather
+/// than catching up.
+pub async fn pace(rate: Option<u64>, from: &mut Option<(i64, u64)>, deleted: u64) {
+    let Some(rate) = rate else { return };
+    let now = crate::store::now_ms();
+    let (start, base) = *from.get_or_insert((now, deleted));
+    let due = start + (deleted.saturating_sub(base) as f64 * 1000.0 / rate as f64) as i64;
+    if now - due > 1000 {
+        *from = Some((now, deleted));
+    } else if due > now {
+        tokio::time::sleep(std::time::Duration::from_millis((due - now) as u64)).await;
+    }
+}
+
 /// The rules every purge request meets, whatever it targets: something to purge, sane
 /// sizes and rate, a confirmation that names the target if there is one. The guard rails
 /// (what patterns may touch) come after, per target.
 pub fn check_request(r: &PurgeRequest, target: &str) -> Result<(), ServiceError> {
-    if r.keys.is_empty() && r.patterns.is_empty() && r.tags.is_empty() {
+    if r.keys.is_empty() && r.patterns.is_empty() && r.tags.is_empty() && !r.flush_all {
         return Err(ServiceError::invalid(
             "keys",
-            "name at least one of keys, patterns or tags",
+            "name at least one of keys, patterns or tags (or flush_all on Memcached)",
         ));
     }
     list_rule("keys", &r.keys, MAX_KEYS)?;

@@ -16,7 +16,7 @@ use redis::aio::MultiplexedConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{PurgeRequest, check_request, glob, guard_patterns, slot};
+use super::{PurgeRequest, check_request, glob, guard_patterns, pace, slot};
 use crate::config::{Settings, TargetSettings, TargetSource};
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
@@ -36,7 +36,7 @@ const BATCH: usize = 1000;
 const SCAN_COUNT: u64 = 2000;
 /// Pages per second under a rate limit: small pages, evenly spaced, so that no single
 /// command holds the server long enough to show in other clients' latency.
-const PAGES_PER_SECOND: u64 = 200;
+const PAGES_PER_SECOND: u64 = 1000;
 /// Keys kept as a dry run's sample.
 const SAMPLE: usize = 20;
 /// How long a request may spend counting a pattern against `max_purge_keys`.
@@ -221,24 +221,20 @@ impl RedisPurgeExecutor {
             ServiceError::invalid(
                 "target",
                 format!(
-                    "{:?} is a {} target; this purge goes to redis targets",
+                    "{:?} is a {} target; purges go to redis and memcached targets",
                     target.as_str(),
                     t.kind()
                 ),
             )
         })?;
-        let r: PurgeRequest = serde_path_to_error::deserialize(request.clone()).map_err(|e| {
-            let field = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let named = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.starts_with("unknown field"))
-                .map(str::to_owned);
-            let field = named.unwrap_or(if field == "." { "body".into() } else { field });
-            ServiceError::invalid(field, message)
-        })?;
+        let r: PurgeRequest = super::parse_request(request)?;
         check_request(&r, target.as_str())?;
+        if r.flush_all {
+            return Err(ServiceError::invalid(
+                "flush_all",
+                "is for Memcached targets; on Redis, purge a pattern (with confirm for \"*\")",
+            ));
+        }
         let confirmed = r.confirmed(target.as_str());
         guard_patterns(&r.patterns, &t.purge_prefixes, confirmed)?;
         if !r.patterns.is_empty() && !confirmed && !r.dry_run {
@@ -296,20 +292,6 @@ impl RedisPurgeExecutor {
         Ok(counts.iter().sum())
     }
 
-    /// Waits until the keys deleted so far are within `rate` per second. After a stall of
-    /// more than a second the pace starts afresh, rather than catching up in a burst.
-    async fn pace(rate: Option<u64>, p: &mut Progress) {
-        let Some(rate) = rate else { return };
-        let now = crate::store::now_ms();
-        let (from, base) = *p.pace_from.get_or_insert((now, p.deleted));
-        let due = from + ((p.deleted - base) as f64 * 1000.0 / rate as f64) as i64;
-        if now - due > 1000 {
-            p.pace_from = Some((now, p.deleted));
-        } else if due > now {
-            tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
-        }
-    }
-
     /// One connection per cluster node for keys of any slot: a key's node is found by asking
     /// the seed and following MOVED is what a cluster client does; exact keys and tags are
     /// few, so each group goes to the node that owns its slot via CLUSTER's redirection.
@@ -349,7 +331,7 @@ impl RedisPurgeExecutor {
                 p.deleted += n;
             }
             p.key_index = end;
-            Self::pace(r.rate_limit, p).await;
+            pace(r.rate_limit, &mut p.pace_from, p.deleted).await;
             if Instant::now() > until {
                 return Ok(false);
             }
@@ -398,7 +380,7 @@ impl RedisPurgeExecutor {
                 }
                 p.tag_index += 1;
             }
-            Self::pace(r.rate_limit, p).await;
+            pace(r.rate_limit, &mut p.pace_from, p.deleted).await;
             if Instant::now() > until {
                 return Ok(false);
             }
@@ -521,7 +503,7 @@ impl RedisPurgeExecutor {
                     break;
                 }
                 if !r.dry_run {
-                    Self::pace(r.rate_limit, p).await;
+                    pace(r.rate_limit, &mut p.pace_from, p.deleted).await;
                 }
             }
         }

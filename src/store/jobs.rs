@@ -56,7 +56,8 @@ pub struct JobRecord {
 /// Which jobs to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
-    pub kind: Option<String>,
+    /// Only these kinds (the registry's names; empty: all).
+    pub kinds: Vec<&'static str>,
     pub target: Option<String>,
     pub state: Option<JobState>,
     pub parent_id: Option<i64>,
@@ -208,14 +209,20 @@ impl Store {
 
     /// Jobs, newest first: filtered in the query, then paged.
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+        // Kind names are the registry's static identifiers, never user input.
+        let kinds = if f.kinds.is_empty() {
+            String::new()
+        } else {
+            let quoted: Vec<String> = f.kinds.iter().map(|k| format!("'{k}'")).collect();
+            format!(" AND kind IN ({})", quoted.join(","))
+        };
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR target = $2) \
-             AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR parent_id = $4) AND ($5 IS NULL OR id < $5){} \
-             ORDER BY id DESC LIMIT $6",
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR target = $1) \
+             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR parent_id = $3) AND ($4 IS NULL OR id < $4){kinds}{} \
+             ORDER BY id DESC LIMIT $5",
             targets_clause("target", &f.targets)
         );
         let rows = sqlx::query(&sql)
-            .bind(f.kind.as_deref())
             .bind(f.target.as_deref())
             .bind(f.state.map(JobState::as_str))
             .bind(f.parent_id)

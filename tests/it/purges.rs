@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::TestApp;
 use crate::harness::app::expect_error;
 use crate::harness::process::wait_until;
-use crate::harness::redis::{RedisCluster, RedisServer};
+use crate::harness::redis::{RedisCluster, RedisServer, TlsRedis};
 
 fn config(url: &str, extra: &str) -> String {
     format!(
@@ -259,13 +259,22 @@ async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
             "not a configured target",
         ),
         (
-            "memcached target",
+            "tags on memcached",
             Some(&ops),
-            json!({"target": "frag", "keys": ["a"]}),
+            json!({"target": "frag", "tags": ["a"]}),
             400,
             "invalid_request",
-            Some("target"),
-            "redis targets",
+            Some("tags"),
+            "no tags",
+        ),
+        (
+            "flush_all on redis",
+            Some(&ops),
+            json!({"target": "sessions", "flush_all": true, "confirm": "sessions"}),
+            400,
+            "invalid_request",
+            Some("flush_all"),
+            "Memcached",
         ),
         (
             "unknown field",
@@ -602,4 +611,198 @@ async fn a_restarted_daemon_resumes_a_purge_from_its_stored_cursor() {
     );
     assert_eq!(count(&mut c, "product:*").await, 0);
     assert_eq!(count(&mut c, "session:*").await, 100);
+}
+
+#[tokio::test]
+async fn a_purge_goes_over_tls_with_a_password_and_never_shows_it() {
+    cachewarden::startup::install_crypto_provider();
+    let tls = TlsRedis::start("s3cret-pw");
+    let ca = tls.ca_file();
+    let port = tls.port;
+    let url = format!("rediss://:s3cret-pw@127.0.0.1:{port}");
+    let certs = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(std::fs::read(&ca).unwrap()),
+    };
+    let client = redis::Client::build_with_tls(url.clone(), certs).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    fill(&mut c, "product:", 500).await;
+    fill(&mut c, "session:", 5).await;
+    let toml = format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{url}\"\ntls_ca_file = \"{ca}\"\npurge_prefixes = [\"product:\"]\n\
+         [[targets]]\nname = \"wrong\"\nkind = \"redis\"\nurl = \"rediss://:not-it@127.0.0.1:{port}\"\ntls_ca_file = \"{ca}\"\npurge_prefixes = [\"product:\"]\n",
+        ca = ca.display()
+    );
+    let app = TestApp::sqlite(&toml).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let done = run(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["product:*"], "keys": ["session:0"]}),
+    )
+    .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["result"]["deleted"], 501);
+    assert_eq!(count(&mut c, "*").await, 4);
+    // A wrong password is refused before anything is stored, without echoing secrets.
+    let res = purge(
+        &app,
+        &ops,
+        json!({"target": "wrong", "patterns": ["product:*"]}),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let text = res.text().await.unwrap();
+    assert!(
+        !text.contains("not-it") && !text.contains("s3cret"),
+        "{text}"
+    );
+    let failed = run(
+        &app,
+        &ops,
+        json!({"target": "wrong", "keys": ["product:1"]}),
+    )
+    .await;
+    assert_eq!(failed["state"], "failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        !error.contains("not-it") && !error.contains("rediss://"),
+        "{error}"
+    );
+}
+
+mod memcached {
+    //! Memcached pools: exact keys on every server, a best-effort pattern purge through
+    //! metadump, flush_all only with confirmation.
+
+    use async_memcached::AsciiProtocol;
+    use serde_json::json;
+
+    use super::{expect_error, purge, run};
+    use crate::harness::TestApp;
+    use crate::harness::memcached::Memcached;
+
+    async fn client(server: &Memcached) -> async_memcached::Client {
+        async_memcached::Client::new(format!("tcp://{}", server.address()))
+            .await
+            .unwrap()
+    }
+
+    async fn present(c: &mut async_memcached::Client, key: &str) -> bool {
+        c.get(key).await.unwrap().is_some()
+    }
+
+    #[tokio::test]
+    async fn keys_go_from_every_server_patterns_by_metadump_and_flush_needs_confirmation() {
+        let (one, two) = (Memcached::start(), Memcached::start());
+        let (mut a, mut b) = (client(&one).await, client(&two).await);
+        // A client sharded these keys with its own hashing: some on each server.
+        for i in 0..20 {
+            let c = if i % 2 == 0 { &mut a } else { &mut b };
+            c.set(format!("frag:{i}"), "v", None, None).await.unwrap();
+            c.set(format!("other:{i}"), "v", None, None).await.unwrap();
+        }
+        let toml = format!(
+            "[[targets]]\nname = \"frag\"\nkind = \"memcached\"\naddress = \"{}\"\naddresses = [\"{}\", \"{}\"]\npurge_prefixes = [\"frag:\"]\n",
+            one.address(),
+            one.address(),
+            two.address()
+        );
+        let app = TestApp::sqlite(&toml).await;
+        let ops = app.token("ops", &["purge"], &[]).await;
+
+        let done = run(
+            &app,
+            &ops,
+            json!({"target": "frag", "keys": ["frag:0", "frag:1", "missing"]}),
+        )
+        .await;
+        assert_eq!(done["state"], "completed", "{done}");
+        assert_eq!(done["kind"], "memcached_purge");
+        assert_eq!(
+            done["result"]["deleted"], 2,
+            "each key from the server that had it"
+        );
+        assert!(!present(&mut a, "frag:0").await && !present(&mut b, "frag:1").await);
+
+        let dry = run(
+            &app,
+            &ops,
+            json!({"target": "frag", "patterns": ["frag:*"], "dry_run": true}),
+        )
+        .await;
+        assert_eq!(dry["result"]["matched"], 18, "{dry}");
+        assert_eq!(dry["result"]["best_effort"], true);
+        assert!(present(&mut a, "frag:2").await, "a dry run deletes nothing");
+        let swept = run(
+            &app,
+            &ops,
+            json!({"target": "frag", "patterns": ["frag:*"]}),
+        )
+        .await;
+        assert_eq!(swept["result"]["deleted"], 18, "{swept}");
+        assert!(
+            swept["result"]["note"]
+                .as_str()
+                .unwrap()
+                .contains("best effort")
+        );
+        for i in 2..20 {
+            let c = if i % 2 == 0 { &mut a } else { &mut b };
+            assert!(!present(c, &format!("frag:{i}")).await, "frag:{i}");
+            assert!(present(c, &format!("other:{i}")).await, "other:{i} stays");
+        }
+
+        for (what, body, status, code, field, message) in [
+            (
+                "flush without confirm",
+                json!({"target": "frag", "flush_all": true}),
+                422,
+                "confirmation_required",
+                None,
+                "empties every server",
+            ),
+            (
+                "tags",
+                json!({"target": "frag", "tags": ["x"]}),
+                400,
+                "invalid_request",
+                Some("tags"),
+                "no tags",
+            ),
+            (
+                "outside the prefixes",
+                json!({"target": "frag", "patterns": ["other:*"]}),
+                422,
+                "confirmation_required",
+                None,
+                "purge_prefixes",
+            ),
+        ] {
+            expect_error(
+                what,
+                purge(&app, &ops, body).await,
+                status,
+                code,
+                field,
+                message,
+            )
+            .await;
+        }
+        assert!(
+            present(&mut a, "other:0").await,
+            "nothing refused touched a key"
+        );
+        let flushed = run(
+            &app,
+            &ops,
+            json!({"target": "frag", "flush_all": true, "confirm": "frag"}),
+        )
+        .await;
+        assert_eq!(flushed["result"]["flushed"], true, "{flushed}");
+        assert!(!present(&mut a, "other:0").await && !present(&mut b, "other:1").await);
+        // The purge routes show both kinds.
+        let listed = app.get_json("/api/v1/purges?limit=10", Some(&ops)).await;
+        assert_eq!(listed["jobs"].as_array().unwrap().len(), 4, "{listed}");
+    }
 }

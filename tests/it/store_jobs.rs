@@ -27,7 +27,7 @@ pub async fn suite(store: &Store) {
     // Jobs the rest of the suite left live would be claimed here too.
     let live = store
         .list_jobs(&JobFilter {
-            kind: Some(CF.into()),
+            kinds: vec![CF],
             limit: 100,
             ..JobFilter::default()
         })
@@ -81,7 +81,7 @@ async fn creation(store: &Store) {
     }
     let page = store
         .list_jobs(&JobFilter {
-            kind: Some(CF.into()),
+            kinds: vec![CF],
             target: Some("idem".into()),
             limit: 2,
             ..JobFilter::default()

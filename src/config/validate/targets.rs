@@ -144,20 +144,44 @@ fn source(
             })
         }
         TargetKind::Memcached => {
-            kind_fields(v, path, k, &t, &["address", "purge_prefixes"]);
+            kind_fields(
+                v,
+                path,
+                k,
+                &t,
+                &["address", "addresses", "purge_prefixes", "max_purge_keys"],
+            );
             let address = v.required(path, "address", &t.address)?;
-            let port_ok = address.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-            });
-            if !port_ok {
+            let host_port = |a: &str| {
+                a.rsplit_once(':').is_some_and(|(host, port)| {
+                    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                })
+            };
+            if !host_port(address) {
                 v.error(
                     path.key("address"),
                     format!("{address:?} is not host:port, like \"127.0.0.1:11211\""),
                 );
                 return None;
             }
+            let pool = t.addresses.clone().unwrap_or_else(|| vec![address.clone()]);
+            if let Some(bad) = pool.iter().find(|a| !host_port(a)) {
+                v.error(
+                    path.key("addresses"),
+                    format!("{bad:?} is not host:port, like \"127.0.0.1:11211\""),
+                );
+                return None;
+            }
+            if pool.is_empty() {
+                v.error(
+                    path.key("addresses"),
+                    "list the servers of the pool (host:port)",
+                );
+                return None;
+            }
             Some(TargetSource::Memcached {
                 address: address.clone(),
+                pool,
             })
         }
         TargetKind::Elasticache => {
@@ -237,6 +261,7 @@ fn kind_fields(v: &mut Checker, path: &KeyPath, kind: &str, t: &raw::Target, all
         ("url", t.url.is_some()),
         ("cluster", t.cluster.is_some()),
         ("address", t.address.is_some()),
+        ("addresses", t.addresses.is_some()),
         ("cache_cluster_id", t.cache_cluster_id.is_some()),
         ("engine", t.engine.is_some()),
         ("distribution_id", t.distribution_id.is_some()),

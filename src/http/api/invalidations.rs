@@ -45,7 +45,7 @@ pub async fn show(
     id: web::Path<i64>,
     params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    show_kind(&state, &who, *id, &params, Some(KIND)).await
+    show_kind(&state, &who, *id, &params, &[KIND]).await
 }
 
 pub async fn list(
@@ -53,7 +53,7 @@ pub async fn list(
     who: web::ReqData<Principal>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list_kind(&state, &who, &params, Some(KIND)).await
+    list_kind(&state, &who, &params, &[KIND]).await
 }
 
 pub async fn cancel(
@@ -62,7 +62,7 @@ pub async fn cancel(
     who: web::ReqData<Principal>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    cancel_kind(&req, &state, &who, *id, Some(KIND)).await
+    cancel_kind(&req, &state, &who, *id, &[KIND]).await
 }
 
 pub async fn cost(

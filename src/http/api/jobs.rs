@@ -61,13 +61,13 @@ fn parse_state(field: &str, s: &str) -> Result<JobState, ApiError> {
         .map_err(|e: crate::domain::UnknownJobState| ApiError::invalid(field, e.to_string()))
 }
 
-/// GET one job of `kind` (any kind when `None`), waiting as the parameters say.
+/// GET one job of `kinds` (any kind when empty), waiting as the parameters say.
 pub async fn show_kind(
     state: &AppState,
     who: &Principal,
     id: i64,
     params: &ShowParams,
-    kind: Option<&str>,
+    kinds: &[&str],
 ) -> Result<HttpResponse, ApiError> {
     let wait = match &params.wait {
         None => Duration::ZERO,
@@ -80,7 +80,7 @@ pub async fn show_kind(
         .as_deref()
         .map(|s| parse_state("seen", s))
         .transpose()?;
-    let job = state.jobs.wait(who, id, kind, wait, seen).await?;
+    let job = state.jobs.wait(who, id, kinds, wait, seen).await?;
     Ok(HttpResponse::Ok().json(job))
 }
 
@@ -95,18 +95,25 @@ pub struct ListParams {
     limit: Option<u32>,
 }
 
-/// GET a page of jobs of `kind` (or of the `kind` parameter).
+/// GET a page of jobs of `kinds` (or of the `kind` parameter).
 pub async fn list_kind(
     state: &AppState,
     who: &Principal,
     params: &ListParams,
-    kind: Option<&str>,
+    kinds: &[&str],
 ) -> Result<HttpResponse, ApiError> {
-    if kind.is_some() && params.kind.is_some() {
-        return Err(ApiError::invalid("kind", "this route lists one kind only"));
-    }
+    let kinds: Vec<String> = match &params.kind {
+        Some(k) if kinds.is_empty() || kinds.contains(&k.as_str()) => vec![k.clone()],
+        Some(k) => {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("this route lists {} only, not {k:?}", kinds.join(", ")),
+            ));
+        }
+        None => kinds.iter().map(|k| k.to_string()).collect(),
+    };
     let q = ListQuery {
-        kind: kind.map(str::to_owned).or_else(|| params.kind.clone()),
+        kinds,
         target: params.target.clone(),
         state: params
             .state
@@ -120,15 +127,15 @@ pub async fn list_kind(
     Ok(HttpResponse::Ok().json(state.jobs.list(who, &q).await?))
 }
 
-/// POST cancel on a job of `kind` (any kind when `None`); audited.
+/// POST cancel on a job of `kinds` (any kind when empty); audited.
 pub async fn cancel_kind(
     req: &HttpRequest,
     state: &AppState,
     who: &Principal,
     id: i64,
-    kind: Option<&str>,
+    kinds: &[&str],
 ) -> Result<HttpResponse, ApiError> {
-    let answer = state.jobs.cancel(who, id, kind).await?;
+    let answer = state.jobs.cancel(who, id, kinds).await?;
     req.extensions_mut().insert(AuditNote {
         target: Some(answer.job.target.clone()),
         detail: json!({ "job": id, "kind": answer.job.kind, "outcome": answer.outcome }),
@@ -145,7 +152,7 @@ pub async fn show(
     id: web::Path<i64>,
     params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    show_kind(&state, &who, *id, &params, None).await
+    show_kind(&state, &who, *id, &params, &[]).await
 }
 
 pub async fn list(
@@ -153,7 +160,7 @@ pub async fn list(
     who: web::ReqData<Principal>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list_kind(&state, &who, &params, None).await
+    list_kind(&state, &who, &params, &[]).await
 }
 
 pub async fn cancel(
@@ -162,5 +169,5 @@ pub async fn cancel(
     who: web::ReqData<Principal>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    cancel_kind(&req, &state, &who, *id, None).await
+    cancel_kind(&req, &state, &who, *id, &[]).await
 }

@@ -11,7 +11,10 @@ use super::jobs::{
 };
 use crate::auth::Principal;
 use crate::http::{ApiError, AppState};
-use crate::purge::redis::KIND;
+use crate::purge::{memcached, redis};
+
+/// The purge kinds these routes show.
+const KINDS: [&str; 2] = [redis::KIND, memcached::KIND];
 
 /// `{"target": "sessions", "keys": […], "patterns": […], "tags": […], "dry_run": false,
 /// "rate_limit": 20000, "confirm": "sessions"}`: the target, and the purge as the kind reads it.
@@ -33,9 +36,10 @@ pub async fn create(
         }
         None => return Err(ApiError::invalid("body", "must be a JSON object")),
     };
+    let kind = crate::purge::kind_for(&state.settings, &target);
     let (job, created) = state
         .jobs
-        .submit(&who, KIND, &target, &request, key)
+        .submit(&who, kind, &target, &request, key)
         .await?;
     Ok(submitted(&req, job, created))
 }
@@ -46,7 +50,7 @@ pub async fn show(
     id: web::Path<i64>,
     params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    show_kind(&state, &who, *id, &params, Some(KIND)).await
+    show_kind(&state, &who, *id, &params, &KINDS).await
 }
 
 pub async fn list(
@@ -54,7 +58,7 @@ pub async fn list(
     who: web::ReqData<Principal>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list_kind(&state, &who, &params, Some(KIND)).await
+    list_kind(&state, &who, &params, &KINDS).await
 }
 
 pub async fn cancel(
@@ -63,5 +67,5 @@ pub async fn cancel(
     who: web::ReqData<Principal>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    cancel_kind(&req, &state, &who, *id, Some(KIND)).await
+    cancel_kind(&req, &state, &who, *id, &KINDS).await
 }

@@ -1,0 +1,315 @@
+//! The `memcached_purge` job kind. Clients shard keys over a pool with their own hashing, so
+//! the daemon cannot know which server holds a key: exact keys are deleted on every server of
+//! the target's pool (`addresses`). Patterns are best effort: each server's keys are listed
+//! with `lru_crawler metadump all` (Memcached 1.4.31+) and the matching ones deleted, so keys
+//! written during the crawl may be missed. `flush_all` empties every server, only with
+//! confirmation. Work is stored per server, so a restart goes on with the next server.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_memcached::{AsciiProtocol, Client, Error as McError, Status};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{PurgeRequest, check_request, glob, guard_patterns, pace};
+use crate::config::{Settings, TargetSource};
+use crate::domain::{Scope, TargetName};
+use crate::jobs::registry::Deps;
+use crate::jobs::{Executor, JobContext, Step, Validated};
+use crate::service_error::ServiceError;
+use crate::store::{JobRecord, StoreError};
+
+/// The stored kind name.
+pub const KIND: &str = "memcached_purge";
+
+/// How long one step works on exact keys before it stores its progress.
+const STEP_BUDGET: Duration = Duration::from_millis(500);
+/// Keys kept as a dry run's sample.
+const SAMPLE: usize = 20;
+/// How long a job may take before it fails.
+const DEADLINE_MS: i64 = 24 * 3600 * 1000;
+
+/// Where a purge is, stored after every step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Progress {
+    /// The server being worked on (index in the pool), and the next exact key there.
+    server: usize,
+    key_index: usize,
+    /// What each server gave: matched, deleted.
+    servers: BTreeMap<String, (u64, u64)>,
+    matched: u64,
+    deleted: u64,
+    sample: Vec<String>,
+    started_at: i64,
+    pace_from: Option<(i64, u64)>,
+    rate: f64,
+}
+
+pub struct MemcachedPurgeExecutor {
+    settings: Arc<Settings>,
+}
+
+fn pool_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
+    settings
+        .targets
+        .iter()
+        .find(|t| t.name.as_str() == target)
+        .and_then(|t| match &t.source {
+            TargetSource::Memcached { pool, .. } => Some(pool.clone()),
+            _ => None,
+        })
+}
+
+async fn connect(server: &str) -> Result<Client, String> {
+    Client::new(format!("tcp://{server}"))
+        .await
+        .map_err(|e| format!("cannot connect to {server}: {e}"))
+}
+
+/// Deletes `key` (a dry run only looks): whether it was there.
+async fn delete(c: &mut Client, key: &[u8], dry_run: bool) -> Result<bool, String> {
+    if dry_run {
+        return c
+            .get(key)
+            .await
+            .map(|v| v.is_some())
+            .map_err(|e| e.to_string());
+    }
+    match c.delete(key).await {
+        Ok(()) => Ok(true),
+        Err(McError::Protocol(Status::NotFound)) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl MemcachedPurgeExecutor {
+    pub fn new(deps: &Deps) -> Self {
+        Self {
+            settings: deps.settings.clone(),
+        }
+    }
+
+    fn check(&self, target: &TargetName, request: &Value) -> Result<Validated, ServiceError> {
+        let t = self.settings.target(target).ok_or_else(|| {
+            ServiceError::invalid(
+                "target",
+                format!("{:?} is not a configured target", target.as_str()),
+            )
+        })?;
+        let r: PurgeRequest = super::parse_request(request)?;
+        check_request(&r, target.as_str())?;
+        if !r.tags.is_empty() {
+            return Err(ServiceError::invalid(
+                "tags",
+                "Memcached has no tags; name keys or patterns",
+            ));
+        }
+        let confirmed = r.confirmed(target.as_str());
+        if r.flush_all && !confirmed {
+            return Err(ServiceError::Refused {
+                code: "confirmation_required",
+                message: "flush_all empties every server of the pool; repeat the target's name in \"confirm\"".into(),
+            });
+        }
+        guard_patterns(&r.patterns, &t.purge_prefixes, confirmed)?;
+        let now = crate::store::now_ms();
+        Ok(Validated {
+            request_hash: crate::auth::hash_token(
+                &json!({ "target": target, "request": &r }).to_string(),
+            ),
+            request: serde_json::to_value(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            deadline_at: now + DEADLINE_MS,
+            run_after: now,
+        })
+    }
+
+    /// One server: flush, its exact keys from where it stopped (until the step's budget),
+    /// then its matching keys. `Ok(true)` when the server is done.
+    async fn server(
+        &self,
+        server: &str,
+        r: &PurgeRequest,
+        p: &mut Progress,
+    ) -> Result<bool, String> {
+        let mut c = connect(server).await?;
+        let until = Instant::now() + STEP_BUDGET;
+        if r.flush_all && !r.dry_run && p.key_index == 0 {
+            c.flush_all()
+                .await
+                .map_err(|e| format!("flush_all on {server}: {e}"))?;
+        }
+        let (mut matched, mut deleted) = p.servers.get(server).copied().unwrap_or_default();
+        while p.key_index < r.keys.len() {
+            let key = &r.keys[p.key_index];
+            if delete(&mut c, key.as_bytes(), r.dry_run)
+                .await
+                .map_err(|e| format!("{server}: {e}"))?
+            {
+                matched += 1;
+                p.matched += 1;
+                if r.dry_run {
+                    if p.sample.len() < SAMPLE {
+                        p.sample.push(key.clone());
+                    }
+                } else {
+                    deleted += 1;
+                    p.deleted += 1;
+                }
+            }
+            p.key_index += 1;
+            pace(r.rate_limit, &mut p.pace_from, p.key_index as u64).await;
+            if Instant::now() > until {
+                p.servers.insert(server.to_owned(), (matched, deleted));
+                return Ok(false);
+            }
+        }
+        if !r.patterns.is_empty() {
+            // The listing holds its connection until it ends; deletions go over a second one.
+            let mut d = connect(server).await?;
+            let mut dump = c
+                .dump_keys()
+                .await
+                .map_err(|e| format!("metadump on {server}: {e}"))?;
+            while let Some(entry) = dump.next().await {
+                let meta = entry.map_err(|e| format!("metadump on {server}: {e}"))?;
+                // metadump URL-encodes keys.
+                let key = url::form_urlencoded::parse(&[b"k=", meta.key.as_slice()].concat())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                if !r
+                    .patterns
+                    .iter()
+                    .any(|pt| glob::matches(pt.as_bytes(), key.as_bytes()))
+                {
+                    continue;
+                }
+                // A dry run counts what the listing shows: reading each key would move it
+                // in the server's LRU, and the next listing could then miss it.
+                let gone = if r.dry_run {
+                    true
+                } else {
+                    delete(&mut d, key.as_bytes(), false)
+                        .await
+                        .map_err(|e| format!("{server}: {e}"))?
+                };
+                if gone {
+                    matched += 1;
+                    p.matched += 1;
+                    if r.dry_run {
+                        if p.sample.len() < SAMPLE {
+                            p.sample.push(key);
+                        }
+                    } else {
+                        deleted += 1;
+                        p.deleted += 1;
+                    }
+                }
+                pace(r.rate_limit, &mut p.pace_from, p.matched).await;
+            }
+        }
+        p.servers.insert(server.to_owned(), (matched, deleted));
+        Ok(true)
+    }
+
+    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+        let job = ctx.job;
+        let r: PurgeRequest = serde_json::from_value(job.request.clone())
+            .map_err(|e| StoreError::Corrupt(format!("purge request of job {}: {e}", job.id)))?;
+        let mut p: Progress = match &job.progress {
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|e| StoreError::Corrupt(format!("purge progress: {e}")))?,
+            None => Progress {
+                started_at: ctx.now,
+                ..Progress::default()
+            },
+        };
+        let Some(pool) = pool_of(&self.settings, &job.target) else {
+            return Ok(Step::Failed(format!(
+                "target {:?} is no longer a configured Memcached target",
+                job.target
+            )));
+        };
+        if ctx.cancel_requested().await? {
+            return Ok(Step::Cancelled(format!(
+                "cancelled on request after deleting {} keys",
+                p.deleted
+            )));
+        }
+        ctx.started().await?;
+        let outcome = match pool.get(p.server) {
+            None => Ok(true),
+            Some(server) => self.server(server, &r, &mut p).await.map(|done| {
+                if done {
+                    p.server += 1;
+                    p.key_index = 0;
+                }
+                p.server >= pool.len()
+            }),
+        };
+        let elapsed = ((crate::store::now_ms() - p.started_at).max(1)) as f64 / 1000.0;
+        p.rate = p.deleted as f64 / elapsed;
+        ctx.save_progress(
+            &serde_json::to_value(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        )
+        .await?;
+        Ok(match outcome {
+            Err(e) => Step::Failed(format!(
+                "the purge stopped: {e}; {} keys had been deleted",
+                p.deleted
+            )),
+            Ok(false) => Step::Continue,
+            Ok(true) => Step::Completed(Some(json!({
+                "dry_run": r.dry_run,
+                "matched": p.matched,
+                "deleted": p.deleted,
+                "flushed": r.flush_all && !r.dry_run,
+                "sample": r.dry_run.then_some(&p.sample),
+                "servers": p.servers.iter().map(|(s, (m, d))| (s.clone(), json!({ "matched": m, "deleted": d }))).collect::<Map<String, Value>>(),
+                "best_effort": !r.patterns.is_empty(),
+                "note": (!r.patterns.is_empty()).then_some("patterns on Memcached are best effort: keys are listed with lru_crawler metadump, and keys written during the crawl may be missed"),
+                "seconds": elapsed,
+            }))),
+        })
+    }
+}
+
+impl Executor for MemcachedPurgeExecutor {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Purge
+    }
+
+    fn validate<'a>(
+        &'a self,
+        target: &'a TargetName,
+        request: &'a Value,
+        _now: i64,
+    ) -> BoxFuture<'a, Result<Validated, ServiceError>> {
+        Box::pin(async move { self.check(target, request) })
+    }
+
+    fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
+        Box::pin(self.run_step(ctx))
+    }
+
+    fn describe(&self, job: &JobRecord) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("dry_run".into(), job.request["dry_run"].clone());
+        m.insert(
+            "best_effort".into(),
+            json!(
+                job.request["patterns"]
+                    .as_array()
+                    .is_some_and(|p| !p.is_empty())
+            ),
+        );
+        m
+    }
+}
