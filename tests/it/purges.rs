@@ -806,3 +806,62 @@ mod memcached {
         assert_eq!(listed["jobs"].as_array().unwrap().len(), 4, "{listed}");
     }
 }
+
+#[tokio::test]
+async fn a_daemon_killed_mid_purge_is_replaced_and_the_purge_finishes_touching_nothing_else() {
+    use crate::harness::replica::{Replica, admin_token};
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 16000).await;
+    fill(&mut c, "session:", 100).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+    let toml = format!("[database]\nurl = \"{db}\"\n{}", config(&redis.url(), ""));
+    let path = dir.path().join("cachewarden.toml");
+    std::fs::write(&path, &toml).unwrap();
+    let token = admin_token(&toml, &db).await;
+    let http = reqwest::Client::new();
+
+    let mut first = Replica::start("first", &path, dir.path(), &[]);
+    let job: Value = http
+        .post(first.url("/api/v1/purges"))
+        .bearer_auth(&token)
+        .json(&json!({"target": "sessions", "patterns": ["product:*"], "rate_limit": 4000, "confirm": "sessions"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_i64().expect("a job");
+    wait_until("a quarter is deleted", Duration::from_secs(10), || async {
+        first
+            .get_json(&http, &format!("/api/v1/purges/{id}"), &token)
+            .await["progress"]["deleted"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 4000
+    })
+    .await;
+    first.kill();
+    let left = count(&mut c, "product:*").await;
+    assert!(left > 0 && left < 16000, "killed mid-way: {left} left");
+
+    // The next daemon takes the job over once the dead one's lease runs out (10 s).
+    let second = Replica::start("second", &path, dir.path(), &[]);
+    let done = second
+        .get_json(&http, &format!("/api/v1/purges/{id}?wait=60s"), &token)
+        .await;
+    assert_eq!(done["state"], "completed", "{done}\n{}", second.log());
+    assert_eq!(count(&mut c, "product:*").await, 0);
+    assert_eq!(
+        count(&mut c, "session:*").await,
+        100,
+        "nothing else touched"
+    );
+    let deleted = done["result"]["deleted"].as_u64().unwrap();
+    assert!(
+        (16000 - 4000..=16000).contains(&deleted),
+        "the keys deleted after the last stored progress are counted by whoever deleted them: {deleted}"
+    );
+}
