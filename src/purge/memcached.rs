@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{PurgeRequest, check_request, glob, guard_patterns, pace};
+use super::{PurgeRequest, Tally, check_request, glob, guard_patterns, pace};
 use crate::config::{Settings, TargetSource};
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
@@ -27,8 +27,6 @@ pub const KIND: &str = "memcached_purge";
 
 /// How long one step works on exact keys before it stores its progress.
 const STEP_BUDGET: Duration = Duration::from_millis(500);
-/// Keys kept as a dry run's sample.
-const SAMPLE: usize = 20;
 /// How long a job may take before it fails.
 const DEADLINE_MS: i64 = 24 * 3600 * 1000;
 
@@ -40,9 +38,8 @@ struct Progress {
     key_index: usize,
     /// What each server gave: matched, deleted.
     servers: BTreeMap<String, (u64, u64)>,
-    matched: u64,
-    deleted: u64,
-    sample: Vec<String>,
+    #[serde(flatten)]
+    found: Tally,
     started_at: i64,
     pace_from: Option<(i64, u64)>,
     rate: f64,
@@ -141,28 +138,28 @@ impl MemcachedPurgeExecutor {
                 .await
                 .map_err(|e| format!("flush_all on {server}: {e}"))?;
         }
-        let (mut matched, mut deleted) = p.servers.get(server).copied().unwrap_or_default();
+        // This server's counts: what it had before this step, plus what this step finds.
+        let before = p.servers.get(server).copied().unwrap_or_default();
+        let start = (p.found.matched, p.found.deleted);
+        let record = |p: &mut Progress| {
+            let here = (
+                before.0 + p.found.matched - start.0,
+                before.1 + p.found.deleted - start.1,
+            );
+            p.servers.insert(server.to_owned(), here);
+        };
         while p.key_index < r.keys.len() {
             let key = &r.keys[p.key_index];
             if delete(&mut c, key.as_bytes(), r.dry_run)
                 .await
                 .map_err(|e| format!("{server}: {e}"))?
             {
-                matched += 1;
-                p.matched += 1;
-                if r.dry_run {
-                    if p.sample.len() < SAMPLE {
-                        p.sample.push(key.clone());
-                    }
-                } else {
-                    deleted += 1;
-                    p.deleted += 1;
-                }
+                p.found.found(std::slice::from_ref(key), 1, r.dry_run);
             }
             p.key_index += 1;
             pace(r.rate_limit, &mut p.pace_from, p.key_index as u64).await;
             if Instant::now() > until {
-                p.servers.insert(server.to_owned(), (matched, deleted));
+                record(p);
                 return Ok(false);
             }
         }
@@ -197,21 +194,12 @@ impl MemcachedPurgeExecutor {
                         .map_err(|e| format!("{server}: {e}"))?
                 };
                 if gone {
-                    matched += 1;
-                    p.matched += 1;
-                    if r.dry_run {
-                        if p.sample.len() < SAMPLE {
-                            p.sample.push(key);
-                        }
-                    } else {
-                        deleted += 1;
-                        p.deleted += 1;
-                    }
+                    p.found.found(&[key], 1, r.dry_run);
                 }
-                pace(r.rate_limit, &mut p.pace_from, p.matched).await;
+                pace(r.rate_limit, &mut p.pace_from, p.found.matched).await;
             }
         }
-        p.servers.insert(server.to_owned(), (matched, deleted));
+        record(p);
         Ok(true)
     }
 
@@ -236,7 +224,7 @@ impl MemcachedPurgeExecutor {
         if ctx.cancel_requested().await? {
             return Ok(Step::Cancelled(format!(
                 "cancelled on request after deleting {} keys",
-                p.deleted
+                p.found.deleted
             )));
         }
         ctx.started().await?;
@@ -251,7 +239,7 @@ impl MemcachedPurgeExecutor {
             }),
         };
         let elapsed = ((crate::store::now_ms() - p.started_at).max(1)) as f64 / 1000.0;
-        p.rate = p.deleted as f64 / elapsed;
+        p.rate = p.found.deleted as f64 / elapsed;
         ctx.save_progress(
             &serde_json::to_value(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         )
@@ -259,15 +247,15 @@ impl MemcachedPurgeExecutor {
         Ok(match outcome {
             Err(e) => Step::Failed(format!(
                 "the purge stopped: {e}; {} keys had been deleted",
-                p.deleted
+                p.found.deleted
             )),
             Ok(false) => Step::Continue,
             Ok(true) => Step::Completed(Some(json!({
                 "dry_run": r.dry_run,
-                "matched": p.matched,
-                "deleted": p.deleted,
+                "matched": p.found.matched,
+                "deleted": p.found.deleted,
                 "flushed": r.flush_all && !r.dry_run,
-                "sample": r.dry_run.then_some(&p.sample),
+                "sample": r.dry_run.then_some(&p.found.sample),
                 "servers": p.servers.iter().map(|(s, (m, d))| (s.clone(), json!({ "matched": m, "deleted": d }))).collect::<Map<String, Value>>(),
                 "best_effort": !r.patterns.is_empty(),
                 "note": (!r.patterns.is_empty()).then_some("patterns on Memcached are best effort: keys are listed with lru_crawler metadump, and keys written during the crawl may be missed"),

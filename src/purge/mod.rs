@@ -10,6 +10,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::service_error::ServiceError;
 
+/// Keys kept as a dry run's sample.
+pub const SAMPLE: usize = 20;
+
+/// What a purge found so far: keys that matched, keys deleted, and (in a dry run, which
+/// deletes nothing) a sample of what it would delete.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub matched: u64,
+    pub deleted: u64,
+    pub sample: Vec<String>,
+}
+
+impl Tally {
+    /// Counts `n` keys found among `keys`: deleted, or in a dry run sampled.
+    pub fn found(&mut self, keys: &[String], n: u64, dry_run: bool) {
+        self.matched += n;
+        if dry_run {
+            let room = SAMPLE.saturating_sub(self.sample.len());
+            self.sample.extend(keys.iter().take(room).cloned());
+        } else {
+            self.deleted += n;
+        }
+    }
+}
+
 /// Exact keys one request may name.
 pub const MAX_KEYS: usize = 10_000;
 /// Patterns and tags one request may name.

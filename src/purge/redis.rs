@@ -16,7 +16,7 @@ use redis::aio::MultiplexedConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{PurgeRequest, check_request, glob, guard_patterns, pace, slot};
+use super::{PurgeRequest, Tally, check_request, glob, guard_patterns, pace, slot};
 use crate::config::{Settings, TargetSettings, TargetSource};
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
@@ -37,8 +37,6 @@ const SCAN_COUNT: u64 = 2000;
 /// Pages per second under a rate limit: small pages, evenly spaced, so that no single
 /// command holds the server long enough to show in other clients' latency.
 const PAGES_PER_SECOND: u64 = 1000;
-/// Keys kept as a dry run's sample.
-const SAMPLE: usize = 20;
 /// How long a request may spend counting a pattern against `max_purge_keys`.
 const COUNT_BUDGET: Duration = Duration::from_secs(10);
 /// Connect and answer timeout for purge connections.
@@ -58,9 +56,8 @@ struct Progress {
     /// Pattern scans by node (`""` for a standalone server).
     nodes: BTreeMap<String, NodeProgress>,
     scanned: u64,
-    matched: u64,
-    deleted: u64,
-    sample: Vec<String>,
+    #[serde(flatten)]
+    found: Tally,
     started_at: i64,
     /// Pacing for a rate limit: the time (ms) and deletion count it counts from. Kept across
     /// steps, so a new step does not start with a burst.
@@ -121,7 +118,10 @@ fn groups(keys: &[String], cluster: bool) -> Vec<Vec<&str>> {
 }
 
 fn failed(what: &str, e: impl std::fmt::Display, p: &Progress) -> Step {
-    Step::Failed(format!("{what}: {e}; {} keys had been deleted", p.deleted))
+    Step::Failed(format!(
+        "{what}: {e}; {} keys had been deleted",
+        p.found.deleted
+    ))
 }
 
 impl RedisPurgeExecutor {
@@ -319,19 +319,9 @@ impl RedisPurgeExecutor {
                 .delete(batch, reach.cluster, r.dry_run)
                 .await
                 .map_err(|e| format!("Redis failed: {e}"))?;
-            p.matched += n;
-            if r.dry_run {
-                p.sample.extend(
-                    batch
-                        .iter()
-                        .take(SAMPLE - p.sample.len().min(SAMPLE))
-                        .cloned(),
-                );
-            } else {
-                p.deleted += n;
-            }
+            p.found.found(batch, n, r.dry_run);
             p.key_index = end;
-            pace(r.rate_limit, &mut p.pace_from, p.deleted).await;
+            pace(r.rate_limit, &mut p.pace_from, p.found.deleted).await;
             if Instant::now() > until {
                 return Ok(false);
             }
@@ -363,13 +353,7 @@ impl RedisPurgeExecutor {
                 .delete(&members, reach.cluster, r.dry_run)
                 .await
                 .map_err(|e| format!("Redis failed: {e}"))?;
-            p.matched += n;
-            if r.dry_run {
-                let room = SAMPLE.saturating_sub(p.sample.len());
-                p.sample.extend(members.iter().take(room).cloned());
-            } else {
-                p.deleted += n;
-            }
+            p.found.found(&members, n, r.dry_run);
             p.tag_cursor = next;
             if next == 0 {
                 // The members are gone; now the set that listed them.
@@ -380,7 +364,7 @@ impl RedisPurgeExecutor {
                 }
                 p.tag_index += 1;
             }
-            pace(r.rate_limit, &mut p.pace_from, p.deleted).await;
+            pace(r.rate_limit, &mut p.pace_from, p.found.deleted).await;
             if Instant::now() > until {
                 return Ok(false);
             }
@@ -461,7 +445,7 @@ impl RedisPurgeExecutor {
                 let n = p.nodes.get_mut(&node).ok_or("node progress lost")?;
                 // The pending keys are deleted: the cursor that came after them may be stored.
                 n.deleted += deleted;
-                p.deleted += deleted;
+                p.found.deleted += deleted;
                 n.cursor = cursor;
                 pending = keys
                     .into_iter()
@@ -477,11 +461,12 @@ impl RedisPurgeExecutor {
                 n.scanned += covered;
                 p.scanned += covered;
                 n.matched += pending.len() as u64;
-                p.matched += pending.len() as u64;
                 if r.dry_run {
-                    let room = SAMPLE.saturating_sub(p.sample.len());
-                    p.sample.extend(pending.iter().take(room).cloned());
+                    p.found.found(&pending, pending.len() as u64, true);
                     pending.clear();
+                } else {
+                    // Counted as deleted when the next pipeline's UNLINK answers.
+                    p.found.matched += pending.len() as u64;
                 }
                 cursor = next;
                 let finished = cursor == 0;
@@ -494,7 +479,7 @@ impl RedisPurgeExecutor {
                     };
                     let n = p.nodes.get_mut(&node).ok_or("node progress lost")?;
                     n.deleted += last;
-                    p.deleted += last;
+                    p.found.deleted += last;
                     n.cursor = cursor;
                     n.done = finished;
                     if !finished {
@@ -503,7 +488,7 @@ impl RedisPurgeExecutor {
                     break;
                 }
                 if !r.dry_run {
-                    pace(r.rate_limit, &mut p.pace_from, p.deleted).await;
+                    pace(r.rate_limit, &mut p.pace_from, p.found.deleted).await;
                 }
             }
         }
@@ -547,7 +532,7 @@ impl RedisPurgeExecutor {
         if ctx.cancel_requested().await? {
             return Ok(Step::Cancelled(format!(
                 "cancelled on request after deleting {} keys",
-                p.deleted
+                p.found.deleted
             )));
         }
         ctx.started().await?;
@@ -568,7 +553,12 @@ impl RedisPurgeExecutor {
             }
         };
         let elapsed = ((ctx.now.max(crate::store::now_ms()) - p.started_at).max(1)) as f64 / 1000.0;
-        p.rate = (if r.dry_run { p.matched } else { p.deleted }) as f64 / elapsed;
+        p.rate = (if r.dry_run {
+            p.found.matched
+        } else {
+            p.found.deleted
+        }) as f64
+            / elapsed;
         let (total, scanned): (u64, u64) = p
             .nodes
             .values()
@@ -582,13 +572,13 @@ impl RedisPurgeExecutor {
             Ok(false) => Step::Continue,
             Ok(true) => Step::Completed(Some(json!({
                 "dry_run": r.dry_run,
-                "matched": p.matched,
-                "deleted": p.deleted,
-                "sample": r.dry_run.then_some(&p.sample),
+                "matched": p.found.matched,
+                "deleted": p.found.deleted,
+                "sample": r.dry_run.then_some(&p.found.sample),
                 "nodes": p.nodes.iter().map(|(k, n)| (if k.is_empty() { "server".to_owned() } else { k.clone() }, json!({ "matched": n.matched, "deleted": n.deleted }))).collect::<Map<String, Value>>(),
                 "seconds": elapsed,
                 // At the requested rate; without one, about as long as this dry run scanned.
-                "estimated_seconds": r.dry_run.then(|| r.rate_limit.map_or(elapsed, |rate| p.matched as f64 / rate as f64)),
+                "estimated_seconds": r.dry_run.then(|| r.rate_limit.map_or(elapsed, |rate| p.found.matched as f64 / rate as f64)),
             }))),
         })
     }
