@@ -184,3 +184,40 @@ async fn exit_codes_for_bad_input_refusals_authorisation_and_timeouts() {
         slow.stderr
     );
 }
+
+#[tokio::test]
+async fn on_a_terminal_progress_is_one_live_line() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    for i in 0..600 {
+        let _: () = c.set(format!("product:{i}"), "v").await.unwrap();
+    }
+    let app = TestApp::sqlite_scheduled(&config(&redis.url())).await;
+    let token = app.token("ops", &["purge"], &[]).await;
+    // `script` runs the command on a pseudo-terminal, as a person at a shell would.
+    let command = format!(
+        "'{}' purge --target sessions --pattern 'product:*' --rate 300 --wait",
+        env!("CARGO_BIN_EXE_cachewarden")
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("CACHEWARDEN_SERVER", app.url(""))
+        .env("CACHEWARDEN_TOKEN", &token)
+        .output()
+        .await
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("deleted") && text.contains("Completed in"),
+        "{text}"
+    );
+    assert!(
+        text.contains('\r') || text.contains("\u{1b}["),
+        "redrawn in place: {text:?}"
+    );
+    assert!(
+        !text.contains("[   0s]"),
+        "no progress lines on a terminal: {text}"
+    );
+}
