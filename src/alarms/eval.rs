@@ -151,18 +151,29 @@ pub fn evaluate(
         .collect();
     let breaching = counted.iter().filter(|b| **b).count() as u32;
     let considered = counted.len() as u32;
-    let state = if breaching >= m {
-        AlarmState::Alarm
+    // Periods that count neither way (missing, under `missing` or `ignore`) could still be
+    // breaching: a state is left only on evidence, when enough present datapoints rule M
+    // breaching ones out (CloudWatch looks further back for the same reason). A gap never
+    // resolves an alarm, and a new alarm leaves insufficient_data only once it can tell.
+    let unknown = n - considered;
+    let reason = format!(
+        "{breaching} of the last {n} periods breaching ({m} needed), {missing} without datapoint"
+    );
+    let (state, reason) = if breaching >= m {
+        (AlarmState::Alarm, reason)
+    } else if breaching + unknown >= m && current != AlarmState::Ok {
+        (
+            current,
+            format!("held: {reason}; too few datapoints to rule out {m} breaching"),
+        )
     } else {
-        AlarmState::Ok
+        (AlarmState::Ok, reason)
     };
     Evaluation {
         state,
         breaching,
         considered,
-        reason: format!(
-            "{breaching} of the last {n} periods breaching ({m} needed), {missing} without datapoint"
-        ),
+        reason,
         verdicts,
     }
 }
@@ -255,11 +266,67 @@ mod tests {
                 Alarm,
             ),
             (
-                "missing: skipped, too few breaching",
+                "missing: too few present to rule out 3 breaching, the alarm holds",
                 rule(below.clone(), 3, 5, Missing, None),
                 vec![M, B, M, B, M],
                 Alarm,
+                Alarm,
+            ),
+            (
+                "missing: one breaching and gaps do not resolve an alarm",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, M, B, M, M],
+                Alarm,
+                Alarm,
+            ),
+            (
+                "missing: good datapoints returning, still not enough evidence",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![B, M, M, G, G],
+                Alarm,
+                Alarm,
+            ),
+            (
+                "missing: enough good datapoints resolve",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, M, G, G, G],
+                Alarm,
                 Ok,
+            ),
+            (
+                "missing: ok stays ok on the same window",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, B, M, B, M],
+                Ok,
+                Ok,
+            ),
+            (
+                "start: insufficient data until it can tell",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, M, M, G, G],
+                InsufficientData,
+                InsufficientData,
+            ),
+            (
+                "start: three good datapoints tell",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, M, G, G, G],
+                InsufficientData,
+                Ok,
+            ),
+            (
+                "start: three breaching tell at once",
+                rule(below.clone(), 3, 5, Missing, None),
+                vec![M, M, B, B, B],
+                InsufficientData,
+                Alarm,
+            ),
+            (
+                "ignore: a gap in the window does not resolve",
+                rule(below.clone(), 2, 3, Ignore, None),
+                vec![B, M, G],
+                Alarm,
+                Alarm,
             ),
             (
                 "breaching: missing counts against",

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alarm_gaps;
 mod alarms;
 mod api_auth;
 mod cli;
