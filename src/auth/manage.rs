@@ -50,6 +50,9 @@ fn field(field: impl Into<String>, message: impl Into<String>) -> FieldError {
 }
 
 /// Checks a request against the rules and the configured targets.
+/// The longest lifetime a token may be given.
+const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 pub fn parse_request(req: &TokenRequest, settings: &Settings) -> Result<NewTokenSpec, FieldError> {
     let name =
         TokenName::parse(&req.name).map_err(|e| field("name", format!("{:?} {e}", req.name)))?;
@@ -88,8 +91,17 @@ pub fn parse_request(req: &TokenRequest, settings: &Settings) -> Result<NewToken
     let lifetime = match &req.expires_in {
         None => None,
         Some(text) => match humantime::parse_duration(text) {
-            Ok(d) if d >= Duration::from_secs(60) => Some(d),
-            Ok(_) => return Err(field("expires_in", "must be at least 1m")),
+            Ok(d) if d < Duration::from_secs(60) => {
+                return Err(field("expires_in", "must be at least 1m"));
+            }
+            // Checked here, so that adding it to the current time can never overflow.
+            Ok(d) if d > MAX_LIFETIME => {
+                return Err(field(
+                    "expires_in",
+                    "must be at most 100y (omit it for a token that does not expire)",
+                ));
+            }
+            Ok(d) => Some(d),
             Err(e) => {
                 return Err(field(
                     "expires_in",

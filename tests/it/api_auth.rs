@@ -265,6 +265,22 @@ async fn bad_token_requests_are_refused_naming_the_field_and_rule() {
             message: "not a duration",
         },
         Case {
+            what: "an expiry that overflowed the clock (issue 14)",
+            body: json!({"name": "a", "scopes": ["read"], "expires_in": "106751991167d"}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("expires_in"),
+            message: "at most 100y",
+        },
+        Case {
+            what: "an expiry that wrapped into the past (issue 14)",
+            body: json!({"name": "a", "scopes": ["read"], "expires_in": "300000000y"}),
+            status: 400,
+            code: "invalid_request",
+            field: Some("expires_in"),
+            message: "at most 100y",
+        },
+        Case {
             what: "short expiry",
             body: json!({"name": "a", "scopes": ["read"], "expires_in": "5s"}),
             status: 400,

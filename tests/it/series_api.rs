@@ -41,7 +41,7 @@ async fn bad_series_requests_name_the_field() {
     let app = TestApp::sqlite(CONFIG).await;
     let token = app.token("viewer", &["read"], &[]).await;
     let limited = app.token("web-only", &["read"], &["web"]).await;
-    let cases: [(&str, u16, &str, Option<&str>); 8] = [
+    let cases: [(&str, u16, &str, Option<&str>); 11] = [
         (
             "/api/v1/targets/sessions/series",
             400,
@@ -65,6 +65,25 @@ async fn bad_series_requests_name_the_field() {
             400,
             "invalid_request",
             Some("from"),
+        ),
+        // Times at the ends of i64 once panicked the handler (issue 14): refused, not computed.
+        (
+            "/api/v1/targets/sessions/series?metric=up&from=-9223372036854775808",
+            400,
+            "invalid_request",
+            Some("from"),
+        ),
+        (
+            "/api/v1/targets/sessions/series?metric=up&to=9223372036854775807",
+            400,
+            "invalid_request",
+            Some("to"),
+        ),
+        (
+            "/api/v1/targets/sessions/series?metric=up&to=-1",
+            400,
+            "invalid_request",
+            Some("to"),
         ),
         (
             "/api/v1/targets/sessions/series?metric=up&resolution=10s",

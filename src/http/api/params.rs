@@ -2,14 +2,26 @@
 
 use crate::http::ApiError;
 
-/// Parses a time given as RFC 3339 (`2026-11-22T08:00:00Z`) or epoch milliseconds.
+/// The latest time accepted from outside: the end of year 9999, in ms. Bounding every time
+/// keeps the arithmetic on it (ranges, defaults, windows) from overflowing.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
+/// Parses a time given as RFC 3339 (`2026-11-22T08:00:00Z`) or epoch milliseconds, between
+/// 1970 and the end of 9999.
 pub fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
+    let ms = match text.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.timestamp_millis())
+            .map_err(|_| ApiError::invalid(field, format!("{text:?} is neither RFC 3339 (2026-11-22T08:00:00Z) nor milliseconds since the epoch")))?,
+    };
+    if !(0..=MAX_TIME_MS).contains(&ms) {
+        return Err(ApiError::invalid(
+            field,
+            "must be a time between 1970 and the end of 9999",
+        ));
     }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| ApiError::invalid(field, format!("{text:?} is neither RFC 3339 (2026-11-22T08:00:00Z) nor milliseconds since the epoch")))
+    Ok(ms)
 }
 
 /// A page size: `limit` or `default`, at most `max`.
