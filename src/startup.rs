@@ -164,6 +164,11 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                // Inside `observe`, so that rewritten error bodies carry the request id.
+                .wrap(
+                    actix_web::middleware::ErrorHandlers::new()
+                        .default_handler(http::error::json_errors),
+                )
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::routes)
         })

@@ -173,6 +173,48 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+/// Puts every error answer that is not already ours into our JSON shape (with the request
+/// id): actix answers some itself, such as 405 for a method a route lacks (empty body) or 413
+/// for an oversized raw body (text).
+pub fn json_errors<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (method, path) = (
+        res.request().method().clone(),
+        res.request().path().to_owned(),
+    );
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the body is too large".to_owned()),
+        StatusCode::NOT_FOUND => ("not_found", format!("no route for {method} {path}")),
+        s if s.is_server_error() => (
+            "internal",
+            "internal error; see the daemon log for this request id".to_owned(),
+        ),
+        s => (
+            "bad_request",
+            s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+        ),
+    };
+    let (req, _) = res.into_parts();
+    let answer = ApiError::new(status, code, message).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, answer).map_into_right_body(),
+    ))
+}
+
 /// Turns actix's extractor errors (bad JSON, bad query string, bad path) into the same shape.
 pub fn json_config() -> actix_web::web::JsonConfig {
     actix_web::web::JsonConfig::default()
