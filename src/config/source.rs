@@ -131,7 +131,7 @@ fn apply_one(root: &mut toml::Value, var: &str, raw: &str) -> Result<KeyPath, St
             toml::Value::Table(t) => {
                 path = path.key(seg);
                 if last {
-                    let value = override_value(t.get(seg), raw);
+                    let value = override_value(seg, t.get(seg), raw);
                     t.insert(seg.clone(), value);
                     return Ok(path);
                 }
@@ -152,7 +152,7 @@ fn apply_one(root: &mut toml::Value, var: &str, raw: &str) -> Result<KeyPath, St
                 }
                 path = path.index(idx);
                 if last {
-                    a[idx] = override_value(Some(&a[idx]), raw);
+                    a[idx] = override_value(seg, Some(&a[idx]), raw);
                     return Ok(path);
                 }
                 &mut a[idx]
@@ -164,8 +164,19 @@ fn apply_one(root: &mut toml::Value, var: &str, raw: &str) -> Result<KeyPath, St
     Ok(path)
 }
 
-fn override_value(existing: Option<&toml::Value>, raw: &str) -> toml::Value {
-    if existing.is_some_and(toml::Value::is_str) {
+/// Keys whose schema type is not a string (`raw.rs`): only their environment values are read
+/// as TOML. Every other value is taken as a string, so an all-digit secret stays a string and
+/// never shows up in a type error.
+const NON_STRING_KEYS: &[&str] = &[
+    "max_connections", "max_concurrent_polls", "price_per_path", "free_paths_per_month",
+    "monthly_budget_usd", "cluster", "purge_prefixes", "max_purge_keys", "addresses",
+    "cache_tags", "port", "starttls", "to", "alarms", "below", "above", "drop", "min_volume",
+    "notify", "mute_expected", "redis", "cloudfront", "broadcast", "keys", "patterns", "tags",
+    "paths", "price_per_1000_metrics",
+];
+
+fn override_value(key: &str, existing: Option<&toml::Value>, raw: &str) -> toml::Value {
+    if existing.is_some_and(toml::Value::is_str) || !NON_STRING_KEYS.contains(&key) {
         return toml::Value::String(raw.to_owned());
     }
     let parsed = format!("v = {raw}")
@@ -173,4 +184,22 @@ fn override_value(existing: Option<&toml::Value>, raw: &str) -> toml::Value {
         .ok()
         .and_then(|mut t| t.remove("v"));
     parsed.unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod key_types {
+    /// Every field of the raw schema that is not a string is listed in NON_STRING_KEYS, so a
+    /// new numeric or list field cannot silently be read as a string from the environment.
+    #[test]
+    fn non_string_keys_match_the_schema() {
+        let raw = include_str!("raw.rs");
+        for line in raw.lines().map(str::trim) {
+            let Some(rest) = line.strip_prefix("pub ") else { continue };
+            let Some((name, ty)) = rest.split_once(": Option<") else { continue };
+            if ty.starts_with("String>") || ty.starts_with("toml::") {
+                continue;
+            }
+            assert!(super::NON_STRING_KEYS.contains(&name), "{name} ({ty}) is not a string: list it in NON_STRING_KEYS");
+        }
+    }
 }
