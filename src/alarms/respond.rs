@@ -120,6 +120,7 @@ fn condition(a: &AlarmSettings) -> Value {
 /// A comment, trimmed; `required`: it must say something.
 pub fn comment(text: Option<&str>, required: bool) -> Result<String, ServiceError> {
     let c = text.unwrap_or("").trim();
+    crate::domain::text::plain(c).map_err(|e| ServiceError::invalid("comment", e.to_string()))?;
     if required && c.is_empty() {
         return Err(ServiceError::invalid(
             "comment",
@@ -362,6 +363,12 @@ impl RespondService {
         now: i64,
     ) -> Result<SilenceView, ServiceError> {
         who.require(Scope::Respond)?;
+        for (field, text) in [("alarm", &r.alarm), ("target", &r.target)] {
+            if let Some(t) = text {
+                crate::domain::text::plain(t)
+                    .map_err(|e| ServiceError::invalid(field, e.to_string()))?;
+            }
+        }
         let mut confined_to: Option<TargetName> = None;
         match (r.alarm_id, &r.alarm, &r.target) {
             (None, None, None) => {

@@ -168,11 +168,34 @@ fn apply_one(root: &mut toml::Value, var: &str, raw: &str) -> Result<KeyPath, St
 /// as TOML. Every other value is taken as a string, so an all-digit secret stays a string and
 /// never shows up in a type error.
 const NON_STRING_KEYS: &[&str] = &[
-    "max_connections", "max_concurrent_polls", "price_per_path", "free_paths_per_month",
-    "monthly_budget_usd", "cluster", "purge_prefixes", "max_purge_keys", "addresses",
-    "cache_tags", "port", "starttls", "to", "alarms", "below", "above", "drop", "min_volume",
-    "notify", "mute_expected", "redis", "cloudfront", "broadcast", "keys", "patterns", "tags",
-    "paths", "price_per_1000_metrics",
+    "max_connections",
+    "max_concurrent_polls",
+    "price_per_path",
+    "free_paths_per_month",
+    "monthly_budget_usd",
+    "cluster",
+    "purge_prefixes",
+    "max_purge_keys",
+    "addresses",
+    "cache_tags",
+    "port",
+    "starttls",
+    "to",
+    "alarms",
+    "below",
+    "above",
+    "drop",
+    "min_volume",
+    "notify",
+    "mute_expected",
+    "redis",
+    "cloudfront",
+    "broadcast",
+    "keys",
+    "patterns",
+    "tags",
+    "paths",
+    "price_per_1000_metrics",
 ];
 
 fn override_value(key: &str, existing: Option<&toml::Value>, raw: &str) -> toml::Value {
@@ -194,12 +217,19 @@ mod key_types {
     fn non_string_keys_match_the_schema() {
         let raw = include_str!("raw.rs");
         for line in raw.lines().map(str::trim) {
-            let Some(rest) = line.strip_prefix("pub ") else { continue };
-            let Some((name, ty)) = rest.split_once(": Option<") else { continue };
+            let Some(rest) = line.strip_prefix("pub ") else {
+                continue;
+            };
+            let Some((name, ty)) = rest.split_once(": Option<") else {
+                continue;
+            };
             if ty.starts_with("String>") || ty.starts_with("toml::") {
                 continue;
             }
-            assert!(super::NON_STRING_KEYS.contains(&name), "{name} ({ty}) is not a string: list it in NON_STRING_KEYS");
+            assert!(
+                super::NON_STRING_KEYS.contains(&name),
+                "{name} ({ty}) is not a string: list it in NON_STRING_KEYS"
+            );
         }
     }
 }

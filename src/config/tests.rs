@@ -167,11 +167,20 @@ fn bad_configurations_are_refused_with_the_rule() {
 fn an_all_digit_secret_from_the_environment_is_a_string_and_never_shown() {
     use secrecy::ExposeSecret;
     let text = "[[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/x\"\n";
-    let s = load_from(Some(text), env(&[("CACHEWARDEN__NOTIFIERS__0__SECRET", "987654321012345")]))
-        .unwrap_or_else(|e| panic!("an all-digit secret is refused: {e}"));
+    let s = load_from(
+        Some(text),
+        env(&[("CACHEWARDEN__NOTIFIERS__0__SECRET", "987654321012345")]),
+    )
+    .unwrap_or_else(|e| panic!("an all-digit secret is refused: {e}"));
     match &s.notifiers[0].receiver {
         crate::config::Receiver::Webhook { secret, .. } => {
-            assert_eq!(secret.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("987654321012345"));
+            assert_eq!(
+                secret
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_owned())
+                    .as_deref(),
+                Some("987654321012345")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -179,13 +188,20 @@ fn an_all_digit_secret_from_the_environment_is_a_string_and_never_shown() {
     // repeat a secret given beside it.
     let e = load_from(
         Some(text),
-        env(&[("CACHEWARDEN__NOTIFIERS__0__SECRET", "987654321012345"), ("CACHEWARDEN__NOTIFIERS__0__URL", "12345")]),
+        env(&[
+            ("CACHEWARDEN__NOTIFIERS__0__SECRET", "987654321012345"),
+            ("CACHEWARDEN__NOTIFIERS__0__URL", "12345"),
+        ]),
     )
     .unwrap_err()
     .to_string();
     assert!(e.contains("CACHEWARDEN__NOTIFIERS__0__URL"), "{e}");
     assert!(!e.contains("987654321012345"), "{e}");
     // A numeric key still takes a number.
-    let s = load_from(None, env(&[("CACHEWARDEN__DATABASE__MAX_CONNECTIONS", "7")])).unwrap();
+    let s = load_from(
+        None,
+        env(&[("CACHEWARDEN__DATABASE__MAX_CONNECTIONS", "7")]),
+    )
+    .unwrap();
     assert_eq!(s.database.max_connections, 7);
 }

@@ -6,6 +6,7 @@ mod job_state;
 mod name;
 mod scope;
 mod target_kind;
+pub mod text;
 
 pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};

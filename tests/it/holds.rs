@@ -404,6 +404,28 @@ async fn bad_silence_and_ack_requests_are_refused_naming_the_field_and_rule() {
             Some("comment"),
             "at most 1000",
         ),
+        // A NUL gave a 500 on PostgreSQL, and escape sequences reach terminals (issue 14).
+        (
+            "NUL in a comment",
+            json!({ "target": "sessions", "for": "1h", "comment": "a\u{0}b" }),
+            "invalid_request",
+            Some("comment"),
+            "control characters",
+        ),
+        (
+            "an escape sequence in a comment",
+            json!({ "target": "sessions", "for": "1h", "comment": "\u{1b}[31mred" }),
+            "invalid_request",
+            Some("comment"),
+            "control characters",
+        ),
+        (
+            "NUL in a target",
+            json!({ "target": "sess\u{0}", "for": "1h", "comment": why }),
+            "invalid_request",
+            Some("target"),
+            "control characters",
+        ),
         (
             "unknown field",
             json!({ "targets": "sessions", "for": "1h", "comment": why }),

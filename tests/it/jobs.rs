@@ -217,7 +217,7 @@ async fn jobs_of_every_kind_are_listed_and_bad_requests_are_refused_precisely() 
         &'a str,
         Option<&'a str>,
     );
-    let table: [Case; 9] = [
+    let table: [Case; 10] = [
         (
             "no token",
             "POST",
@@ -289,6 +289,15 @@ async fn jobs_of_every_kind_are_listed_and_bad_requests_are_refused_precisely() 
             400,
             "invalid_request",
             Some("wait"),
+        ),
+        (
+            "NUL in a filter",
+            "GET",
+            "/api/v1/jobs?target=we%00b".into(),
+            Some(&ci),
+            400,
+            "invalid_request",
+            Some("target"),
         ),
         (
             "limit out of range",

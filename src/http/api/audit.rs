@@ -27,6 +27,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Admin)?;
     let limit = super::params::limit(params.limit, 100, 1000)?;
+    if let Some(a) = &params.actor {
+        crate::domain::text::plain(a).map_err(|e| ApiError::invalid("actor", e.to_string()))?;
+    }
     let entries = state
         .store
         .list_audit(&AuditQuery {

@@ -112,6 +112,9 @@ pub async fn list_kind(
         }
         None => kinds.iter().map(|k| k.to_string()).collect(),
     };
+    if let Some(t) = &params.target {
+        crate::domain::text::plain(t).map_err(|e| ApiError::invalid("target", e.to_string()))?;
+    }
     let q = ListQuery {
         kinds,
         target: params.target.clone(),

@@ -1,0 +1,41 @@
+//! Free text from outside (comments, filters, selectors): it is stored, logged and shown on
+//! terminals, so control characters are refused where it comes in. PostgreSQL cannot store
+//! NUL in text at all, and escape sequences would reach an operator's terminal.
+
+/// Why a text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must not contain control characters (found U+{0:04X})")]
+pub struct ControlCharacter(pub u32);
+
+/// Accepts text without control characters (tabs and newlines included: these are
+/// one-line fields).
+pub fn plain(text: &str) -> Result<&str, ControlCharacter> {
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(ControlCharacter(c as u32)),
+        None => Ok(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_refused() {
+        for bad in [
+            "a\0b",
+            "\u{1b}[31mred",
+            "line\nbreak",
+            "tab\there",
+            "\u{7f}",
+            "\u{85}",
+        ] {
+            assert!(super::plain(bad).is_err(), "{bad:?}");
+        }
+        for good in ["", "cache warming, see INC-42", "ünïcödé ✓", "a*b?[c]"] {
+            assert_eq!(super::plain(good), Ok(good));
+        }
+        assert_eq!(
+            super::plain("a\0").unwrap_err().to_string(),
+            "must not contain control characters (found U+0000)"
+        );
+    }
+}
