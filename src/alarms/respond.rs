@@ -281,11 +281,10 @@ impl RespondService {
         scope: Scope,
     ) -> Result<AlarmStateRecord, ServiceError> {
         who.require(scope)?;
-        let s = self
-            .store
-            .alarm_state_by_id(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no alarm state {id}")))?;
+        let Some(s) = self.store.alarm_state_by_id(id).await? else {
+            who.missing(&format!("alarm state {id}"))?;
+            return Err(ServiceError::NotFound(format!("no alarm state {id}")));
+        };
         let target = TargetName::parse(&s.target)
             .map_err(|e| StoreError::Corrupt(format!("alarm state {id} target: {e}")))?;
         who.require_target(scope, &target)?;

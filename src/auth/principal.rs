@@ -60,6 +60,20 @@ impl Principal {
         self.targets.is_empty() || self.targets.contains(target)
     }
 
+    /// What a token limited to targets is told about a thing (`what`, e.g. "alarm state 7")
+    /// that does not exist: the same as about one on a target it may not touch, so that
+    /// limited tokens cannot probe for what exists elsewhere. Others are told it is missing.
+    pub fn missing(&self, what: &str) -> Result<(), AuthError> {
+        if self.targets.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthError::TargetNotAllowed {
+                token: self.name.to_string(),
+                target: format!("(the target of {what})"),
+            })
+        }
+    }
+
     /// Succeeds when the token holds `scope` and may act on `target`.
     pub fn require_target(&self, scope: Scope, target: &TargetName) -> Result<(), AuthError> {
         self.require(scope)?;

@@ -132,12 +132,15 @@ impl JobService {
         kinds: &[&str],
     ) -> Result<JobRecord, ServiceError> {
         who.require(Scope::Read)?;
-        let job = self
+        let Some(job) = self
             .store
             .job(id)
             .await?
             .filter(|j| kinds.is_empty() || kinds.contains(&j.kind.as_str()))
-            .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))?;
+        else {
+            who.missing(&format!("job {id}"))?;
+            return Err(ServiceError::NotFound(format!("no job {id}")));
+        };
         let target = TargetName::parse(&job.target)
             .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?;
         who.require_target(Scope::Read, &target)?;

@@ -172,3 +172,58 @@ async fn an_interval_without_traffic_is_missing_data_and_alarm_states_respect_ta
         404
     );
 }
+
+/// A token limited to some targets learns nothing about what exists elsewhere (issue 14):
+/// an alarm state or job on another target and one that does not exist get the same answer.
+#[tokio::test]
+async fn a_limited_token_cannot_tell_missing_from_forbidden() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{url}\"\n[[targets]]\nname = \"carts\"\nkind = \"redis\"\nurl = \"{url}\"\n\
+         [[alarms]]\nname = \"hit\"\ntarget = \"*\"\nmetric = \"hit_rate\"\nbelow = 0.8\n"
+    ))
+    .await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector.poll_target_once("carts").await.unwrap();
+    let carts = app
+        .store
+        .alarm_state("hit", "carts")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let limited = app.token("limited", &["respond"], &["sessions"]).await;
+    let admin = app.token("root", &["admin"], &[]).await;
+    let answer = |path: String, token: String| {
+        let app = &app;
+        async move {
+            let res = app.get(&path, Some(&token)).await;
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (
+                status,
+                body["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        }
+    };
+    let elsewhere = answer(format!("/api/v1/alarms/{carts}/history"), limited.clone()).await;
+    let nowhere = answer("/api/v1/alarms/999999/history".into(), limited.clone()).await;
+    assert_eq!(elsewhere, (403, "forbidden".to_owned()));
+    assert_eq!(
+        nowhere, elsewhere,
+        "the same answer for missing and forbidden"
+    );
+    assert_eq!(
+        answer("/api/v1/jobs/999999".into(), limited.clone()).await,
+        elsewhere
+    );
+    // A token for every target is simply told it does not exist.
+    assert_eq!(
+        answer("/api/v1/alarms/999999/history".into(), admin).await,
+        (404, "not_found".to_owned())
+    );
+}
