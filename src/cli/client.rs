@@ -46,6 +46,17 @@ const ATTEMPTS: u32 = 4;
 
 impl Client {
     pub fn new(server: &str, token: Option<String>) -> Result<Self, Failure> {
+        match url::Url::parse(server) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(Failure {
+                    code: exit::INVALID_INPUT,
+                    message: format!(
+                        "--server: {server:?} is not the daemon's URL, like https://cachewarden.example.com"
+                    ),
+                });
+            }
+        }
         let token = token.filter(|t| !t.is_empty()).ok_or_else(|| Failure {
             code: exit::NOT_AUTHORISED,
             message: "no token: set CACHEWARDEN_TOKEN (create one with `cachewarden token create`)"

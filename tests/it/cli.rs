@@ -233,3 +233,44 @@ fn serve_on_a_busy_port_fails_with_one_line() {
         "{last}"
     );
 }
+
+/// `cachewarden … | head` ends quietly when the reader goes away, as command-line tools do
+/// (it panicked on the failed write; issue 14).
+#[test]
+fn a_closed_pipe_ends_a_client_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader); // the reader is gone before anything is written
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cachewarden"))
+        .arg("print-default-config")
+        .current_dir(dir.path())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run cachewarden");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_server_that_is_not_a_url_is_one_readable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cachewarden"))
+        .args(["alarm", "list", "--server", "not a url"])
+        .env("CACHEWARDEN_TOKEN", "cw_x")
+        .current_dir(dir.path())
+        .output()
+        .expect("run cachewarden");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--server") && err.contains("not a url") && !err.contains("builder"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
