@@ -52,6 +52,68 @@ impl TargetKind {
         }
     }
 
+    /// The series a target of this kind records (each also records `up`), as the README
+    /// lists them: what an alarm can watch. Tests keep the sources in step with this.
+    pub fn series(self) -> &'static [&'static str] {
+        match self {
+            TargetKind::Redis => &[
+                "up",
+                "hit_rate",
+                "hits",
+                "misses",
+                "evicted_keys",
+                "expired_keys",
+                "used_memory",
+                "maxmemory",
+                "connected_clients",
+                "keys",
+                "nodes",
+            ],
+            TargetKind::Memcached => &[
+                "up",
+                "hit_rate",
+                "hits",
+                "misses",
+                "evictions",
+                "curr_items",
+                "bytes",
+                "limit_maxbytes",
+                "curr_connections",
+            ],
+            TargetKind::Elasticache => &[
+                "up",
+                "hit_rate",
+                "hits",
+                "misses",
+                "evictions",
+                "memory_usage",
+                "curr_connections",
+            ],
+            TargetKind::Cloudfront => &[
+                "up",
+                "hit_rate",
+                "requests",
+                "error_rate_4xx",
+                "error_rate_5xx",
+                "origin_latency_ms",
+                "bytes_downloaded",
+            ],
+            TargetKind::Apigateway => {
+                &["up", "hit_rate", "hits", "misses", "requests", "latency_ms"]
+            }
+            TargetKind::Dax => &[
+                "up",
+                "item_hit_rate",
+                "query_hit_rate",
+                "item_hits",
+                "item_misses",
+                "query_hits",
+                "query_misses",
+                "evicted_size",
+            ],
+        }
+    }
+
     /// Whether the numbers come from CloudWatch (late, revisable, billed per metric).
     pub fn is_cloudwatch(self) -> bool {
         !matches!(self, TargetKind::Redis | TargetKind::Memcached)

@@ -113,3 +113,20 @@ impl Source for MemcachedSource {
         })
     }
 }
+
+#[cfg(test)]
+mod series_tests {
+    /// What this source records is what the kind says it records.
+    #[test]
+    fn recorded_series_are_the_kinds_series() {
+        let series = crate::domain::TargetKind::Memcached.series();
+        let recorded = super::COUNTERS
+            .iter()
+            .map(|(_, s)| *s)
+            .chain(super::GAUGES)
+            .chain(["hit_rate", "up"]);
+        for s in recorded {
+            assert!(series.contains(&s), "{s}");
+        }
+    }
+}

@@ -214,3 +214,21 @@ impl Source for RedisSource {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// What this source records is what the kind says it records (alarms are checked
+    /// against that list).
+    #[test]
+    fn recorded_series_are_the_kinds_series() {
+        let series = crate::domain::TargetKind::Redis.series();
+        let recorded = super::COUNTERS
+            .iter()
+            .map(|(_, s)| *s)
+            .chain(super::GAUGES)
+            .chain(["keys", "nodes", "hit_rate", "up"]);
+        for s in recorded {
+            assert!(series.contains(&s), "{s}");
+        }
+    }
+}

@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use super::{Checker, KeyPath};
 use crate::config::raw;
 use crate::config::settings::*;
+use crate::domain::TargetKind;
 
 const NOTIFIER_KINDS: &str = "webhook, slack, pagerduty, sns, email";
 
@@ -204,6 +205,32 @@ fn alarm(
         }
         ok.then(|| m.clone())
     });
+    // An alarm on a series none of its targets records could never fire.
+    if let (Some(m), Some(pattern)) = (&metric, &a.target)
+        && let Ok(glob) = globset::Glob::new(pattern)
+    {
+        let matcher = glob.compile_matcher();
+        let kinds: Vec<TargetKind> = targets
+            .iter()
+            .filter(|t| matcher.is_match(t.name.as_str()))
+            .map(TargetSettings::kind)
+            .collect();
+        if !kinds.is_empty() && !kinds.iter().any(|k| k.series().contains(&m.as_str())) {
+            let mut known: Vec<&str> = kinds
+                .iter()
+                .flat_map(|k| k.series().iter().copied())
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            v.error(
+                path.key("metric"),
+                format!(
+                    "{m:?} is not a series of the targets it watches; they record {}",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
     let condition = condition(v, path, &a, metric.as_deref());
     let datapoints = match a.datapoints.as_deref() {
         None => Some((1, 1)),

@@ -117,6 +117,15 @@ fn source(
             );
             let url = v.required(path, "url", &t.url)?;
             let parsed = v.url(path.key("url"), url, &["redis", "rediss"])?;
+            // The path selects the database: empty, or a number (`redis://host/2`).
+            let db = parsed.path().trim_start_matches('/');
+            if !db.is_empty() && db.parse::<u16>().is_err() {
+                v.error(
+                    path.key("url"),
+                    format!("the database {db:?} in the URL's path is not a number like /0"),
+                );
+                return None;
+            }
             let tls_ca_file = match &t.tls_ca_file {
                 None => None,
                 Some(_) if parsed.scheme() != "rediss" => {
