@@ -180,6 +180,43 @@ fn may_touch(states: &[AlarmStateRecord], who: &Principal, s: &Silence) -> bool 
             .is_some_and(|t| who.may_access(&t))
 }
 
+/// Rows read per page when a filter runs in Rust over a longer list.
+const SCAN_PAGE: u32 = 500;
+
+/// The first `limit` rows, newest first, that `keep` accepts: pages of `SCAN_PAGE` rows
+/// (`fetch(before)`) are read until enough are kept or none are left. Filtering first and
+/// paging after keeps older matches from hiding behind newer rows that do not match.
+async fn first_kept<T, F, Fut>(
+    limit: u32,
+    id: impl Fn(&T) -> i64,
+    mut fetch: F,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(Option<i64>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, StoreError>>,
+{
+    let mut kept = Vec::new();
+    let mut before = None;
+    loop {
+        let page = fetch(before).await?;
+        let last = page.last().map(&id);
+        let done = page.len() < SCAN_PAGE as usize;
+        for row in page {
+            if keep(&row) {
+                kept.push(row);
+                if kept.len() == limit as usize {
+                    return Ok(kept);
+                }
+            }
+        }
+        if done || last.is_none() {
+            return Ok(kept);
+        }
+        before = last;
+    }
+}
+
 fn may_see(who: &Principal, target: &str) -> bool {
     TargetName::parse(target).is_ok_and(|t| who.may_access(&t))
 }
@@ -467,17 +504,22 @@ impl RespondService {
     ) -> Result<Vec<SilenceView>, ServiceError> {
         who.require(Scope::Read)?;
         let states = self.store.list_alarm_states().await?;
-        Ok(self
-            .store
-            .list_silences(limit)
-            .await?
+        let kept = first_kept(
+            limit,
+            |s: &Silence| s.id,
+            |before| self.store.silences_before(before, SCAN_PAGE),
+            |s| {
+                let in_state = match filter {
+                    SilenceFilter::Active => s.is_active(now),
+                    SilenceFilter::Ended => !s.is_active(now),
+                    SilenceFilter::All => true,
+                };
+                in_state && may_touch(&states, who, s)
+            },
+        )
+        .await?;
+        Ok(kept
             .into_iter()
-            .filter(|s| match filter {
-                SilenceFilter::Active => s.is_active(now),
-                SilenceFilter::Ended => !s.is_active(now),
-                SilenceFilter::All => true,
-            })
-            .filter(|s| may_touch(&states, who, s))
             .map(|s| Self::silence_view(&states, s, now))
             .collect())
     }

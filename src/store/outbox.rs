@@ -165,8 +165,19 @@ impl Store {
         state: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2"))
+        self.notifications_before(state, None, limit).await
+    }
+
+    /// Notifications older than `before` (an id), newest first: a page of a longer read.
+    pub async fn notifications_before(
+        &self,
+        state: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"))
             .bind(state)
+            .bind(before)
             .bind(i64::from(limit))
             .fetch_all(self.pool())
             .await?;

@@ -102,9 +102,19 @@ impl Store {
 
     /// Every silence, newest first.
     pub async fn list_silences(&self, limit: u32) -> Result<Vec<Silence>, StoreError> {
+        self.silences_before(None, limit).await
+    }
+
+    /// Silences older than `before` (an id), newest first: a page of a longer read.
+    pub async fn silences_before(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Silence>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM silences ORDER BY id DESC LIMIT $1"
+            "SELECT {COLUMNS} FROM silences WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
         ))
+        .bind(before)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

@@ -227,3 +227,58 @@ async fn a_limited_token_cannot_tell_missing_from_forbidden() {
         (404, "not_found".to_owned())
     );
 }
+
+/// Filter first, then page (issue 14): an active silence older than the newest page of ended
+/// ones is still listed as active.
+#[tokio::test]
+async fn active_silences_are_found_behind_a_page_of_ended_ones() {
+    use cachewarden::store::NewSilence;
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&config(&redis.url(), "below = 0.8\n")).await;
+    let now = cachewarden::store::now_ms();
+    let silence = |comment: &str| NewSilence {
+        target: Some("sessions".into()),
+        until: Some(now + 3_600_000),
+        comment: comment.into(),
+        created_by: "test".into(),
+        ..NewSilence::default()
+    };
+    let active = app
+        .store
+        .create_silence(&silence("the old one, still on"), now)
+        .await
+        .unwrap();
+    for i in 0..120 {
+        let s = app
+            .store
+            .create_silence(&silence(&format!("ended {i}")), now)
+            .await
+            .unwrap();
+        app.store.end_silence(s.id, "test", now).await.unwrap();
+    }
+    let token = app.token("viewer", &["read"], &[]).await;
+    let listed: Value = app
+        .get("/api/v1/silences?state=active&limit=100", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = listed["silences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [active.id]);
+    let ended: Value = app
+        .get("/api/v1/silences?state=ended&limit=100", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ended["silences"].as_array().unwrap().len(),
+        100,
+        "a full page of the ended ones"
+    );
+}
