@@ -36,6 +36,10 @@ pub enum ItemError {
     NotEncoded(char),
     #[error("has a % that is not followed by two hex digits")]
     BadPercent,
+    #[error(
+        "has a query string: CloudFront invalidates a path with every query string, so drop the ? and what follows"
+    )]
+    QueryString,
     #[error("a cache tag may not be empty")]
     EmptyTag,
     #[error("a cache tag may be at most {MAX_TAG_LEN} characters (this one has {0})")]
@@ -64,7 +68,12 @@ impl InvalidationItem {
         }
         let bytes = s.as_bytes();
         for (i, c) in s.char_indices() {
-            if !c.is_ascii() || c.is_ascii_control() || c == ' ' || c == '#' {
+            if c == '?' {
+                return Err(ItemError::QueryString);
+            }
+            // What RFC 3986 allows raw in a path; anything else arrives percent-encoded.
+            let raw_ok = c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c);
+            if !raw_ok {
                 return Err(ItemError::NotEncoded(c));
             }
             if c == '%'
@@ -191,10 +200,10 @@ mod tests {
         );
         assert_eq!(p("/assets/*"), InvalidationItem::Path("/assets/*".into()));
         assert_eq!(p("/*"), InvalidationItem::Path("/*".into()));
-        assert_eq!(
-            p("/caf%C3%A9?x=1"),
-            InvalidationItem::Path("/caf%C3%A9?x=1".into())
-        );
+        assert_eq!(p("/caf%C3%A9"), InvalidationItem::Path("/caf%C3%A9".into()));
+        // Everything RFC 3986 allows raw in a path.
+        let marks = "/a-b_c.d~e!$&'()+,;=:@f";
+        assert_eq!(p(marks), InvalidationItem::Path(marks.into()));
         assert_eq!(p("#product:42"), InvalidationItem::Tag("product:42".into()));
         assert!(p("/assets/*").is_wildcard());
         assert_eq!(p("#product:42").to_cloudfront(), "#product:42");
@@ -214,6 +223,16 @@ mod tests {
             ("/café", ItemError::NotEncoded('é')),
             ("/a\nb", ItemError::NotEncoded('\n')),
             ("/a#frag", ItemError::NotEncoded('#')),
+            // Paths CloudFront would never match (issue 14).
+            ("/<script>alert(1)</script>", ItemError::NotEncoded('<')),
+            ("/a?b=c", ItemError::QueryString),
+            ("/a\"b", ItemError::NotEncoded('"')),
+            ("/a{b}", ItemError::NotEncoded('{')),
+            ("/a|b", ItemError::NotEncoded('|')),
+            ("/a\\b", ItemError::NotEncoded('\\')),
+            ("/a^b", ItemError::NotEncoded('^')),
+            ("/a`b", ItemError::NotEncoded('`')),
+            ("/a[0]", ItemError::NotEncoded('[')),
             ("/100%", ItemError::BadPercent),
             ("/%zz", ItemError::BadPercent),
             (&long_path, ItemError::PathTooLong(MAX_PATH_LEN + 1)),
