@@ -55,3 +55,38 @@ impl From<StoreError> for ServiceError {
         }
     }
 }
+
+/// One bad element of a list in a request: where it is, what it was, and the rule it broke.
+pub struct BadItem {
+    pub field: String,
+    pub item: String,
+    pub message: String,
+}
+
+impl ServiceError {
+    /// Every bad element of a list at once (so a caller fixes them all in one go), or `Ok`
+    /// when there are none. The message names the first; `details` names each.
+    pub fn bad_items(code: &'static str, total: usize, bad: Vec<BadItem>) -> Result<(), Self> {
+        let Some(first) = bad.first() else {
+            return Ok(());
+        };
+        let message = match bad.len() {
+            1 => first.message.clone(),
+            n => format!(
+                "{n} of {total} items are invalid; first: {}: {}",
+                first.field, first.message
+            ),
+        };
+        let field = Some(first.field.clone());
+        let details = bad
+            .into_iter()
+            .map(|b| serde_json::json!({ "field": b.field, "item": b.item, "message": b.message }))
+            .collect();
+        Err(Self::Invalid {
+            code,
+            field,
+            message,
+            details,
+        })
+    }
+}

@@ -161,12 +161,25 @@ impl Client {
     }
 }
 
-/// The server's error message, with the field it names.
+/// The server's error message, with the field it names, then each bad element it lists (one
+/// per line, so a pipeline's log shows everything to fix at once).
 fn server_message(json: &Value, status: u16) -> String {
     let e = &json["error"];
-    match (e["message"].as_str(), e["field"].as_str()) {
+    let details = e["details"].as_array().filter(|d| d.len() > 1);
+    // With several bad elements, each line below names its own field.
+    let field = e["field"].as_str().filter(|_| details.is_none());
+    let mut message = match (e["message"].as_str(), field) {
         (Some(m), Some(f)) if !m.starts_with(f) => format!("{f}: {m} (HTTP {status})"),
         (Some(m), _) => format!("{m} (HTTP {status})"),
         _ => format!("the server answered HTTP {status}"),
+    };
+    for d in details.into_iter().flatten() {
+        let field = d["field"].as_str().unwrap_or("?");
+        let rule = d["message"].as_str().unwrap_or_default();
+        match d["item"].as_str() {
+            Some(item) => message.push_str(&format!("\n  {field} {item:?}: {rule}")),
+            None => message.push_str(&format!("\n  {field}: {rule}")),
+        }
     }
+    message
 }

@@ -45,7 +45,7 @@ pub async fn follow(
     });
     let mut last = String::new();
     loop {
-        let line = (f.render)(&job);
+        let line = crate::domain::text::printable(&(f.render)(&job)).into_owned();
         if line != last {
             match &bar {
                 Some(b) => b.set_message(line.clone()),

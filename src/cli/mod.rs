@@ -99,7 +99,7 @@ pub fn run() -> ExitCode {
         if quiet {
             "warn"
         } else {
-            "info,sqlx=warn,actix_server=warn"
+            "info,sqlx=warn,actix_server=warn,tokio_cron_scheduler=warn"
         },
     );
     match cli.command {
@@ -172,27 +172,31 @@ fn with_runtime(fut: impl std::future::Future<Output = Result<(), Failure>>) -> 
 }
 
 fn report(f: Failure) -> ExitCode {
-    eprintln!("cachewarden: {}", f.message);
+    // Our own messages may span lines (one per bad item); what is inside them came partly
+    // from the daemon, so each line is made printable.
+    for (i, line) in f.message.split('\n').enumerate() {
+        let line = crate::domain::text::printable(line);
+        if i == 0 {
+            eprintln!("cachewarden: {line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
     ExitCode::from(f.code)
 }
 
 fn load(arg: &ConfigArg) -> Result<Settings, Failure> {
     config::load(arg.config.as_deref()).map_err(|errors| {
-        let first = errors
-            .iter()
-            .next()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let more = errors.len().saturating_sub(1);
-        let hint = match (&arg.config, more) {
-            (_, 0) => String::new(),
-            (Some(f), n) => format!(
-                " (and {n} more; run: cachewarden check-config {})",
-                f.display()
-            ),
-            (None, n) => format!(" (and {n} more)"),
-        };
-        invalid(format!("invalid configuration: {first}{hint}"))
+        // Every error, one per line: fixing a file one error per run wastes a deploy.
+        let n = errors.len();
+        let mut message = format!(
+            "invalid configuration ({n} error{}):",
+            if n == 1 { "" } else { "s" }
+        );
+        for e in errors.iter() {
+            message.push_str(&format!("\n  {e}"));
+        }
+        invalid(message)
     })
 }
 
@@ -234,5 +238,37 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             eprintln!("{} error(s) in {}", errors.len(), file.display());
             ExitCode::from(exit::INVALID_INPUT)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and every flag says what it is for in `--help`.
+    #[test]
+    fn every_command_and_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(format!("{path} (the command)"));
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let cli = super::Cli::command();
+        cli.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cli, "cachewarden", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
     }
 }

@@ -16,11 +16,15 @@ pub enum AlarmCommand {
     Ack {
         /// The alarm state id (from `alarm list`).
         id: i64,
+        /// Why, or what is being done (shown beside the acknowledgement).
         #[arg(long)]
         comment: Option<String>,
     },
     /// Withdraw an acknowledgement: reminders resume.
-    Unack { id: i64 },
+    Unack {
+        /// The alarm state id (from `alarm list`).
+        id: i64,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -29,10 +33,13 @@ pub enum SilenceCommand {
     /// glob, until a time (--until), for a while (--for), or until the alarm resolves
     /// (--until resolved, with --alarm-id).
     Create {
+        /// One alarm state (the id from `alarm list`).
         #[arg(long)]
         alarm_id: Option<i64>,
+        /// An alarm name, on every target (or those --target matches).
         #[arg(long)]
         alarm: Option<String>,
+        /// A target name or glob (`web-*`), for every alarm (or --alarm).
         #[arg(long)]
         target: Option<String>,
         /// RFC 3339, milliseconds since the epoch, or `resolved`.
@@ -52,7 +59,10 @@ pub enum SilenceCommand {
         state: String,
     },
     /// End a silence now (it stays listed as ended).
-    End { id: i64 },
+    End {
+        /// The silence id (from `silence list`).
+        id: i64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,7 +142,7 @@ fn print(json_out: bool, body: &Value, lines: impl IntoIterator<Item = String>) 
         println!("{}", serde_json::to_string_pretty(body).unwrap_or_default());
     } else {
         for l in lines {
-            println!("{l}");
+            println!("{}", crate::domain::text::printable(&l));
         }
     }
 }

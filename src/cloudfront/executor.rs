@@ -16,7 +16,7 @@ use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
 use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::metrics::Metrics;
-use crate::service_error::ServiceError;
+use crate::service_error::{BadItem, ServiceError};
 use crate::store::{Batch, BatchPlan, JobRecord, Store, StoreError};
 
 /// CloudFront's limits on what may be in progress per distribution.
@@ -72,32 +72,25 @@ fn parse_items(
         ));
     }
     let mut parsed = Vec::with_capacity(items.len());
-    let mut details = Vec::new();
+    let mut bad = Vec::new();
     for (i, raw) in items.iter().enumerate() {
-        match InvalidationItem::parse(raw) {
-            Ok(item) if item.is_tag() && !cache_tags => details.push(json!({
-                "field": format!("items[{i}]"),
-                "item": raw,
-                "message": format!("target {target:?} has no cache tags (its distribution has no CacheTagConfig; set cache_tags = true if it does)"),
-            })),
-            Ok(item) => parsed.push(item),
-            Err(e) => details.push(json!({ "field": format!("items[{i}]"), "item": raw, "message": e.to_string() })),
-        }
-    }
-    if let Some(first) = details.first() {
-        return Err(ServiceError::Invalid {
-            code: "invalid_items",
-            field: first["field"].as_str().map(str::to_owned),
-            message: format!(
-                "{} of {} items are invalid; first: {}: {}",
-                details.len(),
-                items.len(),
-                first["field"].as_str().unwrap_or_default(),
-                first["message"].as_str().unwrap_or_default()
+        let problem = match InvalidationItem::parse(raw) {
+            Ok(item) if item.is_tag() && !cache_tags => format!(
+                "target {target:?} has no cache tags (its distribution has no CacheTagConfig; set cache_tags = true if it does)"
             ),
-            details,
+            Ok(item) => {
+                parsed.push(item);
+                continue;
+            }
+            Err(e) => e.to_string(),
+        };
+        bad.push(BadItem {
+            field: format!("items[{i}]"),
+            item: raw.clone(),
+            message: problem,
         });
     }
+    ServiceError::bad_items("invalid_items", items.len(), bad)?;
     Ok(parsed)
 }
 

@@ -16,8 +16,32 @@ pub fn plain(text: &str) -> Result<&str, ControlCharacter> {
     }
 }
 
+/// Text as it may be written to a terminal: control characters (which could be escape
+/// sequences from a daemon or a stored row) are shown escaped, like `\u{1b}`, never sent raw.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(super::printable("plain ✓"), "plain ✓");
+        assert_eq!(super::printable("\u{1b}[2Jgone\0"), "\\u{1b}[2Jgone\\u{0}");
+    }
+
     #[test]
     fn control_characters_are_refused() {
         for bad in [

@@ -8,7 +8,7 @@ mod slot;
 
 use serde::{Deserialize, Serialize};
 
-use crate::service_error::ServiceError;
+use crate::service_error::{BadItem, ServiceError};
 
 /// Keys kept as a dry run's sample.
 pub const SAMPLE: usize = 20;
@@ -78,20 +78,29 @@ fn list_rule(field: &str, items: &[String], max: usize) -> Result<(), ServiceErr
             format!("at most {max} per request"),
         ));
     }
-    if let Some(i) = items.iter().position(|k| k.is_empty()) {
-        return Err(ServiceError::invalid(
-            format!("{field}[{i}]"),
-            "must not be empty",
-        ));
-    }
-    if let Some(i) = items.iter().position(|k| k.len() > 1024) {
-        return Err(ServiceError::invalid(
-            format!("{field}[{i}]"),
-            "must be at most 1024 bytes",
-        ));
-    }
-    Ok(())
+    let bad = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            let rule = if k.is_empty() {
+                "must not be empty".to_owned()
+            } else if k.len() > MAX_ITEM_BYTES {
+                format!("must be at most {MAX_ITEM_BYTES} bytes")
+            } else {
+                return None;
+            };
+            Some(BadItem {
+                field: format!("{field}[{i}]"),
+                item: k.chars().take(80).collect(),
+                message: rule,
+            })
+        })
+        .collect();
+    ServiceError::bad_items("invalid_items", items.len(), bad)
 }
+
+/// The longest key, pattern or tag a request may name.
+const MAX_ITEM_BYTES: usize = 1024;
 
 /// The purge job kind for a target: by the target's kind (Redis when it is neither, so that
 /// the Redis kind refuses it with the reason).
@@ -255,6 +264,17 @@ mod tests {
             assert_eq!(field(e), expected, "{what}");
         }
         assert!(check_request(&req(&["k"], &["p:*"], &["t"]), "sessions").is_ok());
+    }
+
+    #[test]
+    fn every_bad_item_is_listed() {
+        let long = "k".repeat(MAX_ITEM_BYTES + 1);
+        let r = req(&["", "fine", long.as_str(), ""], &[], &[]);
+        let Err(ServiceError::Invalid { details, .. }) = check_request(&r, "sessions") else {
+            panic!("three bad keys must be refused");
+        };
+        let fields: Vec<&str> = details.iter().filter_map(|d| d["field"].as_str()).collect();
+        assert_eq!(fields, ["keys[0]", "keys[2]", "keys[3]"]);
     }
 
     #[test]

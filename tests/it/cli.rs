@@ -57,6 +57,25 @@ kind = "cloudfront"
     );
 }
 
+/// A command that loads a configuration prints every error in it, not just the first.
+#[test]
+fn a_command_on_a_bad_configuration_lists_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[server]\nlisten = \"localhost\"\n\n[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\n",
+    )
+    .unwrap();
+    let out = cachewarden(&["token", "list", "--config", "bad.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert_eq!(lines[0], "cachewarden: invalid configuration (2 errors):");
+    assert!(lines[1].contains("server.listen"), "{stderr}");
+    assert!(lines[2].contains("targets[0].distribution_id"), "{stderr}");
+}
+
 #[test]
 fn the_printed_default_config_passes_check_config() {
     let dir = tempfile::tempdir().unwrap();
@@ -231,6 +250,37 @@ fn serve_on_a_busy_port_fails_with_one_line() {
     assert!(
         last.starts_with(&format!("cachewarden: cannot listen on {addr}")),
         "{last}"
+    );
+}
+
+/// The daemon logging to a file (not a terminal) writes plain text, without colour codes.
+#[test]
+fn a_log_file_has_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachewarden"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("CACHEWARDEN_CONFIG")
+        .env_remove("NO_COLOR")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("run cachewarden serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let logged = loop {
+        let now = std::fs::read_to_string(&log).unwrap_or_default();
+        if now.contains("Listening.") || std::time::Instant::now() > deadline {
+            break now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    assert!(logged.contains("Listening."), "the daemon logged: {logged}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a log file: {logged:?}"
     );
 }
 

@@ -32,6 +32,9 @@ async fn waits_until_completed_and_exits_0_with_the_job_as_json() {
         "/assets/*",
         "--tag",
         "product:42",
+        // Given with its `#`, as CloudFront writes tags: not doubled.
+        "--tag",
+        "#release",
         "--idempotency-key",
         "sha-abc",
         "--wait",
@@ -45,7 +48,7 @@ async fn waits_until_completed_and_exits_0_with_the_job_as_json() {
     assert_eq!(job["state"], "completed");
     assert_eq!(
         job["items"],
-        serde_json::json!(["/index.html", "/assets/*", "#product:42"])
+        serde_json::json!(["/index.html", "/assets/*", "#product:42", "#release"])
     );
     assert!(
         run.stderr.contains("Queued invalidation job"),
@@ -98,6 +101,45 @@ async fn exit_codes_for_invalid_input_authorisation_failure_and_timeout() {
         bad.stderr
     );
     assert!(bad.stderr.contains("must start with /"), "{}", bad.stderr);
+    // Several bad items: every one is printed, each on its own line under the summary, and
+    // control characters the daemon echoes back are shown escaped, never sent raw.
+    let several = cli(
+        &app,
+        Some(&ci),
+        &[
+            "--target",
+            "web",
+            "--path",
+            "a",
+            "--path",
+            "/fine",
+            "--path",
+            "/b?c=d",
+            "--path",
+            "/\u{1b}[2J",
+        ],
+    )
+    .await;
+    assert_eq!(several.code, Some(2), "{}", several.stderr);
+    let lines: Vec<&str> = several.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", several.stderr);
+    assert!(
+        lines[0].contains("3 of 4 items are invalid"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("  items[0] \"a\": "), "{}", lines[1]);
+    assert!(
+        lines[2].starts_with("  items[2] \"/b?c=d\": "),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with("  items[3] \"/\\u{1b}[2J\": "),
+        "{}",
+        lines[3]
+    );
+    assert!(!several.stderr.contains('\u{1b}'), "{}", several.stderr);
     assert_eq!(
         cli(&app, Some(&ci), &["--target", "web"]).await.code,
         Some(2)

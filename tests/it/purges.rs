@@ -299,7 +299,7 @@ async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
             Some(&ops),
             json!({"target": "sessions", "patterns": [""]}),
             400,
-            "invalid_request",
+            "invalid_items",
             Some("patterns[0]"),
             "empty",
         ),
