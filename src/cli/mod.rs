@@ -49,6 +49,14 @@ struct ConfigArg {
     config: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct CreateArg {
+    /// Create the SQLite database if it does not exist. Without it, a command refuses to work
+    /// on a new, empty database: that is almost always a missing or wrong --config.
+    #[arg(long, global = true)]
+    create: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon.
@@ -63,6 +71,8 @@ enum Command {
     Migrate {
         #[command(flatten)]
         config: ConfigArg,
+        #[command(flatten)]
+        create: CreateArg,
     },
     /// Check a configuration file and list every error in it (exit 2 if there are any).
     CheckConfig {
@@ -85,6 +95,8 @@ enum Command {
     Token {
         #[command(flatten)]
         config: ConfigArg,
+        #[command(flatten)]
+        create: CreateArg,
         #[command(subcommand)]
         command: token::TokenCommand,
     },
@@ -116,9 +128,9 @@ pub fn run() -> ExitCode {
             let app = Application::build(settings).await.map_err(fail)?;
             app.run_until_stopped(shutdown_signal()).await.map_err(fail)
         }),
-        Command::Migrate { config } => with_runtime(async move {
+        Command::Migrate { config, create } => with_runtime(async move {
             let settings = load(&config)?;
-            let store = open_store(&settings).await?;
+            let store = open_store(&settings, create.create).await?;
             store.close().await;
             eprintln!("The database is up to date.");
             Ok(())
@@ -127,9 +139,13 @@ pub fn run() -> ExitCode {
         Command::Purge(args) => with_runtime(purge::run(args)),
         Command::Alarm(args) => with_runtime(respond::alarm(args)),
         Command::Silence(args) => with_runtime(respond::silence(args)),
-        Command::Token { config, command } => with_runtime(async move {
+        Command::Token {
+            config,
+            create,
+            command,
+        } => with_runtime(async move {
             let settings = load(&config)?;
-            let store = open_store(&settings).await?;
+            let store = open_store(&settings, create.create).await?;
             let result = token::run(command, &settings, &store).await;
             store.close().await;
             result
@@ -200,8 +216,21 @@ fn load(arg: &ConfigArg) -> Result<Settings, Failure> {
     })
 }
 
-async fn open_store(settings: &Settings) -> Result<Store, Failure> {
+/// Opens (and migrates) the configured database for a command run by hand. A SQLite file that
+/// does not exist is refused unless `create`: the token would land in a database the daemon
+/// never reads.
+async fn open_store(settings: &Settings, create: bool) -> Result<Store, Failure> {
     use secrecy::ExposeSecret;
+    if let Some(file) = settings.database.sqlite_file()
+        && !create
+        && !file.exists()
+    {
+        let shown = std::path::absolute(&file).unwrap_or(file);
+        return Err(invalid(format!(
+            "there is no database at {}: give --config with the daemon's configuration file (or --create to start a new, empty database there)",
+            shown.display()
+        )));
+    }
     let store = Store::connect(&settings.database.url, settings.database.max_connections)
         .await
         .map_err(|e| {

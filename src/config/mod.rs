@@ -3,6 +3,7 @@
 //! [`load`] returns every error it finds, each with its key path and (for values that came from
 //! the file) its line, so `check-config` can list them all at once.
 
+mod database;
 mod errors;
 mod raw;
 mod settings;
@@ -32,7 +33,11 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigErrors> {
         })?),
         None => None,
     };
-    load_from(text.as_deref(), std::env::vars())
+    let mut settings = load_from(text.as_deref(), std::env::vars())?;
+    if let Some(dir) = file.and_then(Path::parent) {
+        settings.database.anchor(dir);
+    }
+    Ok(settings)
 }
 
 /// Loads configuration from TOML text (or none: every default) and the given environment.

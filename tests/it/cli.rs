@@ -197,27 +197,91 @@ async fn tokens_made_on_the_command_line_work_against_the_api_and_are_audited() 
     );
 }
 
+/// `token create` run from another directory, or without `--config`, used to create a new
+/// `./cachewarden.db` the daemon never reads (issue 14). A relative `sqlite://` path follows the
+/// configuration file, and a command that would start a new, empty database refuses to.
+#[tokio::test]
+async fn token_commands_and_the_daemon_open_the_same_database_from_any_directory() {
+    use crate::harness::replica::Replica;
+    let root = tempfile::tempdir().unwrap();
+    let (etc, elsewhere) = (root.path().join("etc"), root.path().join("elsewhere"));
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let config = etc.join("cw.toml");
+    std::fs::write(&config, "[database]\nurl = \"sqlite://cw.db\"\n").unwrap();
+    let config_arg = config.to_str().unwrap();
+    let create = ["token", "create", "--name", "ops", "--scope", "admin"];
+
+    // (what, extra arguments) that are refused before anything is created
+    for (what, extra) in [
+        ("no --config", vec![]),
+        (
+            "--config naming a database not created yet",
+            vec!["--config", config_arg],
+        ),
+    ] {
+        let args: Vec<&str> = create.iter().copied().chain(extra).collect();
+        let out = cachewarden(&args, &elsewhere);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(
+            stderr.starts_with("cachewarden: there is no database at ")
+                && stderr.contains("--config")
+                && stderr.contains("--create"),
+            "{what}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+    }
+    assert!(!elsewhere.join("cachewarden.db").exists());
+    assert!(!etc.join("cw.db").exists());
+
+    let args: Vec<&str> = create
+        .iter()
+        .copied()
+        .chain(["--config", config_arg, "--create"])
+        .collect();
+    let out = cachewarden(&args, &elsewhere);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let admin = text(&out.stdout).trim().to_owned();
+    assert!(etc.join("cw.db").exists(), "beside the configuration file");
+    assert!(!elsewhere.join("cw.db").exists());
+
+    // The daemon, started from a third directory with the same file, knows the token.
+    let daemon = Replica::start("daemon", &config, root.path(), &[]);
+    let answer = reqwest::Client::new()
+        .get(daemon.url("/api/v1/audit"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", daemon.log());
+}
+
 /// Bad command lines: each exits non-zero with one readable line.
 #[test]
 fn bad_token_commands_exit_2_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
-            &["token", "create", "--name", "x", "--scope", "root"],
+            &[
+                "token", "--create", "create", "--name", "x", "--scope", "root",
+            ],
             "cachewarden: --scope[0]: unknown scope \"root\"",
         ),
         (
-            &["token", "create", "--name", "Bad Name", "--scope", "read"],
+            &[
+                "token", "--create", "create", "--name", "Bad Name", "--scope", "read",
+            ],
             "cachewarden: --name: \"Bad Name\" may contain only",
         ),
         (
             &[
-                "token", "create", "--name", "x", "--scope", "read", "--target", "web",
+                "token", "--create", "create", "--name", "x", "--scope", "read", "--target", "web",
             ],
             "cachewarden: --target[0]: \"web\" is not a configured target",
         ),
         (
-            &["token", "revoke", "ghost"],
+            &["token", "--create", "revoke", "ghost"],
             "cachewarden: no active token named \"ghost\"",
         ),
     ];

@@ -18,13 +18,14 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Starts `cachewarden serve --config CONFIG` on a free port, with `env`, logging into
-    /// `dir`, and waits until it answers `/readyz`.
+    /// Starts `cachewarden serve --config CONFIG` on a free port, with `env`, in and logging
+    /// into `dir`, and waits until it answers `/readyz`.
     pub fn start(name: &str, config: &Path, dir: &Path, env: &[(&str, String)]) -> Replica {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cachewarden"));
         cmd.args(["serve", "--config"])
             .arg(config)
+            .current_dir(dir)
             .env("CACHEWARDEN__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "info");
         for (k, v) in env {
