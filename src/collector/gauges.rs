@@ -12,6 +12,9 @@ use crate::store::Sample;
 pub struct CacheGauges {
     registry: Registry,
     gauges: Mutex<HashMap<String, GaugeVec>>,
+    /// When each exported value was measured (the start of its interval), so a value from an
+    /// earlier interval (a hit ratio with no traffic since) is not read as current.
+    timestamps: Option<GaugeVec>,
 }
 
 /// Help text for the series the sources produce.
@@ -40,9 +43,21 @@ fn help(series: &str) -> String {
 impl CacheGauges {
     /// Gauges registered in `registry` as series appear.
     pub fn new(registry: Registry) -> Self {
+        let timestamps = GaugeVec::new(
+            Opts::new(
+                "cachewarden_target_sample_timestamp_seconds",
+                "When the exported value of a series was measured (Unix time of its interval); \
+                 older than the others when the series had no datapoint since (a hit ratio \
+                 without traffic).",
+            ),
+            &["target", "node", "series"],
+        )
+        .ok()
+        .filter(|g| registry.register(Box::new(g.clone())).is_ok());
         Self {
             registry,
             gauges: Mutex::new(HashMap::new()),
+            timestamps,
         }
     }
 
@@ -58,7 +73,7 @@ impl CacheGauges {
             }
         }
         let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
-        for ((target, node, series), (_, value)) in newest {
+        for ((target, node, series), (ts, value)) in newest {
             let gauge = match gauges.get(series) {
                 Some(g) => g.clone(),
                 None => {
@@ -80,6 +95,10 @@ impl CacheGauges {
                 }
             };
             gauge.with_label_values(&[target, node]).set(value);
+            if let Some(t) = &self.timestamps {
+                t.with_label_values(&[target, node, series])
+                    .set(ts as f64 / 1000.0);
+            }
         }
     }
 }

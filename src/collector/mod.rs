@@ -3,6 +3,7 @@
 //! too (`up = 0` and the error) and one broken target never stops the others.
 
 pub mod cost;
+pub mod current;
 mod gauges;
 pub mod units;
 

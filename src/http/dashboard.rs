@@ -6,6 +6,7 @@ use askama_web::WebTemplate;
 
 use super::AppState;
 use super::sparkline;
+use crate::collector::current::Current;
 use crate::collector::units::describe;
 use crate::store::{Backend, Resolution, SeriesQuery, now_ms};
 
@@ -94,13 +95,21 @@ pub async fn home(state: web::Data<AppState>) -> Home {
     let mut targets = Vec::new();
     for t in &state.settings.targets {
         let status = statuses.iter().find(|s| s.target == t.name.as_str());
-        let hit_rate = latest
+        let samples = latest
             .get(t.name.as_str())
-            .into_iter()
-            .flatten()
-            .find(|s| s.series == "hit_rate")
-            .map(|s| format!("{:.1} %", s.value * 100.0))
+            .map(Vec::as_slice)
             .unwrap_or_default();
+        let current = Current::new(samples);
+        let hit_rate = match current.get("hit_rate") {
+            None => String::new(),
+            Some(s) if current.is_behind("hit_rate") => {
+                let at = chrono::DateTime::from_timestamp_millis(s.ts)
+                    .map(|t| t.format("%H:%M UTC").to_string())
+                    .unwrap_or_default();
+                format!("{:.1} % (at {at}; no traffic since)", s.value * 100.0)
+            }
+            Some(s) => format!("{:.1} %", s.value * 100.0),
+        };
         targets.push(TargetRow {
             name: t.name.to_string(),
             kind: t.kind().as_str(),

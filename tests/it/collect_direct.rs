@@ -148,6 +148,48 @@ async fn an_idle_interval_gives_no_hit_rate_datapoint() {
         [1.0, 0.0],
         "the first poll has no interval"
     );
+
+    // The current values say which interval each belongs to: the 0.5 is from before the idle
+    // interval, older than `hits 0` beside it (issue 14, item 13).
+    let target: Value = app
+        .get("/api/v1/targets/sessions", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(target["hit_rate"], 0.5);
+    assert_eq!(target["hit_rate_behind"], true, "{target}");
+    let (rate_at, hits_at) = (
+        target["current_at"]["hit_rate"].as_i64().unwrap(),
+        target["current_at"]["hits"].as_i64().unwrap(),
+    );
+    assert_eq!(target["hit_rate_at"].as_i64(), Some(rate_at));
+    assert!(rate_at < hits_at, "{target}");
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let stamp = |series: &str| -> f64 {
+        let label = format!(
+            "cachewarden_target_sample_timestamp_seconds{{node=\"\",series=\"{series}\",target=\"sessions\"}} "
+        );
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&label))
+            .unwrap_or_else(|| panic!("no {label} in {metrics}"));
+        line[label.len()..].parse().unwrap()
+    };
+    assert_eq!(stamp("hit_rate"), rate_at as f64 / 1000.0);
+    assert_eq!(stamp("hits"), hits_at as f64 / 1000.0);
+
+    // Traffic again: the ratio is current once more.
+    redis_traffic(&redis.url(), 3, 1).await;
+    poll(&app, "sessions").await;
+    let target: Value = app
+        .get("/api/v1/targets/sessions", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(target["hit_rate"], 0.75);
+    assert_eq!(target["hit_rate_behind"], false, "{target}");
 }
 
 #[tokio::test]

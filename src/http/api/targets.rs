@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
+use crate::collector::current::Current;
 use crate::collector::units::describe;
 use crate::config::TargetSettings;
 use crate::domain::{Scope, TargetName};
@@ -22,6 +23,13 @@ fn describe_target(t: &TargetSettings, status: Option<&TargetStatus>, latest: &[
         .iter()
         .map(|s| (s.series.clone(), json!(s.value)))
         .collect();
+    // The interval each value belongs to: a ratio is not recorded for an interval without
+    // traffic, so it can be older than the counts beside it.
+    let current_at: serde_json::Map<String, Value> = latest
+        .iter()
+        .map(|s| (s.series.clone(), json!(s.ts)))
+        .collect();
+    let now = Current::new(latest);
     json!({
         "name": t.name,
         "kind": t.kind(),
@@ -32,7 +40,10 @@ fn describe_target(t: &TargetSettings, status: Option<&TargetStatus>, latest: &[
         "last_error": status.and_then(|s| s.last_error.clone()),
         "notice": status.and_then(|s| s.notice.clone()),
         "hit_rate": current.get("hit_rate").cloned(),
+        "hit_rate_at": current_at.get("hit_rate").cloned(),
+        "hit_rate_behind": now.is_behind("hit_rate"),
         "current": current,
+        "current_at": current_at,
     })
 }
 
