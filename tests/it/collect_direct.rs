@@ -151,12 +151,7 @@ async fn an_idle_interval_gives_no_hit_rate_datapoint() {
 
     // The current values say which interval each belongs to: the 0.5 is from before the idle
     // interval, older than `hits 0` beside it (issue 14, item 13).
-    let target: Value = app
-        .get("/api/v1/targets/sessions", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let target = app.get_json("/api/v1/targets/sessions", Some(&admin)).await;
     assert_eq!(target["hit_rate"], 0.5);
     assert_eq!(target["hit_rate_behind"], true, "{target}");
     let (rate_at, hits_at) = (
@@ -182,12 +177,7 @@ async fn an_idle_interval_gives_no_hit_rate_datapoint() {
     // Traffic again: the ratio is current once more.
     redis_traffic(&redis.url(), 3, 1).await;
     poll(&app, "sessions").await;
-    let target: Value = app
-        .get("/api/v1/targets/sessions", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let target = app.get_json("/api/v1/targets/sessions", Some(&admin)).await;
     assert_eq!(target["hit_rate"], 0.75);
     assert_eq!(target["hit_rate_behind"], false, "{target}");
 }
