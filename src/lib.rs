@@ -7,6 +7,7 @@
 pub mod alarms;
 pub mod auth;
 pub mod aws;
+pub mod aws_error;
 pub mod cli;
 pub mod cloudfront;
 pub mod collector;

@@ -1,6 +1,6 @@
 //! CloudFront through the AWS SDK.
 
-use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use futures_util::future::BoxFuture;
 
@@ -18,9 +18,10 @@ impl AwsCloudFront {
 
 /// Sorts an SDK error by what to do about it.
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    call: &str,
     e: SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>,
 ) -> CloudFrontError {
-    let text = DisplayErrorContext(&e).to_string();
+    let text = crate::aws_error::explain(call, &e);
     match &e {
         SdkError::ServiceError(s) => match s.err().code() {
             Some("TooManyInvalidationsInProgress") => CloudFrontError::TooManyInProgress(text),
@@ -64,7 +65,7 @@ impl CloudFrontApi for AwsCloudFront {
                 .invalidation_batch(batch)
                 .send()
                 .await
-                .map_err(classify)?;
+                .map_err(|e| classify("CreateInvalidation", e))?;
             let inv = out.invalidation().ok_or_else(|| {
                 CloudFrontError::Retryable("CreateInvalidation returned no invalidation".into())
             })?;
@@ -88,7 +89,7 @@ impl CloudFrontApi for AwsCloudFront {
                 .id(id)
                 .send()
                 .await
-                .map_err(classify)?;
+                .map_err(|e| classify("GetInvalidation", e))?;
             Ok(out
                 .invalidation()
                 .is_some_and(|i| i.status().eq_ignore_ascii_case("Completed")))

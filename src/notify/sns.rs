@@ -72,10 +72,7 @@ impl Receiver for Sns {
                 }
             }
             publish.send().await.map(|_| ()).map_err(|e| {
-                SendError(format!(
-                    "sns: {}",
-                    aws_sdk_sns::error::DisplayErrorContext(&e)
-                ))
+                SendError(format!("sns: {}", crate::aws_error::explain("Publish", &e)))
             })
         })
     }

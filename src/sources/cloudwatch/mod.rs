@@ -115,12 +115,7 @@ impl Source for CloudWatchSource {
                         .set_next_token(next.take())
                         .send()
                         .await
-                        .map_err(|e| {
-                            PollError(format!(
-                                "GetMetricData failed: {}",
-                                aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
-                            ))
-                        })?;
+                        .map_err(|e| PollError(crate::aws_error::explain("GetMetricData", &e)))?;
                     self.counter.calls.fetch_add(1, Ordering::Relaxed);
                     self.counter
                         .metrics_requested

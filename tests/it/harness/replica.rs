@@ -28,6 +28,21 @@ impl Replica {
             .current_dir(dir)
             .env("CACHEWARDEN__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "info");
+        // Credentials only from `env` (aws_env()), never from the machine running the tests.
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true");
         for (k, v) in env {
             cmd.env(k, v);
         }
