@@ -160,6 +160,7 @@ impl Application {
                 settings.clone(),
             )),
             leader: leadership.clone(),
+            token_usage: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()

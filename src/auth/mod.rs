@@ -3,6 +3,7 @@
 pub mod manage;
 mod principal;
 mod token;
+pub mod usage;
 
 pub use principal::{AuthError, Principal};
 pub use token::{IssuedToken, TokenSecret, hash_token, issue};

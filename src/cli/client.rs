@@ -14,6 +14,9 @@ pub mod exit {
     pub const INVALID_INPUT: u8 = 2;
     pub const TIMED_OUT: u8 = 3;
     pub const NOT_AUTHORISED: u8 = 4;
+    /// The daemon could not take the request now (HTTP 503: its database is full or busy);
+    /// nothing about the request was wrong, so retry later.
+    pub const UNAVAILABLE: u8 = 5;
 }
 
 /// Where the daemon is and how to authenticate, shared by every client command.
@@ -145,6 +148,10 @@ impl Client {
                             last = server_message(&json, status);
                             continue;
                         }
+                        503 => Err(Failure {
+                            code: exit::UNAVAILABLE,
+                            message: server_message(&json, status),
+                        }),
                         _ => Err(Failure {
                             code: exit::FAILED,
                             message: server_message(&json, status),

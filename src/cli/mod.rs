@@ -83,7 +83,7 @@ enum Command {
     PrintDefaultConfig,
     /// Invalidate CloudFront paths or cache tags through a running daemon (for pipelines).
     /// Exit codes: 0 completed (or queued, without --wait), 1 failed, 2 invalid input,
-    /// 3 timed out, 4 not authorised.
+    /// 3 timed out, 4 not authorised, 5 the daemon cannot take it now (retry later).
     Invalidate(invalidate::InvalidateArgs),
     /// Purge Redis keys, patterns or tags through a running daemon. Exit codes as invalidate.
     Purge(purge::PurgeArgs),

@@ -18,13 +18,15 @@ pub fn plain(text: &str) -> Result<&str, ControlCharacter> {
 
 /// Text as it may be written to a terminal: control characters (which could be escape
 /// sequences from a daemon or a stored row) are shown escaped, like `\u{1b}`, never sent raw.
+/// Tabs stay: they separate the columns of the CLI's lists and move only the cursor.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    let unsafe_char = |c: char| c.is_control() && c != '\t';
+    if !text.chars().any(unsafe_char) {
         return text.into();
     }
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if unsafe_char(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -39,6 +41,7 @@ mod tests {
     #[test]
     fn printable_escapes_what_a_terminal_would_obey() {
         assert_eq!(super::printable("plain ✓"), "plain ✓");
+        assert_eq!(super::printable("7\talarm"), "7\talarm");
         assert_eq!(super::printable("\u{1b}[2Jgone\0"), "\\u{1b}[2Jgone\\u{0}");
     }
 

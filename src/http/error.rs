@@ -10,6 +10,7 @@ use super::request_id;
 use crate::auth::AuthError;
 use crate::service_error::ServiceError;
 use crate::store::StoreError;
+use crate::store::health::Unavailable;
 
 /// An error answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -105,6 +106,9 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header(("WWW-Authenticate", "Bearer realm=\"cachewarden\""));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.insert_header(("Retry-After", "30"));
+        }
         res.json(Body {
             error: Inner {
                 code: self.code,
@@ -142,8 +146,27 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => Self::conflict(m),
             StoreError::NotFound => Self::not_found("not found"),
-            other => Self::internal_error(&other),
+            other => match other.unavailable() {
+                Some(why) => Self::unavailable(why, &other),
+                None => Self::internal_error(&other),
+            },
         }
+    }
+}
+
+impl ApiError {
+    /// The database cannot take the request now (a full disk, busy, gone): 503, so clients
+    /// and the CLI retry later instead of treating it as their mistake or our bug.
+    fn unavailable(why: Unavailable, cause: &StoreError) -> Self {
+        tracing::warn!(request_id = request_id::current().as_deref().unwrap_or("-"), error = %cause, "A request could not be stored.");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "{}: the request was not completed; try again later (with the same Idempotency-Key, retrying is safe)",
+                why.describe()
+            ),
+        )
     }
 }
 
@@ -168,6 +191,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { code, message } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            ServiceError::Store(e) if e.unavailable().is_some() => e.into(),
             e @ ServiceError::Store(_) => Self::internal_error(&e),
         }
     }

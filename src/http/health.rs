@@ -4,29 +4,38 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::{ApiError, AppState};
+use crate::store::health::Unavailable;
 
 /// Alive: the process answers HTTP.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready: the database answers. 503 with the reason otherwise, so a load balancer stops
-/// sending traffic to a replica that cannot serve it. Every replica serves, leader or not;
-/// `role` says which this one is.
+/// Ready: the database takes writes (a small write within 2 s, and no full disk or I/O error
+/// in the last seconds). 503 with the reason otherwise, so a load balancer stops sending
+/// traffic to a replica that cannot accept work, and sends it again once space returns. Every
+/// replica serves, leader or not; `role` says which this one is.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let role = if state.leader.is_leader() {
         "leader"
     } else {
         "follower"
     };
-    match state.store.ping().await {
+    match state.store.probe_write().await {
         Ok(()) => HttpResponse::Ok()
             .json(json!({"status": "ready", "role": role, "checks": {"database": "ok"}})),
-        Err(e) => {
-            tracing::warn!(error = %e, "Readiness check failed: the database does not answer.");
-            HttpResponse::ServiceUnavailable().json(
-                json!({"status": "unavailable", "role": role, "checks": {"database": "unreachable"}}),
-            )
+        Err((why, reason)) => {
+            tracing::warn!(%reason, "Readiness check failed: the database does not take writes.");
+            let check = match why {
+                Unavailable::NoConnection => "unreachable",
+                _ => "unavailable",
+            };
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "unavailable",
+                "role": role,
+                "checks": {"database": check},
+                "reason": reason,
+            }))
         }
     }
 }

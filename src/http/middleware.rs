@@ -28,10 +28,6 @@ pub struct AuditNote {
 #[derive(Debug, Clone, Copy)]
 struct InvalidToken;
 
-/// How often `last_used_at` is written for one token: per minute, not per request, so a busy
-/// pipeline token does not turn every read into a database write.
-const TOUCH_EVERY_MS: i64 = 60_000;
-
 fn is_mutating(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -172,11 +168,6 @@ async fn principal_of(req: &ServiceRequest) -> Result<Principal, AuthError> {
             return Err(AuthError::Unavailable);
         }
     };
-    let stale = record
-        .last_used_at
-        .is_none_or(|t| now - t >= TOUCH_EVERY_MS);
-    if stale && let Err(e) = state.store.touch_token(record.id, now).await {
-        tracing::warn!(error = %e, token = %record.name, "Could not record token use.");
-    }
+    state.token_usage.record(&state.store, &record, now);
     Ok(record.into())
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub jobs: Arc<crate::jobs::JobService>,
     /// Whether this replica leads (polls, evaluates alarms, rolls up).
     pub leader: crate::leader::Leadership,
+    /// When tokens were last used, written in the background.
+    pub token_usage: Arc<crate::auth::usage::TokenUsage>,
 }
 
 /// Registers every route. The API scope requires a bearer token; health, metrics, static

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, inserted_row};
 
 /// How a mutating call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,8 +114,9 @@ impl Store {
         .bind(e.status.map(i64::from))
         .bind(e.request_id.as_deref())
         .bind(e.detail.to_string())
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_all(self.pool())
+        .await
+        .and_then(inserted_row)?;
         Ok(id)
     }
 

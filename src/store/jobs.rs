@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Store, StoreError};
+use super::{Backend, Store, StoreError, inserted_row, only_row};
 use crate::domain::{JobState, TargetName};
 
 /// A job as submitted.
@@ -164,17 +164,28 @@ impl Store {
         .bind(job.run_after)
         .bind(now)
         .bind(job.deadline_at)
-        .fetch_one(self.pool())
-        .await;
+        .fetch_all(self.pool())
+        .await
+        .and_then(inserted_row);
         match inserted {
-            Ok(id) => Ok((self.job(id).await?.ok_or(StoreError::NotFound)?, true)),
+            // Not a 404: the caller asked for nothing that could be missing.
+            Ok(id) => Ok((
+                self.job(id).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("job {id} was inserted but cannot be read"))
+                })?,
+                true,
+            )),
             // Two requests with one key raced: the loser answers with the winner's job.
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                 let key = job.idempotency_key.as_deref().unwrap_or_default();
                 let existing = self
                     .job_by_key(job.kind, &job.target, key)
                     .await?
-                    .ok_or(StoreError::NotFound)?;
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(
+                            "a job with this key conflicts but cannot be read".into(),
+                        )
+                    })?;
                 same_request(existing, job).map(|j| (j, false))
             }
             Err(e) => Err(e.into()),
@@ -264,8 +275,9 @@ impl Store {
             .bind(owner)
             .bind(now.saturating_add(lease_ms))
             .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
+            .fetch_all(self.pool())
+            .await
+            .map(only_row)?;
         row.as_ref().map(job_from_row).transpose()
     }
 

@@ -8,6 +8,7 @@
 mod alarms;
 mod audit;
 mod cloudfront;
+pub mod health;
 mod jobs;
 mod outbox;
 mod samples;
@@ -49,11 +50,19 @@ pub enum StoreError {
     #[error("the database URL is not supported: {0}")]
     BadUrl(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        // Every driver error passes here: the one place that sees a full disk whatever wrote.
+        health::note(&e);
+        Self::Database(e)
+    }
 }
 
 /// A handle on the database; cheap to clone.
@@ -192,6 +201,22 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The one row a write with `RETURNING` gives, read with `fetch_all`.
+///
+/// On SQLite a statement outside a transaction commits when it runs to its end. `fetch_one`
+/// and `fetch_optional` stop at the first row and leave the rest (the commit) to a reset whose
+/// error sqlx drops, so a commit that fails (a full disk) returned a row that was never stored:
+/// a silence answered 201 and a job 202, then lost. Reading every row runs the statement to its
+/// end and makes that failure an error. Inside a transaction the commit reports it instead.
+pub(crate) fn only_row<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
+/// [`only_row`] for a write that always returns its row (an INSERT).
+pub(crate) fn inserted_row<T>(rows: Vec<T>) -> Result<T, sqlx::Error> {
+    only_row(rows).ok_or(sqlx::Error::RowNotFound)
+}
+
 /// Milliseconds since the Unix epoch, the stored form of every time.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -202,5 +227,41 @@ fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> Store
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message()),
         _ => StoreError::Database(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every store module, for the rule below.
+    const SOURCES: [(&str, &str); 11] = [
+        ("health.rs", include_str!("health.rs")),
+        ("alarms.rs", include_str!("alarms.rs")),
+        ("audit.rs", include_str!("audit.rs")),
+        ("cloudfront.rs", include_str!("cloudfront.rs")),
+        ("jobs.rs", include_str!("jobs.rs")),
+        ("outbox.rs", include_str!("outbox.rs")),
+        ("samples.rs", include_str!("samples.rs")),
+        ("silences.rs", include_str!("silences.rs")),
+        ("target_status.rs", include_str!("target_status.rs")),
+        ("tokens.rs", include_str!("tokens.rs")),
+        ("mod.rs", include_str!("mod.rs")),
+    ];
+
+    /// A write with RETURNING outside a transaction reads all its rows (see `only_row`): a
+    /// `fetch_one` or `fetch_optional` on the pool would hide a failed commit on SQLite.
+    #[test]
+    fn writes_returning_rows_run_to_their_end() {
+        let mut offenders = Vec::new();
+        for (file, text) in SOURCES {
+            for (i, after) in text.split("RETURNING").enumerate().skip(1) {
+                let call = after.split(".await").next().unwrap_or_default();
+                if call.contains(".fetch_one(self.pool())")
+                    || call.contains(".fetch_optional(self.pool())")
+                {
+                    offenders.push(format!("{file}: RETURNING #{i}"));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "{offenders:?}");
     }
 }

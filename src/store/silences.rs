@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, inserted_row};
 
 /// One silence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,8 +76,9 @@ impl Store {
         .bind(&s.comment)
         .bind(&s.created_by)
         .bind(now)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_all(self.pool())
+        .await
+        .and_then(inserted_row)?;
         from_row(&row)
     }
 

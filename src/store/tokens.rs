@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, conflict_on_unique};
+use super::{Store, StoreError, conflict_on_unique, inserted_row, only_row};
 use crate::domain::{ScopeSet, TargetName, TokenName};
 
 /// What is stored for a new token (the secret itself never is).
@@ -87,8 +87,9 @@ impl Store {
         .bind(now)
         .bind(&t.created_by)
         .bind(t.expires_at)
-        .fetch_one(self.pool())
+        .fetch_all(self.pool())
         .await
+        .and_then(inserted_row)
         .map_err(|e| conflict_on_unique(e, || format!("a token named {:?} already exists; revoke it first", t.name.as_str())))?;
         TokenRecord::from_row(&row)
     }
@@ -141,8 +142,9 @@ impl Store {
         ))
         .bind(now)
         .bind(name.as_str())
-        .fetch_optional(self.pool())
-        .await?;
+        .fetch_all(self.pool())
+        .await
+        .map(only_row)?;
         row.as_ref()
             .map(TokenRecord::from_row)
             .transpose()?

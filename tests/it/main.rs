@@ -18,6 +18,7 @@ mod collect_schedule;
 mod dashboard;
 mod errors;
 mod expected_dips;
+mod full_disk;
 mod harness_cleanup;
 mod health;
 mod holds;

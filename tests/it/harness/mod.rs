@@ -18,5 +18,6 @@ pub mod redis;
 pub mod replica;
 pub mod smtp;
 pub mod tls;
+pub mod tmpfs;
 
 pub use app::TestApp;
