@@ -81,6 +81,19 @@ enum Command {
     },
     /// Print a commented example configuration.
     PrintDefaultConfig,
+    /// Print the shell completion script for SHELL (e.g. `cachewarden completions bash >
+    /// /etc/bash_completion.d/cachewarden`).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory:
+    /// `cachewarden man --dir /usr/local/share/man/man1`.
+    Man {
+        /// Write cachewarden.1 and a page per command (cachewarden-invalidate.1, …) here.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Invalidate CloudFront paths or cache tags through a running daemon (for pipelines).
     /// Exit codes: 0 completed (or queued, without --wait), 1 failed, 2 invalid input,
     /// 3 timed out, 4 not authorised, 5 the daemon cannot take it now (retry later).
@@ -102,6 +115,12 @@ enum Command {
     },
 }
 
+/// The command-line definition (for completions, man pages and tests).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
+}
+
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -120,6 +139,20 @@ pub fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::CheckConfig { file } => check_config(&file),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "cachewarden", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => {
+            let written = match &dir {
+                Some(d) => clap_mangen::generate_to(command(), d),
+                None => clap_mangen::Man::new(command()).render(&mut std::io::stdout()),
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => report(fail(format!("cannot write the man page: {e}"))),
+            }
+        }
         Command::Serve { config, listen } => with_runtime(async move {
             let mut settings = load(&config)?;
             if let Some(addr) = listen {

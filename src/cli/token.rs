@@ -26,6 +26,9 @@ pub enum TokenCommand {
         /// Expire after this long, e.g. 90d. Default: never.
         #[arg(long)]
         expires_in: Option<String>,
+        /// Print the token with its record as JSON (the secret is the `token` field).
+        #[arg(long)]
+        json: bool,
     },
     /// List tokens (never their secrets).
     List {
@@ -37,6 +40,9 @@ pub enum TokenCommand {
     Revoke {
         /// The token's name.
         name: String,
+        /// Print the revoked token's record as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -80,6 +86,7 @@ pub(super) async fn run(
             scopes,
             targets,
             expires_in,
+            json,
         } => {
             let request = TokenRequest {
                 name,
@@ -115,7 +122,13 @@ pub(super) async fn run(
                 record.name.as_str(),
                 record.scopes.to_db()
             );
-            println!("{}", secret.expose_secret());
+            if json {
+                let mut shown = serde_json::to_value(&record).map_err(fail)?;
+                shown["token"] = secret.expose_secret().into();
+                println!("{}", serde_json::to_string_pretty(&shown).map_err(fail)?);
+            } else {
+                println!("{}", secret.expose_secret());
+            }
             Ok(())
         }
         TokenCommand::List { json } => {
@@ -153,7 +166,7 @@ pub(super) async fn run(
             }
             Ok(())
         }
-        TokenCommand::Revoke { name } => {
+        TokenCommand::Revoke { name, json } => {
             let name = TokenName::parse(&name).map_err(|e| invalid(format!("{name:?}: {e}")))?;
             let record = store
                 .revoke_token(&name, now_ms())
@@ -172,6 +185,9 @@ pub(super) async fn run(
             )
             .await?;
             eprintln!("Revoked token {:?}.", name.as_str());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&record).map_err(fail)?);
+            }
             Ok(())
         }
     }

@@ -57,6 +57,82 @@ kind = "cloudfront"
     );
 }
 
+/// The bash completion script is valid bash, and completing `cachewarden inv` and
+/// `cachewarden invalidate --idem` gives the subcommand and the flag (issue 13).
+#[test]
+fn shell_completion_completes_commands_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cachewarden(&["completions", "bash"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let script = dir.path().join("cachewarden.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // (words typed, the completion expected among the answers)
+    for (words, want) in [
+        ("cachewarden inv", "invalidate"),
+        ("cachewarden invalidate --idem", "--idempotency-key"),
+        ("cachewarden silence cr", "create"),
+    ] {
+        let probe = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             COMP_LINE=\"{words}\"; COMP_POINT=${{#COMP_LINE}}; _cachewarden cachewarden; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let done = Command::new("bash").args(["-c", &probe]).output().unwrap();
+        let answers = text(&done.stdout);
+        assert!(
+            answers.lines().any(|l| l.trim() == want),
+            "{words:?} → {answers:?} {}",
+            text(&done.stderr)
+        );
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = cachewarden(&["completions", shell], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(text(&out.stdout).contains("invalidate"), "{shell}");
+    }
+    let bad = cachewarden(&["completions", "tcsh"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `man --dir` writes a page for every command, and `man` renders them with each flag's help.
+#[test]
+fn man_pages_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cachewarden(&["man", "--dir", dir.path().to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    let expected = {
+        fn walk(cmd: &clap::Command, name: &str, out: &mut Vec<String>) {
+            out.push(format!("{name}.1"));
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &format!("{name}-{}", sub.get_name()), out);
+            }
+        }
+        let mut names = Vec::new();
+        walk(&cachewarden::cli::command(), "cachewarden", &mut names);
+        names.sort();
+        names
+    };
+    assert_eq!(pages, expected);
+    let rendered = Command::new("man")
+        .arg("-l")
+        .arg(dir.path().join("cachewarden-invalidate.1"))
+        .env("MANWIDTH", "100")
+        .env("MANPAGER", "cat")
+        .output()
+        .expect("man");
+    let page = text(&rendered.stdout);
+    assert!(
+        page.contains("--idempotency-key") && page.contains("Makes re-runs safe"),
+        "{page}"
+    );
+}
+
 /// A command that loads a configuration prints every error in it, not just the first.
 #[test]
 fn a_command_on_a_bad_configuration_lists_every_error() {
@@ -162,8 +238,27 @@ async fn tokens_made_on_the_command_line_work_against_the_api_and_are_audited() 
         "list never shows secrets"
     );
 
-    let out = cachewarden(&["token", "revoke", "--config", config, "ci"], dir);
+    let out = cachewarden(
+        &["token", "revoke", "--config", config, "ci", "--json"],
+        dir,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let revoked: Value = serde_json::from_slice(&out.stdout).expect("--json prints the record");
+    assert_eq!(revoked["name"], "ci");
+    assert!(revoked["revoked_at"].is_i64(), "{revoked}");
+
+    // --json on create: the record, with the secret once in `token`; and it works.
+    let out = cachewarden(
+        &[
+            "token", "create", "--config", config, "--name", "bot", "--scope", "read", "--json",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(created["name"], "bot");
+    let bot = created["token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/targets", Some(bot)).await.status(), 200);
     assert_eq!(
         app.get("/api/v1/targets/web", Some(&ci)).await.status(),
         401
@@ -190,6 +285,7 @@ async fn tokens_made_on_the_command_line_work_against_the_api_and_are_audited() 
     assert_eq!(
         cli_entries,
         [
+            ("token.create".into(), "bot".into()),
             ("token.revoke".into(), "ci".into()),
             ("token.create".into(), "ci".into()),
             ("token.create".into(), "ops".into())
