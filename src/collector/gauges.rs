@@ -1,43 +1,38 @@
-//! The collected series on `/metrics`: the latest value of each series as a gauge labelled by
-//! target and node, so teams that already run Prometheus and Grafana can use them directly.
+//! The collected series on `/metrics`, labelled by target and node, named as `exposition`
+//! says: a gauge holds the newest value, a counter adds up every interval's count once, so
+//! teams that already run Prometheus and Grafana can use them directly.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use prometheus::{GaugeVec, Opts, Registry};
+use prometheus::core::Collector;
+use prometheus::{CounterVec, GaugeVec, Opts, Registry};
 
+use super::exposition;
 use crate::store::Sample;
 
-/// Gauges per series name, created the first time a series is seen.
+/// A metric family, created the first time one of its series is seen.
+#[derive(Clone)]
+enum Family {
+    Gauge(GaugeVec),
+    Counter(CounterVec),
+}
+
+/// What `/metrics` shows of the collected series.
 pub struct CacheGauges {
     registry: Registry,
-    gauges: Mutex<HashMap<String, GaugeVec>>,
+    state: Mutex<State>,
     /// When each exported value was measured (the start of its interval), so a value from an
     /// earlier interval (a hit ratio with no traffic since) is not read as current.
     timestamps: Option<GaugeVec>,
 }
 
-/// Help text for the series the sources produce.
-fn help(series: &str) -> String {
-    let text = match series {
-        "up" => "1 if the latest poll of the target succeeded, 0 if it failed.",
-        "hit_rate" => "Cache hit ratio (0-1) over the latest interval.",
-        "hits" => "Cache hits in the latest interval.",
-        "misses" => "Cache misses in the latest interval.",
-        "evicted_keys" | "evictions" => "Keys evicted in the latest interval.",
-        "expired_keys" => "Keys expired in the latest interval.",
-        "used_memory" => "Memory used, in bytes.",
-        "maxmemory" => "Configured memory limit, in bytes (0: none).",
-        "connected_clients" | "curr_connections" => "Open client connections.",
-        "keys" => "Keys stored.",
-        "curr_items" => "Items stored.",
-        "bytes" => "Bytes stored.",
-        "limit_maxbytes" => "Memory limit, in bytes.",
-        "memory_usage" => "Share of memory used (0-1).",
-        "requests" => "Requests in the latest interval.",
-        _ => "A series collected by cachewarden; see the series name.",
-    };
-    text.to_owned()
+#[derive(Default)]
+struct State {
+    families: HashMap<String, Family>,
+    /// (target, node, series) → the newest interval already added to its counter. CloudWatch
+    /// polls re-read their lookback window, so the same interval arrives several times.
+    counted: HashMap<(String, String, String), i64>,
 }
 
 impl CacheGauges {
@@ -56,49 +51,62 @@ impl CacheGauges {
         .filter(|g| registry.register(Box::new(g.clone())).is_ok());
         Self {
             registry,
-            gauges: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             timestamps,
         }
     }
 
-    /// Sets each series' gauge to the newest of the given samples.
+    /// Takes a poll's samples: gauges to the newest value, counters up by each interval not
+    /// counted yet.
     pub fn observe(&self, samples: &[Sample]) {
-        let mut newest: HashMap<(&str, &str, &str), (i64, f64)> = HashMap::new();
-        for s in samples {
-            let e = newest
-                .entry((&s.target, &s.node, &s.series))
-                .or_insert((s.ts, s.value));
-            if s.ts >= e.0 {
-                *e = (s.ts, s.value);
-            }
-        }
-        let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
-        for ((target, node, series), (ts, value)) in newest {
-            let gauge = match gauges.get(series) {
-                Some(g) => g.clone(),
-                None => {
-                    let name = format!("cachewarden_target_{series}");
-                    let Ok(g) = GaugeVec::new(Opts::new(name, help(series)), &["target", "node"])
-                    else {
-                        tracing::warn!(
-                            series,
-                            "A series name is not a valid metric name; it is not exported."
-                        );
-                        continue;
-                    };
-                    if let Err(e) = self.registry.register(Box::new(g.clone())) {
-                        tracing::warn!(series, error = %e, "Could not export a series.");
-                        continue;
-                    }
-                    gauges.insert(series.to_owned(), g.clone());
-                    g
-                }
+        let mut ordered: Vec<&Sample> = samples.iter().collect();
+        ordered.sort_by_key(|s| s.ts);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for s in ordered {
+            let how = exposition::of(&s.series);
+            let Some(family) = self.family(&mut state, &how) else {
+                continue;
             };
-            gauge.with_label_values(&[target, node]).set(value);
+            let labels = [s.target.as_str(), s.node.as_str()];
+            match family {
+                Family::Gauge(g) => g.with_label_values(&labels).set(s.value * how.scale),
+                Family::Counter(c) => {
+                    let key = (s.target.clone(), s.node.clone(), s.series.clone());
+                    let seen = state.counted.get(&key).copied().unwrap_or(i64::MIN);
+                    // A count is never negative (deltas are reset-aware); a counter cannot
+                    // go down.
+                    if s.ts > seen && s.value.is_finite() && s.value >= 0.0 {
+                        c.with_label_values(&labels).inc_by(s.value * how.scale);
+                        state.counted.insert(key, s.ts);
+                    }
+                }
+            }
             if let Some(t) = &self.timestamps {
-                t.with_label_values(&[target, node, series])
-                    .set(ts as f64 / 1000.0);
+                t.with_label_values(&[&s.target, &s.node, &s.series])
+                    .set(s.ts as f64 / 1000.0);
             }
         }
+    }
+
+    /// The family of `how`, registering it the first time.
+    fn family(&self, state: &mut State, how: &exposition::Exposition) -> Option<Family> {
+        if let Some(f) = state.families.get(&how.name) {
+            return Some(f.clone());
+        }
+        let opts = Opts::new(how.name.clone(), how.help);
+        let labels = &["target", "node"];
+        let (family, collector): (Family, Box<dyn Collector>) = if how.counter {
+            let c = CounterVec::new(opts, labels).ok()?;
+            (Family::Counter(c.clone()), Box::new(c))
+        } else {
+            let g = GaugeVec::new(opts, labels).ok()?;
+            (Family::Gauge(g.clone()), Box::new(g))
+        };
+        if let Err(e) = self.registry.register(collector) {
+            tracing::warn!(metric = %how.name, error = %e, "Could not export a series.");
+            return None;
+        }
+        state.families.insert(how.name.clone(), family.clone());
+        Some(family)
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cost;
 pub mod current;
+pub mod exposition;
 mod gauges;
 pub mod units;
 
