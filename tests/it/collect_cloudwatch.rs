@@ -6,38 +6,14 @@ use cachewarden::store::{Resolution, SeriesQuery};
 use std::sync::atomic::Ordering;
 
 use crate::harness::TestApp;
-use crate::harness::moto::{Moto, put_metric as put};
+use crate::harness::moto::{CLOUDWATCH_TARGETS, Moto, put_metric as put};
 
-const CONFIG: &str = r#"
-[aws]
-region = "eu-west-1"
-
-[[targets]]
-name = "catalog-1"
-kind = "elasticache"
-cache_cluster_id = "catalog-0001-001"
-
-[[targets]]
-name = "web"
-kind = "cloudfront"
-distribution_id = "E2QWRUHEXAMPLE"
-
-[[targets]]
-name = "shop-api"
-kind = "apigateway"
-api_name = "storefront"
-stage = "prod"
-
-[[targets]]
-name = "orders-dax"
-kind = "dax"
-cluster_id = "orders"
-
-[[targets]]
-name = "dark-cdn"
-kind = "cloudfront"
-distribution_id = "E1NOADDITIONAL"
-"#;
+/// The shared targets and one more distribution without additional metrics.
+fn config() -> String {
+    format!(
+        "{CLOUDWATCH_TARGETS}\n[[targets]]\nname = \"dark-cdn\"\nkind = \"cloudfront\"\ndistribution_id = \"E1NOADDITIONAL\"\n"
+    )
+}
 
 async fn points(app: &TestApp, target: &str, series: &str) -> Vec<(i64, f64)> {
     let q = SeriesQuery {
@@ -141,7 +117,7 @@ async fn every_cloudwatch_kind_becomes_samples_and_revisions_replace_them() {
     )
     .await;
 
-    let app = TestApp::with_aws(CONFIG, eu.clone()).await;
+    let app = TestApp::with_aws(&config(), eu.clone()).await;
     let reports = app.collector.poll_all_once().await;
     assert_eq!(
         reports.len(),

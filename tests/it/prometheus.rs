@@ -13,35 +13,9 @@ use async_memcached::AsciiProtocol;
 
 use crate::harness::TestApp;
 use crate::harness::memcached::Memcached;
-use crate::harness::moto::{Moto, put_metric as put};
+use crate::harness::moto::{CLOUDWATCH_TARGETS, Moto, put_metric as put};
 use crate::harness::process::repo_root;
 use crate::harness::redis::{RedisServer, traffic};
-
-const CLOUDWATCH_TARGETS: &str = r#"
-[aws]
-region = "eu-west-1"
-
-[[targets]]
-name = "catalog-1"
-kind = "elasticache"
-cache_cluster_id = "catalog-0001-001"
-
-[[targets]]
-name = "web"
-kind = "cloudfront"
-distribution_id = "E2QWRUHEXAMPLE"
-
-[[targets]]
-name = "shop-api"
-kind = "apigateway"
-api_name = "storefront"
-stage = "prod"
-
-[[targets]]
-name = "orders-dax"
-kind = "dax"
-cluster_id = "orders"
-"#;
 
 /// `promtool ARGS` with `stdin`; its exit status and everything it printed.
 fn promtool(args: &[&str], stdin: &str) -> (bool, String) {

@@ -8,6 +8,34 @@ use tempfile::TempDir;
 
 use super::process::{Proc, free_port, http_get, repo_root};
 
+/// One target of each CloudWatch kind (eu-west-1; CloudFront reads us-east-1), matching the
+/// dimensions the tests publish with `put_metric`.
+pub const CLOUDWATCH_TARGETS: &str = r#"
+[aws]
+region = "eu-west-1"
+
+[[targets]]
+name = "catalog-1"
+kind = "elasticache"
+cache_cluster_id = "catalog-0001-001"
+
+[[targets]]
+name = "web"
+kind = "cloudfront"
+distribution_id = "E2QWRUHEXAMPLE"
+
+[[targets]]
+name = "shop-api"
+kind = "apigateway"
+api_name = "storefront"
+stage = "prod"
+
+[[targets]]
+name = "orders-dax"
+kind = "dax"
+cluster_id = "orders"
+"#;
+
 pub struct Moto {
     pub port: u16,
     proc: Proc,
