@@ -29,6 +29,8 @@ command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v man >/dev/null || need_apt+=(man-db)
 # promtool checks /metrics and the example recording rules as Prometheus would.
 command -v promtool >/dev/null || need_apt+=(prometheus)
+# A real Alertmanager for the alertmanager notifier.
+command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
 if ((${#need_apt[@]})); then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()

@@ -252,6 +252,12 @@ pub enum Receiver {
     Sns { topic_arn: String, region: String },
     /// E-mail over SMTP.
     Email(EmailSettings),
+    /// Prometheus Alertmanager's v2 API at `url`, with optional HTTP basic auth (for one behind
+    /// a proxy).
+    Alertmanager {
+        url: Url,
+        basic_auth: Option<(String, SecretString)>,
+    },
 }
 
 /// SMTP delivery.

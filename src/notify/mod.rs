@@ -1,6 +1,7 @@
 //! Notifications: one module per receiver behind one trait, and the worker that delivers the
 //! outbox with retries and backoff (retries live here, in one place).
 
+mod alertmanager;
 mod email;
 mod message;
 mod pagerduty;
@@ -82,6 +83,9 @@ pub fn receivers(
                     Some(sdk) => Arc::new(sns::Sns::new(sdk, topic_arn.clone(), region)),
                     None => Arc::new(Broken("sns: no AWS configuration was loaded".into())),
                 },
+                ReceiverSettings::Alertmanager { url, basic_auth } => Arc::new(
+                    alertmanager::Alertmanager::new(http.clone(), url, basic_auth.clone()),
+                ),
                 ReceiverSettings::Email(e) => match email::Email::new(e) {
                     Ok(r) => Arc::new(r),
                     Err(why) => {

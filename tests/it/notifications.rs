@@ -325,3 +325,83 @@ async fn email_goes_over_starttls_with_auth_and_an_untrusted_server_gets_nothing
     );
     assert!(!error.contains(&smtp.password), "no secret in errors");
 }
+
+/// An alarm reaches a real Alertmanager as an alert with its labels, annotations and link, and
+/// its resolution ends that alert (issue 13).
+#[tokio::test]
+async fn alertmanager_receives_the_alert_and_its_resolution() {
+    use crate::harness::alertmanager::Alertmanager;
+    let redis = RedisServer::start();
+    let am = Alertmanager::start();
+    let notifiers = format!(
+        "[[notifiers]]\nname = \"am\"\nkind = \"alertmanager\"\nurl = \"{}\"\n",
+        am.url()
+    );
+    let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"am\"")).await;
+    let mut c = redis.connection().await;
+    app.collector.poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
+    assert_eq!(deliver(&app, 0).await.delivered, 1);
+
+    let alerts = am.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(a["labels"]["alertname"], "sessions-hit-rate");
+    assert_eq!(a["labels"]["target"], "sessions");
+    assert_eq!(a["labels"]["severity"], "critical");
+    assert_eq!(a["labels"]["source"], "cachewarden");
+    assert_eq!(a["status"]["state"], "active", "{a}");
+    assert_eq!(a["generatorURL"], "https://cachewarden.example.com/");
+    assert!(
+        a["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("sessions-hit-rate"),
+        "{a}"
+    );
+    // Firing for a day unless resolved: Alertmanager's 5-minute resolve_timeout does not end it.
+    let ends = chrono::DateTime::parse_from_rfc3339(a["endsAt"].as_str().unwrap()).unwrap();
+    assert!(
+        ends > chrono::Utc::now() + chrono::Duration::hours(23),
+        "{a}"
+    );
+
+    app.redis_interval(&mut c, "sessions", 10, 0).await; // resolved
+    assert_eq!(deliver(&app, 0).await.delivered, 1);
+    let alerts = am.alerts().await;
+    // Resolved alerts leave the active list; the same alert (by labels) now has ended.
+    let still_active: Vec<_> = alerts
+        .iter()
+        .filter(|a| {
+            a["status"]["state"] == "active"
+                && chrono::DateTime::parse_from_rfc3339(a["endsAt"].as_str().unwrap()).unwrap()
+                    > chrono::Utc::now()
+        })
+        .collect();
+    assert!(still_active.is_empty(), "{alerts:?}");
+}
+
+/// Bad Alertmanager notifiers are refused with the field named.
+#[test]
+fn alertmanager_notifiers_are_checked() {
+    // (notifier body, the error expected)
+    let table = [
+        ("url = \"ftp://am\"", "notifiers[0].url"),
+        ("", "notifiers[0].url: is required"),
+        (
+            "url = \"http://am:9093\"\nusername = \"u\"",
+            "notifiers[0].password: is required with username",
+        ),
+        (
+            "url = \"http://am:9093\"\nrouting_key = \"x\"",
+            "notifiers[0].routing_key",
+        ),
+    ];
+    for (body, want) in table {
+        let toml = format!("[[notifiers]]\nname = \"am\"\nkind = \"alertmanager\"\n{body}\n");
+        let errors = cachewarden::config::load_from(Some(&toml), Vec::new())
+            .expect_err(body)
+            .to_string();
+        assert!(errors.contains(want), "{body:?}: {errors}");
+    }
+}

@@ -7,7 +7,7 @@ use crate::config::raw;
 use crate::config::settings::*;
 use crate::domain::TargetKind;
 
-const NOTIFIER_KINDS: &str = "webhook, slack, pagerduty, sns, email";
+const NOTIFIER_KINDS: &str = "webhook, slack, pagerduty, sns, email, alertmanager";
 
 pub(super) fn notifiers(
     v: &mut Checker,
@@ -42,6 +42,7 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
         "slack" => &["url"],
         "pagerduty" => &["routing_key", "url"],
         "sns" => &["topic_arn", "region"],
+        "alertmanager" => &["url", "username", "password"],
         "email" => &[
             "host",
             "port",
@@ -99,6 +100,23 @@ fn notifier(v: &mut Checker, path: &KeyPath, n: raw::Notifier) -> Option<Notifie
                 routing_key: SecretString::from(key.clone()),
                 url,
             }
+        }
+        "alertmanager" => {
+            let url = v.required(path, "url", &n.url)?;
+            let url = v.url(path.key("url"), url, &["http", "https"])?;
+            let basic_auth = match (&n.username, &n.password) {
+                (Some(u), Some(p)) => Some((u.clone(), SecretString::from(p.clone()))),
+                (None, None) => None,
+                (Some(_), None) => {
+                    v.error(path.key("password"), "is required with username");
+                    return None;
+                }
+                (None, Some(_)) => {
+                    v.error(path.key("username"), "is required with password");
+                    return None;
+                }
+            };
+            Receiver::Alertmanager { url, basic_auth }
         }
         "sns" => {
             let arn = v.required(path, "topic_arn", &n.topic_arn)?;
