@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::{Receiver, SendError, summary, text};
+use super::{Receiver, SendError, send_http, summary, text};
 use crate::store::Notification;
 
 /// How long a firing alert lasts without news from cachewarden.
@@ -93,18 +93,7 @@ impl Receiver for Alertmanager {
             if let Some((user, password)) = &self.basic_auth {
                 req = req.basic_auth(user, Some(password.expose_secret()));
             }
-            let res = req
-                .send()
-                .await
-                .map_err(|e| SendError(format!("alertmanager: {}", e.without_url())))?;
-            if res.status().is_success() {
-                Ok(())
-            } else {
-                Err(SendError(format!(
-                    "alertmanager answered HTTP {}",
-                    res.status().as_u16()
-                )))
-            }
+            send_http("alertmanager", req).await
         })
     }
 }

@@ -31,6 +31,24 @@ pub trait Receiver: Send + Sync {
     fn send<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
+/// Sends a receiver's HTTP request: a failed connection or an answer other than 2xx is the
+/// `SendError` the outbox retries, named after the receiver. The URL is left out of messages:
+/// for Slack and others it is the credential.
+async fn send_http(receiver: &str, req: reqwest::RequestBuilder) -> Result<(), SendError> {
+    let res = req
+        .send()
+        .await
+        .map_err(|e| SendError(format!("{receiver}: {}", e.without_url())))?;
+    if res.status().is_success() {
+        Ok(())
+    } else {
+        Err(SendError(format!(
+            "{receiver} answered HTTP {}",
+            res.status().as_u16()
+        )))
+    }
+}
+
 /// Attempts before a notification is marked failed (about an hour of retries).
 const MAX_ATTEMPTS: i64 = 12;
 /// Notifications claimed at a time, and how long the claim holds: receivers time out after

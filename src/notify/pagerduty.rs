@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{Receiver, SendError, summary};
+use super::{Receiver, SendError, send_http, summary};
 use crate::store::Notification;
 
 /// The Events API v2 endpoint (the EU service uses events.eu.pagerduty.com; set `url`).
@@ -49,21 +49,7 @@ impl Receiver for PagerDuty {
                 },
                 "links": p["link"].as_str().map(|l| vec![json!({ "href": l, "text": "cachewarden" })]).unwrap_or_default(),
             });
-            let res = self
-                .http
-                .post(self.url.clone())
-                .json(&event)
-                .send()
-                .await
-                .map_err(|e| SendError(format!("pagerduty: {}", e.without_url())))?;
-            if res.status().is_success() {
-                Ok(())
-            } else {
-                Err(SendError(format!(
-                    "pagerduty answered HTTP {}",
-                    res.status().as_u16()
-                )))
-            }
+            send_http("pagerduty", self.http.post(self.url.clone()).json(&event)).await
         })
     }
 }

@@ -4,7 +4,7 @@ use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{Receiver, SendError, summary};
+use super::{Receiver, SendError, send_http, summary};
 use crate::store::Notification;
 
 pub struct Slack {
@@ -22,22 +22,11 @@ impl Slack {
 impl Receiver for Slack {
     fn send<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            let res = self
+            let req = self
                 .http
                 .post(self.url.expose_secret())
-                .json(&json!({ "text": summary(&n.payload) }))
-                .send()
-                .await
-                // Without the URL: it is the secret.
-                .map_err(|e| SendError(format!("slack: {}", e.without_url())))?;
-            if res.status().is_success() {
-                Ok(())
-            } else {
-                Err(SendError(format!(
-                    "slack answered HTTP {}",
-                    res.status().as_u16()
-                )))
-            }
+                .json(&json!({ "text": summary(&n.payload) }));
+            send_http("slack", req).await
         })
     }
 }

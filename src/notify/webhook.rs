@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::{Receiver, SendError};
+use super::{Receiver, SendError, send_http};
 use crate::store::Notification;
 
 pub struct Webhook {
@@ -50,19 +50,7 @@ impl Receiver for Webhook {
                     ),
                 );
             }
-            let res = req
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| SendError(format!("webhook: {}", e.without_url())))?;
-            if res.status().is_success() {
-                Ok(())
-            } else {
-                Err(SendError(format!(
-                    "webhook answered HTTP {}",
-                    res.status().as_u16()
-                )))
-            }
+            send_http("webhook", req.body(body)).await
         })
     }
 }
