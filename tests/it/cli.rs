@@ -162,7 +162,7 @@ fn the_printed_default_config_passes_check_config() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
-            .contains("valid (6 targets, 4 notifiers, 2 alarms, 1 maintenance windows, 1 rules)")
+            .contains("valid (6 targets, 5 notifiers, 2 alarms, 1 maintenance windows, 1 rules)")
     );
 }
 
