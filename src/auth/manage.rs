@@ -12,7 +12,7 @@ use crate::domain::{Scope, ScopeSet, TargetName, TokenName};
 use crate::store::{NewToken, Store, StoreError, TokenRecord, now_ms};
 
 /// A request for a new token, as people write it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub name: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a job is. `queued` and `running` are live; the other three are final: nothing more
 /// happens to a job in them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Queued,

@@ -6,11 +6,18 @@ use actix_web::{HttpResponse, web};
 use super::ApiError;
 
 /// (name, content type, body)
-const FILES: &[(&str, &str, &str)] = &[(
-    "app.css",
-    "text/css; charset=utf-8",
-    include_str!("../../static/app.css"),
-)];
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    ),
+    (
+        "api-docs.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/api-docs.js"),
+    ),
+];
 
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (_, content_type, body) = FILES

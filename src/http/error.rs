@@ -79,20 +79,29 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub(crate) struct Inner<'a> {
+    /// Stable and machine-readable (`invalid_request`, `forbidden`, `unavailable`, …).
     code: &'a str,
+    /// For people: what was wrong and the rule it broke.
     message: &'a str,
+    /// The bad input, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Quote it when asking about the request: the daemon's log has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// One entry per bad element of a list: `field`, `item`, `message`.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(value_type = Vec<Object>)]
     details: &'a [serde_json::Value],
 }
 

@@ -7,6 +7,7 @@ use super::{ApiError, AppState};
 use crate::store::health::Unavailable;
 
 /// Alive: the process answers HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "health", summary = "Alive: the process answers HTTP", responses((status = 200, description = "Alive", body = serde_json::Value)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -15,6 +16,7 @@ pub async fn healthz() -> HttpResponse {
 /// in the last seconds). 503 with the reason otherwise, so a load balancer stops sending
 /// traffic to a replica that cannot accept work, and sends it again once space returns. Every
 /// replica serves, leader or not; `role` says which this one is.
+#[utoipa::path(get, path = "/readyz", tag = "health", summary = "Ready: the database takes writes", responses((status = 200, description = "Ready, with this replica's role", body = serde_json::Value), (status = 503, description = "Not ready, with the reason", body = serde_json::Value)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let role = if state.leader.is_leader() {
         "leader"
@@ -41,6 +43,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "health", summary = "Prometheus metrics (text format)", responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let body = state.metrics.render().map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok()

@@ -6,6 +6,7 @@ mod dashboard;
 pub mod error;
 mod health;
 pub mod middleware;
+pub mod openapi;
 pub mod request_id;
 mod sparkline;
 
@@ -46,6 +47,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
+        .route("/api/openapi.json", web::get().to(openapi::json))
+        .route("/api/docs", web::get().to(openapi::docs))
         .route("/", web::get().to(dashboard::home))
         .route("/static/{file}", web::get().to(assets::serve))
         .service(

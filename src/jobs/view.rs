@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::domain::JobState;
 use crate::store::JobRecord;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: i64,
     pub kind: String,
@@ -20,8 +20,11 @@ pub struct JobView {
     /// Someone asked to stop it; it stops at its next safe point, if it still can.
     pub cancel_requested: bool,
     /// As the kind stored it.
+    #[schema(value_type = Object)]
     pub request: Value,
+    #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     pub progress: Option<Value>,
     /// The job this one was made for (an event's child).
     pub parent_id: Option<i64>,
@@ -32,6 +35,7 @@ pub struct JobView {
     pub completed_at: Option<i64>,
     /// Kind-specific fields (a CloudFront job's `items` and `cloudfront`).
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub detail: Map<String, Value>,
 }
 

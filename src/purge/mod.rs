@@ -43,7 +43,7 @@ pub const MAX_PATTERNS: usize = 100;
 pub const MAX_RATE: u64 = 1_000_000;
 
 /// A purge as asked for and stored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurgeRequest {
     #[serde(default)]

@@ -26,7 +26,7 @@ pub struct AlarmStateRecord {
 }
 
 /// One change of state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Transition {
     pub id: i64,
     pub state_id: i64,
@@ -35,6 +35,7 @@ pub struct Transition {
     pub at: i64,
     pub reason: String,
     /// The evaluation that caused it (periods, verdicts, counts), as JSON.
+    #[schema(value_type = Object)]
     pub evaluation: serde_json::Value,
 }
 

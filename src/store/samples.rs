@@ -48,7 +48,7 @@ impl Sample {
 }
 
 /// A stored resolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub enum Resolution {
     #[serde(rename = "raw")]
     Raw,

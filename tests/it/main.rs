@@ -26,6 +26,7 @@ mod holds;
 mod invalidations;
 mod jobs;
 mod notifications;
+mod openapi;
 mod prometheus;
 mod purges;
 mod replicas;

@@ -11,6 +11,13 @@ use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
 use crate::store::now_ms;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alarms",
+    tag = "alarms",
+    summary = "Alarm states, with acknowledgement and covering silences",
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -19,12 +26,21 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({ "alarms": alarms })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alarms/{id}/history",
+    tag = "alarms",
+    summary = "Transitions of one alarm state",
+    params(("id" = i64, Path, description = "The id"), HistoryParams),
+    responses((status = 200, description = "The alarm state and its transitions, newest first", body = crate::alarms::respond::AlarmHistory))
+)]
 pub async fn history(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -35,7 +51,8 @@ pub async fn history(
     Ok(HttpResponse::Ok().json(state.respond.history(&who, *id, limit, now_ms()).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = Acknowledgement)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
     comment: Option<String>,
@@ -49,6 +66,15 @@ fn note(req: &HttpRequest, a: &AlarmView) {
 }
 
 /// Acknowledges an alarm in the `alarm` state (see `RespondService::ack`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/alarms/{id}/ack",
+    tag = "alarms",
+    summary = "Acknowledge an alarm in state alarm; scope respond",
+    params(("id" = i64, Path, description = "The id")),
+    request_body = Option<AckBody>,
+    responses((status = 200, description = "The alarm state", body = crate::alarms::respond::AlarmView))
+)]
 pub async fn ack(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -76,6 +102,14 @@ pub async fn ack(
 }
 
 /// Withdraws an acknowledgement: reminders resume.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/alarms/{id}/ack",
+    tag = "alarms",
+    summary = "Withdraw an acknowledgement; scope respond",
+    params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The alarm state", body = crate::alarms::respond::AlarmView))
+)]
 pub async fn unack(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -87,7 +121,8 @@ pub async fn unack(
     Ok(HttpResponse::Ok().json(a))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxParams {
     state: Option<String>,
@@ -95,6 +130,14 @@ pub struct OutboxParams {
 }
 
 /// The notification outbox: what is pending, delivered, or failed after its last attempt.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox",
+    tag = "alarms",
+    summary = "The notification outbox",
+    params(OutboxParams),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn outbox(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,

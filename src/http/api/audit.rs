@@ -9,7 +9,8 @@ use crate::domain::Scope;
 use crate::http::{ApiError, AppState};
 use crate::store::AuditQuery;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// How many entries (1-1000, default 100).
@@ -20,6 +21,14 @@ pub struct Params {
     actor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    summary = "The audit log, newest first; scope admin",
+    params(Params),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,

@@ -17,13 +17,24 @@ use crate::domain::Scope;
 use crate::http::{ApiError, AppState};
 use crate::store::now_ms;
 
-#[derive(Debug, Deserialize)]
+/// Paths (`/index.html`, `/assets/*`) and `#cache-tags` to invalidate on a CloudFront target.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = NewInvalidation)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     target: String,
     items: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/invalidations",
+    tag = "invalidations",
+    summary = "Invalidate CloudFront paths or #cache-tags; scope invalidate",
+    params(super::jobs::IdempotencyKey),
+    request_body = CreateBody,
+    responses(super::jobs::Submitted)
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -39,6 +50,14 @@ pub async fn create(
     Ok(submitted(&req, job, created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/invalidations/{id}",
+    tag = "invalidations",
+    summary = "One invalidation job, optionally waiting for it",
+    params(("id" = i64, Path, description = "The id"), super::jobs::ShowParams),
+    responses((status = 200, description = "The job", body = crate::jobs::JobView))
+)]
 pub async fn show(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -48,6 +67,14 @@ pub async fn show(
     show_kind(&state, &who, *id, &params, &[KIND]).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/invalidations",
+    tag = "invalidations",
+    summary = "Invalidation jobs, newest first",
+    params(super::jobs::ListParams),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -56,6 +83,14 @@ pub async fn list(
     list_kind(&state, &who, &params, &[KIND]).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/invalidations/{id}/cancel",
+    tag = "invalidations",
+    summary = "Cancel an invalidation job; scope invalidate",
+    params(("id" = i64, Path, description = "The id")),
+    responses(super::jobs::Cancelled)
+)]
 pub async fn cancel(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -65,6 +100,13 @@ pub async fn cancel(
     cancel_kind(&req, &state, &who, *id, &[KIND]).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/invalidations/cost",
+    tag = "invalidations",
+    summary = "Paths billed this month and their estimated cost",
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn cost(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,

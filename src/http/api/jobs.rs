@@ -31,6 +31,42 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+/// The answers to a job submission, for the API document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes what `submitted` answers
+pub enum Submitted {
+    /// Queued: a new job.
+    #[response(status = 202)]
+    Created(JobView),
+    /// The job an earlier request with this Idempotency-Key made (header
+    /// `Idempotent-Replayed: true`).
+    #[response(status = 200)]
+    Replayed(JobView),
+}
+
+/// The answers to a cancellation, for the API document (refusals are 409s).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes what `cancel_kind` answers
+pub enum Cancelled {
+    /// Cancelled: it was still queued.
+    #[response(status = 200)]
+    Cancelled(JobView),
+    /// Cancel requested: it stops at its next safe point.
+    #[response(status = 202)]
+    Requested(JobView),
+}
+
+/// The `Idempotency-Key` header of a submission, for the API document.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by `idempotency_key`
+pub struct IdempotencyKey {
+    /// Makes retries safe: the same key and request return the same job (1-255 printable
+    /// ASCII characters).
+    #[serde(rename = "Idempotency-Key")]
+    key: Option<String>,
+}
+
 /// 202 with a new job, or 200 with `Idempotent-Replayed: true` for a retry; audited.
 pub fn submitted(req: &HttpRequest, job: JobView, created: bool) -> HttpResponse {
     req.extensions_mut().insert(AuditNote {
@@ -46,7 +82,8 @@ pub fn submitted(req: &HttpRequest, job: JobView, created: bool) -> HttpResponse
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShowParams {
     /// Long-poll until the job is final or this much time passed (e.g. `30s`, at most 15m).
@@ -84,7 +121,8 @@ pub async fn show_kind(
     Ok(HttpResponse::Ok().json(job))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     kind: Option<String>,
@@ -149,6 +187,14 @@ pub async fn cancel_kind(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}",
+    tag = "jobs",
+    summary = "One job of any kind, optionally waiting for it",
+    params(("id" = i64, Path, description = "The id"), ShowParams),
+    responses((status = 200, description = "The job", body = crate::jobs::JobView))
+)]
 pub async fn show(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -158,6 +204,14 @@ pub async fn show(
     show_kind(&state, &who, *id, &params, &[]).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs",
+    tag = "jobs",
+    summary = "Jobs of every kind, newest first",
+    params(ListParams),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -166,6 +220,14 @@ pub async fn list(
     list_kind(&state, &who, &params, &[]).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{id}/cancel",
+    tag = "jobs",
+    summary = "Cancel a job; the scope of its kind",
+    params(("id" = i64, Path, description = "The id")),
+    responses(Cancelled)
+)]
 pub async fn cancel(
     req: HttpRequest,
     state: web::Data<AppState>,

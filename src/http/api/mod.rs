@@ -1,17 +1,17 @@
 //! `/api/v1`: every route here runs behind bearer authentication; each handler states the
 //! scope it needs.
 
-mod alarms;
-mod audit;
-mod cloudwatch;
-mod invalidations;
-mod jobs;
+pub(crate) mod alarms;
+pub(crate) mod audit;
+pub(crate) mod cloudwatch;
+pub(crate) mod invalidations;
+pub(crate) mod jobs;
 mod params;
-mod purges;
-mod series;
-mod silences;
-mod targets;
-mod tokens;
+pub(crate) mod purges;
+pub(crate) mod series;
+pub(crate) mod silences;
+pub(crate) mod targets;
+pub(crate) mod tokens;
 
 use actix_web::web;
 

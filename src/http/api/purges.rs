@@ -16,8 +16,27 @@ use crate::purge::{memcached, redis};
 /// The purge kinds these routes show.
 const KINDS: [&str; 2] = [redis::KIND, memcached::KIND];
 
+/// The body of `POST /api/v1/purges`, for the API document: the target and the request.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // read as JSON by `create`; this type only describes it
+pub struct PurgeBody {
+    /// A configured Redis or Memcached target.
+    target: String,
+    #[serde(flatten)]
+    request: crate::purge::PurgeRequest,
+}
+
 /// `{"target": "sessions", "keys": […], "patterns": […], "tags": […], "dry_run": false,
 /// "rate_limit": 20000, "confirm": "sessions"}`: the target, and the purge as the kind reads it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/purges",
+    tag = "purges",
+    summary = "Purge Redis keys, patterns or tags, or Memcached keys; scope purge",
+    params(super::jobs::IdempotencyKey),
+    request_body = PurgeBody,
+    responses(super::jobs::Submitted)
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -44,6 +63,14 @@ pub async fn create(
     Ok(submitted(&req, job, created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/purges/{id}",
+    tag = "purges",
+    summary = "One purge job, optionally waiting for it",
+    params(("id" = i64, Path, description = "The id"), super::jobs::ShowParams),
+    responses((status = 200, description = "The job", body = crate::jobs::JobView))
+)]
 pub async fn show(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -53,6 +80,14 @@ pub async fn show(
     show_kind(&state, &who, *id, &params, &KINDS).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/purges",
+    tag = "purges",
+    summary = "Purge jobs, newest first",
+    params(super::jobs::ListParams),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -61,6 +96,14 @@ pub async fn list(
     list_kind(&state, &who, &params, &KINDS).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/purges/{id}/cancel",
+    tag = "purges",
+    summary = "Cancel a purge job; scope purge",
+    params(("id" = i64, Path, description = "The id")),
+    responses(super::jobs::Cancelled)
+)]
 pub async fn cancel(
     req: HttpRequest,
     state: web::Data<AppState>,

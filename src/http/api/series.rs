@@ -15,7 +15,8 @@ use crate::store::{Resolution, SeriesQuery, now_ms};
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Series name, e.g. `hit_rate`.
@@ -46,6 +47,14 @@ pub fn choose_resolution(from: i64, to: i64, now: i64, keep: &RetentionSettings)
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/targets/{name}/series",
+    tag = "targets",
+    summary = "One series of a target over time",
+    params(("name" = String, Path, description = "The name"), Params),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn read(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,

@@ -17,21 +17,27 @@ use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
 use crate::store::now_ms;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = NewSilence)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     alarm_id: Option<i64>,
     alarm: Option<String>,
     target: Option<String>,
+    /// RFC 3339, milliseconds since the epoch, or "resolved" (with alarm_id).
+    #[schema(value_type = Option<String>)]
     until: Option<Value>,
     #[serde(rename = "for")]
     duration: Option<String>,
     comment: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = SilenceChange)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    /// RFC 3339 or milliseconds since the epoch.
+    #[schema(value_type = Option<String>)]
     until: Option<Value>,
     #[serde(rename = "for")]
     duration: Option<String>,
@@ -75,6 +81,14 @@ fn note(req: &HttpRequest, v: &SilenceView) {
     });
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/silences",
+    tag = "silences",
+    summary = "Hold notifications of an alarm, an alarm name or a target glob; scope respond",
+    request_body = CreateBody,
+    responses((status = 201, description = "The silence", body = crate::alarms::respond::SilenceView))
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -96,13 +110,22 @@ pub async fn create(
         .json(v))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     state: Option<String>,
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/silences",
+    tag = "silences",
+    summary = "Silences",
+    params(ListParams),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -127,6 +150,14 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({ "silences": silences })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/silences/{id}",
+    tag = "silences",
+    summary = "One silence",
+    params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The silence", body = crate::alarms::respond::SilenceView))
+)]
 pub async fn show(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -136,6 +167,15 @@ pub async fn show(
 }
 
 /// Extends or shortens an active silence, or rewords it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/silences/{id}",
+    tag = "silences",
+    summary = "Extend or shorten a silence, or change its comment; scope respond",
+    params(("id" = i64, Path, description = "The id")),
+    request_body = UpdateBody,
+    responses((status = 200, description = "The silence", body = crate::alarms::respond::SilenceView))
+)]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -159,6 +199,14 @@ pub async fn update(
 }
 
 /// Ends a silence now; it stays listed (state `ended`).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/silences/{id}",
+    tag = "silences",
+    summary = "End a silence now; scope respond",
+    params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The silence", body = crate::alarms::respond::SilenceView))
+)]
 pub async fn end(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -47,6 +47,13 @@ fn describe_target(t: &TargetSettings, status: Option<&TargetStatus>, latest: &[
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/targets",
+    tag = "targets",
+    summary = "Targets the token may see: up or down, last poll and error, current values with their times",
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -96,6 +103,14 @@ pub(super) fn allowed_target<'a>(
         .ok_or_else(|| ApiError::not_found(format!("no target named {:?}", name.as_str())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/targets/{name}",
+    tag = "targets",
+    summary = "One target",
+    params(("name" = String, Path, description = "The name")),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn show(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,

@@ -11,6 +11,13 @@ use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
 use crate::store::now_ms;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    summary = "Tokens (never their secrets); scope admin",
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
@@ -21,6 +28,14 @@ pub async fn list(
 }
 
 /// Creates a token and returns its secret, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    summary = "Create a token; the secret is in the answer once; scope admin",
+    request_body = crate::auth::manage::TokenRequest,
+    responses((status = 201, description = "The token, with its secret", body = serde_json::Value))
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -38,6 +53,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(json!({ "token": secret.expose_secret(), "record": record })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{name}",
+    tag = "tokens",
+    summary = "Revoke the active token with this name; scope admin",
+    params(("name" = String, Path, description = "The name")),
+    responses((status = 200, description = "OK", body = serde_json::Value))
+)]
 pub async fn revoke(
     req: HttpRequest,
     state: web::Data<AppState>,

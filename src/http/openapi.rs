@@ -1,0 +1,168 @@
+//! The API described as OpenAPI 3.1, generated from the handlers' annotations and the request
+//! and response types (utoipa), served at `/api/openapi.json`, with a reference page at
+//! `/api/docs` that renders it in the browser from files in the binary (works offline).
+
+use actix_web::HttpResponse;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
+
+use super::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cachewarden",
+        description = "Cache health across an AWS stack, and safe invalidation. Every route under /api/v1 needs `Authorization: Bearer TOKEN` with the scope it names."
+    ),
+    paths(
+        super::health::healthz,
+        super::health::readyz,
+        super::health::metrics,
+        api::tokens::list,
+        api::tokens::create,
+        api::tokens::revoke,
+        api::audit::list,
+        api::alarms::list,
+        api::alarms::history,
+        api::alarms::ack,
+        api::alarms::unack,
+        api::alarms::outbox,
+        api::silences::list,
+        api::silences::create,
+        api::silences::show,
+        api::silences::update,
+        api::silences::end,
+        api::targets::list,
+        api::targets::show,
+        api::series::read,
+        api::cloudwatch::cost,
+        api::invalidations::create,
+        api::invalidations::list,
+        api::invalidations::show,
+        api::invalidations::cancel,
+        api::invalidations::cost,
+        api::purges::create,
+        api::purges::list,
+        api::purges::show,
+        api::purges::cancel,
+        api::jobs::list,
+        api::jobs::show,
+        api::jobs::cancel,
+    ),
+    components(schemas(
+        super::error::Body<'static>,
+        super::error::Inner<'static>,
+        crate::store::Resolution
+    )),
+    modifiers(&Conventions)
+)]
+struct ApiDoc;
+
+/// What every API route shares, added once: the bearer scheme, and the error answers in the
+/// one error shape.
+struct Conventions;
+
+impl utoipa::Modify for Conventions {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        for (path, item) in doc.paths.paths.iter_mut() {
+            // Operation ids must be unique: the handler's name within its tag (`jobs_list`).
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+                    *id = format!("{tag}_{id}");
+                }
+            }
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            let has_id = path.contains('{');
+            let ops: [(&str, &mut Option<Operation>); 4] = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+                let mut errors = vec![
+                    ("400", "Invalid input: `field` names it, `message` the rule"),
+                    ("401", "No valid token"),
+                    ("403", "The token lacks the scope or the target"),
+                    (
+                        "503",
+                        "The database cannot take the request now; retry later",
+                    ),
+                ];
+                if has_id {
+                    errors.push(("404", "No such thing (or not visible to this token)"));
+                }
+                if method != "get" {
+                    errors.push(("409", "Conflicts with what is stored"));
+                }
+                if method == "post" {
+                    errors.push(("413", "The body is too large"));
+                    errors.push(("422", "Well-formed, but a rule refuses it now"));
+                }
+                for (status, description) in errors {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Error")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub async fn json() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .body(document().to_pretty_json().unwrap_or_default())
+}
+
+/// The reference page: plain HTML, and a script in the binary that renders the document.
+pub async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .body(include_str!("../../static/api-docs.html"))
+}
