@@ -44,22 +44,25 @@ pub struct Client {
     token: String,
 }
 
+/// `--server` as a URL: http or https, with a host.
+pub fn server_url(server: &str) -> Result<url::Url, Failure> {
+    url::Url::parse(server)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| Failure {
+            code: exit::INVALID_INPUT,
+            message: format!(
+                "--server: {server:?} is not the daemon's URL, like https://cachewarden.example.com"
+            ),
+        })
+}
+
 /// Connection attempts before giving up on an unreachable daemon.
 const ATTEMPTS: u32 = 4;
 
 impl Client {
     pub fn new(server: &str, token: Option<String>) -> Result<Self, Failure> {
-        match url::Url::parse(server) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => {
-                return Err(Failure {
-                    code: exit::INVALID_INPUT,
-                    message: format!(
-                        "--server: {server:?} is not the daemon's URL, like https://cachewarden.example.com"
-                    ),
-                });
-            }
-        }
+        server_url(server)?;
         let token = token.filter(|t| !t.is_empty()).ok_or_else(|| Failure {
             code: exit::NOT_AUTHORISED,
             message: "no token: set CACHEWARDEN_TOKEN (create one with `cachewarden token create`)"

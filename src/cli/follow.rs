@@ -21,6 +21,14 @@ pub struct Follow<'a> {
     pub render: &'a dyn Fn(&Value) -> String,
 }
 
+/// The id of a job the daemon answered with.
+pub fn job_id(job: &Value) -> Result<i64, Failure> {
+    job["id"].as_i64().ok_or_else(|| Failure {
+        code: exit::FAILED,
+        message: "the server answered without a job id".into(),
+    })
+}
+
 /// Whether the job is final.
 pub fn is_final(job: &Value) -> bool {
     matches!(

@@ -22,13 +22,7 @@ pub struct HealthArgs {
 }
 
 pub(super) async fn run(args: HealthArgs) -> Result<(), Failure> {
-    let base = url::Url::parse(&args.server)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| Failure {
-            code: exit::INVALID_INPUT,
-            message: format!("--server: {:?} is not the daemon's URL", args.server),
-        })?;
+    let base = super::client::server_url(&args.server)?;
     let path = if args.ready { "readyz" } else { "healthz" };
     let url = base.join(path).map_err(super::fail)?;
     let unhealthy = |message: String| Failure {

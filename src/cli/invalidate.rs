@@ -77,10 +77,7 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
             Some(&json!({ "target": args.target, "items": items })),
         )
         .await?;
-    let id = job["id"].as_i64().ok_or_else(|| Failure {
-        code: exit::FAILED,
-        message: "the server answered without a job id".into(),
-    })?;
+    let id = super::follow::job_id(&job)?;
     eprintln!(
         "{} invalidation job {id} for {} ({} items, key {key}).",
         if status == 200 {

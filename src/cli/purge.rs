@@ -98,10 +98,7 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
             Some(&body),
         )
         .await?;
-    let id = job["id"].as_i64().ok_or_else(|| Failure {
-        code: exit::FAILED,
-        message: "the server answered without a job id".into(),
-    })?;
+    let id = super::follow::job_id(&job)?;
     eprintln!(
         "{} {}purge job {id} for {} (key {key}).",
         if status == 200 {

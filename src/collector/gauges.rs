@@ -29,7 +29,10 @@ pub struct CacheGauges {
 
 #[derive(Default)]
 struct State {
+    /// By metric name (two series can share one: `evicted_keys` and `evictions`).
     families: HashMap<String, Family>,
+    /// By series name, with the scale into the base unit: named once, not per sample.
+    series: HashMap<String, (Family, f64)>,
     /// (target, node, series) → the newest interval already added to its counter. CloudWatch
     /// polls re-read their lookback window, so the same interval arrives several times.
     counted: HashMap<(String, String, String), i64>,
@@ -63,20 +66,19 @@ impl CacheGauges {
         ordered.sort_by_key(|s| s.ts);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         for s in ordered {
-            let how = exposition::of(&s.series);
-            let Some(family) = self.family(&mut state, &how) else {
+            let Some((family, scale)) = self.exported(&mut state, &s.series) else {
                 continue;
             };
             let labels = [s.target.as_str(), s.node.as_str()];
             match family {
-                Family::Gauge(g) => g.with_label_values(&labels).set(s.value * how.scale),
+                Family::Gauge(g) => g.with_label_values(&labels).set(s.value * scale),
                 Family::Counter(c) => {
                     let key = (s.target.clone(), s.node.clone(), s.series.clone());
                     let seen = state.counted.get(&key).copied().unwrap_or(i64::MIN);
                     // A count is never negative (deltas are reset-aware); a counter cannot
                     // go down.
                     if s.ts > seen && s.value.is_finite() && s.value >= 0.0 {
-                        c.with_label_values(&labels).inc_by(s.value * how.scale);
+                        c.with_label_values(&labels).inc_by(s.value * scale);
                         state.counted.insert(key, s.ts);
                     }
                 }
@@ -86,6 +88,19 @@ impl CacheGauges {
                     .set(s.ts as f64 / 1000.0);
             }
         }
+    }
+
+    /// The family `series` is exported in, and its scale.
+    fn exported(&self, state: &mut State, series: &str) -> Option<(Family, f64)> {
+        if let Some(known) = state.series.get(series) {
+            return Some(known.clone());
+        }
+        let how = exposition::of(series);
+        let family = self.family(state, &how)?;
+        state
+            .series
+            .insert(series.to_owned(), (family.clone(), how.scale));
+        Some((family, how.scale))
     }
 
     /// The family of `how`, registering it the first time.

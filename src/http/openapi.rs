@@ -5,7 +5,6 @@
 use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use utoipa::OpenApi;
-use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
 
@@ -73,26 +72,9 @@ impl utoipa::Modify for Conventions {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
         for (path, item) in doc.paths.paths.iter_mut() {
-            // Operation ids must be unique: the handler's name within its tag (`jobs_list`).
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
-                if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
-                    *id = format!("{tag}_{id}");
-                }
-            }
-            if !path.starts_with("/api/v1/") {
-                continue;
-            }
+            let api = path.starts_with("/api/v1/");
             let has_id = path.contains('{');
-            let ops: [(&str, &mut Option<Operation>); 4] = [
+            let ops = [
                 ("get", &mut item.get),
                 ("post", &mut item.post),
                 ("patch", &mut item.patch),
@@ -100,6 +82,14 @@ impl utoipa::Modify for Conventions {
             ];
             for (method, op) in ops {
                 let Some(op) = op else { continue };
+                // Operation ids must be unique: the handler's name within its tag (`jobs_list`).
+                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+                    *id = format!("{tag}_{id}");
+                }
+                if !api {
+                    continue;
+                }
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",
                     Vec::<String>::new(),

@@ -7,13 +7,6 @@ use crate::harness::TestApp;
 use crate::harness::receiver::TestReceiver;
 use crate::harness::redis::RedisServer;
 
-fn kinds(hook: &TestReceiver) -> Vec<String> {
-    hook.accepted()
-        .iter()
-        .map(|m| m.body["kind"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
     let mut redis = RedisServer::start();
@@ -38,7 +31,7 @@ async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
         app.redis_interval(&mut c, "sessions", 1, 9).await;
     }
     deliver().await;
-    assert_eq!(kinds(&hook), ["alarm"]);
+    assert_eq!(hook.kinds(), ["alarm"]);
 
     // Redis freezes: polls fail, periods have no datapoint; the window is one breaching
     // datapoint and gaps.
@@ -50,7 +43,7 @@ async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
         assert!(polled.error.is_some(), "the paused server does not answer");
     }
     deliver().await;
-    assert_eq!(kinds(&hook), ["alarm"], "a gap is not a recovery");
+    assert_eq!(hook.kinds(), ["alarm"], "a gap is not a recovery");
     let state = app
         .store
         .alarm_state("hit", "sessions")
@@ -67,18 +60,18 @@ async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
     app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver().await;
     assert_eq!(
-        kinds(&hook),
+        hook.kinds(),
         ["alarm"],
         "two good datapoints cannot rule out 3 breaching of 5 yet"
     );
     app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver().await;
     assert_eq!(
-        kinds(&hook),
+        hook.kinds(),
         ["alarm", "resolved"],
         "one resolution, once the evidence is there"
     );
     app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver().await;
-    assert_eq!(kinds(&hook), ["alarm", "resolved"], "nothing after");
+    assert_eq!(hook.kinds(), ["alarm", "resolved"], "nothing after");
 }

@@ -44,13 +44,6 @@ async fn start(
     (redis, hook, app, c)
 }
 
-fn kinds(hook: &TestReceiver) -> Vec<String> {
-    hook.accepted()
-        .iter()
-        .map(|m| m.body["kind"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_silence_holds_the_messages_but_the_alarm_still_changes_state_and_ending_it_releases_the_alarm()
  {
@@ -106,11 +99,11 @@ async fn a_silence_holds_the_messages_but_the_alarm_still_changes_state_and_endi
     app.redis_interval(&mut c, "sessions", 2, 8).await;
     app.redis_interval(&mut c, "sessions", 2, 8).await;
     deliver(&app, 0).await;
-    assert_eq!(kinds(&hook), ["alarm"]);
+    assert_eq!(hook.kinds(), ["alarm"]);
     assert_eq!(hook.accepted()[0].body["value"], 0.2);
     app.redis_interval(&mut c, "sessions", 10, 0).await; // resolved
     deliver(&app, 0).await;
-    assert_eq!(kinds(&hook), ["alarm", "resolved"]);
+    assert_eq!(hook.kinds(), ["alarm", "resolved"]);
     // Still listed once ended, and both changes are audited.
     let all = app
         .get_json("/api/v1/silences?state=all", Some(&oncall))
@@ -140,7 +133,7 @@ async fn a_silence_until_resolved_ends_with_the_alarm_and_the_resolution_still_g
     let oncall = app.token("oncall", &["respond"], &[]).await;
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm, sent
     deliver(&app, 0).await;
-    assert_eq!(kinds(&hook), ["alarm"]);
+    assert_eq!(hook.kinds(), ["alarm"]);
     let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     let id = alarms["alarms"][0]["id"].as_i64().unwrap();
     let res = app
@@ -158,7 +151,7 @@ async fn a_silence_until_resolved_ends_with_the_alarm_and_the_resolution_still_g
     app.redis_interval(&mut c, "sessions", 10, 0).await; // resolved
     deliver(&app, 0).await;
     assert_eq!(
-        kinds(&hook),
+        hook.kinds(),
         ["alarm", "resolved"],
         "the recovery reaches whoever heard of the alarm"
     );
@@ -174,7 +167,7 @@ async fn a_silence_until_resolved_ends_with_the_alarm_and_the_resolution_still_g
     );
     app.redis_interval(&mut c, "sessions", 0, 10).await; // a new episode: not silenced
     deliver(&app, 0).await;
-    assert_eq!(kinds(&hook), ["alarm", "resolved", "alarm"]);
+    assert_eq!(hook.kinds(), ["alarm", "resolved", "alarm"]);
 }
 
 #[tokio::test]
@@ -186,7 +179,7 @@ async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until
     app.evaluate_later("sessions", 5_000).await; // not due yet
     app.evaluate_later("sessions", 11_000).await; // due
     deliver(&app, 20_000).await;
-    assert_eq!(kinds(&hook), ["alarm", "reminder"]);
+    assert_eq!(hook.kinds(), ["alarm", "reminder"]);
     let reminder = &hook.accepted()[1].body;
     assert_eq!(
         reminder["since"],
@@ -215,13 +208,13 @@ async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until
     assert_eq!(acked["acknowledged"]["comment"], "looking into it");
     app.evaluate_later("sessions", 40_000).await; // would be due: held
     deliver(&app, 60_000).await;
-    assert_eq!(kinds(&hook), ["alarm", "reminder"]);
+    assert_eq!(hook.kinds(), ["alarm", "reminder"]);
 
     // Withdrawn: reminders resume.
     assert_eq!(app.delete(&ack, Some(&oncall)).await.status(), 200);
     app.evaluate_later("sessions", 40_000).await;
     deliver(&app, 60_000).await;
-    assert_eq!(kinds(&hook), ["alarm", "reminder", "reminder"]);
+    assert_eq!(hook.kinds(), ["alarm", "reminder", "reminder"]);
 
     // Acknowledged again, then resolved: the resolution is sent and the ack ends with it.
     assert_eq!(
@@ -230,7 +223,7 @@ async fn reminders_repeat_while_in_alarm_and_an_acknowledgement_holds_them_until
     );
     app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver(&app, 60_000).await;
-    assert_eq!(kinds(&hook), ["alarm", "reminder", "reminder", "resolved"]);
+    assert_eq!(hook.kinds(), ["alarm", "reminder", "reminder", "resolved"]);
     let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
     assert_eq!(alarms["alarms"][0]["acknowledged"], Value::Null);
     crate::harness::app::expect_error(
@@ -555,10 +548,10 @@ async fn a_gap_in_the_data_neither_pages_twice_nor_loses_the_resolution() {
     app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm again: the same episode
     app.redis_interval(&mut c, "sessions", 0, 0).await; // insufficient data
     deliver(&app, 0).await;
-    assert_eq!(kinds(&hook), ["alarm"], "one page for one episode");
+    assert_eq!(hook.kinds(), ["alarm"], "one page for one episode");
     app.redis_interval(&mut c, "sessions", 10, 0).await; // ok: the episode ends
     deliver(&app, 0).await;
-    assert_eq!(kinds(&hook), ["alarm", "resolved"]);
+    assert_eq!(hook.kinds(), ["alarm", "resolved"]);
     let alarms = app.get_json("/api/v1/alarms", Some(&reader)).await;
     let id = alarms["alarms"][0]["id"].as_i64().unwrap();
     let history = app

@@ -31,18 +31,11 @@ async fn traffic_until(
             let mut c = c.clone();
             async move {
                 traffic(&mut c, hits, misses).await;
-                kinds(hook).iter().any(|k| k == kind)
+                hook.kinds().iter().any(|k| k == kind)
             }
         },
     )
     .await;
-}
-
-fn kinds(hook: &TestReceiver) -> Vec<String> {
-    hook.accepted()
-        .iter()
-        .map(|m| m.body["kind"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -206,7 +199,7 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
 
     // Exactly one alarm and one resolved message across the failover.
     let got = hook.accepted();
-    assert_eq!(kinds(&hook), ["alarm", "resolved"], "{got:?}");
+    assert_eq!(hook.kinds(), ["alarm", "resolved"], "{got:?}");
     let deliveries: BTreeSet<&str> = got
         .iter()
         .filter_map(|m| m.header("x-cachewarden-delivery"))

@@ -94,6 +94,14 @@ impl TestReceiver {
         self.shared.lock().unwrap().accepted.clone()
     }
 
+    /// The `kind` of each message accepted so far (`alarm`, `resolved`, …), in order.
+    pub fn kinds(&self) -> Vec<String> {
+        self.accepted()
+            .iter()
+            .map(|m| m.body["kind"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Requests seen, refused ones included.
     pub fn seen(&self) -> usize {
         self.shared.lock().unwrap().seen
