@@ -23,6 +23,10 @@ pub struct Metrics {
     pub notifications: IntCounterVec,
     /// 1 while this replica leads (polls, evaluates alarms, rolls up), else 0.
     pub leader: IntGauge,
+    /// 1 when the last configuration reload (or the start) succeeded, 0 after a refused one.
+    pub config_reload_ok: IntGauge,
+    /// When the configuration in force was last loaded, in Unix seconds.
+    pub config_reload_at: Gauge,
 }
 
 impl Metrics {
@@ -82,8 +86,24 @@ impl Metrics {
             "1 while this replica is the leader (polling, alarm evaluation, rollups), else 0.",
         )
         .expect("static metric definition");
+        // Named as Prometheus names its own, so the usual alert rules work unchanged.
+        let config_reload_ok = IntGauge::new(
+            "cachewarden_config_last_reload_successful",
+            "1 when the last configuration reload succeeded (or none was tried since the start), \
+             0 when it was refused; the configuration loaded before keeps running.",
+        )
+        .expect("static metric definition");
+        let config_reload_at = Gauge::new(
+            "cachewarden_config_last_reload_success_timestamp_seconds",
+            "When the configuration in force was loaded (start or successful reload), Unix time.",
+        )
+        .expect("static metric definition");
+        config_reload_ok.set(1);
+        config_reload_at.set(crate::store::now_ms() as f64 / 1000.0);
         for c in [
             Box::new(leader.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(config_reload_ok.clone()),
+            Box::new(config_reload_at.clone()),
             Box::new(build) as Box<dyn prometheus::core::Collector>,
             Box::new(notifications.clone()),
             Box::new(http_requests.clone()),
@@ -105,6 +125,8 @@ impl Metrics {
             cloudfront_estimated_usd,
             notifications,
             leader,
+            config_reload_ok,
+            config_reload_at,
         }
     }
 

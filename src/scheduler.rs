@@ -31,10 +31,12 @@ fn jitter(name: &str, schedule: &Schedule) -> Duration {
     Duration::from_millis(h.finish() % span.as_millis().max(1) as u64)
 }
 
-/// Starts the polling and maintenance jobs, and one immediate round of polls.
+/// Starts the polling and maintenance jobs, and polls the units at `now` at once (every unit
+/// at start; after a reload, only those built anew).
 pub async fn start(
     collector: Arc<Collector>,
     settings: Arc<Settings>,
+    now: Vec<usize>,
 ) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new()
         .await
@@ -78,7 +80,7 @@ pub async fn start(
     sched.start().await.context("cannot start the scheduler")?;
     // The first round now rather than one interval after start.
     tokio::spawn(async move {
-        collector.poll_all_once().await;
+        collector.poll_some_once(now).await;
     });
     Ok(sched)
 }

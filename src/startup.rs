@@ -10,10 +10,11 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cloudfront::{AwsCloudFront, CloudFrontApi};
+use crate::cloudfront::CloudFrontApi;
 use crate::collector::{CacheGauges, Collector};
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::scheduler;
 use crate::store::{self, Store};
@@ -32,8 +33,9 @@ pub struct Application {
     address: SocketAddr,
     server: actix_web::dev::Server,
     store: Store,
-    settings: Arc<Settings>,
-    collector: Arc<Collector>,
+    /// The configuration in force and what it built.
+    live: Arc<Live>,
+    reloader: Arc<crate::reload::Reloader>,
     jobs: Arc<crate::jobs::Runtime>,
     leadership: crate::leader::Leadership,
     elector: Option<crate::leader::Elector>,
@@ -65,38 +67,37 @@ impl Application {
     }
 
     /// Binds the listen address and prepares the HTTP server over an open store. The AWS SDK
-    /// configuration is loaded from `[aws]` when a target or a notifier needs AWS.
+    /// configuration is loaded from `[aws]` when a target or a notifier needs AWS, and again
+    /// by a reload that changes `[aws]`.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let needs_aws = settings.targets.iter().any(|t| t.kind().is_cloudwatch())
-            || settings
-                .notifiers
-                .iter()
-                .any(|n| matches!(n.receiver, crate::config::Receiver::Sns { .. }));
-        let aws = if needs_aws {
-            Some(crate::aws::loader(&settings.aws).load().await)
-        } else {
-            None
-        };
-        Self::build_with(
-            settings,
-            store,
-            Overrides {
-                aws,
-                cloudfront: None,
-            },
-        )
-        .await
+        Self::assemble(settings, store, Overrides::default(), true).await
     }
 
     /// Like [`Self::build_with_store`] with the outside world given: tests point the AWS SDK
-    /// at an emulator, or CloudFront at a scripted stand-in.
+    /// at an emulator, or CloudFront at a scripted stand-in. Nothing is loaded from `[aws]`.
     pub async fn build_with(
         settings: Settings,
         store: Store,
         with: Overrides,
     ) -> anyhow::Result<Self> {
+        Self::assemble(settings, store, with, false).await
+    }
+
+    async fn assemble(
+        settings: Settings,
+        store: Store,
+        with: Overrides,
+        load_aws: bool,
+    ) -> anyhow::Result<Self> {
         let Overrides { aws, cloudfront } = with;
         install_crypto_provider();
+        let reloadable = load_aws && aws.is_none();
+        let aws = match aws {
+            None if load_aws && settings.needs_aws() => {
+                Some(crate::aws::loader(&settings.aws).load().await)
+            }
+            given => given,
+        };
         let listener = TcpListener::bind(settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let address = listener.local_addr()?;
@@ -111,13 +112,15 @@ impl Application {
             )
             .with_metrics(metrics.notifications.clone()),
         );
-        let alarms = Arc::new(crate::alarms::evaluator::Evaluator::new(
-            store.clone(),
-            settings.clone(),
-            notifications.waker(),
-        ));
+        let pieces = crate::reload::Pieces {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            notified: notifications.waker(),
+            cloudfront,
+        };
         let collector = Arc::new(
-            Collector::build(&settings, store.clone(), gauges, aws.as_ref()).with_alarms(alarms),
+            Collector::build(&settings, store.clone(), gauges, aws.as_ref())
+                .with_alarms(pieces.evaluator(&settings)),
         );
         metrics.watch_cloudwatch(collector.cloudwatch_calls.clone());
         let month = crate::cloudfront::cost::month_of(store::now_ms());
@@ -126,41 +129,35 @@ impl Application {
             metrics.cloudfront_billed_paths.set(billed);
             metrics.cloudfront_estimated_usd.set(cost.estimated_usd);
         }
-        let has_cloudfront = settings
-            .targets
-            .iter()
-            .any(|t| t.kind() == crate::domain::TargetKind::Cloudfront);
-        let cloudfront: Option<Arc<dyn CloudFrontApi>> = match (cloudfront, &aws) {
-            (Some(api), _) => Some(api),
-            (None, Some(sdk)) if has_cloudfront => {
-                Some(Arc::new(AwsCloudFront::new(crate::aws::cloudfront(sdk))))
-            }
-            _ => None,
-        };
-        let executors = crate::jobs::registry::executors(&crate::jobs::registry::Deps {
-            store: store.clone(),
-            settings: settings.clone(),
-            metrics: metrics.clone(),
-            cloudfront,
-        });
         let jobs = Arc::new(crate::jobs::Runtime::new(
             store.clone(),
-            executors,
+            pieces.executors(&settings, aws.as_ref()),
             Arc::new(tokio::sync::Notify::new()),
+        ));
+        let live = Arc::new(Live::new(settings.clone(), collector));
+        let reloader = Arc::new(crate::reload::Reloader::new(
+            live.clone(),
+            pieces,
+            jobs.clone(),
+            notifications.clone(),
+            crate::reload::Aws {
+                sdk: aws,
+                reloadable,
+            },
         ));
         let (leadership, elector) = crate::leader::elect(&store, metrics.leader.clone());
         let state = web::Data::new(AppState {
-            settings: settings.clone(),
+            live: live.clone(),
             store: store.clone(),
             metrics,
-            collector: collector.clone(),
             jobs: Arc::new(crate::jobs::JobService::new(store.clone(), jobs.clone())),
             respond: Arc::new(crate::alarms::respond::RespondService::new(
                 store.clone(),
-                settings.clone(),
+                live.clone(),
             )),
             leader: leadership.clone(),
             token_usage: Default::default(),
+            reloader: reloader.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -182,8 +179,8 @@ impl Application {
             address,
             server,
             store,
-            settings,
-            collector,
+            live,
+            reloader,
             jobs,
             leadership,
             elector,
@@ -215,9 +212,26 @@ impl Application {
         self.notifications.clone()
     }
 
-    /// The collector, for calling `poll_once` directly.
+    /// The collector in force, for calling `poll_once` directly.
     pub fn collector(&self) -> Arc<Collector> {
-        self.collector.clone()
+        self.live.collector()
+    }
+
+    /// The configuration in force and what it built (changes with each reload).
+    pub fn live(&self) -> Arc<Live> {
+        self.live.clone()
+    }
+
+    /// Reloads the configuration (what SIGHUP and the API call).
+    pub fn reloader(&self) -> Arc<crate::reload::Reloader> {
+        self.reloader.clone()
+    }
+
+    /// Where a reload reads the configuration from (`serve --config FILE`); without it a
+    /// reload reads the defaults and the environment again.
+    pub fn reading_config_from(self, source: crate::reload::Source) -> Self {
+        self.reloader.set_source(source);
+        self
     }
 
     /// The bound address (with the real port when port 0 was asked for).
@@ -242,18 +256,22 @@ impl Application {
         let duties = self.background.then(|| {
             tokio::spawn(lead(
                 self.leadership.clone(),
-                self.collector.clone(),
-                self.settings.clone(),
+                self.live.clone(),
+                self.reloader.generations(),
                 self.cancel.clone(),
             ))
         });
+        let hangups = tokio::spawn(crate::reload::on_hangup(
+            self.reloader.clone(),
+            self.cancel.clone(),
+        ));
         let worker = self
             .background
             .then(|| tokio::spawn(self.jobs.clone().run(self.cancel.clone())));
         let notifier = self
             .background
             .then(|| tokio::spawn(self.notifications.clone().run(self.cancel.clone())));
-        tracing::info!(address = %self.address, targets = self.settings.targets.len(), "Listening.");
+        tracing::info!(address = %self.address, targets = self.live.settings().targets.len(), "Listening.");
         let result = tokio::select! {
             res = &mut server => res,
             () = shutdown => {
@@ -267,6 +285,7 @@ impl Application {
         if let Some(d) = duties {
             let _ = d.await;
         }
+        let _ = hangups.await;
         for w in [worker, notifier].into_iter().flatten() {
             let _ = w.await;
         }
@@ -283,28 +302,58 @@ impl Application {
 }
 
 /// Runs what only the leader runs (polling, alarm evaluation after each poll, rollups and
-/// retention) while this replica leads, until cancelled.
+/// retention) while this replica leads, until cancelled. A reload restarts the scheduler on
+/// the new units; only the units built anew are polled at once (the others keep their rhythm
+/// and the counters their rates come from).
 async fn lead(
     leadership: crate::leader::Leadership,
-    collector: Arc<Collector>,
-    settings: Arc<Settings>,
+    live: Arc<Live>,
+    mut reloads: tokio::sync::watch::Receiver<u64>,
     cancel: CancellationToken,
 ) {
     let mut changes = leadership.watch();
     let mut running: Option<tokio_cron_scheduler::JobScheduler> = None;
+    let mut first_round = true;
+    let mut reloaded = false;
+    let (mut leadership_fixed, mut reloads_closed) = (false, false);
     loop {
         let leading = *changes.borrow_and_update();
+        if std::mem::take(&mut reloaded) && running.is_some() {
+            tracing::info!("Restarting polling on the reloaded configuration.");
+            stop_scheduler(running.take()).await;
+            first_round = false;
+        }
         match (leading, running.is_some()) {
-            (true, false) => match scheduler::start(collector.clone(), settings.clone()).await {
-                Ok(s) => running = Some(s),
-                Err(e) => tracing::error!(error = %e, "Could not start polling on the leader."),
-            },
-            (false, true) => stop_scheduler(running.take()).await,
+            (true, false) => {
+                let collector = live.collector();
+                let now = if first_round {
+                    (0..collector.units().len()).collect()
+                } else {
+                    collector.fresh_units()
+                };
+                match scheduler::start(collector, live.settings(), now).await {
+                    Ok(s) => {
+                        tracing::debug!("Polling started.");
+                        running = Some(s);
+                    }
+                    Err(e) => tracing::error!(error = %e, "Could not start polling on the leader."),
+                }
+            }
+            (false, true) => {
+                stop_scheduler(running.take()).await;
+                first_round = true;
+            }
             _ => {}
         }
+        // A closed channel stops being watched (a replica on SQLite always leads, and its
+        // leadership channel closes at once); the other one still is.
         tokio::select! {
             () = cancel.cancelled() => break,
-            changed = changes.changed() => if changed.is_err() { cancel.cancelled().await; break; },
+            changed = changes.changed(), if !leadership_fixed => leadership_fixed = changed.is_err(),
+            changed = reloads.changed(), if !reloads_closed => match changed {
+                Ok(()) => reloaded = true,
+                Err(_) => reloads_closed = true,
+            },
         }
     }
     stop_scheduler(running.take()).await;

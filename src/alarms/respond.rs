@@ -13,6 +13,7 @@ use super::hold::silence_matches;
 use crate::auth::{AuthError, Principal};
 use crate::config::{AlarmSettings, Condition, Settings};
 use crate::domain::{Scope, TargetName};
+use crate::live::Live;
 use crate::service_error::ServiceError;
 use crate::store::{
     AlarmStateRecord, NewSilence, Notification, Silence, Store, StoreError, Transition,
@@ -223,18 +224,31 @@ fn may_see(who: &Principal, target: &str) -> bool {
     TargetName::parse(target).is_ok_and(|t| who.may_access(&t))
 }
 
+/// Whether an alarm state belongs to the configuration in force: its alarm is configured and
+/// still watches its target. A reload that removes an alarm or a target (or narrows a glob)
+/// leaves its states in the store, as history, but no longer lists them.
+fn in_force(settings: &Settings, s: &AlarmStateRecord) -> bool {
+    settings.targets.iter().any(|t| t.name.as_str() == s.target)
+        && settings
+            .alarms
+            .iter()
+            .any(|a| a.name == s.alarm && a.target.compile_matcher().is_match(&s.target))
+}
+
 pub struct RespondService {
     store: Store,
-    settings: Arc<Settings>,
+    /// Alarms and targets are read from the configuration in force at each call.
+    live: Arc<Live>,
 }
 
 impl RespondService {
-    pub fn new(store: Store, settings: Arc<Settings>) -> Self {
-        Self { store, settings }
+    pub fn new(store: Store, live: Arc<Live>) -> Self {
+        Self { store, live }
     }
 
     fn alarm_view(&self, s: &AlarmStateRecord, silences: &[Silence]) -> AlarmView {
-        let alarm = self.settings.alarms.iter().find(|a| a.name == s.alarm);
+        let settings = self.live.settings();
+        let alarm = settings.alarms.iter().find(|a| a.name == s.alarm);
         AlarmView {
             id: s.id,
             alarm: s.alarm.clone(),
@@ -302,12 +316,13 @@ impl RespondService {
     pub async fn alarms(&self, who: &Principal, now: i64) -> Result<Vec<AlarmView>, ServiceError> {
         who.require(Scope::Read)?;
         let silences = self.store.active_silences(now).await?;
+        let settings = self.live.settings();
         Ok(self
             .store
             .list_alarm_states()
             .await?
             .iter()
-            .filter(|s| may_see(who, &s.target))
+            .filter(|s| may_see(who, &s.target) && in_force(&settings, s))
             .map(|s| self.alarm_view(s, &silences))
             .collect())
     }
@@ -428,8 +443,9 @@ impl RespondService {
                 confined_to = TargetName::parse(&a.target).ok();
             }
             (None, alarm, target) => {
+                let settings = self.live.settings();
                 if let Some(name) = alarm
-                    && !self.settings.alarms.iter().any(|a| &a.name == name)
+                    && !settings.alarms.iter().any(|a| &a.name == name)
                 {
                     return Err(ServiceError::invalid(
                         "alarm",
@@ -444,12 +460,7 @@ impl RespondService {
                         )
                     })?;
                     let m = glob.compile_matcher();
-                    if !self
-                        .settings
-                        .targets
-                        .iter()
-                        .any(|t| m.is_match(t.name.as_str()))
-                    {
+                    if !settings.targets.iter().any(|t| m.is_match(t.name.as_str())) {
                         return Err(ServiceError::invalid(
                             "target",
                             format!("{pattern:?} matches no configured target"),

@@ -162,7 +162,13 @@ pub fn run() -> ExitCode {
             if let Some(addr) = listen {
                 settings.server.listen = addr;
             }
-            let app = Application::build(settings).await.map_err(fail)?;
+            let app = Application::build(settings)
+                .await
+                .map_err(fail)?
+                .reading_config_from(crate::reload::Source {
+                    file: config.config.clone(),
+                    listen,
+                });
             app.run_until_stopped(shutdown_signal()).await.map_err(fail)
         }),
         Command::Migrate { config, create } => with_runtime(async move {

@@ -387,7 +387,7 @@ impl InvalidationExecutor {
     async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
         let Some(api) = self.api.as_deref() else {
             return Ok(Step::Failed(
-                "no CloudFront target is configured, so there is no CloudFront client".into(),
+                "no AWS configuration is loaded, so there is no CloudFront client".into(),
             ));
         };
         match self.store.batch_of_job(ctx.job.id).await? {

@@ -2,7 +2,7 @@
 //! says: a gauge holds the newest value, a counter adds up every interval's count once, so
 //! teams that already run Prometheus and Grafana can use them directly.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use prometheus::core::Collector;
@@ -36,6 +36,8 @@ struct State {
     /// (target, node, series) → the newest interval already added to its counter. CloudWatch
     /// polls re-read their lookback window, so the same interval arrives several times.
     counted: HashMap<(String, String, String), i64>,
+    /// Every (target, node, series) exported, so a removed target's series can be dropped.
+    exported: HashSet<(String, String, String)>,
 }
 
 impl CacheGauges {
@@ -87,6 +89,37 @@ impl CacheGauges {
                 t.with_label_values(&[&s.target, &s.node, &s.series])
                     .set(s.ts as f64 / 1000.0);
             }
+            let key = (s.target.clone(), s.node.clone(), s.series.clone());
+            if !state.exported.contains(&key) {
+                state.exported.insert(key);
+            }
+        }
+    }
+
+    /// Drops every series of the targets not in `kept` (removed by a reload), so `/metrics`
+    /// shows no value that is no longer measured.
+    pub fn retain_targets(&self, kept: &HashSet<&str>) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let gone: Vec<(String, String, String)> = state
+            .exported
+            .iter()
+            .filter(|(target, _, _)| !kept.contains(target.as_str()))
+            .cloned()
+            .collect();
+        for key in gone {
+            let (target, node, series) = &key;
+            let labels = [target.as_str(), node.as_str()];
+            // A series no longer present is fine: the aim is that none is left.
+            let _ = match state.series.get(series) {
+                Some((Family::Gauge(g), _)) => g.remove_label_values(&labels),
+                Some((Family::Counter(c), _)) => c.remove_label_values(&labels),
+                None => Ok(()),
+            };
+            if let Some(t) = &self.timestamps {
+                let _ = t.remove_label_values(&[target, node, series]);
+            }
+            state.counted.remove(&key);
+            state.exported.remove(&key);
         }
     }
 

@@ -36,7 +36,10 @@ pub struct PollReport {
 
 /// Every unit to poll, and what polling needs.
 pub struct Collector {
-    units: Vec<Unit>,
+    units: Vec<Arc<Unit>>,
+    /// Per unit: built for this collector (not carried over from the one before a reload),
+    /// so the scheduler polls it at once.
+    fresh: Vec<bool>,
     store: Store,
     limit: Arc<Semaphore>,
     gauges: Arc<CacheGauges>,
@@ -56,10 +59,44 @@ impl Collector {
         gauges: Arc<CacheGauges>,
         aws: Option<&aws_config::SdkConfig>,
     ) -> Self {
-        let cloudwatch_calls = Arc::new(CallCounter::default());
-        let units = units::build(settings, cloudwatch_calls.clone(), aws);
+        Self::assemble(
+            settings,
+            store,
+            gauges,
+            aws,
+            Arc::new(CallCounter::default()),
+            &[],
+        )
+    }
+
+    /// The collector for a reloaded configuration: a unit whose targets and settings did not
+    /// change is carried over as it is (its connection, the counters its rates are computed
+    /// from, whether it is polling right now); the others are built anew.
+    pub fn next(&self, settings: &Settings, aws: Option<&aws_config::SdkConfig>) -> Self {
+        Self::assemble(
+            settings,
+            self.store.clone(),
+            self.gauges.clone(),
+            aws,
+            self.cloudwatch_calls.clone(),
+            &self.units,
+        )
+    }
+
+    fn assemble(
+        settings: &Settings,
+        store: Store,
+        gauges: Arc<CacheGauges>,
+        aws: Option<&aws_config::SdkConfig>,
+        cloudwatch_calls: Arc<CallCounter>,
+        previous: &[Arc<Unit>],
+    ) -> Self {
+        let (units, fresh) = units::build(settings, cloudwatch_calls.clone(), aws, previous)
+            .into_iter()
+            .unzip();
         Self {
             units,
+            fresh,
             store,
             limit: Arc::new(Semaphore::new(
                 settings.collector.max_concurrent_polls as usize,
@@ -82,8 +119,25 @@ impl Collector {
     }
 
     /// The units, in a stable order.
-    pub fn units(&self) -> &[Unit] {
+    pub fn units(&self) -> &[Arc<Unit>] {
         &self.units
+    }
+
+    /// The indices of the units built for this collector rather than carried over.
+    pub fn fresh_units(&self) -> Vec<usize> {
+        (0..self.units.len()).filter(|i| self.fresh[*i]).collect()
+    }
+
+    /// Every target some unit polls.
+    pub fn targets(&self) -> impl Iterator<Item = &str> {
+        self.units
+            .iter()
+            .flat_map(|u| u.targets.iter().map(String::as_str))
+    }
+
+    /// The metrics of the collected series.
+    pub fn gauges(&self) -> &Arc<CacheGauges> {
+        &self.gauges
     }
 
     /// Polls the unit that holds `target` once (tests and the API call this directly).
@@ -97,7 +151,15 @@ impl Collector {
 
     /// Polls every unit once, concurrently within the global limit.
     pub async fn poll_all_once(&self) -> Vec<PollReport> {
-        futures_util::future::join_all((0..self.units.len()).map(|i| self.poll_once(i))).await
+        self.poll_some_once(0..self.units.len()).await
+    }
+
+    /// Polls the units at `indices` once, concurrently within the global limit.
+    pub async fn poll_some_once(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Vec<PollReport> {
+        futures_util::future::join_all(indices.into_iter().map(|i| self.poll_once(i))).await
     }
 
     /// Polls unit `i` once: waits for a slot, runs the source with the unit's timeout, stores

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::config::{Schedule, Settings, TargetSource};
+use crate::config::{Schedule, Settings, TargetSettings, TargetSource, same};
 use crate::sources::cloudwatch::{CallCounter, CloudWatchSource, group_targets};
 use crate::sources::{MemcachedSource, RedisSource, Source};
 
@@ -17,40 +17,68 @@ pub struct Unit {
     pub timeout: Duration,
     pub(super) source: Box<dyn Source>,
     pub(super) running: AtomicBool,
+    /// What the unit was built from, to tell after a reload whether it can be kept.
+    spec: Spec,
 }
 
+/// The configuration a unit depends on: its targets, and for CloudWatch the lookback and
+/// `[aws]` (a changed region or endpoint needs a new client).
+struct Spec {
+    targets: Vec<TargetSettings>,
+    shared: String,
+}
+
+impl Spec {
+    fn same(&self, other: &Spec) -> bool {
+        self.shared == other.shared
+            && self.targets.len() == other.targets.len()
+            && self
+                .targets
+                .iter()
+                .zip(&other.targets)
+                .all(|(a, b)| same(a, b))
+    }
+}
+
+/// `unit` built anew, or the previous unit with the same spec; `true` when built anew.
+fn keep_or(
+    previous: &[Arc<Unit>],
+    spec: Spec,
+    unit: impl FnOnce(Spec) -> Unit,
+) -> (Arc<Unit>, bool) {
+    match previous.iter().find(|u| u.spec.same(&spec)) {
+        Some(u) => (u.clone(), false),
+        None => (Arc::new(unit(spec)), true),
+    }
+}
+
+/// A unit per direct target and per CloudWatch group, each with whether it was built anew
+/// (`false`: carried over from `previous`, whose spec is the same).
 pub(super) fn build(
     settings: &Settings,
     counter: Arc<CallCounter>,
     aws: Option<&aws_config::SdkConfig>,
-) -> Vec<Unit> {
+    previous: &[Arc<Unit>],
+) -> Vec<(Arc<Unit>, bool)> {
     let mut units = Vec::new();
     for t in &settings.targets {
-        let source: Box<dyn Source> = match &t.source {
-            TargetSource::Redis {
-                url,
-                cluster,
-                tls_ca_file,
-                ..
-            } => Box::new(RedisSource::new(
-                t.name.as_str(),
-                url.clone(),
-                *cluster,
-                tls_ca_file.clone(),
-            )),
-            TargetSource::Memcached { address, .. } => {
-                Box::new(MemcachedSource::new(t.name.as_str(), address))
-            }
-            _ => continue,
+        // Cheap: nothing connects before the first poll.
+        let Some(source) = direct_source(t) else {
+            continue;
         };
-        units.push(Unit {
+        let spec = Spec {
+            targets: vec![t.clone()],
+            shared: String::new(),
+        };
+        units.push(keep_or(previous, spec, |spec| Unit {
             name: t.name.to_string(),
             targets: vec![t.name.to_string()],
             schedule: t.schedule.clone(),
             timeout: t.timeout,
             source,
             running: AtomicBool::new(false),
-        });
+            spec,
+        }));
     }
     let groups = group_targets(&settings.targets, settings.aws.region.as_deref());
     let Some(sdk) = aws else {
@@ -62,7 +90,10 @@ pub(super) fn build(
         return units;
     };
     for (region, targets) in groups {
-        let client = crate::aws::cloudwatch(sdk, region.as_deref());
+        let spec = Spec {
+            targets: targets.clone(),
+            shared: format!("{:?} {:?}", settings.cloudwatch.lookback, settings.aws),
+        };
         let schedule = targets[0].schedule.clone();
         let timeout = targets
             .iter()
@@ -74,21 +105,44 @@ pub(super) fn build(
             region.as_deref().unwrap_or("default"),
             describe(&schedule)
         );
-        units.push(Unit {
+        let names = targets.iter().map(|t| t.name.to_string()).collect();
+        units.push(keep_or(previous, spec, |spec| Unit {
             name,
-            targets: targets.iter().map(|t| t.name.to_string()).collect(),
+            targets: names,
             schedule,
             timeout,
             source: Box::new(CloudWatchSource::new(
                 targets,
-                client,
+                crate::aws::cloudwatch(sdk, region.as_deref()),
                 settings.cloudwatch.lookback,
                 counter.clone(),
             )),
             running: AtomicBool::new(false),
-        });
+            spec,
+        }));
     }
     units
+}
+
+/// The source of a Redis or Memcached target (others are polled through CloudWatch).
+fn direct_source(t: &TargetSettings) -> Option<Box<dyn Source>> {
+    Some(match &t.source {
+        TargetSource::Memcached { address, .. } => {
+            Box::new(MemcachedSource::new(t.name.as_str(), address))
+        }
+        TargetSource::Redis {
+            url,
+            cluster,
+            tls_ca_file,
+            ..
+        } => Box::new(RedisSource::new(
+            t.name.as_str(),
+            url.clone(),
+            *cluster,
+            tls_ca_file.clone(),
+        )),
+        _ => return None,
+    })
 }
 
 /// `every 1m` or `cron */15 * * * * *`.

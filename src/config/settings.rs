@@ -45,6 +45,15 @@ impl Settings {
     pub fn target(&self, name: &TargetName) -> Option<&TargetSettings> {
         self.targets.iter().find(|t| &t.name == name)
     }
+
+    /// Whether a target or a notifier reaches AWS (CloudWatch, CloudFront, SNS).
+    pub fn needs_aws(&self) -> bool {
+        self.targets.iter().any(|t| t.kind().is_cloudwatch())
+            || self
+                .notifiers
+                .iter()
+                .any(|n| matches!(n.receiver, Receiver::Sns { .. }))
+    }
 }
 
 /// `[server]`
@@ -69,7 +78,7 @@ pub struct DatabaseSettings {
 }
 
 /// `[aws]`
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AwsSettings {
     /// Default region for CloudWatch and SNS; else the SDK's usual chain (`AWS_REGION`, profile).
     pub region: Option<String>,
@@ -396,3 +405,52 @@ pub struct Broadcast {
     pub target: TargetName,
     pub channel: String,
 }
+
+/// The secrets a configured value holds, so that comparing two configurations sees a rotated
+/// password: `Debug` shows every secret as redacted.
+pub trait Secrets {
+    fn secrets(&self) -> Vec<&str>;
+}
+
+/// Whether two configured values are the same, secrets included.
+pub fn same<T: std::fmt::Debug + Secrets>(a: &T, b: &T) -> bool {
+    a.secrets() == b.secrets() && format!("{a:?}") == format!("{b:?}")
+}
+
+impl Secrets for TargetSettings {
+    fn secrets(&self) -> Vec<&str> {
+        use secrecy::ExposeSecret;
+        match &self.source {
+            TargetSource::Redis { url, .. } => vec![url.expose_secret()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Secrets for NotifierSettings {
+    fn secrets(&self) -> Vec<&str> {
+        use secrecy::ExposeSecret;
+        match &self.receiver {
+            Receiver::Webhook { secret, .. } => secret.iter().map(|s| s.expose_secret()).collect(),
+            Receiver::Slack { url } => vec![url.expose_secret()],
+            Receiver::Pagerduty { routing_key, .. } => vec![routing_key.expose_secret()],
+            Receiver::Sns { .. } => Vec::new(),
+            Receiver::Email(e) => e.password.iter().map(|s| s.expose_secret()).collect(),
+            Receiver::Alertmanager { basic_auth, .. } => {
+                basic_auth.iter().map(|(_, p)| p.expose_secret()).collect()
+            }
+        }
+    }
+}
+
+/// Alarms, maintenance windows and rules hold no secrets.
+macro_rules! no_secrets {
+    ($($t:ty),*) => {$(
+        impl Secrets for $t {
+            fn secrets(&self) -> Vec<&str> {
+                Vec::new()
+            }
+        }
+    )*};
+}
+no_secrets!(AlarmSettings, MaintenanceWindow, RuleSettings);

@@ -93,7 +93,7 @@ pub async fn home(state: web::Data<AppState>) -> Home {
         .await
         .unwrap_or_default();
     let mut targets = Vec::new();
-    for t in &state.settings.targets {
+    for t in &state.settings().targets {
         let status = statuses.iter().find(|s| s.target == t.name.as_str());
         let samples = latest
             .get(t.name.as_str())

@@ -17,6 +17,7 @@ use actix_web::web;
 
 use crate::collector::Collector;
 use crate::config::Settings;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -24,10 +25,10 @@ pub use error::ApiError;
 
 /// What every handler can reach.
 pub struct AppState {
-    pub settings: Arc<Settings>,
+    /// The configuration in force (`settings()`, `collector()`), replaced by a reload.
+    pub live: Arc<Live>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
-    pub collector: Arc<Collector>,
     /// Alarms, acknowledgements and silences.
     pub respond: Arc<crate::alarms::respond::RespondService>,
     /// Submit, follow and cancel jobs of every kind.
@@ -36,6 +37,20 @@ pub struct AppState {
     pub leader: crate::leader::Leadership,
     /// When tokens were last used, written in the background.
     pub token_usage: Arc<crate::auth::usage::TokenUsage>,
+    /// Reads the configuration again (`POST /api/v1/admin/reload`).
+    pub reloader: Arc<crate::reload::Reloader>,
+}
+
+impl AppState {
+    /// The settings in force; hold the snapshot for the whole request.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.live.settings()
+    }
+
+    /// The collector of the targets in force.
+    pub fn collector(&self) -> Arc<Collector> {
+        self.live.collector()
+    }
 }
 
 /// Registers every route. The API scope requires a bearer token; health, metrics, static

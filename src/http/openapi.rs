@@ -24,6 +24,7 @@ use super::api;
         api::tokens::create,
         api::tokens::revoke,
         api::audit::list,
+        api::admin::reload,
         api::alarms::list,
         api::alarms::history,
         api::alarms::ack,

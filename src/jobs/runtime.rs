@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +24,10 @@ const ERROR_RETRY_MS: i64 = 2_000;
 /// Worker loops per replica.
 const WORKERS: usize = 2;
 
+fn by_kind(executors: Vec<Arc<dyn Executor>>) -> HashMap<&'static str, Arc<dyn Executor>> {
+    executors.into_iter().map(|e| (e.kind(), e)).collect()
+}
+
 /// What one `run_once` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuntimeReport {
@@ -34,7 +39,8 @@ pub struct RuntimeReport {
 
 pub struct Runtime {
     store: Store,
-    executors: HashMap<&'static str, Arc<dyn Executor>>,
+    /// Replaced whole by a reload; a job being stepped keeps the executor it started with.
+    executors: ArcSwap<HashMap<&'static str, Arc<dyn Executor>>>,
     kinds: Vec<&'static str>,
     /// This process's name on the leases it holds.
     owner: String,
@@ -50,7 +56,7 @@ impl Runtime {
         let uuid = uuid::Uuid::new_v4().simple().to_string();
         Self {
             store,
-            executors: executors.into_iter().map(|e| (e.kind(), e)).collect(),
+            executors: ArcSwap::from_pointee(by_kind(executors)),
             kinds,
             owner: format!("pid{}-{}", std::process::id(), &uuid[..8]),
             wake: Notify::new(),
@@ -58,8 +64,14 @@ impl Runtime {
         }
     }
 
-    pub fn executor(&self, kind: &str) -> Option<&Arc<dyn Executor>> {
-        self.executors.get(kind)
+    pub fn executor(&self, kind: &str) -> Option<Arc<dyn Executor>> {
+        self.executors.load().get(kind).cloned()
+    }
+
+    /// Executors built from a reloaded configuration, for the jobs stepped from now on. The
+    /// kinds are this build's, so they do not change.
+    pub fn replace_executors(&self, executors: Vec<Arc<dyn Executor>>) {
+        self.executors.store(Arc::new(by_kind(executors)));
     }
 
     /// Starts work on newly submitted jobs without waiting for the next poll.
@@ -100,7 +112,7 @@ impl Runtime {
         owner: &str,
         stop: Option<&CancellationToken>,
     ) -> Result<bool, StoreError> {
-        let Some(exec) = self.executors.get(job.kind.as_str()).cloned() else {
+        let Some(exec) = self.executor(&job.kind) else {
             // Claims only take kinds this build knows.
             return Ok(false);
         };

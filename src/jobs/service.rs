@@ -215,7 +215,7 @@ impl JobService {
         kinds: &[&str],
     ) -> Result<CancelAnswer, ServiceError> {
         let job = self.record(who, id, kinds).await?;
-        let exec = self.runtime.executor(&job.kind).cloned();
+        let exec = self.runtime.executor(&job.kind);
         who.require_target(
             exec.as_ref().map_or(Scope::Admin, |e| e.scope()),
             &TargetName::parse(&job.target)

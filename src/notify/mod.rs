@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
@@ -128,7 +129,8 @@ pub struct DeliveryReport {
 /// Delivers the outbox.
 pub struct NotifyWorker {
     store: Store,
-    receivers: HashMap<String, Arc<dyn Receiver>>,
+    /// Replaced whole by a reload.
+    receivers: ArcSwap<HashMap<String, Arc<dyn Receiver>>>,
     /// Woken when a transition wrote notifications, so delivery starts at once.
     wake: Arc<tokio::sync::Notify>,
     /// Attempts by notifier and outcome, for `/metrics`.
@@ -141,7 +143,7 @@ impl NotifyWorker {
     pub fn new(store: Store, receivers: HashMap<String, Arc<dyn Receiver>>) -> Self {
         Self {
             store,
-            receivers,
+            receivers: ArcSwap::from_pointee(receivers),
             wake: Arc::new(tokio::sync::Notify::new()),
             attempts: None,
             owner: format!(
@@ -150,6 +152,12 @@ impl NotifyWorker {
                 uuid::Uuid::new_v4().simple()
             ),
         }
+    }
+
+    /// Receivers built from a reloaded configuration. A notification already written for a
+    /// notifier that is gone fails with that reason, like any undeliverable one.
+    pub fn replace_receivers(&self, receivers: HashMap<String, Arc<dyn Receiver>>) {
+        self.receivers.store(Arc::new(receivers));
     }
 
     /// Counts attempts into `counter` (labels notifier, outcome).
@@ -192,7 +200,8 @@ impl NotifyWorker {
         now: i64,
         report: &mut DeliveryReport,
     ) -> Result<(), StoreError> {
-        let outcome = match self.receivers.get(&n.notifier) {
+        let receiver = self.receivers.load().get(&n.notifier).cloned();
+        let outcome = match receiver {
             Some(r) => r.send(&n).await,
             None => Err(SendError(format!(
                 "notifier {:?} is no longer configured",

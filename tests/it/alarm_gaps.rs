@@ -26,7 +26,7 @@ async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
             .unwrap()
     };
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     for _ in 0..3 {
         app.redis_interval(&mut c, "sessions", 1, 9).await;
     }
@@ -39,7 +39,7 @@ async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
     // SAFETY: signalling a child process of the harness by pid.
     unsafe { libc::kill(redis.pid() as i32, libc::SIGSTOP) };
     for _ in 0..4 {
-        let polled = app.collector.poll_target_once("sessions").await.unwrap();
+        let polled = app.collector().poll_target_once("sessions").await.unwrap();
         assert!(polled.error.is_some(), "the paused server does not answer");
     }
     deliver().await;

@@ -32,7 +32,7 @@ async fn a_hit_rate_drop_raises_the_alarm_and_recovery_resolves_it() {
     .await;
     let token = app.token("viewer", &["read"], &[]).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap(); // first reading: no interval yet
+    app.collector().poll_target_once("sessions").await.unwrap(); // first reading: no interval yet
     assert_eq!(
         alarm_state(&app, &token).await["state"],
         "insufficient_data"
@@ -117,7 +117,7 @@ async fn min_volume_holds_the_state_through_quiet_intervals() {
     let app = TestApp::sqlite(&config(&redis.url(), "below = 0.8\nmin_volume = 50\n")).await;
     let token = app.token("viewer", &["read"], &[]).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 90, 10).await;
     assert_eq!(alarm_state(&app, &token).await["state"], "ok");
     app.redis_interval(&mut c, "sessions", 0, 5).await; // 0 % of 5 requests: noise, held
@@ -144,7 +144,7 @@ async fn an_interval_without_traffic_is_missing_data_and_alarm_states_respect_ta
     .await;
     let limited = app.token("other-only", &["read"], &["other"]).await;
     let all = app.token("viewer", &["read"], &[]).await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     // No traffic: the period has no hit-rate datapoint, which counts as breaching here.
     assert_eq!(alarm_state(&app, &all).await["state"], "alarm");
     let listed: Value = app
@@ -184,8 +184,8 @@ async fn a_limited_token_cannot_tell_missing_from_forbidden() {
          [[alarms]]\nname = \"hit\"\ntarget = \"*\"\nmetric = \"hit_rate\"\nbelow = 0.8\n"
     ))
     .await;
-    app.collector.poll_target_once("sessions").await.unwrap();
-    app.collector.poll_target_once("carts").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("carts").await.unwrap();
     let carts = app
         .store
         .alarm_state("hit", "carts")

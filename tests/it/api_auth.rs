@@ -149,26 +149,8 @@ async fn a_token_limited_to_targets_sees_and_touches_only_those() {
     let limited = app.token("web-only", &["read"], &["web"]).await;
     let all = app.token("everything", &["read"], &[]).await;
 
-    let listed: Value = app
-        .get("/api/v1/targets", Some(&limited))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = listed["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["web"]);
-    let listed: Value = app
-        .get("/api/v1/targets", Some(&all))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(app.target_names(&limited).await, ["web"]);
+    assert_eq!(app.target_names(&all).await.len(), 2);
 
     assert_eq!(
         app.get("/api/v1/targets/web", Some(&limited))

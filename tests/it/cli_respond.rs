@@ -19,7 +19,7 @@ async fn on_call_lists_acknowledges_and_silences_from_the_terminal() {
     let oncall = app.token("oncall", &["respond"], &[]).await;
     let reader = app.token("dash", &["read"], &[]).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm
 
     let list = app.cli(Some(&reader), &["alarm", "list"]).await;

@@ -118,7 +118,7 @@ async fn every_cloudwatch_kind_becomes_samples_and_revisions_replace_them() {
     .await;
 
     let app = TestApp::with_aws(&config(), eu.clone()).await;
-    let reports = app.collector.poll_all_once().await;
+    let reports = app.collector().poll_all_once().await;
     assert_eq!(
         reports.len(),
         2,
@@ -126,7 +126,10 @@ async fn every_cloudwatch_kind_becomes_samples_and_revisions_replace_them() {
     );
     assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
     assert_eq!(
-        app.collector.cloudwatch_calls.calls.load(Ordering::Relaxed),
+        app.collector()
+            .cloudwatch_calls
+            .calls
+            .load(Ordering::Relaxed),
         2,
         "one GetMetricData call per region"
     );
@@ -180,7 +183,7 @@ async fn every_cloudwatch_kind_becomes_samples_and_revisions_replace_them() {
         60.0,
     )
     .await;
-    app.collector.poll_all_once().await;
+    app.collector().poll_all_once().await;
     let revised = points(&app, "catalog-1", "hit_rate").await;
     assert_eq!(revised.len(), 1, "{revised:?}");
     assert_eq!(revised[0].0, ms);
@@ -214,15 +217,18 @@ async fn more_than_500_metrics_are_split_into_calls_of_500() {
     )
     .await;
     let app = TestApp::with_aws(&config, eu).await;
-    let reports = app.collector.poll_all_once().await;
+    let reports = app.collector().poll_all_once().await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].error, None);
     assert_eq!(
-        app.collector.cloudwatch_calls.calls.load(Ordering::Relaxed),
+        app.collector()
+            .cloudwatch_calls
+            .calls
+            .load(Ordering::Relaxed),
         2
     );
     assert_eq!(
-        app.collector
+        app.collector()
             .cloudwatch_calls
             .metrics_requested
             .load(Ordering::Relaxed),

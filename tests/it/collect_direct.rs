@@ -60,7 +60,7 @@ async fn series(app: &TestApp, admin: &str, target: &str, metric: &str) -> Vec<f
 
 async fn poll(app: &TestApp, target: &str) {
     let report = app
-        .collector
+        .collector()
         .poll_target_once(target)
         .await
         .expect("a configured target");
@@ -194,7 +194,7 @@ async fn a_closed_port_is_down_with_an_error_while_another_target_keeps_polling(
     let app = TestApp::sqlite(&config).await;
     let admin = app.token("root", &["admin"], &[]).await;
     for _ in 0..2 {
-        let reports = app.collector.poll_all_once().await;
+        let reports = app.collector().poll_all_once().await;
         let broken = reports.iter().find(|r| r.unit == "broken").unwrap();
         assert!(
             broken
@@ -265,7 +265,7 @@ async fn memcached_hits_misses_restart_idle_and_down() {
         series(&app, &admin, "frags", "curr_items").await.last(),
         Some(&1.0)
     );
-    let gone = app.collector.poll_target_once("gone").await.unwrap();
+    let gone = app.collector().poll_target_once("gone").await.unwrap();
     assert!(gone.error.unwrap().contains("cannot connect"));
     assert_eq!(series(&app, &admin, "gone", "up").await, [0.0]);
 }
@@ -386,7 +386,7 @@ async fn redis_over_tls_with_a_private_ca_and_a_password() {
         ca = ca.display()
     );
     let app = TestApp::sqlite(&config).await;
-    let secure = app.collector.poll_target_once("secure").await.unwrap();
+    let secure = app.collector().poll_target_once("secure").await.unwrap();
     assert_eq!(
         secure.error, None,
         "TLS with the private CA and the right password"
@@ -396,7 +396,7 @@ async fn redis_over_tls_with_a_private_ca_and_a_password() {
         "memory, maxmemory, clients, keys and up from the first reading"
     );
     let wrong = app
-        .collector
+        .collector()
         .poll_target_once("wrong-password")
         .await
         .unwrap();
@@ -406,7 +406,7 @@ async fn redis_over_tls_with_a_private_ca_and_a_password() {
         "the password is never echoed: {wrong}"
     );
     // Without the CA, the server's certificate is not trusted: TLS verifies, it does not just encrypt.
-    let untrusted = app.collector.poll_target_once("untrusted").await.unwrap();
+    let untrusted = app.collector().poll_target_once("untrusted").await.unwrap();
     assert!(untrusted.error.is_some());
     let statuses = app.store.list_target_status().await.unwrap();
     for s in &statuses {

@@ -57,9 +57,9 @@ async fn a_target_that_never_answers_times_out_without_delaying_the_others() {
         redis.url()
     ))
     .await;
-    let collector = app.collector.clone();
+    let collector = app.collector().clone();
     let slow = tokio::spawn(async move { collector.poll_target_once("silent").await.unwrap() });
-    let good = app.collector.poll_target_once("good").await.unwrap();
+    let good = app.collector().poll_target_once("good").await.unwrap();
     assert_eq!(good.error, None);
     assert!(
         !slow.is_finished(),
@@ -88,16 +88,16 @@ async fn rollups_of_polled_hit_rates_are_ratios_of_sums() {
     let admin = app.token("root", &["admin"], &[]).await;
     let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     // Interval 1: 1 hit of 1. Interval 2: 1 hit of 9. Mean of ratios 0.556; ratio of sums 0.2.
     let _: Option<String> = c.get("k").await.unwrap();
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     let _: Option<String> = c.get("k").await.unwrap();
     for i in 0..8 {
         let _: Option<String> = c.get(format!("missing{i}")).await.unwrap();
     }
-    app.collector.poll_target_once("sessions").await.unwrap();
-    app.collector
+    app.collector().poll_target_once("sessions").await.unwrap();
+    app.collector()
         .maintain_once(&app.settings, cachewarden::store::now_ms())
         .await
         .unwrap();

@@ -78,13 +78,13 @@ async fn each_target_shows_its_hit_rate_over_time_as_a_chart() {
     .await;
     let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     for hits in [3, 1] {
         for _ in 0..hits {
             let _: Option<String> = c.get("k").await.unwrap();
         }
         let _: Option<String> = c.get("missing").await.unwrap();
-        app.collector.poll_target_once("sessions").await.unwrap();
+        app.collector().poll_target_once("sessions").await.unwrap();
     }
     let browser = Browser::start().await;
     let b = &browser.client;
@@ -143,7 +143,7 @@ async fn alarms_show_their_state_first_and_who_holds_their_messages() {
     ))
     .await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 1, 9).await;
     let oncall = app.token("oncall", &["respond"], &[]).await;
     let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;

@@ -286,3 +286,21 @@ fn the_release_build_ships_without_symbols() {
         Some("debuginfo")
     );
 }
+
+/// `systemctl reload cachewarden` sends the SIGHUP that `tests/it/reload.rs` shows reloading,
+/// and the unit starts `serve` with the file a reload reads again.
+#[test]
+fn the_systemd_unit_reloads_with_sighup() {
+    let unit = std::fs::read_to_string(repo_root().join("deploy/cachewarden.service")).unwrap();
+    let lines: Vec<&str> = unit.lines().map(str::trim).collect();
+    assert!(
+        lines.contains(&"ExecReload=/bin/kill -HUP $MAINPID"),
+        "{unit}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ExecStart=") && l.contains("serve --config /etc/")),
+        "{unit}"
+    );
+}

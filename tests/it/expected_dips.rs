@@ -45,7 +45,7 @@ async fn an_alarm_after_our_own_invalidation_is_annotated_and_muted_where_config
     let dims = [("DistributionId", dist.as_str()), ("Region", "Global")];
     put_metric(&cw, "AWS/CloudFront", "CacheHitRate", &dims, minute, 20.0).await;
     put_metric(&cw, "AWS/CloudFront", "Requests", &dims, minute, 1000.0).await;
-    let report = app.collector.poll_target_once("web").await.unwrap();
+    let report = app.collector().poll_target_once("web").await.unwrap();
     assert_eq!(report.error, None);
 
     let label = format!("expected after invalidation #{job}");

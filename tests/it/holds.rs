@@ -40,7 +40,7 @@ async fn start(
     );
     let app = TestApp::sqlite(&toml).await;
     let c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     (redis, hook, app, c)
 }
 

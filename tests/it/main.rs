@@ -29,6 +29,7 @@ mod notifications;
 mod openapi;
 mod prometheus;
 mod purges;
+mod reload;
 mod replicas;
 mod series_api;
 mod shutdown;

@@ -35,7 +35,7 @@ async fn one_signed_alarm_message_then_one_resolved_message() {
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"ops\"")).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 9, 1).await; // ok: no message (insufficient_data -> ok is not news)
     app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
     app.redis_interval(&mut c, "sessions", 2, 8).await; // still alarm: no second message
@@ -83,7 +83,7 @@ async fn a_receiver_down_for_three_attempts_gets_the_message_once() {
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"ops\"")).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // alarm
     let admin = app.token("root", &["admin"], &[]).await;
     // Backoff 5 s, 10 s, 20 s: each pass is late enough for the next attempt.
@@ -126,7 +126,7 @@ async fn a_notification_accepted_before_a_crash_is_delivered_after_the_restart_o
     let toml = config(&redis.url(), &notifiers, "\"ops\"");
     let app = TestApp::sqlite(&toml).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await; // the transition and its notification are stored together
     let data = app.stop_keeping_data().await; // stopped before any delivery
     assert_eq!(hook.seen(), 0);
@@ -148,7 +148,7 @@ async fn slack_and_pagerduty_get_their_own_formats() {
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"chat\", \"pager\"")).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 0, 10).await;
     app.redis_interval(&mut c, "sessions", 10, 0).await;
     deliver(&app, 0).await;
@@ -224,7 +224,7 @@ async fn sns_publishes_text_for_people_and_json_for_machines_to_the_topic() {
         format!("[[notifiers]]\nname = \"topic\"\nkind = \"sns\"\ntopic_arn = \"{topic}\"\n");
     let app = TestApp::with_aws(&config(&redis.url(), &notifiers, "\"topic\""), sdk).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
     let report = deliver(&app, 0).await;
     assert_eq!(report.delivered, 1, "{report:?}");
@@ -284,7 +284,7 @@ async fn email_goes_over_starttls_with_auth_and_an_untrusted_server_gets_nothing
     .await;
     let reader = app.token("dash", &["read"], &[]).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
     let report = deliver(&app, 0).await;
     assert_eq!((report.delivered, report.retried), (1, 1), "{report:?}");
@@ -339,7 +339,7 @@ async fn alertmanager_receives_the_alert_and_its_resolution() {
     );
     let app = TestApp::sqlite(&config(&redis.url(), &notifiers, "\"am\"")).await;
     let mut c = redis.connection().await;
-    app.collector.poll_target_once("sessions").await.unwrap();
+    app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 1, 9).await; // alarm
     assert_eq!(deliver(&app, 0).await.delivered, 1);
 

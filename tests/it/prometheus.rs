@@ -84,7 +84,7 @@ async fn every_source_kind_passes_promtool_and_counts_each_interval_once() {
         memcached.address()
     );
     let app = TestApp::with_aws(&config, eu).await;
-    app.collector.poll_all_once().await; // the direct sources' first reading
+    app.collector().poll_all_once().await; // the direct sources' first reading
     traffic(&mut redis.connection().await, 3, 1).await;
     let mut mc = async_memcached::Client::new(format!("tcp://{}", memcached.address()))
         .await
@@ -94,7 +94,7 @@ async fn every_source_kind_passes_promtool_and_counts_each_interval_once() {
         let _ = mc.get(key).await.unwrap();
     }
     // The second poll re-reads the same CloudWatch minute: it must not be counted again.
-    app.collector.poll_all_once().await;
+    app.collector().poll_all_once().await;
 
     // One request first, so the HTTP histogram has a series to show.
     assert_eq!(app.get("/healthz", None).await.status(), 200);

@@ -19,5 +19,5 @@ pub async fn cost(
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Read)?;
-    Ok(HttpResponse::Ok().json(cost::estimate(&state.settings)))
+    Ok(HttpResponse::Ok().json(cost::estimate(&state.settings())))
 }

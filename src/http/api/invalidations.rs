@@ -114,5 +114,5 @@ pub async fn cost(
     who.require(Scope::Read)?;
     let month = month_of(now_ms());
     let billed = state.store.billed_paths(&month).await?;
-    Ok(HttpResponse::Ok().json(monthly(month, billed, &state.settings.invalidation)))
+    Ok(HttpResponse::Ok().json(monthly(month, billed, &state.settings().invalidation)))
 }

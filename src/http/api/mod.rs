@@ -1,6 +1,7 @@
 //! `/api/v1`: every route here runs behind bearer authentication; each handler states the
 //! scope it needs.
 
+pub(crate) mod admin;
 pub(crate) mod alarms;
 pub(crate) mod audit;
 pub(crate) mod cloudwatch;
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/tokens/{name}", web::delete().to(tokens::revoke))
     .route("/audit", web::get().to(audit::list))
+    .route("/admin/reload", web::post().to(admin::reload))
     .route("/alarms", web::get().to(alarms::list))
     .route("/alarms/{id}/history", web::get().to(alarms::history))
     .service(

@@ -55,7 +55,7 @@ pub async fn create(
         }
         None => return Err(ApiError::invalid("body", "must be a JSON object")),
     };
-    let kind = crate::purge::kind_for(&state.settings, &target);
+    let kind = crate::purge::kind_for(&state.settings(), &target);
     let (job, created) = state
         .jobs
         .submit(&who, kind, &target, &request, key)

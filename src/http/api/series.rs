@@ -100,7 +100,7 @@ pub async fn read(
     }
     let resolution = params
         .resolution
-        .unwrap_or_else(|| choose_resolution(from, to, now, &state.settings.retention));
+        .unwrap_or_else(|| choose_resolution(from, to, now, &state.settings().retention));
     let query = SeriesQuery {
         target: target.name.to_string(),
         node: params.node.clone().unwrap_or_default(),

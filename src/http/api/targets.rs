@@ -72,7 +72,7 @@ pub async fn list(
         .latest_samples_all(now_ms() - CURRENT_WINDOW_MS)
         .await?;
     let targets: Vec<Value> = state
-        .settings
+        .settings()
         .targets
         .iter()
         .filter(|t| who.may_access(&t.name))
@@ -89,17 +89,18 @@ pub async fn list(
 
 /// The target named in the path, after checking the token may read it. Permission comes
 /// before existence, so a limited token cannot probe which targets exist.
-pub(super) fn allowed_target<'a>(
-    state: &'a AppState,
+pub(super) fn allowed_target(
+    state: &AppState,
     who: &Principal,
     name: &str,
-) -> Result<&'a TargetSettings, ApiError> {
+) -> Result<TargetSettings, ApiError> {
     let name =
         TargetName::parse(name).map_err(|e| ApiError::invalid("name", format!("{name:?} {e}")))?;
     who.require_target(Scope::Read, &name)?;
     state
-        .settings
+        .settings()
         .target(&name)
+        .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no target named {:?}", name.as_str())))
 }
 
@@ -127,5 +128,5 @@ pub async fn show(
         .store
         .latest_samples(target.name.as_str(), now_ms() - CURRENT_WINDOW_MS)
         .await?;
-    Ok(HttpResponse::Ok().json(describe_target(target, status.as_ref(), &latest)))
+    Ok(HttpResponse::Ok().json(describe_target(&target, status.as_ref(), &latest)))
 }

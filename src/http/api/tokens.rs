@@ -43,7 +43,7 @@ pub async fn create(
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Admin)?;
-    let spec = manage::parse_request(&body, &state.settings)
+    let spec = manage::parse_request(&body, &state.settings())
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
     let (secret, record) = manage::create(&state.store, &spec, who.name.as_str()).await?;
     req.extensions_mut().insert(AuditNote {

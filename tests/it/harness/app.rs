@@ -18,8 +18,11 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub store: Store,
     pub settings: Settings,
-    /// Drive polls with `collector.poll_target_once(..)`; nothing polls on a schedule here.
-    pub collector: Arc<cachewarden::collector::Collector>,
+    /// The configuration in force; drive polls with `collector().poll_target_once(..)`
+    /// (nothing polls on a schedule here).
+    pub live: Arc<cachewarden::live::Live>,
+    /// Reloads as SIGHUP and the API do.
+    pub reloader: Arc<cachewarden::reload::Reloader>,
     /// Drive jobs with `jobs.run_once(now)`; nothing runs them on its own here.
     pub jobs: Arc<cachewarden::jobs::Runtime>,
     /// Deliver the outbox with `notifications.run_once(now)`.
@@ -66,32 +69,32 @@ impl TestApp {
         aws: Option<aws_config::SdkConfig>,
         scheduled: bool,
     ) -> TestApp {
-        Self::start_full(toml, url, dir, aws, None, scheduled).await
+        Self::start_full(toml, url, dir, aws, None, scheduled, None).await
     }
 
     /// An app on a fresh SQLite file whose CloudFront is `api` (a scripted stand-in).
     pub async fn with_cloudfront(toml: &str, api: Arc<dyn CloudFrontApi>) -> TestApp {
         let (dir, url) = fresh_sqlite();
-        Self::start_full(toml, &url, dir, None, Some(api), false).await
+        Self::start_full(toml, &url, dir, None, Some(api), false, None).await
     }
 
     /// Like [`Self::with_cloudfront`], with the worker and scheduler running on their own
     /// (for clients that wait, such as the CLI).
     pub async fn with_cloudfront_running(toml: &str, api: Arc<dyn CloudFrontApi>) -> TestApp {
         let (dir, url) = fresh_sqlite();
-        Self::start_full(toml, &url, dir, None, Some(api), true).await
+        Self::start_full(toml, &url, dir, None, Some(api), true, None).await
     }
 
     /// An app on a fresh SQLite file with AWS at `aws`, everything running on its own.
     pub async fn with_aws_running(toml: &str, aws: aws_config::SdkConfig) -> TestApp {
         let (dir, url) = fresh_sqlite();
-        Self::start_full(toml, &url, dir, Some(aws), None, true).await
+        Self::start_full(toml, &url, dir, Some(aws), None, true, None).await
     }
 
     /// An app on an existing SQLite file (a restart).
     pub async fn restart_sqlite(toml: &str, dir: TempDir) -> TestApp {
         let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
-        Self::start_full(toml, &url, dir, None, None, false).await
+        Self::start_full(toml, &url, dir, None, None, false, None).await
     }
 
     /// An app on an existing SQLite file (a restart), with CloudFront `api`.
@@ -101,7 +104,49 @@ impl TestApp {
         api: Arc<dyn CloudFrontApi>,
     ) -> TestApp {
         let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
-        Self::start_full(toml, &url, dir, None, Some(api), false).await
+        Self::start_full(toml, &url, dir, None, Some(api), false, None).await
+    }
+
+    /// An app on a fresh SQLite file configured from a file holding `toml` (with this app's
+    /// `[server]` and `[database]`), which `reconfigure` rewrites and a reload reads again.
+    pub async fn from_file(toml: &str) -> TestApp {
+        Self::from_file_with(toml, None).await
+    }
+
+    /// Like [`Self::from_file`], with CloudFront `api`.
+    pub async fn from_file_with(toml: &str, api: Option<Arc<dyn CloudFrontApi>>) -> TestApp {
+        let (dir, url) = fresh_sqlite();
+        let file = dir.path().join("cachewarden.toml");
+        std::fs::write(&file, with_own_sections(toml, &url)).expect("write the configuration");
+        Self::start_full(toml, &url, dir, None, api, false, Some(file)).await
+    }
+
+    /// Rewrites the file of an app made by [`Self::from_file`] (not yet reloaded).
+    pub fn reconfigure(&self, toml: &str) {
+        let url = self.settings.database.url.expose_secret().to_owned();
+        std::fs::write(self.config_file(), with_own_sections(toml, &url))
+            .expect("write the configuration");
+    }
+
+    /// The configuration file of an app made by [`Self::from_file`].
+    pub fn config_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("cachewarden.toml")
+    }
+
+    /// The names of the targets `token` may see, as `/api/v1/targets` lists them.
+    pub async fn target_names(&self, token: &str) -> Vec<String> {
+        let listed = self.get_json("/api/v1/targets", Some(token)).await;
+        listed["targets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a target list: {listed}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The collector in force (a reload replaces it).
+    pub fn collector(&self) -> Arc<cachewarden::collector::Collector> {
+        self.live.collector()
     }
 
     async fn start_full(
@@ -111,6 +156,7 @@ impl TestApp {
         aws: Option<aws_config::SdkConfig>,
         cloudfront: Option<Arc<dyn CloudFrontApi>>,
         scheduled: bool,
+        config_file: Option<std::path::PathBuf>,
     ) -> TestApp {
         let mut settings = config::load_from(Some(toml), Vec::new())
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
@@ -130,7 +176,15 @@ impl TestApp {
             app.without_background()
         };
         let address = app.address();
-        let collector = app.collector();
+        let app = match config_file {
+            Some(file) => app.reading_config_from(cachewarden::reload::Source {
+                file: Some(file),
+                listen: None,
+            }),
+            None => app,
+        };
+        let live = app.live();
+        let reloader = app.reloader();
         let jobs = app.jobs();
         let notifications = app.notifications();
         let (tx, rx) = oneshot::channel::<()>();
@@ -141,7 +195,8 @@ impl TestApp {
             address,
             store,
             settings,
-            collector,
+            live,
+            reloader,
             jobs,
             notifications,
             http: reqwest::Client::new(),
@@ -327,7 +382,7 @@ impl TestApp {
     ) {
         super::redis::traffic(c, hits, misses).await;
         let report = self
-            .collector
+            .collector()
             .poll_target_once(target)
             .await
             .expect("a configured target");
@@ -337,7 +392,7 @@ impl TestApp {
     /// Evaluates the alarms on `target` as if it were `later_ms` from now (reminders, expiry
     /// of holds) without waiting for that time to come.
     pub async fn evaluate_later(&self, target: &str, later_ms: i64) {
-        self.collector
+        self.collector()
             .alarms()
             .expect("alarms are evaluated")
             .evaluate_once(
@@ -362,4 +417,10 @@ impl TestApp {
                 .expect("JSON")
         })
     }
+}
+
+/// `toml` with the `[server]` and `[database]` of a test app, so that reloading the file
+/// changes nothing that only a restart applies.
+fn with_own_sections(toml: &str, url: &str) -> String {
+    format!("[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{url}\"\n{toml}")
 }

@@ -1,0 +1,41 @@
+//! What the configuration in force built, replaced whole by a reload. Readers take a snapshot
+//! (`settings()`, `collector()`) and use it to the end of what they do, so one request or one
+//! poll never sees half of two configurations.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::collector::Collector;
+use crate::config::Settings;
+
+pub struct Live {
+    settings: ArcSwap<Settings>,
+    collector: ArcSwap<Collector>,
+}
+
+impl Live {
+    pub fn new(settings: Arc<Settings>, collector: Arc<Collector>) -> Self {
+        Self {
+            settings: ArcSwap::new(settings),
+            collector: ArcSwap::new(collector),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.load_full()
+    }
+
+    /// The collector of the targets in force (its evaluator holds the alarms in force).
+    pub fn collector(&self) -> Arc<Collector> {
+        self.collector.load_full()
+    }
+
+    /// Puts a reloaded configuration in force. The collector first: a request that reads the
+    /// new settings then finds their targets polled.
+    pub(crate) fn install(&self, settings: Arc<Settings>, collector: Arc<Collector>) {
+        self.collector.store(collector);
+        self.settings.store(settings);
+    }
+}

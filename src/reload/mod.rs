@@ -1,0 +1,266 @@
+//! Reloading the configuration without a restart (SIGHUP, `POST /api/v1/admin/reload`).
+//!
+//! The file is read and validated whole; an invalid one is refused with every error and the
+//! running configuration stays. A valid one is put in force at once: notifiers, job executors
+//! and the collector (with its alarms) are rebuilt from it and swapped in, the leader's
+//! scheduler restarts on the new targets, and the series of removed targets leave `/metrics`.
+//! What lives in the store (alarm states, jobs, the outbox) is untouched, so alarm states are
+//! kept and queued work goes on; a job being stepped finishes with the executor it started with.
+//!
+//! The same code builds the first configuration at start (`Pieces`), so a reload cannot build
+//! anything differently from a restart.
+
+pub mod diff;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+
+use crate::alarms::evaluator::Evaluator;
+use crate::cloudfront::{AwsCloudFront, CloudFrontApi};
+use crate::config::{self, ConfigErrors, Settings};
+use crate::jobs::Executor;
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::notify::NotifyWorker;
+use crate::store::{AuditEntry, Outcome, Store, now_ms};
+
+pub use diff::{Changes, Diff};
+
+/// What a successful reload did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reloaded {
+    /// When the new configuration went into force (ms since the epoch).
+    pub at: i64,
+    /// Where it was read from; absent for a daemon started without a file (environment only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub changes: Diff,
+}
+
+/// What a configuration's pieces are built with, and what stays across reloads.
+pub(crate) struct Pieces {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    /// Woken when an alarm transition wrote notifications.
+    pub notified: Arc<tokio::sync::Notify>,
+    /// A test's CloudFront stand-in, kept across reloads.
+    pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
+}
+
+impl Pieces {
+    /// The alarm evaluator of `settings`.
+    pub fn evaluator(&self, settings: &Arc<Settings>) -> Arc<Evaluator> {
+        Arc::new(Evaluator::new(
+            self.store.clone(),
+            settings.clone(),
+            self.notified.clone(),
+        ))
+    }
+
+    /// Every job kind's executor for `settings`.
+    pub fn executors(
+        &self,
+        settings: &Arc<Settings>,
+        aws: Option<&aws_config::SdkConfig>,
+    ) -> Vec<Arc<dyn Executor>> {
+        // Whenever AWS is configured, not only while a CloudFront target is: an invalidation
+        // accepted before a reload removed its target is still tracked to its end. A client
+        // makes no call until used.
+        let cloudfront: Option<Arc<dyn CloudFrontApi>> = match (&self.cloudfront, aws) {
+            (Some(api), _) => Some(api.clone()),
+            (None, Some(sdk)) => Some(Arc::new(AwsCloudFront::new(crate::aws::cloudfront(sdk)))),
+            _ => None,
+        };
+        crate::jobs::registry::executors(&crate::jobs::registry::Deps {
+            store: self.store.clone(),
+            settings: settings.clone(),
+            metrics: self.metrics.clone(),
+            cloudfront,
+        })
+    }
+}
+
+/// Where the configuration comes from, and how to read it again.
+pub struct Source {
+    /// The file given with `--config`; `None`: defaults and the environment only.
+    pub file: Option<PathBuf>,
+    /// `--listen`, which overrides the file at every load.
+    pub listen: Option<SocketAddr>,
+}
+
+/// The AWS SDK configuration in use.
+pub(crate) struct Aws {
+    pub sdk: Option<aws_config::SdkConfig>,
+    /// Whether a reload may load it again from `[aws]` (not when a test gave it).
+    pub reloadable: bool,
+}
+
+pub struct Reloader {
+    /// Set once by `serve`; unset: no file, defaults and the environment.
+    source: std::sync::OnceLock<Source>,
+    live: Arc<Live>,
+    pieces: Pieces,
+    jobs: Arc<crate::jobs::Runtime>,
+    notifications: Arc<NotifyWorker>,
+    /// Held for a whole reload: two at once would interleave their swaps.
+    aws: Mutex<Aws>,
+    /// Counts reloads; the leader's scheduler restarts on each.
+    generation: watch::Sender<u64>,
+}
+
+impl Reloader {
+    pub(crate) fn new(
+        live: Arc<Live>,
+        pieces: Pieces,
+        jobs: Arc<crate::jobs::Runtime>,
+        notifications: Arc<NotifyWorker>,
+        aws: Aws,
+    ) -> Self {
+        Self {
+            source: std::sync::OnceLock::new(),
+            live,
+            pieces,
+            jobs,
+            notifications,
+            aws: Mutex::new(aws),
+            generation: watch::channel(0).0,
+        }
+    }
+
+    pub(crate) fn set_source(&self, source: Source) {
+        if self.source.set(source).is_err() {
+            tracing::warn!("The configuration source was set twice; the first one stays.");
+        }
+    }
+
+    fn file(&self) -> Option<&std::path::Path> {
+        self.source.get().and_then(|s| s.file.as_deref())
+    }
+
+    /// Changes whenever a reload put a configuration in force.
+    pub fn generations(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Reads the configuration again and puts it in force, or refuses it whole.
+    pub async fn reload(&self) -> Result<Reloaded, ConfigErrors> {
+        let loaded = config::load(self.file()).map(|mut s| {
+            if let Some(listen) = self.source.get().and_then(|s| s.listen) {
+                s.server.listen = listen;
+            }
+            s
+        });
+        match loaded {
+            Ok(settings) => Ok(self.apply(settings).await),
+            Err(errors) => {
+                self.pieces.metrics.config_reload_ok.set(0);
+                for e in errors.iter() {
+                    tracing::error!(error = %e, "The configuration was not reloaded.");
+                }
+                tracing::error!(
+                    errors = errors.len(),
+                    "Refused the new configuration; the one loaded before keeps running."
+                );
+                Err(errors)
+            }
+        }
+    }
+
+    /// Puts `settings` (already valid) in force. Keys only a restart applies keep their
+    /// running values; the answer names them.
+    pub async fn apply(&self, settings: Settings) -> Reloaded {
+        let mut aws = self.aws.lock().await;
+        let old = self.live.settings();
+        let changes = diff::between(&old, &settings);
+        let new = Arc::new(diff::keep_restart_only(&old, settings));
+        if aws.reloadable && new.needs_aws() && (aws.sdk.is_none() || old.aws != new.aws) {
+            aws.sdk = Some(crate::aws::loader(&new.aws).load().await);
+        }
+        let sdk = aws.sdk.as_ref();
+        self.notifications
+            .replace_receivers(crate::notify::receivers(&new, sdk));
+        self.jobs
+            .replace_executors(self.pieces.executors(&new, sdk));
+        let collector = Arc::new(
+            self.live
+                .collector()
+                .next(&new, sdk)
+                .with_alarms(self.pieces.evaluator(&new)),
+        );
+        self.live.install(new.clone(), collector.clone());
+        let kept: HashSet<&str> = new.targets.iter().map(|t| t.name.as_str()).collect();
+        collector.gauges().retain_targets(&kept);
+        let at = now_ms();
+        self.pieces.metrics.config_reload_ok.set(1);
+        self.pieces.metrics.config_reload_at.set(at as f64 / 1000.0);
+        self.generation.send_modify(|g| *g += 1);
+        if !changes.restart_required.is_empty() {
+            tracing::warn!(keys = ?changes.restart_required, "Some changed keys take a restart to apply; their running values stay.");
+        }
+        tracing::info!(changes = ?changes, "Reloaded the configuration.");
+        Reloaded {
+            at,
+            file: self.file().map(|f| f.display().to_string()),
+            changes,
+        }
+    }
+
+    /// A reload asked for by SIGHUP, written to the audit log like one over the API.
+    pub async fn reload_on_signal(&self) {
+        tracing::info!("Received SIGHUP: reloading the configuration.");
+        let (outcome, detail) = match self.reload().await {
+            Ok(r) => (Outcome::Ok, serde_json::json!({ "changes": r.changes })),
+            Err(errors) => (
+                Outcome::Invalid,
+                serde_json::json!({ "errors": errors.iter().map(ToString::to_string).collect::<Vec<_>>() }),
+            ),
+        };
+        let entry = AuditEntry {
+            actor: "signal:SIGHUP".into(),
+            action: "config.reload".into(),
+            target: None,
+            outcome,
+            status: None,
+            request_id: None,
+            detail,
+        };
+        if let Err(e) = self.pieces.store.record_audit(&entry, now_ms()).await {
+            self.pieces.metrics.audit_failures.inc();
+            tracing::error!(error = %e, "Could not write the audit entry of a reload.");
+        }
+    }
+}
+
+/// Reloads on every SIGHUP until cancelled.
+pub async fn on_hangup(reloader: Arc<Reloader>, cancel: tokio_util::sync::CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot listen for SIGHUP; reload over the API instead.");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                got = hangups.recv() => match got {
+                    Some(()) => reloader.reload_on_signal().await,
+                    None => return,
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = reloader;
+        cancel.cancelled().await;
+    }
+}
