@@ -38,6 +38,9 @@ struct State {
     counted: HashMap<(String, String, String), i64>,
     /// Every (target, node, series) exported, so a removed target's series can be dropped.
     exported: HashSet<(String, String, String)>,
+    /// After a reload, the targets in force: a poll of a removed target that was still
+    /// running when it was dropped adds nothing back.
+    in_force: Option<HashSet<String>>,
 }
 
 impl CacheGauges {
@@ -68,6 +71,13 @@ impl CacheGauges {
         ordered.sort_by_key(|s| s.ts);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         for s in ordered {
+            if state
+                .in_force
+                .as_ref()
+                .is_some_and(|k| !k.contains(&s.target))
+            {
+                continue;
+            }
             let Some((family, scale)) = self.exported(&mut state, &s.series) else {
                 continue;
             };
@@ -100,6 +110,7 @@ impl CacheGauges {
     /// shows no value that is no longer measured.
     pub fn retain_targets(&self, kept: &HashSet<&str>) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.in_force = Some(kept.iter().map(|t| t.to_string()).collect());
         let gone: Vec<(String, String, String)> = state
             .exported
             .iter()
@@ -156,5 +167,44 @@ impl CacheGauges {
         }
         state.families.insert(how.name.clone(), family.clone());
         Some(family)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exported(registry: &Registry) -> String {
+        let mut out = Vec::new();
+        prometheus::Encoder::encode(
+            &prometheus::TextEncoder::new(),
+            &registry.gather(),
+            &mut out,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_removed_target_leaves_no_series_and_a_late_poll_adds_none_back() {
+        let registry = Registry::new();
+        let gauges = CacheGauges::new(registry.clone());
+        let poll = |target: &str, ts: i64| {
+            vec![
+                Sample::new(target, "", "up", ts, 1.0),
+                Sample::new(target, "n1", "keyspace_hits", ts, 5.0),
+            ]
+        };
+        gauges.observe(&[poll("kept", 1_000), poll("gone", 1_000)].concat());
+        assert!(exported(&registry).contains("target=\"gone\""));
+
+        gauges.retain_targets(&HashSet::from(["kept"]));
+        let text = exported(&registry);
+        assert!(!text.contains("target=\"gone\""), "{text}");
+        assert!(text.contains("target=\"kept\""), "{text}");
+
+        // A poll of the removed target that was still running ends after the reload.
+        gauges.observe(&poll("gone", 2_000));
+        assert!(!exported(&registry).contains("target=\"gone\""));
     }
 }

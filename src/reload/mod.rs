@@ -192,9 +192,10 @@ impl Reloader {
                 .next(&new, sdk)
                 .with_alarms(self.pieces.evaluator(&new)),
         );
-        self.live.install(new.clone(), collector.clone());
+        // Before the swap: from here on, only targets in force reach /metrics.
         let kept: HashSet<&str> = new.targets.iter().map(|t| t.name.as_str()).collect();
         collector.gauges().retain_targets(&kept);
+        self.live.install(new.clone(), collector.clone());
         let at = now_ms();
         self.pieces.metrics.config_reload_ok.set(1);
         self.pieces.metrics.config_reload_at.set(at as f64 / 1000.0);
