@@ -13,6 +13,7 @@ pub mod cloudfront;
 pub mod collector;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod leader;

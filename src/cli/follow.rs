@@ -21,6 +21,65 @@ pub struct Follow<'a> {
     pub render: &'a dyn Fn(&Value) -> String,
 }
 
+/// `--timeout`, or exit 2 naming it.
+pub fn timeout_arg(text: &str) -> Result<Duration, Failure> {
+    humantime::parse_duration(text).map_err(|_| Failure {
+        code: exit::INVALID_INPUT,
+        message: format!("--timeout: {text:?} is not a duration like \"15m\""),
+    })
+}
+
+/// A job submitted by a client command.
+pub struct Submitted {
+    pub id: i64,
+    pub job: Value,
+    /// The Idempotency-Key it went with (a fresh one when none was given).
+    pub key: String,
+    /// An earlier run with the same key had made it.
+    pub replayed: bool,
+}
+
+/// POSTs `body` to `route` with `key` (a fresh key when none: this run's own retries stay
+/// safe), and reads the job the daemon answers with.
+pub async fn submit(
+    client: &Client,
+    route: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> Result<Submitted, Failure> {
+    let key = key
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (status, job) = client
+        .call(reqwest::Method::POST, route, Some(&key), Some(body))
+        .await?;
+    Ok(Submitted {
+        id: job_id(&job)?,
+        job,
+        key,
+        replayed: status == 200,
+    })
+}
+
+impl Submitted {
+    /// "Queued" or "Found existing", to start the first line with.
+    pub fn verb(&self) -> &'static str {
+        if self.replayed {
+            "Found existing"
+        } else {
+            "Queued"
+        }
+    }
+}
+
+/// Prints the job as JSON when asked, and exits as its state says.
+pub fn finish(json: bool, id: i64, job: &Value) -> Result<(), Failure> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(job).unwrap_or_default());
+    }
+    outcome(id, job)
+}
+
 /// The id of a job the daemon answered with.
 pub fn job_id(job: &Value) -> Result<i64, Failure> {
     job["id"].as_i64().ok_or_else(|| Failure {

@@ -43,12 +43,7 @@ fn invalid(message: String) -> Failure {
 }
 
 pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
-    let timeout = humantime::parse_duration(&args.timeout).map_err(|_| {
-        invalid(format!(
-            "--timeout: {:?} is not a duration like \"15m\"",
-            args.timeout
-        ))
-    })?;
+    let timeout = super::follow::timeout_arg(&args.timeout)?;
     let items: Vec<String> = args
         .paths
         .iter()
@@ -65,28 +60,21 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
         ));
     }
     let client = Client::new(&args.client.server, args.client.token.clone())?;
-    let key = args
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let (status, mut job) = client
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/invalidations",
-            Some(&key),
-            Some(&json!({ "target": args.target, "items": items })),
-        )
-        .await?;
-    let id = super::follow::job_id(&job)?;
+    let body = json!({ "target": args.target, "items": items });
+    let sent = super::follow::submit(
+        &client,
+        "/api/v1/invalidations",
+        &body,
+        args.idempotency_key.as_deref(),
+    )
+    .await?;
+    let (id, mut job) = (sent.id, sent.job.clone());
     eprintln!(
-        "{} invalidation job {id} for {} ({} items, key {key}).",
-        if status == 200 {
-            "Found existing"
-        } else {
-            "Queued"
-        },
+        "{} invalidation job {id} for {} ({} items, key {}).",
+        sent.verb(),
         args.target,
-        items.len()
+        items.len(),
+        sent.key
     );
     if args.wait {
         let follow = Follow {
@@ -96,10 +84,7 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
         };
         job = super::follow::follow(&client, &follow, id, timeout, job).await?;
     }
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&job).unwrap_or_default());
-    }
-    super::follow::outcome(id, &job)
+    super::follow::finish(args.client.json, id, &job)
 }
 
 /// An invalidation job as a progress line: its state and CloudFront's side.

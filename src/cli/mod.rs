@@ -2,6 +2,7 @@
 //! and configuration checks. Errors end in one readable line on stderr and a non-zero exit.
 
 mod client;
+mod event;
 mod follow;
 mod health;
 mod invalidate;
@@ -104,6 +105,9 @@ enum Command {
     Invalidate(invalidate::InvalidateArgs),
     /// Purge Redis keys, patterns or tags through a running daemon. Exit codes as invalidate.
     Purge(purge::PurgeArgs),
+    /// Submit a domain event (e.g. product.updated id=42) for the daemon's rules to purge,
+    /// invalidate and broadcast. Exit codes as invalidate.
+    Event(event::EventArgs),
     /// List alarms, acknowledge them (through a running daemon; exit codes as invalidate).
     Alarm(respond::AlarmArgs),
     /// Create, list and end silences (through a running daemon; exit codes as invalidate).
@@ -181,6 +185,7 @@ pub fn run() -> ExitCode {
         Command::Health(args) => with_runtime(health::run(args)),
         Command::Invalidate(args) => with_runtime(invalidate::run(args)),
         Command::Purge(args) => with_runtime(purge::run(args)),
+        Command::Event(args) => with_runtime(event::run(args)),
         Command::Alarm(args) => with_runtime(respond::alarm(args)),
         Command::Silence(args) => with_runtime(respond::silence(args)),
         Command::Token {

@@ -68,13 +68,7 @@ fn render(job: &Value) -> String {
 }
 
 pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
-    let timeout = humantime::parse_duration(&args.timeout).map_err(|_| Failure {
-        code: exit::INVALID_INPUT,
-        message: format!(
-            "--timeout: {:?} is not a duration like \"1h\"",
-            args.timeout
-        ),
-    })?;
+    let timeout = super::follow::timeout_arg(&args.timeout)?;
     if args.keys.is_empty() && args.patterns.is_empty() && args.tags.is_empty() {
         return Err(Failure {
             code: exit::INVALID_INPUT,
@@ -82,32 +76,24 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
         });
     }
     let client = Client::new(&args.client.server, args.client.token.clone())?;
-    let key = args
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let body = json!({
         "target": args.target, "keys": args.keys, "patterns": args.patterns, "tags": args.tags,
         "dry_run": args.dry_run, "rate_limit": args.rate, "confirm": args.confirm,
     });
-    let (status, mut job) = client
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/purges",
-            Some(&key),
-            Some(&body),
-        )
-        .await?;
-    let id = super::follow::job_id(&job)?;
+    let sent = super::follow::submit(
+        &client,
+        "/api/v1/purges",
+        &body,
+        args.idempotency_key.as_deref(),
+    )
+    .await?;
+    let (id, mut job) = (sent.id, sent.job.clone());
     eprintln!(
-        "{} {}purge job {id} for {} (key {key}).",
-        if status == 200 {
-            "Found existing"
-        } else {
-            "Queued"
-        },
+        "{} {}purge job {id} for {} (key {}).",
+        sent.verb(),
         if args.dry_run { "dry-run " } else { "" },
-        args.target
+        args.target,
+        sent.key
     );
     if args.wait || args.dry_run {
         let follow = Follow {
@@ -137,8 +123,5 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
             );
         }
     }
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&job).unwrap_or_default());
-    }
-    super::follow::outcome(id, &job)
+    super::follow::finish(args.client.json, id, &job)
 }

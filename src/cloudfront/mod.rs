@@ -10,4 +10,4 @@ pub mod executor;
 
 pub use api::{CloudFrontApi, CloudFrontError, Created};
 pub use aws::AwsCloudFront;
-pub use executor::InvalidationExecutor;
+pub use executor::{InvalidationExecutor, KIND};

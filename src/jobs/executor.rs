@@ -69,6 +69,18 @@ pub trait Executor: Send + Sync {
     /// The scope a caller needs to submit a job of this kind.
     fn scope(&self) -> Scope;
 
+    /// Whether a job of this kind acts on several targets (an event's children): then its
+    /// `target` is not a target name to authorise, and [`Executor::targets`] says what is.
+    fn spans_targets(&self) -> bool {
+        false
+    }
+
+    /// The targets a job (or an accepted request) acts on; a caller limited to targets must
+    /// be allowed every one of them.
+    fn targets(&self, target: &str, _request: &Value) -> Vec<String> {
+        vec![target.to_owned()]
+    }
+
     /// Checks a request on `target` (its name already parsed and authorised) and returns
     /// what to store; every rule that can refuse it runs here, before anything is stored.
     fn validate<'a>(

@@ -19,9 +19,16 @@ pub struct Deps {
 
 /// Every kind this build knows.
 pub fn executors(deps: &Deps) -> Vec<Arc<dyn Executor>> {
-    vec![
+    // The kinds that change a cache tier; an event is made of them.
+    let tiers: Vec<Arc<dyn Executor>> = vec![
         Arc::new(crate::cloudfront::InvalidationExecutor::new(deps)),
         Arc::new(crate::purge::redis::RedisPurgeExecutor::new(deps)),
         Arc::new(crate::purge::memcached::MemcachedPurgeExecutor::new(deps)),
-    ]
+        Arc::new(crate::events::publish::PublishExecutor::new(deps)),
+    ];
+    let event = Arc::new(crate::events::EventExecutor::new(deps, tiers.clone()));
+    tiers
+        .into_iter()
+        .chain([event as Arc<dyn Executor>])
+        .collect()
 }

@@ -53,6 +53,16 @@ pub struct CancelAnswer {
     pub job: JobView,
 }
 
+/// `who` may act with `scope` on every one of `targets`.
+fn require_targets(who: &Principal, scope: Scope, targets: &[String]) -> Result<(), ServiceError> {
+    for t in targets {
+        let name = TargetName::parse(t)
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("job target {t:?}: {e}")))?;
+        who.require_target(scope, &name)?;
+    }
+    Ok(())
+}
+
 pub struct JobService {
     store: Store,
     runtime: Arc<Runtime>,
@@ -94,9 +104,14 @@ impl JobService {
         who.require(exec.scope())?;
         let name = TargetName::parse(target)
             .map_err(|e| ServiceError::invalid("target", format!("{target:?} {e}")))?;
-        who.require_target(exec.scope(), &name)?;
+        if !exec.spans_targets() {
+            who.require_target(exec.scope(), &name)?;
+        }
         let now = now_ms();
         let v = exec.validate(&name, request, now).await?;
+        if exec.spans_targets() {
+            require_targets(who, exec.scope(), &exec.targets(target, &v.request))?;
+        }
         let new = NewJob {
             kind: exec.kind(),
             target: name.to_string(),
@@ -141,9 +156,11 @@ impl JobService {
             who.missing(&format!("job {id}"))?;
             return Err(ServiceError::NotFound(format!("no job {id}")));
         };
-        let target = TargetName::parse(&job.target)
-            .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?;
-        who.require_target(Scope::Read, &target)?;
+        let targets = match self.runtime.executor(&job.kind) {
+            Some(e) => e.targets(&job.target, &job.request),
+            None => vec![job.target.clone()],
+        };
+        require_targets(who, Scope::Read, &targets)?;
         Ok(job)
     }
 

@@ -25,15 +25,8 @@ async fn invalidate(
     key: Option<&str>,
     body: Value,
 ) -> reqwest::Response {
-    let mut req = app
-        .http
-        .post(app.url("/api/v1/invalidations"))
-        .bearer_auth(token)
-        .json(&body);
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    req.send().await.unwrap()
+    app.post_keyed("/api/v1/invalidations", token, key, &body)
+        .await
 }
 
 async fn job(app: &TestApp, token: &str, id: i64) -> Value {

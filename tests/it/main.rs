@@ -18,6 +18,7 @@ mod collect_schedule;
 mod dashboard;
 mod deploy;
 mod errors;
+mod events;
 mod expected_dips;
 mod full_disk;
 mod harness_cleanup;

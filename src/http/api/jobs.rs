@@ -106,6 +106,17 @@ pub async fn show_kind(
     params: &ShowParams,
     kinds: &[&str],
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(waited(state, who, id, params, kinds).await?))
+}
+
+/// One job of `kinds`, once the wait the parameters ask for is over.
+pub async fn waited(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+    params: &ShowParams,
+    kinds: &[&str],
+) -> Result<JobView, ApiError> {
     let wait = match &params.wait {
         None => Duration::ZERO,
         Some(w) => humantime::parse_duration(w).map_err(|_| {
@@ -117,8 +128,7 @@ pub async fn show_kind(
         .as_deref()
         .map(|s| parse_state("seen", s))
         .transpose()?;
-    let job = state.jobs.wait(who, id, kinds, wait, seen).await?;
-    Ok(HttpResponse::Ok().json(job))
+    Ok(state.jobs.wait(who, id, kinds, wait, seen).await?)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -140,6 +150,12 @@ pub async fn list_kind(
     params: &ListParams,
     kinds: &[&str],
 ) -> Result<HttpResponse, ApiError> {
+    let q = list_query(params, kinds)?;
+    Ok(HttpResponse::Ok().json(state.jobs.list(who, &q).await?))
+}
+
+/// The listing `params` ask for, within `kinds`.
+pub fn list_query(params: &ListParams, kinds: &[&str]) -> Result<ListQuery, ApiError> {
     let kinds: Vec<String> = match &params.kind {
         Some(k) if kinds.is_empty() || kinds.contains(&k.as_str()) => vec![k.clone()],
         Some(k) => {
@@ -165,7 +181,7 @@ pub async fn list_kind(
         before: params.before,
         limit: super::params::limit(params.limit, 50, 500)?,
     };
-    Ok(HttpResponse::Ok().json(state.jobs.list(who, &q).await?))
+    Ok(q)
 }
 
 /// POST cancel on a job of `kinds` (any kind when empty); audited.

@@ -5,6 +5,7 @@ pub(crate) mod admin;
 pub(crate) mod alarms;
 pub(crate) mod audit;
 pub(crate) mod cloudwatch;
+pub(crate) mod events;
 pub(crate) mod invalidations;
 pub(crate) mod jobs;
 mod params;
@@ -25,6 +26,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/tokens/{name}", web::delete().to(tokens::revoke))
     .route("/audit", web::get().to(audit::list))
     .route("/admin/reload", web::post().to(admin::reload))
+    .service(
+        web::resource("/events")
+            .route(web::get().to(events::list))
+            .route(web::post().to(events::create)),
+    )
+    .route("/events/{id}", web::get().to(events::show))
     .route("/alarms", web::get().to(alarms::list))
     .route("/alarms/{id}/history", web::get().to(alarms::history))
     .service(

@@ -269,6 +269,21 @@ impl TestApp {
             .await
     }
 
+    /// POST a JSON body with `token` and an optional `Idempotency-Key`.
+    pub async fn post_keyed(
+        &self,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).bearer_auth(token).json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.expect("request reaches the app")
+    }
+
     /// PATCH a JSON body with an optional bearer token.
     pub async fn patch(
         &self,
