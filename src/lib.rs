@@ -28,4 +28,5 @@ pub mod service_error;
 pub mod sources;
 pub mod startup;
 pub mod store;
+pub mod streams;
 pub mod telemetry;

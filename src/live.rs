@@ -8,18 +8,30 @@ use arc_swap::ArcSwap;
 
 use crate::collector::Collector;
 use crate::config::Settings;
+use crate::streams::StreamConsumer;
 
 pub struct Live {
     settings: ArcSwap<Settings>,
     collector: ArcSwap<Collector>,
+    streams: ArcSwap<Vec<Arc<StreamConsumer>>>,
 }
 
 impl Live {
-    pub fn new(settings: Arc<Settings>, collector: Arc<Collector>) -> Self {
+    pub fn new(
+        settings: Arc<Settings>,
+        collector: Arc<Collector>,
+        streams: Vec<Arc<StreamConsumer>>,
+    ) -> Self {
         Self {
             settings: ArcSwap::new(settings),
             collector: ArcSwap::new(collector),
+            streams: ArcSwap::from_pointee(streams),
         }
+    }
+
+    /// The DynamoDB streams read as event sources.
+    pub fn streams(&self) -> Arc<Vec<Arc<StreamConsumer>>> {
+        self.streams.load_full()
     }
 
     /// The settings in force.
@@ -34,8 +46,14 @@ impl Live {
 
     /// Puts a reloaded configuration in force. The collector first: a request that reads the
     /// new settings then finds their targets polled.
-    pub(crate) fn install(&self, settings: Arc<Settings>, collector: Arc<Collector>) {
+    pub(crate) fn install(
+        &self,
+        settings: Arc<Settings>,
+        collector: Arc<Collector>,
+        streams: Vec<Arc<StreamConsumer>>,
+    ) {
         self.collector.store(collector);
+        self.streams.store(Arc::new(streams));
         self.settings.store(settings);
     }
 }

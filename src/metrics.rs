@@ -2,8 +2,8 @@
 //! globals), so several instances can run in one test process without mixing their numbers.
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Registry and the metrics the HTTP layer and workers update.
@@ -27,6 +27,10 @@ pub struct Metrics {
     pub config_reload_ok: IntGauge,
     /// When the configuration in force was last loaded, in Unix seconds.
     pub config_reload_at: Gauge,
+    /// Per DynamoDB stream: age of the newest record the last read found (0: caught up).
+    pub stream_lag: GaugeVec,
+    /// Per DynamoDB stream: records turned into events.
+    pub stream_records: IntCounterVec,
 }
 
 impl Metrics {
@@ -98,12 +102,30 @@ impl Metrics {
             "When the configuration in force was loaded (start or successful reload), Unix time.",
         )
         .expect("static metric definition");
+        let stream_lag = GaugeVec::new(
+            Opts::new(
+                "cachewarden_stream_lag_seconds",
+                "Age of the newest record the last read of a DynamoDB stream found; 0 when it found none (caught up).",
+            ),
+            &["stream"],
+        )
+        .expect("static metric definition");
+        let stream_records = IntCounterVec::new(
+            Opts::new(
+                "cachewarden_stream_records_total",
+                "DynamoDB stream records turned into events.",
+            ),
+            &["stream"],
+        )
+        .expect("static metric definition");
         config_reload_ok.set(1);
         config_reload_at.set(crate::store::now_ms() as f64 / 1000.0);
         for c in [
             Box::new(leader.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(config_reload_ok.clone()),
             Box::new(config_reload_at.clone()),
+            Box::new(stream_lag.clone()),
+            Box::new(stream_records.clone()),
             Box::new(build) as Box<dyn prometheus::core::Collector>,
             Box::new(notifications.clone()),
             Box::new(http_requests.clone()),
@@ -127,6 +149,8 @@ impl Metrics {
             leader,
             config_reload_ok,
             config_reload_at,
+            stream_lag,
+            stream_records,
         }
     }
 

@@ -37,6 +37,7 @@ pub async fn start(
     collector: Arc<Collector>,
     settings: Arc<Settings>,
     now: Vec<usize>,
+    streams: &[Arc<crate::streams::StreamConsumer>],
 ) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new()
         .await
@@ -61,6 +62,20 @@ pub async fn start(
             .add(job)
             .await
             .with_context(|| format!("cannot schedule {}", unit.name))?;
+    }
+    for stream in streams {
+        let s = stream.clone();
+        let job = Job::new_repeated_async(stream.every(), move |_id, _lock| {
+            let s = s.clone();
+            Box::pin(async move {
+                s.read_once(now_ms()).await;
+            })
+        })
+        .with_context(|| format!("cannot schedule stream {}", stream.name()))?;
+        sched
+            .add(job)
+            .await
+            .with_context(|| format!("cannot schedule stream {}", stream.name()))?;
     }
     let (c, s) = (collector.clone(), settings.clone());
     let maintenance = Job::new_repeated_async(MAINTENANCE_EVERY, move |_id, _lock| {

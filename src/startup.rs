@@ -134,11 +134,14 @@ impl Application {
             pieces.executors(&settings, aws.as_ref()),
             Arc::new(tokio::sync::Notify::new()),
         ));
-        let live = Arc::new(Live::new(settings.clone(), collector));
+        let job_service = Arc::new(crate::jobs::JobService::new(store.clone(), jobs.clone()));
+        let consumers = crate::reload::streams(&pieces, &settings, aws.as_ref(), &job_service);
+        let live = Arc::new(Live::new(settings.clone(), collector, consumers));
         let reloader = Arc::new(crate::reload::Reloader::new(
             live.clone(),
             pieces,
             jobs.clone(),
+            job_service.clone(),
             notifications.clone(),
             crate::reload::Aws {
                 sdk: aws,
@@ -150,7 +153,7 @@ impl Application {
             live: live.clone(),
             store: store.clone(),
             metrics,
-            jobs: Arc::new(crate::jobs::JobService::new(store.clone(), jobs.clone())),
+            jobs: job_service,
             respond: Arc::new(crate::alarms::respond::RespondService::new(
                 store.clone(),
                 live.clone(),
@@ -331,7 +334,7 @@ async fn lead(
                 } else {
                     collector.fresh_units()
                 };
-                match scheduler::start(collector, live.settings(), now).await {
+                match scheduler::start(collector, live.settings(), now, &live.streams()).await {
                     Ok(s) => {
                         tracing::debug!("Polling started.");
                         running = Some(s);

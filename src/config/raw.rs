@@ -201,3 +201,17 @@ pub(super) struct Broadcast {
     #[serde(flatten)]
     pub unknown: Unknown,
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Stream {
+    pub name: Option<String>,
+    pub table: Option<String>,
+    pub stream_arn: Option<String>,
+    pub event: Option<String>,
+    pub fields: Option<Vec<String>>,
+    pub start: Option<String>,
+    pub every: Option<String>,
+    pub region: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}

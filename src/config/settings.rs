@@ -38,6 +38,8 @@ pub struct Settings {
     pub maintenance: Vec<MaintenanceWindow>,
     /// Domain events mapped to invalidations.
     pub rules: Vec<RuleSettings>,
+    /// DynamoDB Streams read as sources of events.
+    pub streams: Vec<StreamSettings>,
 }
 
 impl Settings {
@@ -49,6 +51,7 @@ impl Settings {
     /// Whether a target or a notifier reaches AWS (CloudWatch, CloudFront, SNS).
     pub fn needs_aws(&self) -> bool {
         self.targets.iter().any(|t| t.kind().is_cloudwatch())
+            || !self.streams.is_empty()
             || self
                 .notifiers
                 .iter()
@@ -406,6 +409,42 @@ pub struct Broadcast {
     pub channel: String,
 }
 
+/// `[[streams]]`: a DynamoDB stream whose records become events.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// Unique name (metrics, API, checkpoints).
+    pub name: String,
+    /// The table whose latest stream is read, or the stream itself.
+    pub source: StreamSource,
+    /// The event type each record becomes; a `[[rules]]` entry handles it.
+    pub event: String,
+    /// Attributes of the item image (new image, or old one for a delete) that become the
+    /// event's fields; the key attributes always do.
+    pub fields: Vec<String>,
+    /// Where a stream read for the first time starts.
+    pub start: StreamStart,
+    /// How often it is read. Default 1 s.
+    pub every: Duration,
+    /// Else `[aws] region`.
+    pub region: Option<String>,
+}
+
+/// Which stream a `[[streams]]` entry reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamSource {
+    Table(String),
+    Arn(String),
+}
+
+/// Where reading starts the first time (afterwards, from the checkpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamStart {
+    /// Records written from the first start on.
+    Latest,
+    /// Every record the stream still holds (24 hours).
+    TrimHorizon,
+}
+
 /// The secrets a configured value holds, so that comparing two configurations sees a rotated
 /// password: `Debug` shows every secret as redacted.
 pub trait Secrets {
@@ -453,4 +492,9 @@ macro_rules! no_secrets {
         }
     )*};
 }
-no_secrets!(AlarmSettings, MaintenanceWindow, RuleSettings);
+no_secrets!(
+    AlarmSettings,
+    MaintenanceWindow,
+    RuleSettings,
+    StreamSettings
+);

@@ -28,6 +28,7 @@ use super::api;
         api::events::create,
         api::events::show,
         api::events::list,
+        api::streams::list,
         api::alarms::list,
         api::alarms::history,
         api::alarms::ack,

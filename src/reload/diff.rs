@@ -31,6 +31,7 @@ pub struct Diff {
     /// Keyed by event type (`event#2` for a second rule on the same event).
     pub rules: Changes,
     pub maintenance: Changes,
+    pub streams: Changes,
     /// Other sections whose values changed (`retention`, `invalidation`…), applied at once.
     pub sections: Vec<String>,
     /// Keys that differ from the running values but take a restart to apply
@@ -46,6 +47,7 @@ impl Diff {
             &self.alarms,
             &self.rules,
             &self.maintenance,
+            &self.streams,
         ]
         .iter()
         .all(|c| c.is_empty())
@@ -64,6 +66,7 @@ pub fn between(old: &Settings, new: &Settings) -> Diff {
             k.clone()
         }),
         maintenance: changes(&old.maintenance, &new.maintenance, |m| m.name.clone()),
+        streams: changes(&old.streams, &new.streams, |s| s.name.clone()),
         sections: sections(old, new),
         restart_required: restart_required(old, new),
     }

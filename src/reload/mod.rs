@@ -52,6 +52,36 @@ pub(crate) struct Pieces {
     pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
 }
 
+/// A consumer per `[[streams]]` entry (none without an AWS configuration, which is logged).
+pub(crate) fn streams(
+    pieces: &Pieces,
+    settings: &Settings,
+    aws: Option<&aws_config::SdkConfig>,
+    jobs: &Arc<crate::jobs::JobService>,
+) -> Vec<Arc<crate::streams::StreamConsumer>> {
+    let Some(sdk) = aws else {
+        if !settings.streams.is_empty() {
+            tracing::error!(
+                "DynamoDB streams are configured but no AWS configuration was loaded; they are not read."
+            );
+        }
+        return Vec::new();
+    };
+    settings
+        .streams
+        .iter()
+        .map(|s| {
+            Arc::new(crate::streams::StreamConsumer::new(
+                s.clone(),
+                sdk,
+                pieces.store.clone(),
+                jobs.clone(),
+                &pieces.metrics,
+            ))
+        })
+        .collect()
+}
+
 impl Pieces {
     /// The alarm evaluator of `settings`.
     pub fn evaluator(&self, settings: &Arc<Settings>) -> Arc<Evaluator> {
@@ -106,6 +136,8 @@ pub struct Reloader {
     live: Arc<Live>,
     pieces: Pieces,
     jobs: Arc<crate::jobs::Runtime>,
+    /// What stream consumers submit their events through.
+    job_service: Arc<crate::jobs::JobService>,
     notifications: Arc<NotifyWorker>,
     /// Held for a whole reload: two at once would interleave their swaps.
     aws: Mutex<Aws>,
@@ -118,6 +150,7 @@ impl Reloader {
         live: Arc<Live>,
         pieces: Pieces,
         jobs: Arc<crate::jobs::Runtime>,
+        job_service: Arc<crate::jobs::JobService>,
         notifications: Arc<NotifyWorker>,
         aws: Aws,
     ) -> Self {
@@ -126,6 +159,7 @@ impl Reloader {
             live,
             pieces,
             jobs,
+            job_service,
             notifications,
             aws: Mutex::new(aws),
             generation: watch::channel(0).0,
@@ -195,7 +229,16 @@ impl Reloader {
         // Before the swap: from here on, only targets in force reach /metrics.
         let kept: HashSet<&str> = new.targets.iter().map(|t| t.name.as_str()).collect();
         collector.gauges().retain_targets(&kept);
-        self.live.install(new.clone(), collector.clone());
+        for gone in &changes.streams.removed {
+            let _ = self.pieces.metrics.stream_lag.remove_label_values(&[gone]);
+            let _ = self
+                .pieces
+                .metrics
+                .stream_records
+                .remove_label_values(&[gone]);
+        }
+        let consumers = streams(&self.pieces, &new, sdk, &self.job_service);
+        self.live.install(new.clone(), collector.clone(), consumers);
         let at = now_ms();
         self.pieces.metrics.config_reload_ok.set(1);
         self.pieces.metrics.config_reload_at.set(at as f64 / 1000.0);

@@ -13,6 +13,7 @@ mod jobs;
 mod outbox;
 mod samples;
 mod silences;
+mod streams;
 mod target_status;
 mod tokens;
 
@@ -23,6 +24,7 @@ pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};
 pub use outbox::{NewNotification, Notification};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};
 pub use silences::{NewSilence, Silence};
+pub use streams::Checkpoint;
 pub use target_status::TargetStatus;
 pub use tokens::{NewToken, TokenRecord};
 

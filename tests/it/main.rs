@@ -36,4 +36,5 @@ mod series_api;
 mod shutdown;
 mod store_conformance;
 mod store_jobs;
+mod streams;
 mod upgrade;

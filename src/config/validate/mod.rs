@@ -3,6 +3,7 @@
 mod alerting;
 mod maintenance;
 mod rules;
+mod streams;
 mod targets;
 
 use std::net::SocketAddr;
@@ -32,6 +33,7 @@ const SECTIONS: &[&str] = &[
     "alerting",
     "maintenance",
     "rules",
+    "streams",
 ];
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -83,6 +85,8 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
     let maintenance = maintenance::windows(&mut v, raw_windows, &targets, &alarms);
     let raw_rules = v.list::<raw::Rule>(table, "rules");
     let rules = rules::all(&mut v, raw_rules, &targets);
+    let raw_streams = v.list::<raw::Stream>(table, "streams");
+    let streams = streams::all(&mut v, raw_streams, &rules);
     let sections = (
         server.flatten(),
         database.flatten(),
@@ -120,6 +124,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
             alerting,
             maintenance,
             rules,
+            streams,
         }),
         _ => Err(ConfigErrors::new(v.errors)),
     }

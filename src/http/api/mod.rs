@@ -12,6 +12,7 @@ mod params;
 pub(crate) mod purges;
 pub(crate) mod series;
 pub(crate) mod silences;
+pub(crate) mod streams;
 pub(crate) mod targets;
 pub(crate) mod tokens;
 
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(events::create)),
     )
     .route("/events/{id}", web::get().to(events::show))
+    .route("/streams", web::get().to(streams::list))
     .route("/alarms", web::get().to(alarms::list))
     .route("/alarms/{id}/history", web::get().to(alarms::history))
     .service(

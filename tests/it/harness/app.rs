@@ -97,6 +97,12 @@ impl TestApp {
         Self::start_full(toml, &url, dir, None, None, false, None).await
     }
 
+    /// An app on an existing SQLite file (a restart), with AWS at `aws`.
+    pub async fn restart_with_aws(toml: &str, dir: TempDir, aws: aws_config::SdkConfig) -> TestApp {
+        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        Self::start_full(toml, &url, dir, Some(aws), None, false, None).await
+    }
+
     /// An app on an existing SQLite file (a restart), with CloudFront `api`.
     pub async fn restart_with_cloudfront(
         toml: &str,
