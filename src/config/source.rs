@@ -190,6 +190,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "mute_expected",
     "redis",
     "cloudfront",
+    "fields",
     "broadcast",
     "keys",
     "patterns",

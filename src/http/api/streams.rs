@@ -11,7 +11,7 @@ use crate::http::{ApiError, AppState};
 #[utoipa::path(
     get,
     path = "/api/v1/streams",
-    tag = "events",
+    tag = "streams",
     summary = "DynamoDB streams read as event sources: lag, records, last error, checkpoints",
     responses((status = 200, description = "OK", body = serde_json::Value))
 )]
