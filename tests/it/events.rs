@@ -337,3 +337,53 @@ async fn values_never_widen_a_purge_and_bad_events_name_the_field() {
         .len();
     assert_eq!(jobs_before, jobs_after, "no bad event stored anything");
 }
+
+#[tokio::test]
+async fn an_event_opens_the_expected_dip_window_on_the_targets_it_touched() {
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\npurge_prefixes = [\"product:\"]\n\
+         [[alarms]]\nname = \"sessions-hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\ndatapoints = \"1 of 1\"\n\
+         [[rules]]\nevent = \"product.updated\"\nredis = [{{ target = \"sessions\", keys = [\"product:{{id}}\"] }}]\n",
+        redis.url()
+    ))
+    .await;
+    let ci = app.token("ci", &["invalidate"], &[]).await;
+    let mut c = redis.connection().await;
+    app.collector().poll_target_once("sessions").await.unwrap();
+    let res = post_event(
+        &app,
+        &ci,
+        None,
+        json!({"type": "product.updated", "data": {"id": 1}}),
+    )
+    .await;
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    for later in [0, 1_000] {
+        app.jobs
+            .run_once(cachewarden::store::now_ms() + later)
+            .await
+            .unwrap();
+    }
+    let event = app
+        .get_json(&format!("/api/v1/events/{id}"), Some(&ci))
+        .await;
+    assert_eq!(event["state"], "completed", "{event}");
+    let purge = event["children"][0]["id"].as_i64().unwrap();
+
+    // The cache is cold after the purge: the alarm fires, annotated as expected.
+    app.redis_interval(&mut c, "sessions", 1, 9).await;
+    let alarms = app.get_json("/api/v1/alarms", Some(&ci)).await;
+    let alarm = &alarms["alarms"][0];
+    assert_eq!(alarm["state"], "alarm", "{alarm}");
+    let history = app
+        .get_json(
+            &format!("/api/v1/alarms/{}/history", alarm["id"]),
+            Some(&ci),
+        )
+        .await;
+    assert_eq!(
+        history["transitions"][0]["evaluation"]["expected"],
+        format!("expected after purge #{purge}")
+    );
+}
