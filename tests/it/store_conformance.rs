@@ -40,6 +40,57 @@ async fn suite(store: Store) {
     alarms(&store).await;
     crate::store_jobs::outbox_claims(&store).await;
     crate::store_jobs::suite(&store).await;
+    stream_checkpoints(&store).await;
+}
+
+/// Stream checkpoints: per shard, kept when a later save has no sequence (a shard marked
+/// finished keeps where it ended); the first read's time is set once.
+async fn stream_checkpoints(store: &Store) {
+    use cachewarden::store::Checkpoint;
+    assert!(
+        store
+            .stream_checkpoints("products")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let at = |shard: &str, sequence: Option<&str>, finished: bool| Checkpoint {
+        shard_id: shard.into(),
+        sequence: sequence.map(Into::into),
+        finished,
+    };
+    store
+        .save_checkpoint("products", &at("s1", Some("100"), false), 1)
+        .await
+        .unwrap();
+    store
+        .save_checkpoint("products", &at("s1", Some("250"), false), 2)
+        .await
+        .unwrap();
+    store
+        .save_checkpoint("products", &at("s1", None, true), 3)
+        .await
+        .unwrap();
+    store
+        .save_checkpoint("products", &at("s2", Some("7"), false), 4)
+        .await
+        .unwrap();
+    store
+        .save_checkpoint("orders", &at("s1", Some("1"), false), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stream_checkpoints("products").await.unwrap(),
+        [at("s1", Some("250"), true), at("s2", Some("7"), false)]
+    );
+    assert_eq!(
+        store.stream_started("products", 1_000).await.unwrap(),
+        1_000
+    );
+    assert_eq!(
+        store.stream_started("products", 9_000).await.unwrap(),
+        1_000
+    );
 }
 
 fn note(kind: &str) -> Vec<NewNotification> {
