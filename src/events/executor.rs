@@ -22,8 +22,10 @@ use crate::store::{JobFilter, JobRecord, NewJob, StoreError};
 /// The stored kind name.
 pub const KIND: &str = "event";
 
-/// How often a running event looks at its children.
-const FOLLOW_MS: i64 = 500;
+/// When a running event looks at its children without being woken. A child that ends wakes
+/// its event at once; this covers a wake that came while the event was being stepped, and
+/// children ended together by a CloudFront batch.
+const FOLLOW_MS: i64 = 5_000;
 
 /// One child as validated at submission, created by the first step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,13 +197,14 @@ impl EventExecutor {
         })
     }
 
-    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+    /// Submits every child, each keyed by the event and its position: a repeat (the step
+    /// ran again after a crash) finds the children already there.
+    async fn make_children(
+        &self,
+        ctx: &JobContext<'_>,
+        children: &[Child],
+    ) -> Result<(), StoreError> {
         let job = ctx.job;
-        let children: Vec<Child> = serde_json::from_value(job.request["children"].clone())
-            .map_err(|e| StoreError::Corrupt(format!("event {} children: {e}", job.id)))?;
-        if job.started_at.is_none() {
-            ctx.started().await?;
-        }
         for (i, c) in children.iter().enumerate() {
             let Some(kind) = self.tier(&c.kind).map(|e| e.kind()) else {
                 continue;
@@ -224,6 +227,22 @@ impl EventExecutor {
             };
             ctx.store.create_job(&new, ctx.now).await?;
         }
+        Ok(())
+    }
+
+    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+        let job = ctx.job;
+        let children: Vec<Child> = serde_json::from_value(job.request["children"].clone())
+            .map_err(|e| StoreError::Corrupt(format!("event {} children: {e}", job.id)))?;
+        if job.started_at.is_none() {
+            ctx.started().await?;
+        }
+        // Once made (and recorded), the children are only followed.
+        if job.progress.is_none() {
+            self.make_children(ctx, &children).await?;
+            ctx.save_progress(&json!({ "children": children.len() }))
+                .await?;
+        }
         let made = ctx
             .store
             .list_jobs(&JobFilter {
@@ -232,7 +251,7 @@ impl EventExecutor {
                 ..JobFilter::default()
             })
             .await?;
-        if made.iter().any(|c| !c.state.is_final()) {
+        if made.len() < children.len() || made.iter().any(|c| !c.state.is_final()) {
             return Ok(Step::WaitUntil(ctx.now + FOLLOW_MS));
         }
         let failed: Vec<String> = made

@@ -195,6 +195,11 @@ impl Runtime {
             .finish_job(job.id, state, result, error, now)
             .await?;
         tracing::info!(job = job.id, kind = %job.kind, target_name = %job.target, state = %state, "A job ended.");
+        // A parent (an event) follows its children: it looks again now rather than at its
+        // next fallback check.
+        if let Some(parent) = job.parent_id {
+            self.store.wake_job(parent, now).await?;
+        }
         Ok(true)
     }
 

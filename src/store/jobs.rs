@@ -267,7 +267,7 @@ impl Store {
         let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE id = (\
                SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_after <= $3 \
-               AND (lease_until IS NULL OR lease_until < $3) AND kind IN ({}) ORDER BY id LIMIT 1{lock}) \
+               AND (lease_until IS NULL OR lease_until < $3) AND kind IN ({}) ORDER BY run_after, id LIMIT 1{lock}) \
              RETURNING {JOB_COLUMNS}",
             kinds.join(",")
         );
@@ -308,6 +308,18 @@ impl Store {
         .bind(now)
         .bind(id)
         .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Makes a waiting job due at `now` (a parent whose child just ended).
+    pub async fn wake_job(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET run_after = $1 WHERE id = $2 AND state IN ('queued', 'running') AND run_after > $1",
+        )
+        .bind(now)
+        .bind(id)
         .execute(self.pool())
         .await?;
         Ok(())
