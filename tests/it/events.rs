@@ -387,3 +387,82 @@ async fn an_event_opens_the_expected_dip_window_on_the_targets_it_touched() {
         format!("expected after purge #{purge}")
     );
 }
+
+#[tokio::test]
+async fn a_queued_event_cancels_and_a_running_one_names_its_children() {
+    let cf =
+        std::sync::Arc::new(crate::harness::cloudfront::ScriptedCloudFront::in_progress_for(0));
+    let app = TestApp::with_cloudfront(
+        "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n\
+         [[rules]]\nevent = \"page.published\"\ncloudfront = [{ target = \"web\", paths = [\"/pages/{slug}\"] }]\n",
+        cf.clone(),
+    )
+    .await;
+    let ci = app.token("ci", &["invalidate"], &[]).await;
+    let submit = |slug: &'static str| {
+        let app = &app;
+        let ci = ci.clone();
+        async move {
+            post_event(
+                app,
+                &ci,
+                None,
+                json!({"type": "page.published", "data": {"slug": slug}}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let cancel = |id: i64| {
+        let (app, ci) = (&app, ci.clone());
+        async move {
+            app.post(&format!("/api/v1/jobs/{id}/cancel"), Some(&ci), &json!({}))
+                .await
+        }
+    };
+
+    // Queued: cancelled at once, and it never makes children.
+    let queued = submit("a").await;
+    assert_eq!(cancel(queued).await.status(), 200);
+
+    // Running (its invalidation waits out the coalescing window): refused, saying how.
+    let running = submit("b").await;
+    app.jobs
+        .run_once(cachewarden::store::now_ms())
+        .await
+        .unwrap();
+    let res = cancel(running).await;
+    assert_eq!(res.status(), 409);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancel them one by one"),
+        "{body}"
+    );
+    for later in [2_100, 30_000, 60_000] {
+        app.jobs
+            .run_once(cachewarden::store::now_ms() + later)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        cf.calls().len(),
+        1,
+        "only the running event's invalidation was sent"
+    );
+    let done = app
+        .get_json(&format!("/api/v1/events/{running}"), Some(&ci))
+        .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    let gone = app
+        .get_json(&format!("/api/v1/events/{queued}"), Some(&ci))
+        .await;
+    assert_eq!(gone["state"], "cancelled");
+    assert_eq!(gone["children"], json!([]));
+}
