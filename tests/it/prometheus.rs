@@ -214,6 +214,15 @@ async fn every_source_kind_passes_promtool_and_counts_each_interval_once() {
             }
         }
     }
+    // So do the example alerts.
+    for expr in rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr: "))
+        .filter(|e| e.starts_with("cachewarden_"))
+    {
+        asked.insert(expr.split(' ').next().unwrap().to_owned());
+    }
+    assert!(asked.contains("cachewarden_config_last_reload_successful"));
     assert!(!asked.is_empty());
     for name in &asked {
         let family = name.strip_suffix("_bucket").unwrap_or(name);
