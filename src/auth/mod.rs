@@ -1,6 +1,7 @@
 //! Who is calling and what they may do: API tokens and the principal they authenticate as.
 
 pub mod manage;
+pub mod people;
 mod principal;
 mod token;
 pub mod usage;

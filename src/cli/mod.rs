@@ -9,6 +9,7 @@ mod invalidate;
 mod purge;
 mod respond;
 mod token;
+mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -121,6 +122,15 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Manage the people who sign in to the dashboard, directly in the database.
+    User {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        create: CreateArg,
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
 }
 
 /// The command-line definition (for completions, man pages and tests).
@@ -196,6 +206,17 @@ pub fn run() -> ExitCode {
             let settings = load(&config)?;
             let store = open_store(&settings, create.create).await?;
             let result = token::run(command, &settings, &store).await;
+            store.close().await;
+            result
+        }),
+        Command::User {
+            config,
+            create,
+            command,
+        } => with_runtime(async move {
+            let settings = load(&config)?;
+            let store = open_store(&settings, create.create).await?;
+            let result = user::run(command, &settings, &store).await;
             store.close().await;
             result
         }),

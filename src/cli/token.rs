@@ -46,14 +46,14 @@ pub enum TokenCommand {
     },
 }
 
-fn actor() -> String {
+pub(super) fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
 }
 
-async fn audit(
+pub(super) async fn audit(
     store: &Store,
     action: &str,
     outcome: Outcome,

@@ -4,6 +4,7 @@
 mod invalidation;
 mod job_state;
 mod name;
+mod role;
 mod scope;
 mod target_kind;
 pub mod text;
@@ -11,5 +12,6 @@ pub mod text;
 pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};
 pub use name::{NameError, TargetName, TokenName, check_name};
+pub use role::{Role, UnknownRole};
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use target_kind::{TargetKind, UnknownTargetKind};

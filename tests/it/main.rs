@@ -38,3 +38,4 @@ mod store_conformance;
 mod store_jobs;
 mod streams;
 mod upgrade;
+mod users;

@@ -41,6 +41,60 @@ async fn suite(store: Store) {
     crate::store_jobs::outbox_claims(&store).await;
     crate::store_jobs::suite(&store).await;
     stream_checkpoints(&store).await;
+    users(&store).await;
+}
+
+/// People: unique names, disabling, new passwords; `NotFound` for a name nobody has.
+async fn users(store: &Store) {
+    use cachewarden::domain::Role;
+    use cachewarden::store::NewUser;
+    let new = |name: &str| NewUser {
+        name: name.into(),
+        role: Role::Responder,
+        targets: vec![TargetName::parse("web").unwrap()],
+        password_hash: "$argon2id$first".into(),
+        created_by: "test".into(),
+    };
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let carol = store.create_user(&new("carol"), 10).await.unwrap();
+    assert_eq!((carol.role, carol.disabled), (Role::Responder, false));
+    assert!(matches!(
+        store.create_user(&new("carol"), 11).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_user(&new("alice@example.com"), 12)
+        .await
+        .unwrap();
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["alice@example.com", "carol"]);
+    assert!(
+        store
+            .set_user_disabled("carol", true, 13)
+            .await
+            .unwrap()
+            .disabled
+    );
+    store
+        .set_user_password("carol", "$argon2id$second", 14)
+        .await
+        .unwrap();
+    let (u, hash) = store.user_for_sign_in("carol").await.unwrap().unwrap();
+    assert_eq!(
+        (u.disabled, hash.as_str(), u.updated_at),
+        (true, "$argon2id$second", 14)
+    );
+    assert!(matches!(
+        store.set_user_disabled("nobody", true, 15).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.user_for_sign_in("nobody").await.unwrap().is_none());
 }
 
 /// Stream checkpoints: per shard, kept when a later save has no sequence (a shard marked

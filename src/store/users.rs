@@ -1,0 +1,154 @@
+//! People who sign in: name, role, target limits, the argon2id hash of their password.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, conflict_on_unique, inserted_row, only_row};
+use crate::domain::{Role, TargetName};
+
+/// A person to store; `password_hash` is already an argon2id PHC string.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: String,
+    pub role: Role,
+    /// Empty: every target.
+    pub targets: Vec<TargetName>,
+    pub password_hash: String,
+    pub created_by: String,
+}
+
+/// A stored person, without the password hash (which only sign-in reads).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UserRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub targets: Vec<TargetName>,
+    pub disabled: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, name, role, targets, disabled, created_by, created_at, updated_at";
+
+impl UserRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("user {what}: {e}"))
+        };
+        let role: String = row.try_get("role")?;
+        let targets: String = row.try_get("targets")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            role: role.parse().map_err(|e| corrupt("role", &e))?,
+            targets: targets
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(|t| TargetName::parse(t).map_err(|e| corrupt("targets", &e)))
+                .collect::<Result<_, _>>()?,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
+            created_by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+impl Store {
+    /// Stores a new person; a name already taken is a conflict.
+    pub async fn create_user(&self, u: &NewUser, now: i64) -> Result<UserRecord, StoreError> {
+        let targets = u
+            .targets
+            .iter()
+            .map(TargetName::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (name, role, targets, password_hash, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
+        ))
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(targets)
+        .bind(&u.password_hash)
+        .bind(&u.created_by)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+        .and_then(inserted_row)
+        .map_err(|e| conflict_on_unique(e, || format!("a user named {:?} already exists", u.name)))?;
+        UserRecord::from_row(&row)
+    }
+
+    /// Everyone, in name order, disabled people included.
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY name"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(UserRecord::from_row).collect()
+    }
+
+    /// How many people exist (none: the first start offers the setup link).
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// The person and their password hash, for sign-in.
+    pub async fn user_for_sign_in(
+        &self,
+        name: &str,
+    ) -> Result<Option<(UserRecord, String)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, password_hash FROM users WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((UserRecord::from_row(&r)?, r.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    /// Disables or re-enables a person; `NotFound` when there is no such name.
+    pub async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE users SET disabled = $1, updated_at = $2 WHERE name = $3 RETURNING {COLUMNS}"
+        ))
+        .bind(i64::from(disabled))
+        .bind(now)
+        .bind(name)
+        .fetch_all(self.pool())
+        .await
+        .map(only_row)?
+        .ok_or(StoreError::NotFound)?;
+        UserRecord::from_row(&row)
+    }
+
+    /// Replaces a person's password hash; `NotFound` when there is no such name.
+    pub async fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3 RETURNING {COLUMNS}"
+        ))
+        .bind(password_hash)
+        .bind(now)
+        .bind(name)
+        .fetch_all(self.pool())
+        .await
+        .map(only_row)?
+        .ok_or(StoreError::NotFound)?;
+        UserRecord::from_row(&row)
+    }
+}
