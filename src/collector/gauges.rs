@@ -36,8 +36,6 @@ struct State {
     /// (target, node, series) → the newest interval already added to its counter. CloudWatch
     /// polls re-read their lookback window, so the same interval arrives several times.
     counted: HashMap<(String, String, String), i64>,
-    /// Every (target, node, series) exported, so a removed target's series can be dropped.
-    exported: HashSet<(String, String, String)>,
     /// After a reload, the targets in force: a poll of a removed target that was still
     /// running when it was dropped adds nothing back.
     in_force: Option<HashSet<String>>,
@@ -99,10 +97,6 @@ impl CacheGauges {
                 t.with_label_values(&[&s.target, &s.node, &s.series])
                     .set(s.ts as f64 / 1000.0);
             }
-            let key = (s.target.clone(), s.node.clone(), s.series.clone());
-            if !state.exported.contains(&key) {
-                state.exported.insert(key);
-            }
         }
     }
 
@@ -111,26 +105,19 @@ impl CacheGauges {
     pub fn retain_targets(&self, kept: &HashSet<&str>) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.in_force = Some(kept.iter().map(|t| t.to_string()).collect());
-        let gone: Vec<(String, String, String)> = state
-            .exported
-            .iter()
-            .filter(|(target, _, _)| !kept.contains(target.as_str()))
-            .cloned()
-            .collect();
-        for key in gone {
-            let (target, node, series) = &key;
-            let labels = [target.as_str(), node.as_str()];
-            // A series no longer present is fine: the aim is that none is left.
-            let _ = match state.series.get(series) {
-                Some((Family::Gauge(g), _)) => g.remove_label_values(&labels),
-                Some((Family::Counter(c), _)) => c.remove_label_values(&labels),
-                None => Ok(()),
-            };
-            if let Some(t) = &self.timestamps {
-                let _ = t.remove_label_values(&[target, node, series]);
+        state
+            .counted
+            .retain(|(target, _, _), _| kept.contains(target.as_str()));
+        // The label sets are read from the metrics themselves rather than tracked per sample.
+        let gone = |labels: &[String]| labels.first().is_some_and(|t| !kept.contains(t.as_str()));
+        for family in state.families.values() {
+            match family {
+                Family::Gauge(g) => remove_where(g, &gone),
+                Family::Counter(c) => remove_where(c, &gone),
             }
-            state.counted.remove(&key);
-            state.exported.remove(&key);
+        }
+        if let Some(t) = &self.timestamps {
+            remove_where(t, &gone);
         }
     }
 
@@ -167,6 +154,37 @@ impl CacheGauges {
         }
         state.families.insert(how.name.clone(), family.clone());
         Some(family)
+    }
+}
+
+/// Removes the series of `vec` whose label values (in the vec's label order) match `gone`.
+fn remove_where<P: prometheus::core::MetricVecBuilder>(
+    vec: &prometheus::core::MetricVec<P>,
+    gone: &dyn Fn(&[String]) -> bool,
+) {
+    let names = vec
+        .desc()
+        .first()
+        .map(|d| d.variable_labels.clone())
+        .unwrap_or_default();
+    for family in vec.collect() {
+        for m in family.get_metric() {
+            let values: Vec<String> = names
+                .iter()
+                .map(|n| {
+                    m.get_label()
+                        .iter()
+                        .find(|l| l.name() == n)
+                        .map(|l| l.value().to_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            if gone(&values) {
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                // Absent already is fine: the aim is that none is left.
+                let _ = vec.remove_label_values(&refs);
+            }
+        }
     }
 }
 

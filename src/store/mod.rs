@@ -227,6 +227,26 @@ pub fn now_ms() -> i64 {
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Conflict`] with `message`.
+/// Target limits as stored: names joined by commas, empty for every target.
+fn targets_to_db(targets: &[crate::domain::TargetName]) -> String {
+    targets
+        .iter()
+        .map(crate::domain::TargetName::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Target limits read back; `what` names the row kind in the error.
+fn targets_from_db(s: &str, what: &str) -> Result<Vec<crate::domain::TargetName>, StoreError> {
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            crate::domain::TargetName::parse(t)
+                .map_err(|e| StoreError::Corrupt(format!("{what} targets: {e}")))
+        })
+        .collect()
+}
+
 fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message()),

@@ -3,7 +3,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, conflict_on_unique, inserted_row, only_row};
+use super::{
+    Store, StoreError, conflict_on_unique, inserted_row, only_row, targets_from_db, targets_to_db,
+};
 use crate::domain::{ScopeSet, TargetName, TokenName};
 
 /// What is stored for a new token (the secret itself never is).
@@ -52,11 +54,7 @@ impl TokenRecord {
             name: TokenName::parse(&name).map_err(|e| corrupt("name", &e))?,
             prefix: row.try_get("prefix")?,
             scopes: ScopeSet::from_db(&scopes).map_err(|e| corrupt("scopes", &e))?,
-            targets: targets
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(|t| TargetName::parse(t).map_err(|e| corrupt("targets", &e)))
-                .collect::<Result<_, _>>()?,
+            targets: targets_from_db(&targets, "token")?,
             created_at: row.try_get("created_at")?,
             created_by: row.try_get("created_by")?,
             expires_at: row.try_get("expires_at")?,
@@ -69,12 +67,7 @@ impl TokenRecord {
 impl Store {
     /// Stores a new token. A name held by another active token is a conflict.
     pub async fn create_token(&self, t: &NewToken, now: i64) -> Result<TokenRecord, StoreError> {
-        let targets = t
-            .targets
-            .iter()
-            .map(TargetName::as_str)
-            .collect::<Vec<_>>()
-            .join(",");
+        let targets = targets_to_db(&t.targets);
         let row = sqlx::query(&format!(
             "INSERT INTO api_tokens (name, token_hash, prefix, scopes, targets, created_at, created_by, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"

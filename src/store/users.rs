@@ -3,7 +3,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, conflict_on_unique, inserted_row, only_row};
+use super::{
+    Store, StoreError, conflict_on_unique, inserted_row, only_row, targets_from_db, targets_to_db,
+};
 use crate::domain::{Role, TargetName};
 
 /// A person to store; `password_hash` is already an argon2id PHC string.
@@ -43,11 +45,7 @@ impl UserRecord {
             id: row.try_get("id")?,
             name: row.try_get("name")?,
             role: role.parse().map_err(|e| corrupt("role", &e))?,
-            targets: targets
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(|t| TargetName::parse(t).map_err(|e| corrupt("targets", &e)))
-                .collect::<Result<_, _>>()?,
+            targets: targets_from_db(&targets, "user")?,
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             created_by: row.try_get("created_by")?,
             created_at: row.try_get("created_at")?,
@@ -59,12 +57,7 @@ impl UserRecord {
 impl Store {
     /// Stores a new person; a name already taken is a conflict.
     pub async fn create_user(&self, u: &NewUser, now: i64) -> Result<UserRecord, StoreError> {
-        let targets = u
-            .targets
-            .iter()
-            .map(TargetName::as_str)
-            .collect::<Vec<_>>()
-            .join(",");
+        let targets = targets_to_db(&u.targets);
         let row = sqlx::query(&format!(
             "INSERT INTO users (name, role, targets, password_hash, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"

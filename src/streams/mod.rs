@@ -76,6 +76,8 @@ pub struct StreamConsumer {
     /// A pass is running: the next one waits for the schedule after it (checkpoints are
     /// written by one pass at a time).
     reading: tokio::sync::Mutex<()>,
+    /// When the stream was first read (stored; read once per process).
+    started: tokio::sync::OnceCell<i64>,
 }
 
 impl StreamConsumer {
@@ -114,6 +116,7 @@ impl StreamConsumer {
             lag,
             counted,
             reading: tokio::sync::Mutex::new(()),
+            started: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -155,6 +158,8 @@ impl StreamConsumer {
             Err(e) => {
                 tracing::warn!(stream = %self.settings.name, error = %e, "Could not read a DynamoDB stream; trying again at the next pass.");
                 status.last_error = Some(e);
+                // Looked up again next time: the table may have a new stream.
+                status.stream_arn = None;
                 PassReport::default()
             }
         }
@@ -183,10 +188,15 @@ impl StreamConsumer {
 
     /// Reads what is new: (report, the stream's ARN, creation time of the newest record read).
     async fn pass(&self, now: i64) -> Result<(PassReport, String, Option<i64>), String> {
-        let arn = self.stream_arn().await?;
-        let started = self
-            .store
-            .stream_started(&self.settings.name, now)
+        // The ARN found by the last pass that worked: ListStreams only when there is none.
+        let known = self.status().stream_arn;
+        let arn = match known {
+            Some(a) => a,
+            None => self.stream_arn().await?,
+        };
+        let started = *self
+            .started
+            .get_or_try_init(|| self.store.stream_started(&self.settings.name, now))
             .await
             .map_err(|e| e.to_string())?;
         let shards = self.shards(&arn).await?;

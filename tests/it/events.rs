@@ -390,12 +390,17 @@ async fn an_event_opens_the_expected_dip_window_on_the_targets_it_touched() {
 
 #[tokio::test]
 async fn a_queued_event_cancels_and_a_running_one_names_its_children() {
-    let cf =
-        std::sync::Arc::new(crate::harness::cloudfront::ScriptedCloudFront::in_progress_for(0));
-    let app = TestApp::with_cloudfront(
-        "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n\
-         [[rules]]\nevent = \"page.published\"\ncloudfront = [{ target = \"web\", paths = [\"/pages/{slug}\"] }]\n",
-        cf.clone(),
+    // moto: the invalidation waits out the coalescing window, which keeps the event running.
+    let moto = Moto::start();
+    let sdk = moto.sdk_config("eu-west-1").await;
+    let cf = cachewarden::aws::cloudfront(&sdk);
+    let distribution = create_distribution(&cf).await;
+    let app = TestApp::with_aws(
+        &format!(
+            "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"{distribution}\"\n\
+             [[rules]]\nevent = \"page.published\"\ncloudfront = [{{ target = \"web\", paths = [\"/pages/{{slug}}\"] }}]\n"
+        ),
+        sdk,
     )
     .await;
     let ci = app.token("ci", &["invalidate"], &[]).await;
@@ -451,8 +456,14 @@ async fn a_queued_event_cancels_and_a_running_one_names_its_children() {
             .await
             .unwrap();
     }
+    let sent = cf
+        .list_invalidations()
+        .distribution_id(&distribution)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        cf.calls().len(),
+        sent.invalidation_list().unwrap().items().len(),
         1,
         "only the running event's invalidation was sent"
     );
