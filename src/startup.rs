@@ -40,6 +40,8 @@ pub struct Application {
     leadership: crate::leader::Leadership,
     elector: Option<crate::leader::Elector>,
     notifications: Arc<crate::notify::NotifyWorker>,
+    /// `/setup?code=…` while no user exists (logged at start).
+    setup_link: Option<String>,
     /// Whether `run_until_stopped` starts polling and maintenance (tests that drive
     /// `…_once()` themselves turn it off).
     background: bool,
@@ -149,7 +151,17 @@ impl Application {
             },
         ));
         let (leadership, elector) = crate::leader::elect(&store, metrics.leader.clone());
+        // With nobody to sign in, the first admin is made through a one-time link. An
+        // unreadable store is no reason not to start: the link is then simply not offered.
+        let (setup, setup_link) = match store.count_users().await {
+            Ok(0) => {
+                let (setup, code) = crate::auth::setup::SetupCode::issue();
+                (setup, Some(format!("/setup?code={code}")))
+            }
+            _ => Default::default(),
+        };
         let state = web::Data::new(AppState {
+            setup: Arc::new(setup),
             live: live.clone(),
             store: store.clone(),
             metrics,
@@ -188,6 +200,7 @@ impl Application {
             leadership,
             elector,
             notifications,
+            setup_link,
             background: true,
             cancel: CancellationToken::new(),
         })
@@ -242,6 +255,11 @@ impl Application {
         self.address
     }
 
+    /// The one-time link that creates the first admin (path and query), while nobody exists.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.address.port()
@@ -275,6 +293,18 @@ impl Application {
             .background
             .then(|| tokio::spawn(self.notifications.clone().run(self.cancel.clone())));
         tracing::info!(address = %self.address, targets = self.live.settings().targets.len(), "Listening.");
+        if let Some(link) = &self.setup_link {
+            // The one secret this daemon logs on purpose: it is single-use, creates only the
+            // first admin, and dies with the process. Whoever reads the log runs the host.
+            let base = match &self.live.settings().server.public_url {
+                Some(u) => u.as_str().trim_end_matches('/').to_owned(),
+                None => format!("http://{}", self.address),
+            };
+            tracing::warn!(
+                link = %format!("{base}{link}"),
+                "No one can sign in yet: open this one-time link to create the first admin."
+            );
+        }
         let result = tokio::select! {
             res = &mut server => res,
             () = shutdown => {

@@ -476,7 +476,7 @@ impl RespondService {
                 Some(t) => who.require_target(Scope::Respond, t)?,
                 None => {
                     return Err(ServiceError::Forbidden(AuthError::NamedTargetOnly {
-                        token: who.name.to_string(),
+                        who: who.describe(),
                         hint: "silence one alarm or one of its targets by name",
                     }));
                 }

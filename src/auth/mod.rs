@@ -3,8 +3,10 @@
 pub mod manage;
 pub mod people;
 mod principal;
+pub mod sessions;
+pub mod setup;
 mod token;
 pub mod usage;
 
-pub use principal::{AuthError, Principal};
+pub use principal::{AuthError, Caller, Principal};
 pub use token::{IssuedToken, TokenSecret, hash_token, issue};

@@ -1,13 +1,26 @@
 //! The authenticated caller.
 
-use crate::domain::{Scope, ScopeSet, TargetName, TokenName};
-use crate::store::TokenRecord;
+use crate::domain::{Scope, ScopeSet, TargetName};
+use crate::store::{TokenRecord, UserRecord};
 
-/// A caller that presented a valid token.
+/// How a caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A bearer token (its id).
+    Token(i64),
+    /// A person signed in to the dashboard (their user id).
+    User(i64),
+    /// The daemon itself on behalf of configuration (a stream consumer).
+    Internal,
+}
+
+/// A caller that presented a valid token, or a person with a live session. Both go through
+/// the same checks: a role is a set of scopes and target limits, like a token.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub token_id: i64,
-    pub name: TokenName,
+    pub caller: Caller,
+    /// The token's or person's name: what the audit log and job requester show.
+    pub name: String,
     pub scopes: ScopeSet,
     /// Empty: every target.
     pub targets: Vec<TargetName>,
@@ -19,13 +32,14 @@ pub struct Principal {
 pub enum AuthError {
     #[error("{0}")]
     Unauthenticated(&'static str),
-    #[error("token {token:?} lacks the {needed} scope")]
-    MissingScope { token: String, needed: Scope },
-    #[error("token {token:?} is not allowed to act on target {target:?}")]
-    TargetNotAllowed { token: String, target: String },
-    /// A token limited to some targets asked for something that reaches beyond one target.
-    #[error("token {token:?} is limited to some targets; {hint}")]
-    NamedTargetOnly { token: String, hint: &'static str },
+    /// `who` is the caller as [`Principal::describe`] puts it (`token "deploy"`).
+    #[error("{who} lacks the {needed} scope")]
+    MissingScope { who: String, needed: Scope },
+    #[error("{who} is not allowed to act on target {target:?}")]
+    TargetNotAllowed { who: String, target: String },
+    /// A caller limited to some targets asked for something that reaches beyond one target.
+    #[error("{who} is limited to some targets; {hint}")]
+    NamedTargetOnly { who: String, hint: &'static str },
     /// The token store could not be reached: neither yes nor no, try again.
     #[error("the token could not be checked; try again")]
     Unavailable,
@@ -34,22 +48,42 @@ pub enum AuthError {
 impl From<TokenRecord> for Principal {
     fn from(t: TokenRecord) -> Self {
         Self {
-            token_id: t.id,
-            name: t.name,
+            caller: Caller::Token(t.id),
+            name: t.name.to_string(),
             scopes: t.scopes,
             targets: t.targets,
         }
     }
 }
 
+impl From<&UserRecord> for Principal {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            caller: Caller::User(u.id),
+            name: u.name.clone(),
+            scopes: u.role.scopes(),
+            targets: u.targets.clone(),
+        }
+    }
+}
+
 impl Principal {
+    /// The caller in an error message: `token "deploy"`, `user "alice"`.
+    pub fn describe(&self) -> String {
+        match self.caller {
+            Caller::Token(_) => format!("token {:?}", self.name),
+            Caller::User(_) => format!("user {:?}", self.name),
+            Caller::Internal => self.name.clone(),
+        }
+    }
+
     /// Succeeds when the token holds `scope` (see [`ScopeSet::allows`]).
     pub fn require(&self, scope: Scope) -> Result<(), AuthError> {
         if self.scopes.allows(scope) {
             Ok(())
         } else {
             Err(AuthError::MissingScope {
-                token: self.name.to_string(),
+                who: self.describe(),
                 needed: scope,
             })
         }
@@ -68,7 +102,7 @@ impl Principal {
             Ok(())
         } else {
             Err(AuthError::TargetNotAllowed {
-                token: self.name.to_string(),
+                who: self.describe(),
                 target: format!("(the target of {what})"),
             })
         }
@@ -81,7 +115,7 @@ impl Principal {
             Ok(())
         } else {
             Err(AuthError::TargetNotAllowed {
-                token: self.name.to_string(),
+                who: self.describe(),
                 target: target.to_string(),
             })
         }

@@ -30,6 +30,28 @@ pub enum TargetKind {
 pub struct UnknownTargetKind(pub String);
 
 impl TargetKind {
+    /// The tiers in the order a request meets them: edge, API, data caches, self-run caches.
+    pub const TIERS: [TargetKind; 6] = [
+        TargetKind::Cloudfront,
+        TargetKind::Apigateway,
+        TargetKind::Elasticache,
+        TargetKind::Dax,
+        TargetKind::Redis,
+        TargetKind::Memcached,
+    ];
+
+    /// The name people know the service by.
+    pub fn label(self) -> &'static str {
+        match self {
+            TargetKind::Redis => "Redis",
+            TargetKind::Memcached => "Memcached",
+            TargetKind::Elasticache => "ElastiCache",
+            TargetKind::Cloudfront => "CloudFront",
+            TargetKind::Apigateway => "API Gateway",
+            TargetKind::Dax => "DAX",
+        }
+    }
+
     /// Every kind.
     pub const ALL: [TargetKind; 6] = [
         TargetKind::Redis,

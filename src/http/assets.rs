@@ -13,6 +13,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/app.css"),
     ),
     (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    ),
+    (
         "api-docs.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/api-docs.js"),

@@ -206,18 +206,21 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-/// Puts every error answer that is not already ours into our JSON shape (with the request
+/// Puts every error answer that is not already ours (JSON or a page) into our JSON shape (with the request
 /// id): actix answers some itself, such as 405 for a method a route lacks (empty body) or 413
 /// for an oversized raw body (text).
 pub fn json_errors<B: actix_web::body::MessageBody + 'static>(
     res: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
     use actix_web::middleware::ErrorHandlerResponse;
-    let json = res
+    // Ours already: JSON from the API, HTML pages from the dashboard.
+    let ours = res
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if json {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if ours {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

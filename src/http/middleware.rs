@@ -33,7 +33,8 @@ fn is_mutating(method: &Method) -> bool {
 }
 
 /// Request id, timing, metrics, one log line per request, and an audit entry for every
-/// mutating API call, whatever its outcome (denied and invalid attempts included).
+/// mutating call, from the API or a dashboard form, whatever its outcome (denied and invalid
+/// attempts included). A person's actions are recorded under their name.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -78,7 +79,7 @@ pub async fn observe(
         .http_duration
         .with_label_values(&[method.as_str(), &route])
         .observe(elapsed.as_secs_f64());
-    if is_mutating(&method) && path.starts_with("/api/") {
+    if is_mutating(&method) {
         let (actor, note) = {
             let ext = res.request().extensions();
             let actor = match (ext.get::<Principal>(), ext.get::<InvalidToken>()) {

@@ -8,7 +8,6 @@ mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod request_id;
-mod sparkline;
 
 use std::sync::Arc;
 
@@ -39,6 +38,8 @@ pub struct AppState {
     pub token_usage: Arc<crate::auth::usage::TokenUsage>,
     /// Reads the configuration again (`POST /api/v1/admin/reload`).
     pub reloader: Arc<crate::reload::Reloader>,
+    /// The one-time code that creates the first admin (empty once someone exists).
+    pub setup: Arc<crate::auth::setup::SetupCode>,
 }
 
 impl AppState {
@@ -53,8 +54,8 @@ impl AppState {
     }
 }
 
-/// Registers every route. The API scope requires a bearer token; health, metrics, static
-/// files and the dashboard do not.
+/// Registers every route. The API scope requires a bearer token and the dashboard a session;
+/// health, metrics and static files need neither.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(error::json_config())
         .app_data(error::query_config())
@@ -64,13 +65,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(health::metrics))
         .route("/api/openapi.json", web::get().to(openapi::json))
         .route("/api/docs", web::get().to(openapi::docs))
-        .route("/", web::get().to(dashboard::home))
         .route("/static/{file}", web::get().to(assets::serve))
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(middleware::authenticate))
                 .configure(api::routes),
         )
+        .configure(dashboard::routes)
         .default_service(web::to(not_found));
 }
 

@@ -4,6 +4,9 @@
 pub mod glob;
 pub mod memcached;
 pub mod redis;
+
+/// Every purge kind (what the purge pages and routes show).
+pub const KINDS: [&str; 2] = [redis::KIND, memcached::KIND];
 mod slot;
 
 use serde::{Deserialize, Serialize};

@@ -311,6 +311,55 @@ impl Store {
         })
     }
 
+    /// The nodes of a cluster target that reported since `since` (`""`, the whole target,
+    /// excluded), in name order.
+    pub async fn target_nodes(&self, target: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT node FROM samples WHERE target = $1 AND ts >= $2 AND node <> '' ORDER BY node",
+        )
+        .bind(target)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// One series (node `""`) of many targets over [from, to) at one resolution, by target:
+    /// one query for a page of sparklines instead of one per row.
+    pub async fn read_series_many(
+        &self,
+        targets: &[&str],
+        series: &str,
+        from: i64,
+        to: i64,
+        resolution: Resolution,
+    ) -> Result<HashMap<String, Vec<(i64, f64)>>, StoreError> {
+        let mut out: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
+        if targets.is_empty() {
+            return Ok(out);
+        }
+        let value = match resolution {
+            Resolution::Raw => "value",
+            _ => "CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END",
+        };
+        let list: Vec<String> = (0..targets.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = format!(
+            "SELECT target, ts, {value} AS v FROM {} WHERE node = '' AND series = $1 \
+             AND ts >= $2 AND ts < $3 AND target IN ({}) ORDER BY target, ts",
+            resolution.table(),
+            list.join(",")
+        );
+        let mut q = sqlx::query(&sql).bind(series).bind(from).bind(to);
+        for t in targets {
+            q = q.bind(*t);
+        }
+        for r in q.fetch_all(self.pool()).await? {
+            out.entry(r.try_get("target")?)
+                .or_default()
+                .push((r.try_get("ts")?, r.try_get("v")?));
+        }
+        Ok(out)
+    }
+
     /// The newest sample of each series of a target (node `""`) since `since`, for status pages.
     pub async fn latest_samples(
         &self,

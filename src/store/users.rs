@@ -32,10 +32,11 @@ pub struct UserRecord {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, name, role, targets, disabled, created_by, created_at, updated_at";
+pub(super) const COLUMNS: &str =
+    "id, name, role, targets, disabled, created_by, created_at, updated_at";
 
 impl UserRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+    pub(super) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Corrupt(format!("user {what}: {e}"))
         };

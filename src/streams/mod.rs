@@ -16,9 +16,9 @@ use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::Principal;
+use crate::auth::{Caller, Principal};
 use crate::config::{StreamSettings, StreamSource, StreamStart};
-use crate::domain::{Scope, ScopeSet, TokenName};
+use crate::domain::{Scope, ScopeSet};
 use crate::jobs::JobService;
 use crate::store::{Checkpoint, Store};
 
@@ -95,10 +95,8 @@ impl StreamConsumer {
             conf = conf.region(aws_config::Region::new(r.clone()));
         }
         let principal = Principal {
-            token_id: 0,
-            name: TokenName::parse(&format!("stream.{}", settings.name))
-                .or_else(|_| TokenName::parse("stream"))
-                .expect("a static name"),
+            caller: Caller::Internal,
+            name: format!("stream.{}", settings.name),
             scopes: ScopeSet::new([Scope::Invalidate, Scope::Read]),
             targets: Vec::new(),
         };

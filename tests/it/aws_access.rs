@@ -21,6 +21,7 @@ async fn without_credentials_the_error_is_one_sentence_and_the_chain_is_logged()
     let config = dir.path().join("cw.toml");
     std::fs::write(&config, &toml).unwrap();
     let admin = admin_token(&toml, &db).await;
+    crate::harness::people::add_person_at(&db, "vera", cachewarden::domain::Role::Viewer).await;
     // No AWS variables at all (the harness removes the machine's).
     let daemon = Replica::start("daemon", &config, dir.path(), &[]);
     let http = reqwest::Client::new();
@@ -44,14 +45,11 @@ async fn without_credentials_the_error_is_one_sentence_and_the_chain_is_logged()
          and AWS_SECRET_ACCESS_KEY, or run with an instance or task role"
     );
 
-    let page = http
-        .get(daemon.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let web = crate::harness::people::Web {
+        base: daemon.url(""),
+    };
+    let vera = web.sign_in("vera").await;
+    let page = web.page(Some(&vera.cookie), "/").await.body;
     assert!(page.contains("no AWS credentials found"), "{page}");
     assert!(!page.contains("dispatch failure"), "{page}");
 

@@ -1,115 +1,113 @@
-//! The dashboard in a real headless Chromium.
+//! The dashboard in a real headless Chromium: signing in, the overview, a target's charts
+//! with what happened on them, alarms, jobs and the forms that change caches.
 
-use fantoccini::Locator;
+use cachewarden::domain::Role;
+use cachewarden::store::{Sample, now_ms};
+use fantoccini::{Client, Locator};
 
 use crate::harness::TestApp;
-use crate::harness::browser::Browser;
+use crate::harness::browser::{Browser, click, fill, screenshot, wait_for};
+use crate::harness::people::{PASSWORD, sign_in_browser};
+
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(e.text().await.unwrap());
+    }
+    out
+}
 
 #[tokio::test]
-async fn the_home_page_shows_the_empty_state_styled_by_the_stylesheet() {
+async fn setup_link_then_first_admin_then_sign_in() {
     let app = TestApp::sqlite("").await;
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&app.url("/")).await.unwrap();
-    assert_eq!(c.title().await.unwrap(), "Targets · cachewarden");
-    let empty = c.find(Locator::Css("#empty-state")).await.unwrap();
-    let text = empty.text().await.unwrap();
-    assert!(text.contains("No cache targets yet"), "{text}");
-    assert!(
-        text.contains("cachewarden print-default-config > cachewarden.toml"),
-        "{text}"
-    );
-    // The accent border comes from /static/app.css: the stylesheet was served and applied.
-    assert_eq!(
-        empty.css_value("border-left-color").await.unwrap(),
-        "rgba(31, 111, 235, 1)"
-    );
-    assert!(
-        c.find(Locator::Css("table.targets")).await.is_err(),
-        "no table without targets"
-    );
-    if let Ok(dir) = std::env::var("CACHEWARDEN_SCREENSHOTS") {
-        std::fs::write(
-            std::path::Path::new(&dir).join("home-empty.png"),
-            c.screenshot().await.unwrap(),
-        )
-        .unwrap();
-    }
-    browser.close().await;
-}
-
-#[tokio::test]
-async fn the_home_page_lists_configured_targets() {
-    let app = TestApp::sqlite(
-        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n\
-         [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n",
-    )
-    .await;
-    let browser = Browser::start().await;
-    let c = &browser.client;
-    c.goto(&app.url("/")).await.unwrap();
-    let rows = c
-        .find_all(Locator::Css("table.targets tbody tr"))
+    // A signed-out browser lands on the sign-in page, which (nobody exists yet) leads to setup.
+    c.goto(&app.url("/alarms")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/setup");
+    screenshot(c, "setup-without-link").await;
+    c.goto(&app.url(app.setup_link.as_deref().unwrap()))
         .await
         .unwrap();
-    let mut seen = Vec::new();
-    for row in rows {
-        seen.push(row.text().await.unwrap());
-    }
-    assert_eq!(
-        seen,
-        [
-            "sessions redis pending every 15s",
-            "web cloudfront pending every 1m"
-        ]
+    fill(c, "input[name=name]", "root").await;
+    fill(c, "input[name=password]", PASSWORD).await;
+    fill(c, "input[name=confirm]", PASSWORD).await;
+    screenshot(c, "setup").await;
+    click(c, "#setup button").await;
+    let who = wait_for(c, "#who").await;
+    assert_eq!(who.text().await.unwrap(), "root · admin");
+    // The zero-configuration first run: no targets, and how to add one.
+    let empty = c.find(Locator::Css("#empty-state")).await.unwrap();
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("cachewarden print-default-config > cachewarden.toml")
     );
-    assert!(c.find(Locator::Css("#empty-state")).await.is_err());
+    assert_eq!(
+        empty.css_value("border-left-color").await.unwrap(),
+        "rgba(31, 111, 235, 1)",
+        "the stylesheet applies"
+    );
+    screenshot(c, "overview-empty").await;
+    click(c, "form.who button").await;
+    wait_for(c, "#sign-in").await;
+    screenshot(c, "sign-in").await;
+    // Signed out: pages lead back to the sign-in page, which then returns to them.
+    c.goto(&app.url("/jobs")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/sign-in");
+    fill(c, "input[name=name]", "root").await;
+    fill(c, "input[name=password]", PASSWORD).await;
+    click(c, "#sign-in button").await;
+    wait_for(c, "#who").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/jobs");
     browser.close().await;
 }
 
 #[tokio::test]
-async fn each_target_shows_its_hit_rate_over_time_as_a_chart() {
+async fn the_overview_groups_targets_by_tier_with_a_day_of_hit_rate() {
     use redis::AsyncCommands;
     let redis = crate::harness::redis::RedisServer::start();
     let app = TestApp::sqlite(&format!(
-        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n",
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
+         [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n",
         redis.url()
     ))
     .await;
+    app.person("vera", Role::Viewer, &[]).await;
     let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
     app.collector().poll_target_once("sessions").await.unwrap();
-    for hits in [3, 1] {
-        for _ in 0..hits {
-            let _: Option<String> = c.get("k").await.unwrap();
-        }
-        let _: Option<String> = c.get("missing").await.unwrap();
-        app.collector().poll_target_once("sessions").await.unwrap();
-    }
+    app.redis_interval(&mut c, "sessions", 1, 1).await;
+    // Two earlier hours of hit rate, an hour apart: the sparkline draws them as two pieces.
+    let now = now_ms();
+    let earlier = [
+        Sample::ratio("sessions", "", "hit_rate", now - 3 * 3_600_000, 9.0, 10.0),
+        Sample::ratio("sessions", "", "hit_rate", now - 2 * 3_600_000, 3.0, 10.0),
+    ];
+    app.store.upsert_samples(&earlier).await.unwrap();
+    app.store.rollup(now - 4 * 3_600_000, now).await.unwrap();
+
     let browser = Browser::start().await;
     let b = &browser.client;
-    b.goto(&app.url("/")).await.unwrap();
-    let row = b
-        .find(Locator::Css("table.targets tbody tr"))
+    sign_in_browser(b, &app, "vera").await;
+    // CloudFront (the edge) comes before Redis.
+    assert_eq!(texts(b, "section.tier h2").await, ["CloudFront", "Redis"]);
+    let rows = texts(b, "table.targets tbody tr").await;
+    assert_eq!(rows[0], "web cloudfront pending every 1m");
+    assert!(rows[1].starts_with("sessions redis up 50.0 %"), "{rows:?}");
+    let chart = b
+        .find(Locator::Css("a[href='/targets/sessions']"))
         .await
         .unwrap();
-    assert!(
-        row.text()
-            .await
-            .unwrap()
-            .starts_with("sessions redis up 50.0 %"),
-        "{}",
-        row.text().await.unwrap()
-    );
-    let chart = row
-        .find(Locator::Css("svg.spark"))
-        .await
-        .expect("a chart in the row");
+    assert_eq!(chart.text().await.unwrap(), "sessions");
+    let spark = b.find(Locator::Css("svg.spark")).await.unwrap();
     assert_eq!(
-        chart.attr("aria-label").await.unwrap().as_deref(),
-        Some("hit rate of sessions, last 6 hours")
+        spark.attr("aria-label").await.unwrap().as_deref(),
+        Some("hit rate of sessions, last 24 hours")
     );
-    let path = chart
+    let d = spark
         .find(Locator::Css("path"))
         .await
         .unwrap()
@@ -117,85 +115,385 @@ async fn each_target_shows_its_hit_rate_over_time_as_a_chart() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        path.matches(['M', 'L']).count(),
-        2,
-        "two datapoints (0.75 then 0.5): {path}"
+    assert!(
+        d.matches('M').count() >= 2,
+        "the hour-apart points are not joined: {d}"
     );
-    if let Ok(dir) = std::env::var("CACHEWARDEN_SCREENSHOTS") {
-        std::fs::write(
-            std::path::Path::new(&dir).join("home-targets.png"),
-            b.screenshot().await.unwrap(),
-        )
-        .unwrap();
-    }
+    screenshot(b, "overview").await;
+    // Filtering by tier.
+    b.goto(&app.url("/?tier=redis")).await.unwrap();
+    assert_eq!(texts(b, "section.tier h2").await, ["Redis"]);
+    b.goto(&app.url("/?q=nothing-like-this")).await.unwrap();
+    assert!(b.find(Locator::Css("#no-match")).await.is_ok());
     browser.close().await;
 }
 
 #[tokio::test]
-async fn alarms_show_their_state_first_and_who_holds_their_messages() {
+async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_the_chart() {
+    let moto = crate::harness::moto::Moto::start();
+    let sdk = moto.sdk_config("eu-west-1").await;
+    let cf = cachewarden::aws::cloudfront(&sdk);
+    let id = crate::harness::moto::create_distribution(&cf).await;
+    let app = TestApp::with_aws(
+        &format!("[aws]\nregion = \"eu-west-1\"\n[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"{id}\"\n"),
+        sdk,
+    )
+    .await;
+    app.person("olga", Role::Operator, &[]).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "olga").await;
+    b.goto(&app.url("/invalidate")).await.unwrap();
+    let items = b.find(Locator::Css("textarea[name=items]")).await.unwrap();
+    items
+        .send_keys("/index.html\nassets/app.js\n/css/*")
+        .await
+        .unwrap();
+    click(b, "#invalidate button").await;
+    // The bad item, and only it, carries its error beside it.
+    let bad = wait_for(b, "#items li.bad").await;
+    let text = bad.text().await.unwrap();
+    assert!(text.starts_with("assets/app.js "), "{text}");
+    assert!(text.contains("must start with /"), "{text}");
+    assert_eq!(
+        b.find_all(Locator::Css("#items li.bad"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    screenshot(b, "invalidate-error").await;
+    let items = b.find(Locator::Css("textarea[name=items]")).await.unwrap();
+    items.clear().await.unwrap();
+    items
+        .send_keys("/index.html\n/assets/app.js\n/css/*")
+        .await
+        .unwrap();
+    click(b, "#invalidate button").await;
+    let state = wait_for(b, "#job-state").await;
+    assert_eq!(state.text().await.unwrap(), "queued");
+    let job_path = b.current_url().await.unwrap().path().to_owned();
+    // The worker sends it to moto and follows it; the open page updates by itself.
+    crate::invalidations::pass(&app, 2_100).await;
+    crate::invalidations::pass(&app, 10_000).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let s = b
+            .find(Locator::Css("#job-state"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if s == "completed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page still says {s}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let cloudfront = b
+        .find(Locator::Css("#field-cloudfront"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(cloudfront.contains("invalidation_id"), "{cloudfront}");
+    screenshot(b, "job-completed").await;
+    // The target page marks the invalidation on the charts' time axis, saying what and who.
+    b.goto(&app.url("/targets/web?span=1h")).await.unwrap();
+    let job_id = job_path.trim_start_matches("/jobs/");
+    let mark = b
+        .find(Locator::Css("#chart-hit-rate a.mark.job"))
+        .await
+        .unwrap();
+    let title = mark
+        .find(Locator::Css("title"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    assert_eq!(
+        title,
+        format!("cloudfront_invalidation #{job_id} by olga (completed)")
+    );
+    assert_eq!(
+        mark.attr("href").await.unwrap().as_deref(),
+        Some(job_path.as_str())
+    );
+    let listed = texts(b, "#happenings li").await;
+    assert!(
+        listed[0].ends_with(&format!(
+            "cloudfront_invalidation #{job_id} by olga (completed)"
+        )),
+        "{listed:?}"
+    );
+    screenshot(b, "target").await;
+    // The jobs page lists it.
+    b.goto(&app.url("/jobs")).await.unwrap();
+    let rows = texts(b, "table.jobs tbody tr").await;
+    assert!(
+        rows[0].starts_with(&format!(
+            "{job_id} cloudfront_invalidation web completed olga"
+        )),
+        "{rows:?}"
+    );
+    screenshot(b, "jobs").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
+    let app = TestApp::sqlite("[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\nevery = \"1m\"\n").await;
+    app.person("vera", Role::Viewer, &[]).await;
+    let now = now_ms() / 60_000 * 60_000;
+    let mut samples = Vec::new();
+    // Forty minutes of data with a twenty-minute hole in the middle.
+    for m in (0..60).filter(|m| !(20..40).contains(m)) {
+        let ts = now - (60 - m) * 60_000;
+        samples.push(Sample::ratio("sessions", "", "hit_rate", ts, 8.0, 10.0));
+        samples.push(Sample::new("sessions", "", "hits", ts, 8.0));
+        samples.push(Sample::new("sessions", "", "misses", ts, 2.0));
+        samples.push(Sample::new(
+            "sessions",
+            "",
+            "used_memory",
+            ts,
+            5.0 * 1_048_576.0,
+        ));
+    }
+    app.store.upsert_samples(&samples).await.unwrap();
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "vera").await;
+    b.goto(&app.url("/targets/sessions?span=1h")).await.unwrap();
+    let captions = texts(b, "figure.chart figcaption").await;
+    assert_eq!(captions.len(), 4, "{captions:?}");
+    assert!(
+        captions[0].starts_with("Hit rate (percent)"),
+        "{captions:?}"
+    );
+    assert!(
+        captions[1].contains("hits") && captions[1].contains("misses"),
+        "{captions:?}"
+    );
+    let d = b
+        .find(Locator::Css("#chart-hit-rate path.line"))
+        .await
+        .unwrap()
+        .attr("d")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        d.matches('M').count(),
+        2,
+        "the hole is a gap, not a slope: {d}"
+    );
+    let ylabels = texts(b, "#chart-hit-rate text.ylabel").await;
+    assert_eq!(ylabels, ["0 %", "50 %", "100 %"]);
+    let memory = texts(b, "#chart-memory text.ylabel").await;
+    assert!(memory.last().unwrap().ends_with("MiB"), "{memory:?}");
+    // Values on hover (the script reads each line's points).
+    let svg = b.find(Locator::Css("#chart-hit-rate svg")).await.unwrap();
+    {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+        b.perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: svg,
+                duration: None,
+                x: 100.0,
+                y: 0.0,
+            }),
+        )
+        .await
+        .unwrap();
+    }
+    let tip = wait_for(b, "#chart-hit-rate .tip").await;
+    assert!(
+        tip.text()
+            .await
+            .unwrap()
+            .starts_with("hit rate: 80.0 % at "),
+        "{}",
+        tip.text().await.unwrap()
+    );
+    screenshot(b, "target-charts").await;
+    // Longer spans read rollups.
+    b.goto(&app.url("/targets/sessions?span=30d"))
+        .await
+        .unwrap();
+    assert!(texts(b, ".spans .meta").await[0].contains("OneHour"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
     let redis = crate::harness::redis::RedisServer::start();
     let app = TestApp::sqlite(&format!(
         "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
-         [[alarms]]\nname = \"hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\n\
-         [[alarms]]\nname = \"evictions\"\ntarget = \"sessions\"\nmetric = \"evicted_keys\"\nabove = 1000.0\n",
+         [[alarms]]\nname = \"hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\n",
         redis.url()
     ))
     .await;
+    app.person("rita", Role::Responder, &[]).await;
     let mut c = redis.connection().await;
     app.collector().poll_target_once("sessions").await.unwrap();
     app.redis_interval(&mut c, "sessions", 1, 9).await;
-    let oncall = app.token("oncall", &["respond"], &[]).await;
-    let alarms = app.get_json("/api/v1/alarms", Some(&oncall)).await;
-    let firing = alarms["alarms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["state"] == "alarm")
-        .expect("the hit-rate alarm fires")["id"]
-        .clone();
-    let res = app
-        .post(
-            &format!("/api/v1/alarms/{firing}/ack"),
-            Some(&oncall),
-            &serde_json::json!({ "comment": "not shown on the page" }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-
     let browser = Browser::start().await;
     let b = &browser.client;
-    b.goto(&app.url("/")).await.unwrap();
-    let rows = b
-        .find_all(Locator::Css("table.alarms tbody tr"))
+    sign_in_browser(b, &app, "rita").await;
+    assert!(
+        b.find(Locator::Css("a[href='/purge']")).await.is_err(),
+        "no purge link for a responder"
+    );
+    b.goto(&app.url("/alarms")).await.unwrap();
+    let card = b.find(Locator::Css(".alarm-card")).await.unwrap();
+    assert!(
+        card.text()
+            .await
+            .unwrap()
+            .starts_with("alarm hit-rate on sessions")
+    );
+    // A comment that tries to be markup stays text.
+    let evil = "<script>window.pwned=1</script>\"><img src=x onerror=\"window.pwned=2\">";
+    card.find(Locator::Css("form.ack input[name=comment]"))
+        .await
+        .unwrap()
+        .send_keys(evil)
         .await
         .unwrap();
-    let mut seen = Vec::new();
-    for row in &rows {
-        seen.push(row.text().await.unwrap());
-    }
-    assert_eq!(seen.len(), 2, "{seen:?}");
-    assert!(
-        seen[0].starts_with("hit-rate sessions alarm ")
-            && seen[0].ends_with(" acknowledged by oncall"),
-        "{seen:?}"
-    );
-    assert!(seen[1].starts_with("evictions sessions ok "), "{seen:?}");
-    assert!(
-        !seen[0].contains("not shown"),
-        "comments stay behind the API"
-    );
-    let badge = rows[0].find(Locator::Css(".state")).await.unwrap();
-    assert_eq!(
-        badge.css_value("background-color").await.unwrap(),
-        "rgba(253, 226, 225, 1)"
-    );
-    if let Ok(dir) = std::env::var("CACHEWARDEN_SCREENSHOTS") {
-        std::fs::write(
-            std::path::Path::new(&dir).join("home-alarms.png"),
-            b.screenshot().await.unwrap(),
-        )
+    card.find(Locator::Css("form.ack button"))
+        .await
+        .unwrap()
+        .click()
+        .await
         .unwrap();
+    let held = wait_for(b, ".alarm-card .held").await;
+    assert_eq!(
+        held.text().await.unwrap(),
+        format!("acknowledged by rita: {evil}")
+    );
+    assert!(
+        b.find(Locator::Css(".alarm-card img")).await.is_err(),
+        "no element from the comment"
+    );
+    let pwned = b
+        .execute("return window.pwned === undefined", vec![])
+        .await
+        .unwrap();
+    assert_eq!(pwned, serde_json::Value::Bool(true));
+    assert!(
+        b.find(Locator::Css("form.ack")).await.is_err(),
+        "acknowledged once"
+    );
+    screenshot(b, "alarms").await;
+    // The acknowledgement is the person's, in the store and in the audit log.
+    let states = app.store.list_alarm_states().await.unwrap();
+    assert_eq!(states[0].acked_by.as_deref(), Some("rita"));
+    let audit = app
+        .store
+        .list_audit(&cachewarden::store::AuditQuery {
+            limit: 10,
+            before_id: None,
+            actor: Some("rita".into()),
+        })
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "POST /alarms/{id}/ack"
+            && e.outcome == "ok"
+            && e.target.as_deref() == Some("sessions")),
+        "{audit:?}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_purge_shows_its_dry_run_then_deletes() {
+    use redis::AsyncCommands;
+    let redis = crate::harness::redis::RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\npurge_prefixes = [\"product:\"]\n",
+        redis.url()
+    ))
+    .await;
+    app.person("olga", Role::Operator, &[]).await;
+    let mut c = redis.connection().await;
+    let products: Vec<String> = (0..5).map(|i| format!("product:{i}")).collect();
+    for key in &products {
+        let _: () = c.set(key, "v").await.unwrap();
     }
+    let _: () = c.set("other", "v").await.unwrap();
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "olga").await;
+    b.goto(&app.url("/purge")).await.unwrap();
+    fill(b, "textarea[name=patterns]", "product:*").await;
+    click(b, "button[value=dry_run]").await;
+    wait_for(b, ".dry-run").await;
+    app.jobs.run_once(now_ms()).await.unwrap();
+    let count = wait_for(b, "#dry-run-count").await;
+    assert!(
+        count
+            .text()
+            .await
+            .unwrap()
+            .starts_with("5 keys would be deleted"),
+        "{}",
+        count.text().await.unwrap()
+    );
+    let n: usize = c.exists(&products).await.unwrap();
+    assert_eq!(n, 5, "a dry run deletes nothing");
+    screenshot(b, "purge-dry-run").await;
+    click(b, "button[value=purge]").await;
+    wait_for(b, "#job-state").await;
+    app.jobs.run_once(now_ms()).await.unwrap();
+    let n: usize = c.exists(&products).await.unwrap();
+    assert_eq!(n, 0);
+    let other: bool = c.exists("other").await.unwrap();
+    assert!(other);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn admins_create_a_token_shown_once_and_read_the_audit_log() {
+    let app = TestApp::sqlite("").await;
+    app.person("root", Role::Admin, &[]).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "root").await;
+    b.goto(&app.url("/tokens")).await.unwrap();
+    fill(b, "#new-token input[name=name]", "deploy").await;
+    click(b, "#new-token input[value=invalidate]").await;
+    click(b, "#new-token button").await;
+    let secret = wait_for(b, "#token-secret").await.text().await.unwrap();
+    assert!(secret.starts_with("cw_"), "{secret}");
+    screenshot(b, "tokens").await;
+    // The token works against the API, with the scope chosen.
+    let listed = app.get_json("/api/v1/jobs", Some(&secret)).await;
+    assert!(listed["jobs"].is_array(), "{listed}");
+    let tokens = app.get_json("/api/v1/tokens", Some(&secret)).await;
+    assert_eq!(
+        tokens["error"]["code"], "forbidden",
+        "not an admin token: {tokens}"
+    );
+    b.goto(&app.url("/tokens")).await.unwrap();
+    assert!(
+        b.find(Locator::Css("#token-secret")).await.is_err(),
+        "shown once"
+    );
+    b.goto(&app.url("/audit?actor=root")).await.unwrap();
+    let rows = texts(b, "table.audit tbody tr").await;
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("POST /tokens") && r.contains("deploy")),
+        "{rows:?}"
+    );
+    screenshot(b, "audit").await;
     browser.close().await;
 }

@@ -16,6 +16,7 @@ mod collect_cloudwatch;
 mod collect_direct;
 mod collect_schedule;
 mod dashboard;
+mod dashboard_auth;
 mod deploy;
 mod errors;
 mod events;

@@ -45,7 +45,24 @@ async fn with_no_configuration_it_serves_from_sqlite_in_the_working_directory_an
         .text()
         .await
         .unwrap();
-    assert!(home.contains("No cache targets yet"));
+    // Nobody exists yet: the first page says where the one-time setup link is, and the log
+    // has it.
+    assert!(home.contains("Create the first admin"), "{home}");
+    let log = daemon.log();
+    let link = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|l| l["fields"]["link"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no setup link in the log:\n{log}"));
+    assert!(
+        link.starts_with(&format!("http://{address}/setup?code=")),
+        "{link}"
+    );
+    let setup = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(
+        setup.contains("name=\"confirm\""),
+        "the link opens the form: {setup}"
+    );
     assert!(
         dir.path().join("cachewarden.db").exists(),
         "the embedded default is a SQLite file in the working directory"

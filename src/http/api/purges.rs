@@ -11,10 +11,8 @@ use super::jobs::{
 };
 use crate::auth::Principal;
 use crate::http::{ApiError, AppState};
-use crate::purge::{memcached, redis};
 
-/// The purge kinds these routes show.
-const KINDS: [&str; 2] = [redis::KIND, memcached::KIND];
+use crate::purge::KINDS;
 
 /// The body of `POST /api/v1/purges`, for the API document: the target and the request.
 #[derive(serde::Deserialize, utoipa::ToSchema)]

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// Kept so the SQLite file lives as long as the app.
     pub dir: TempDir,
+    /// `/setup?code=…` while nobody exists (what `serve` logs).
+    pub setup_link: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -193,6 +195,7 @@ impl TestApp {
         let reloader = app.reloader();
         let jobs = app.jobs();
         let notifications = app.notifications();
+        let setup_link = app.setup_link().map(str::to_owned);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -207,6 +210,7 @@ impl TestApp {
             notifications,
             http: reqwest::Client::new(),
             dir,
+            setup_link,
             stop: Some(tx),
             task: Some(task),
         }

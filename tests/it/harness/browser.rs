@@ -64,3 +64,44 @@ impl Browser {
         let _ = self.client.close().await;
     }
 }
+
+/// Saves what the browser shows as `NAME.png` under `target/screenshots` (or
+/// `$CACHEWARDEN_SCREENSHOTS`): the test run's artifacts, to look at.
+pub async fn screenshot(c: &fantoccini::Client, name: &str) {
+    let dir = std::env::var_os("CACHEWARDEN_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+        });
+    std::fs::create_dir_all(&dir).expect("a screenshot folder");
+    let png = c.screenshot().await.expect("a screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write a screenshot");
+}
+
+/// Clicks the element `css` selects.
+pub async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+/// Types `text` into the field `css` selects.
+pub async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+}
+
+/// The element `css` selects, once it is there (fantoccini's wait has a deadline).
+pub async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}

@@ -12,6 +12,7 @@ pub mod browser;
 pub mod cloudfront;
 pub mod memcached;
 pub mod moto;
+pub mod people;
 pub mod postgres;
 pub mod process;
 pub mod receiver;

@@ -28,7 +28,7 @@ pub fn svg(
     for (ts, v) in points {
         if prev.is_none_or(|p| ts - p > gap_ms) {
             // A new segment; the short stroke keeps a lone datapoint visible.
-            let _ = write!(d, "M{:.1},{:.1} h0.5 ", x(*ts), y(*v));
+            let _ = write!(d, "M{:.1},{:.1} h2 ", x(*ts), y(*v));
         } else {
             let _ = write!(d, "L{:.1},{:.1} ", x(*ts), y(*v));
         }
@@ -36,7 +36,7 @@ pub fn svg(
     }
     let _ = write!(
         paths,
-        r#"<path d="{}" fill="none" stroke="currentColor" stroke-width="1.5"/>"#,
+        r#"<path d="{}" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/>"#,
         d.trim_end()
     );
     // A faint box so the time span reads as a chart even while the line is short.
@@ -65,7 +65,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains(r#"d="M0.0,31.0 h0.5 L20.0,1.0 M120.0,16.0 h0.5""#),
+            s.contains(r#"d="M0.0,31.0 h2 L20.0,1.0 M120.0,16.0 h2""#),
             "{s}"
         );
         assert!(s.contains(r#"aria-label="hit rate""#));

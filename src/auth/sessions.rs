@@ -1,0 +1,203 @@
+//! Dashboard sessions: sign-in with throttling, opening a session from its cookie (idle and
+//! absolute expiry), signing out. The cookie carries 256 random bits; the store keeps their
+//! SHA-256, so the rows cannot be replayed as cookies, and every replica sees every session.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use rand::RngCore;
+use secrecy::SecretString;
+
+use super::people::{hash_password, verify_password};
+use super::{Principal, hash_token};
+use crate::store::{NewSession, SessionRecord, Store, StoreError, UserRecord};
+
+/// The cookie's name.
+pub const COOKIE: &str = "cw_session";
+/// A session unused this long ends (a shift's worth: a tab with live updates keeps it alive).
+pub const IDLE: Duration = Duration::from_secs(8 * 3600);
+/// A session ends this long after sign-in, used or not.
+pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Activity is written at most this often (not on every page).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// Failed sign-ins counted over this window…
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// …at most this many per account (slows guessing one password to a crawl)…
+pub const PER_ACCOUNT: i64 = 5;
+/// …and this many per address (one address trying many accounts).
+pub const PER_ADDRESS: i64 = 20;
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub principal: Principal,
+    pub user: UserRecord,
+    /// Goes into every form and every non-GET fetch of the page.
+    pub csrf: String,
+    /// The hash it is stored under (to sign out).
+    pub id_hash: String,
+}
+
+/// Why a sign-in failed. Wrong names, wrong passwords and disabled people get the same
+/// answer, so the form does not tell which names exist.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("the name or the password is wrong")]
+    Wrong,
+    #[error("too many failed sign-ins; try again in {} minutes", retry_after.as_secs().div_ceil(60))]
+    Throttled { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Compared against when the name is unknown, so that answer takes as long as a wrong
+/// password (timing would otherwise tell which names exist).
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        hash_password(&SecretString::from(random_hex())).expect("a random password is valid")
+    })
+}
+
+/// Opens a session for `user`; returns the cookie's secret.
+pub async fn start(
+    store: &Store,
+    user: &UserRecord,
+    address: &str,
+    now: i64,
+) -> Result<SecretString, StoreError> {
+    let secret = random_hex();
+    store
+        .create_session(
+            &NewSession {
+                id_hash: hash_token(&secret),
+                user_id: user.id,
+                csrf: random_hex(),
+                address: address.to_owned(),
+                expires_at: now + LIFETIME.as_millis() as i64,
+            },
+            now,
+        )
+        .await?;
+    Ok(SecretString::from(secret))
+}
+
+/// Checks a name and password and opens a session. Refused before the password is even
+/// checked when the account or the address has failed too often within [`WINDOW`].
+pub async fn sign_in(
+    store: &Store,
+    name: &str,
+    password: SecretString,
+    address: &str,
+    now: i64,
+) -> Result<(SecretString, UserRecord), SignInError> {
+    let window_ms = WINDOW.as_millis() as i64;
+    let account_key = format!("user:{name}");
+    let address_key = format!("addr:{address}");
+    for (key, limit) in [(&account_key, PER_ACCOUNT), (&address_key, PER_ADDRESS)] {
+        let (failures, oldest) = store.sign_in_failures(key, now - window_ms).await?;
+        if failures >= limit {
+            let frees_at = oldest.unwrap_or(now) + window_ms;
+            return Err(SignInError::Throttled {
+                retry_after: Duration::from_millis((frees_at - now).max(1000) as u64),
+            });
+        }
+    }
+    let found = store.user_for_sign_in(name).await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |(_, h)| h.clone());
+    // argon2 is deliberately slow: off the async threads.
+    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false);
+    match found {
+        Some((user, _)) if matches && !user.disabled => {
+            store
+                .clear_sign_in_failures(&account_key, now - window_ms)
+                .await?;
+            let secret = start(store, &user, address, now).await?;
+            Ok((secret, user))
+        }
+        _ => {
+            store
+                .record_sign_in_failure(&[&account_key, &address_key], now)
+                .await?;
+            Err(SignInError::Wrong)
+        }
+    }
+}
+
+/// Whether a stored session is still live at `now`.
+fn live(s: &SessionRecord, now: i64) -> bool {
+    !s.user.disabled && now < s.expires_at && now - s.last_seen_at < IDLE.as_millis() as i64
+}
+
+/// The session a cookie's secret opens, or `None` when it is unknown, revoked, expired or
+/// its person is disabled.
+pub async fn open(store: &Store, secret: &str, now: i64) -> Result<Option<Session>, StoreError> {
+    let id_hash = hash_token(secret);
+    let Some(record) = store.find_session(&id_hash).await? else {
+        return Ok(None);
+    };
+    if !live(&record, now) {
+        return Ok(None);
+    }
+    if now - record.last_seen_at >= TOUCH_EVERY_MS {
+        store.touch_session(&id_hash, now).await?;
+    }
+    Ok(Some(Session {
+        principal: Principal::from(&record.user),
+        user: record.user,
+        csrf: record.csrf,
+        id_hash,
+    }))
+}
+
+/// Whether a submitted CSRF token is the session's, compared in constant time.
+pub fn csrf_matches(session: &Session, submitted: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(session.csrf.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn record(last_seen_at: i64, expires_at: i64, disabled: bool) -> SessionRecord {
+        SessionRecord {
+            user: UserRecord {
+                id: 1,
+                name: "alice".into(),
+                role: Role::Viewer,
+                targets: vec![],
+                disabled,
+                created_by: "cli:root".into(),
+                created_at: 0,
+                updated_at: 0,
+            },
+            csrf: "c".into(),
+            created_at: 0,
+            last_seen_at,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn sessions_end_when_idle_too_long_past_their_lifetime_or_with_their_person() {
+        let idle = IDLE.as_millis() as i64;
+        let now = 100 * idle;
+        assert!(live(&record(now - idle + 1, now + 1, false), now));
+        assert!(!live(&record(now - idle, now + 1, false), now), "idle");
+        assert!(!live(&record(now, now, false), now), "past its lifetime");
+        assert!(!live(&record(now, now + 1, true), now), "person disabled");
+    }
+}

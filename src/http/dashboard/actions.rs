@@ -1,0 +1,392 @@
+//! The forms that change caches: a CloudFront invalidation (each bad item's error shown
+//! beside it) and a purge that shows its dry run first and asks for the target's name where
+//! the guard rails require it. Both submit jobs through the same service as the API, with an
+//! idempotency key made when the form was drawn, so a double click makes one job.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Chrome, PageError, Person, page_with_status, see_other};
+use crate::domain::{Scope, TargetKind};
+use crate::http::AppState;
+use crate::http::middleware::AuditNote;
+use crate::jobs::JobView;
+use crate::service_error::ServiceError;
+
+fn fresh_key() -> String {
+    format!("dashboard-{}", uuid::Uuid::new_v4())
+}
+
+/// Lines of a textarea, trimmed, blank ones dropped.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The targets of `kinds` the person may act on with `scope`.
+fn targets_for(
+    state: &AppState,
+    person: &Person,
+    scope: Scope,
+    kinds: &[TargetKind],
+) -> Vec<String> {
+    state
+        .settings()
+        .targets
+        .iter()
+        .filter(|t| kinds.contains(&t.kind()))
+        .filter(|t| person.0.principal.require_target(scope, &t.name).is_ok())
+        .map(|t| t.name.to_string())
+        .collect()
+}
+
+/// One item of the form as drawn again, with its error when it has one.
+pub struct Item {
+    pub text: String,
+    pub error: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invalidate.html")]
+pub struct InvalidatePage {
+    chrome: Chrome,
+    targets: Vec<String>,
+    target: String,
+    text: String,
+    items: Vec<Item>,
+    error: String,
+    key: String,
+}
+
+fn audit(req: &HttpRequest, job: &JobView) {
+    req.extensions_mut().insert(AuditNote {
+        target: Some(job.target.clone()),
+        detail: json!({ "job": job.id, "kind": job.kind }),
+    });
+}
+
+pub async fn invalidate_form(
+    state: web::Data<AppState>,
+    person: Person,
+) -> Result<InvalidatePage, PageError> {
+    person
+        .0
+        .principal
+        .require(Scope::Invalidate)
+        .map_err(crate::http::ApiError::from)?;
+    Ok(InvalidatePage {
+        chrome: Chrome::new(&state, &person),
+        targets: targets_for(
+            &state,
+            &person,
+            Scope::Invalidate,
+            &[TargetKind::Cloudfront],
+        ),
+        target: String::new(),
+        text: String::new(),
+        items: Vec::new(),
+        error: String::new(),
+        key: fresh_key(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct InvalidateForm {
+    target: String,
+    #[serde(default)]
+    items: String,
+    key: String,
+}
+
+pub async fn invalidate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    form: web::Form<InvalidateForm>,
+) -> Result<HttpResponse, PageError> {
+    let f = form.into_inner();
+    let items = lines(&f.items);
+    let submitted = state
+        .jobs
+        .submit(
+            &person.0.principal,
+            crate::cloudfront::executor::KIND,
+            &f.target,
+            &json!({ "items": items }),
+            Some(f.key.clone()),
+        )
+        .await;
+    let e = match submitted {
+        Ok((job, _)) => {
+            audit(&req, &job);
+            return Ok(see_other(&format!("/jobs/{}", job.id)));
+        }
+        Err(e @ ServiceError::Invalid { .. }) => e,
+        Err(other) => return Err(other.into()),
+    };
+    let ServiceError::Invalid {
+        ref message,
+        ref details,
+        ..
+    } = e
+    else {
+        unreachable!("matched above")
+    };
+    // Each bad item's message beside it; the rest of the list as it was.
+    let error_of = |i: usize| {
+        details
+            .iter()
+            .find(|d| d["field"] == Value::String(format!("items[{i}]")))
+            .and_then(|d| d["message"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let page = InvalidatePage {
+        chrome: Chrome::new(&state, &person),
+        targets: targets_for(
+            &state,
+            &person,
+            Scope::Invalidate,
+            &[TargetKind::Cloudfront],
+        ),
+        target: f.target,
+        text: f.items,
+        items: items
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Item {
+                text: text.clone(),
+                error: error_of(i),
+            })
+            .collect(),
+        error: message.clone(),
+        // The same key: the list was refused, nothing was stored under it.
+        key: f.key,
+    };
+    page_with_status(StatusCode::BAD_REQUEST, &page)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "purge.html")]
+pub struct PurgePage {
+    chrome: Chrome,
+    targets: Vec<String>,
+    target: String,
+    keys: String,
+    patterns: String,
+    tags: String,
+    rate_limit: String,
+    /// The dry run shown, if any.
+    dry_run: Option<DryRun>,
+    /// Ask for the target's name before purging.
+    needs_confirm: bool,
+    error: String,
+    key: String,
+}
+
+/// A dry run's figures, as far as it got.
+pub struct DryRun {
+    pub job: i64,
+    pub state: &'static str,
+    pub is_final: bool,
+    pub count: String,
+    pub sample: Vec<String>,
+    pub estimate: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PurgeParams {
+    /// A dry-run job to show (and to fill the form from).
+    dry_run: Option<i64>,
+}
+
+fn text_list(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+fn dry_run_of(job: &JobView) -> DryRun {
+    // The result when it ended; the running tally before.
+    let (count, sample) = match (&job.result, &job.progress) {
+        (Some(r), _) => (r.get("matched"), r.get("sample")),
+        (None, Some(p)) => (p.pointer("/found/matched"), p.pointer("/found/sample")),
+        _ => (None, None),
+    };
+    let estimate = job
+        .result
+        .as_ref()
+        .and_then(|r| r.get("estimated_seconds"))
+        .and_then(Value::as_f64)
+        .map(|s| {
+            let d = std::time::Duration::from_secs(s.ceil() as u64);
+            match job.request["rate_limit"].as_u64() {
+                Some(rate) => format!("about {} at {rate} keys/s", humantime::format_duration(d)),
+                None => format!("about {} (no rate limit)", humantime::format_duration(d)),
+            }
+        })
+        .unwrap_or_default();
+    DryRun {
+        job: job.id,
+        state: job.state.as_str(),
+        is_final: job.state.is_final(),
+        count: count
+            .and_then(Value::as_u64)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        sample: sample
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        estimate,
+    }
+}
+
+pub async fn purge_form(
+    state: web::Data<AppState>,
+    person: Person,
+    params: web::Query<PurgeParams>,
+) -> Result<PurgePage, PageError> {
+    let who = &person.0.principal;
+    who.require(Scope::Purge)
+        .map_err(crate::http::ApiError::from)?;
+    let mut page = PurgePage {
+        chrome: Chrome::new(&state, &person),
+        targets: targets_for(
+            &state,
+            &person,
+            Scope::Purge,
+            &[TargetKind::Redis, TargetKind::Memcached],
+        ),
+        target: String::new(),
+        keys: String::new(),
+        patterns: String::new(),
+        tags: String::new(),
+        rate_limit: String::new(),
+        dry_run: None,
+        needs_confirm: false,
+        error: String::new(),
+        key: fresh_key(),
+    };
+    if let Some(id) = params.dry_run {
+        let job = state.jobs.get(who, id, &crate::purge::KINDS).await?;
+        page.target = job.target.clone();
+        page.keys = text_list(&job.request["keys"]);
+        page.patterns = text_list(&job.request["patterns"]);
+        page.tags = text_list(&job.request["tags"]);
+        page.rate_limit = job.request["rate_limit"]
+            .as_u64()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        page.dry_run = Some(dry_run_of(&job));
+    }
+    Ok(page)
+}
+
+#[derive(Deserialize)]
+pub struct PurgeForm {
+    target: String,
+    #[serde(default)]
+    keys: String,
+    #[serde(default)]
+    patterns: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    rate_limit: String,
+    #[serde(default)]
+    confirm: String,
+    /// `dry_run` or `purge`: which button.
+    action: String,
+    key: String,
+}
+
+pub async fn purge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    form: web::Form<PurgeForm>,
+) -> Result<HttpResponse, PageError> {
+    let f = form.into_inner();
+    let dry_run = f.action != "purge";
+    let rate_limit = match f.rate_limit.trim() {
+        "" => None,
+        r => Some(r.parse::<u64>().map_err(|_| {
+            PageError::from(crate::http::ApiError::invalid(
+                "rate_limit",
+                "keys per second, a whole number",
+            ))
+        })?),
+    };
+    let mut request = json!({
+        "keys": lines(&f.keys),
+        "patterns": lines(&f.patterns),
+        "tags": lines(&f.tags),
+        "dry_run": dry_run,
+        "rate_limit": rate_limit,
+    });
+    if !f.confirm.trim().is_empty() {
+        request["confirm"] = Value::String(f.confirm.trim().to_owned());
+    }
+    let kind = crate::purge::kind_for(&state.settings(), &f.target);
+    // A dry run and the purge after it are two jobs: each gets its own key.
+    let key = format!("{}-{}", f.key, if dry_run { "dry-run" } else { "purge" });
+    let e = match state
+        .jobs
+        .submit(&person.0.principal, kind, &f.target, &request, Some(key))
+        .await
+    {
+        Ok((job, _)) => {
+            audit(&req, &job);
+            return Ok(see_other(&if dry_run {
+                format!("/purge?dry_run={}", job.id)
+            } else {
+                format!("/jobs/{}", job.id)
+            }));
+        }
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Refused { .. })) => e,
+        Err(other) => return Err(other.into()),
+    };
+    let needs_confirm = matches!(
+        e,
+        ServiceError::Refused {
+            code: "confirmation_required",
+            ..
+        }
+    );
+    let page = PurgePage {
+        chrome: Chrome::new(&state, &person),
+        targets: targets_for(
+            &state,
+            &person,
+            Scope::Purge,
+            &[TargetKind::Redis, TargetKind::Memcached],
+        ),
+        target: f.target,
+        keys: f.keys,
+        patterns: f.patterns,
+        tags: f.tags,
+        rate_limit: f.rate_limit,
+        dry_run: None,
+        needs_confirm,
+        error: e.to_string(),
+        key: f.key,
+    };
+    page_with_status(StatusCode::BAD_REQUEST, &page)
+}

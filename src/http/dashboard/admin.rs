@@ -1,0 +1,238 @@
+//! For admins: tokens (create, shown once; revoke) and the audit log (filterable).
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::{Chrome, PageError, Person, see_other, when};
+use crate::auth::manage::{self, TokenRequest};
+use crate::domain::{Scope, TokenName};
+use crate::http::AppState;
+use crate::http::middleware::AuditNote;
+use crate::store::{AuditQuery, StoreError, TokenRecord, now_ms};
+
+fn admin(person: &Person) -> Result<(), PageError> {
+    person
+        .0
+        .principal
+        .require(Scope::Admin)
+        .map_err(|e| crate::http::ApiError::from(e).into())
+}
+
+pub struct TokenRow {
+    pub name: String,
+    pub prefix: String,
+    pub scopes: String,
+    pub targets: String,
+    pub created: String,
+    pub created_by: String,
+    pub expires: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+impl From<&TokenRecord> for TokenRow {
+    fn from(t: &TokenRecord) -> Self {
+        Self {
+            name: t.name.to_string(),
+            prefix: t.prefix.clone(),
+            scopes: t
+                .scopes
+                .iter()
+                .map(Scope::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            targets: if t.targets.is_empty() {
+                "every target".into()
+            } else {
+                t.targets
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            created: when(t.created_at),
+            created_by: t.created_by.clone(),
+            expires: t.expires_at.map(when).unwrap_or_else(|| "never".into()),
+            last_used: t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+            revoked: t.revoked_at.is_some(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tokens.html")]
+pub struct TokensPage {
+    chrome: Chrome,
+    tokens: Vec<TokenRow>,
+    scopes: Vec<&'static str>,
+    /// A token just created: its secret, shown this once.
+    created: Option<(String, String)>,
+    error: String,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    person: &Person,
+    created: Option<(String, String)>,
+    error: String,
+) -> Result<TokensPage, PageError> {
+    let tokens = state.store.list_tokens().await?;
+    Ok(TokensPage {
+        chrome: Chrome::new(state, person),
+        tokens: tokens.iter().map(TokenRow::from).collect(),
+        scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        created,
+        error,
+    })
+}
+
+pub async fn tokens(state: web::Data<AppState>, person: Person) -> Result<TokensPage, PageError> {
+    admin(&person)?;
+    tokens_page(&state, &person, None, String::new()).await
+}
+
+/// The create form's fields; `scopes` repeats (one checkbox each), so the body is read as a
+/// list of pairs rather than into a struct.
+pub async fn create_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    body: web::Bytes,
+) -> Result<TokensPage, PageError> {
+    admin(&person)?;
+    let mut r = TokenRequest {
+        name: String::new(),
+        scopes: Vec::new(),
+        targets: Vec::new(),
+        expires_in: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        let v = v.trim().to_owned();
+        match k.as_ref() {
+            "name" => r.name = v,
+            "scopes" => r.scopes.push(v),
+            "targets" => r.targets.extend(
+                v.split([',', ' ', '\n'])
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            ),
+            "expires_in" if !v.is_empty() => r.expires_in = Some(v),
+            _ => {}
+        }
+    }
+    let spec = match manage::parse_request(&r, &state.settings()) {
+        Ok(s) => s,
+        Err(e) => return tokens_page(&state, &person, None, e.to_string()).await,
+    };
+    let (secret, record) = match manage::create(&state.store, &spec, &person.0.user.name).await {
+        Ok(x) => x,
+        Err(StoreError::Conflict(m)) => return tokens_page(&state, &person, None, m).await,
+        Err(e) => return Err(e.into()),
+    };
+    req.extensions_mut().insert(AuditNote {
+        target: None,
+        detail: manage::audit_detail(&record),
+    });
+    tokens_page(
+        &state,
+        &person,
+        Some((record.name.to_string(), secret.expose_secret().to_owned())),
+        String::new(),
+    )
+    .await
+}
+
+pub async fn revoke_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    name: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    admin(&person)?;
+    let name = TokenName::parse(&name).map_err(|e| {
+        PageError::from(crate::http::ApiError::invalid(
+            "name",
+            format!("{:?} {e}", name.as_str()),
+        ))
+    })?;
+    let record = state
+        .store
+        .revoke_token(&name, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => PageError::from(crate::http::ApiError::not_found(format!(
+                "no active token named {:?}",
+                name.as_str()
+            ))),
+            other => other.into(),
+        })?;
+    req.extensions_mut().insert(AuditNote {
+        target: None,
+        detail: manage::audit_detail(&record),
+    });
+    Ok(see_other("/tokens"))
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    chrome: Chrome,
+    entries: Vec<AuditRow>,
+    actor: String,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditParams {
+    #[serde(default)]
+    actor: String,
+    before: Option<i64>,
+}
+
+pub async fn audit(
+    state: web::Data<AppState>,
+    person: Person,
+    params: web::Query<AuditParams>,
+) -> Result<AuditPage, PageError> {
+    admin(&person)?;
+    const LIMIT: u32 = 100;
+    let actor = params.actor.trim().to_owned();
+    let records = state
+        .store
+        .list_audit(&AuditQuery {
+            limit: LIMIT,
+            before_id: params.before,
+            actor: (!actor.is_empty()).then(|| actor.clone()),
+        })
+        .await?;
+    Ok(AuditPage {
+        chrome: Chrome::new(&state, &person),
+        older: (records.len() == LIMIT as usize)
+            .then(|| records.last().map(|r| r.id))
+            .flatten(),
+        entries: records
+            .iter()
+            .map(|r| AuditRow {
+                at: when(r.at),
+                actor: r.actor.clone(),
+                action: r.action.clone(),
+                target: r.target.clone().unwrap_or_default(),
+                outcome: r.outcome.clone(),
+                detail: r.detail.to_string(),
+            })
+            .collect(),
+        actor,
+    })
+}

@@ -1,0 +1,169 @@
+//! Jobs of every kind (invalidations, purges, events, and any kind added later: the pages read
+//! only what every job has, and show the kind's own fields as they come), with live progress
+//! (`app.js` reloads the `#live` part while a job is not final) and cancel.
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Chrome, PageError, Person, see_other, when};
+use crate::http::AppState;
+use crate::http::middleware::AuditNote;
+use crate::jobs::{JobView, ListQuery};
+
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    pub requester: String,
+    pub state: &'static str,
+    pub created: String,
+    /// A one-line summary of its progress or result.
+    pub summary: String,
+}
+
+/// One line for a job's progress: the counters its kind reports (numbers only).
+fn summary(job: &JobView) -> String {
+    let source = job.progress.as_ref().or(job.result.as_ref());
+    let Some(Value::Object(m)) = source else {
+        return job.error.clone().unwrap_or_default();
+    };
+    let mut parts: Vec<String> = m
+        .iter()
+        .filter_map(|(k, v)| v.as_f64().map(|n| format!("{}: {n}", k.replace('_', " "))))
+        .take(4)
+        .collect();
+    if let Some(e) = &job.error {
+        parts.push(e.clone());
+    }
+    parts.join(", ")
+}
+
+fn row(job: &JobView) -> JobRow {
+    JobRow {
+        id: job.id,
+        kind: job.kind.clone(),
+        target: job.target.clone(),
+        requester: job.requester.clone(),
+        state: job.state.as_str(),
+        created: when(job.created_at),
+        summary: summary(job),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "jobs.html")]
+pub struct JobsPage {
+    chrome: Chrome,
+    jobs: Vec<JobRow>,
+    /// Whether a job on the page is still working (the script keeps the list fresh).
+    live: bool,
+    next_before: Option<i64>,
+    kind: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    #[serde(default)]
+    kind: String,
+    before: Option<i64>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    person: Person,
+    params: web::Query<ListParams>,
+) -> Result<JobsPage, PageError> {
+    let q = ListQuery {
+        kinds: if params.kind.is_empty() {
+            Vec::new()
+        } else {
+            vec![params.kind.clone()]
+        },
+        before: params.before,
+        limit: 50,
+        ..ListQuery::default()
+    };
+    let page = state.jobs.list(&person.0.principal, &q).await?;
+    Ok(JobsPage {
+        chrome: Chrome::new(&state, &person),
+        live: page.jobs.iter().any(|j| !j.state.is_final()),
+        jobs: page.jobs.iter().map(row).collect(),
+        next_before: page.next_before,
+        kind: params.kind.clone(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "job.html")]
+pub struct JobPage {
+    chrome: Chrome,
+    job: JobRow,
+    is_final: bool,
+    cancellable: bool,
+    error: String,
+    /// The kind's own fields (items, CloudFront ids, per-node progress), pretty JSON each.
+    fields: Vec<(String, String)>,
+    children: Vec<JobRow>,
+    started: String,
+    completed: String,
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    person: Person,
+    id: web::Path<i64>,
+) -> Result<JobPage, PageError> {
+    let who = &person.0.principal;
+    let job = state.jobs.get(who, *id, &[]).await?;
+    let children = state
+        .jobs
+        .list(
+            who,
+            &ListQuery {
+                parent_id: Some(job.id),
+                limit: 200,
+                ..ListQuery::default()
+            },
+        )
+        .await?;
+    let mut fields = vec![("request".to_owned(), pretty(&job.request))];
+    fields.extend(
+        job.progress
+            .iter()
+            .map(|p| ("progress".to_owned(), pretty(p))),
+    );
+    fields.extend(job.result.iter().map(|r| ("result".to_owned(), pretty(r))));
+    fields.extend(job.detail.iter().map(|(k, v)| (k.clone(), pretty(v))));
+    Ok(JobPage {
+        chrome: Chrome::new(&state, &person),
+        is_final: job.state.is_final(),
+        cancellable: !job.state.is_final() && !job.cancel_requested,
+        error: job.error.clone().unwrap_or_default(),
+        started: job.started_at.map(when).unwrap_or_default(),
+        completed: job.completed_at.map(when).unwrap_or_default(),
+        job: row(&job),
+        fields,
+        children: children.jobs.iter().map(row).collect(),
+    })
+}
+
+pub async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let answer = state.jobs.cancel(&person.0.principal, *id, &[]).await?;
+    req.extensions_mut().insert(AuditNote {
+        target: Some(answer.job.target.clone()),
+        detail: serde_json::json!({ "job": *id, "kind": answer.job.kind, "outcome": answer.outcome }),
+    });
+    Ok(see_other(&format!("/jobs/{}", *id)))
+}

@@ -1,0 +1,234 @@
+//! The overview: every target the person may see, grouped by tier, with its state, hit rate
+//! now, a 24-hour sparkline, evictions, memory and firing alarms. Filtered by name and tier
+//! and paged, so 1,000 targets stay one fast page: the page's numbers come from three
+//! queries whatever its length (newest values, sparklines, alarm states).
+
+use std::collections::HashMap;
+
+use actix_web::web;
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::sparkline;
+use super::{Chrome, PageError, Person};
+use crate::collector::current::Current;
+use crate::collector::units::describe;
+use crate::domain::TargetKind;
+use crate::http::AppState;
+use crate::http::api::series::choose_resolution;
+use crate::store::now_ms;
+
+/// Rows per page.
+pub const PAGE_SIZE: usize = 100;
+const DAY_MS: i64 = 24 * 3_600_000;
+
+pub struct Row {
+    pub name: String,
+    pub kind: &'static str,
+    pub schedule: String,
+    /// `up`, `down` or `pending` (not polled yet); also the CSS class.
+    pub state: &'static str,
+    /// The latest hit rate as a percentage, or an empty string.
+    pub hit_rate: String,
+    pub evictions: String,
+    pub memory: String,
+    /// Alarms of this target now in alarm.
+    pub firing: usize,
+    /// Why it is down, or what to fix while up.
+    pub message: String,
+    /// The hit rate over the last 24 hours as inline SVG (our own markup, numbers only).
+    pub chart: String,
+}
+
+pub struct Tier {
+    pub label: &'static str,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "overview.html")]
+pub struct Overview {
+    chrome: Chrome,
+    tiers: Vec<Tier>,
+    /// Targets configured at all (zero: the empty state).
+    configured: usize,
+    /// Targets that pass the filter.
+    matching: usize,
+    q: String,
+    tier: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    page: usize,
+    pages: usize,
+    firing_total: usize,
+}
+
+#[derive(Deserialize)]
+pub struct Filter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tier: String,
+    page: Option<usize>,
+}
+
+fn bytes(v: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = v;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", UNITS[i])
+}
+
+/// Memory in use as each source reports it: CloudWatch a share, Redis and Memcached bytes.
+fn memory(c: &Current) -> String {
+    if let Some(s) = c.get("memory_usage") {
+        return format!("{:.0} %", s.value * 100.0);
+    }
+    let used = c.get("used_memory").or_else(|| c.get("bytes"));
+    let limit = c
+        .get("maxmemory")
+        .or_else(|| c.get("limit_maxbytes"))
+        .filter(|s| s.value > 0.0);
+    match (used, limit) {
+        (Some(u), Some(l)) => format!("{} of {}", bytes(u.value), bytes(l.value)),
+        (Some(u), None) => bytes(u.value),
+        _ => String::new(),
+    }
+}
+
+fn hit_rate(c: &Current) -> String {
+    match c.get("hit_rate") {
+        None => String::new(),
+        Some(s) if c.is_behind("hit_rate") => {
+            let at = chrono::DateTime::from_timestamp_millis(s.ts)
+                .map(|t| t.format("%H:%M UTC").to_string())
+                .unwrap_or_default();
+            format!("{:.1} % (at {at}; no traffic since)", s.value * 100.0)
+        }
+        Some(s) => format!("{:.1} %", s.value * 100.0),
+    }
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    person: Person,
+    filter: web::Query<Filter>,
+) -> Result<Overview, PageError> {
+    let who = &person.0.principal;
+    let settings = state.settings();
+    let wanted_kind = TargetKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == filter.tier);
+    let q = filter.q.trim().to_lowercase();
+    let mut visible: Vec<_> = settings
+        .targets
+        .iter()
+        .filter(|t| who.may_access(&t.name))
+        .filter(|t| wanted_kind.is_none_or(|k| t.kind() == k))
+        .filter(|t| q.is_empty() || t.name.as_str().contains(&q))
+        .collect();
+    let tier_of = |k: TargetKind| TargetKind::TIERS.iter().position(|t| *t == k);
+    visible.sort_by(|a, b| {
+        (tier_of(a.kind()), a.name.as_str()).cmp(&(tier_of(b.kind()), b.name.as_str()))
+    });
+    let matching = visible.len();
+    let pages = matching.div_ceil(PAGE_SIZE).max(1);
+    let page = filter.page.unwrap_or(1).clamp(1, pages);
+    let shown = &visible[(page - 1) * PAGE_SIZE..(page * PAGE_SIZE).min(matching)];
+
+    let now = now_ms();
+    let names: Vec<&str> = shown.iter().map(|t| t.name.as_str()).collect();
+    // The page still renders when the database does not answer; it then shows no numbers.
+    let statuses = state.store.list_target_status().await.unwrap_or_default();
+    let latest = state
+        .store
+        .latest_samples_all(now - 30 * 60_000)
+        .await
+        .unwrap_or_default();
+    let resolution = choose_resolution(now - DAY_MS, now, now, &settings.retention);
+    let lines = state
+        .store
+        .read_series_many(&names, "hit_rate", now - DAY_MS, now, resolution)
+        .await
+        .unwrap_or_default();
+    let mut firing: HashMap<String, usize> = HashMap::new();
+    for s in state.store.list_alarm_states().await.unwrap_or_default() {
+        if s.state == "alarm" {
+            *firing.entry(s.target).or_default() += 1;
+        }
+    }
+
+    let mut tiers: Vec<Tier> = Vec::new();
+    for t in shown {
+        let status = statuses.iter().find(|s| s.target == t.name.as_str());
+        let samples = latest
+            .get(t.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let current = Current::new(samples);
+        let every = t.schedule_hint_ms();
+        // A gap of more than two polls (or buckets) is time without traffic: the line breaks.
+        let gap = 2 * every.max(resolution.bucket_ms()).max(60_000);
+        let row = Row {
+            name: t.name.to_string(),
+            kind: t.kind().as_str(),
+            schedule: describe(&t.schedule),
+            state: match status {
+                None => "pending",
+                Some(s) if s.up => "up",
+                Some(_) => "down",
+            },
+            hit_rate: hit_rate(&current),
+            evictions: super::EVICTIONS
+                .iter()
+                .find_map(|s| current.get(s))
+                .map(|s| format!("{:.0}", s.value))
+                .unwrap_or_default(),
+            memory: memory(&current),
+            firing: firing.get(t.name.as_str()).copied().unwrap_or(0),
+            message: status
+                .and_then(|s| s.last_error.clone().or_else(|| s.notice.clone()))
+                .unwrap_or_default(),
+            chart: sparkline::svg(
+                lines.get(t.name.as_str()).map_or(&[][..], Vec::as_slice),
+                now - DAY_MS,
+                now,
+                0.0,
+                1.0,
+                gap,
+                &format!("hit rate of {}, last 24 hours", t.name),
+            ),
+        };
+        let label = t.kind().label();
+        match tiers.last_mut() {
+            Some(tier) if tier.label == label => tier.rows.push(row),
+            _ => tiers.push(Tier {
+                label,
+                rows: vec![row],
+            }),
+        }
+    }
+    Ok(Overview {
+        chrome: Chrome::new(&state, &person),
+        firing_total: firing
+            .iter()
+            .filter(|(t, _)| crate::domain::TargetName::parse(t).is_ok_and(|n| who.may_access(&n)))
+            .map(|(_, n)| n)
+            .sum(),
+        tiers,
+        configured: settings.targets.len(),
+        matching,
+        q: filter.q.clone(),
+        tier: filter.tier.clone(),
+        kinds: TargetKind::TIERS
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
+        page,
+        pages,
+    })
+}

@@ -1,0 +1,178 @@
+//! Sessions on the dashboard: the middleware that opens them and enforces CSRF tokens, the
+//! [`Person`] extractor pages take, and the cookies.
+
+use std::future::{Ready, ready};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+
+use super::PageError;
+use crate::auth::sessions::{self, COOKIE, LIFETIME, Session};
+use crate::http::AppState;
+use crate::store::now_ms;
+
+/// Before sign-in there is no session to hold a CSRF token: the sign-in and setup forms use
+/// a random value in this cookie instead (double submit), so a foreign site cannot sign a
+/// browser in to an account of its choosing.
+pub const PRE_COOKIE: &str = "cw_pre";
+/// Form field and header that carry the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// The person signed in; a page that takes it is only for people with a live session
+/// (others are sent to the sign-in page).
+#[derive(Debug, Clone)]
+pub struct Person(pub Session);
+
+impl FromRequest for Person {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let next = match req.query_string() {
+            "" => req.path().to_owned(),
+            q => format!("{}?{q}", req.path()),
+        };
+        ready(
+            req.extensions()
+                .get::<Session>()
+                .cloned()
+                .map(Person)
+                .ok_or(PageError::SignIn { next }),
+        )
+    }
+}
+
+/// Opens the session its cookie names (making its principal the request's, for handlers and
+/// the audit) and refuses a non-GET request whose CSRF token is missing or wrong.
+pub async fn attach(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let refuse = |req: ServiceRequest, e: PageError| {
+        let res = e.error_response();
+        Ok(req.into_response(res).map_into_right_body())
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return refuse(
+            req,
+            PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "no state"),
+        );
+    };
+    let session = match req.cookie(COOKIE) {
+        None => None,
+        Some(c) => match sessions::open(&state.store, c.value(), now_ms()).await {
+            Ok(s) => s,
+            Err(e) => return refuse(req, e.into()),
+        },
+    };
+    if !matches!(req.method().as_str(), "GET" | "HEAD") {
+        let expected = match &session {
+            Some(s) => Some(s.csrf.clone()),
+            None => req.cookie(PRE_COOKIE).map(|c| c.value().to_owned()),
+        };
+        let submitted = submitted_token(&mut req).await;
+        let good = match (&expected, &submitted) {
+            (Some(e), Some(s)) if !e.is_empty() => {
+                use subtle::ConstantTimeEq;
+                bool::from(e.as_bytes().ct_eq(s.as_bytes()))
+            }
+            _ => false,
+        };
+        if !good {
+            return refuse(
+                req,
+                PageError::new(
+                    StatusCode::FORBIDDEN,
+                    "this form is out of date or did not come from this dashboard \
+                     (missing or wrong CSRF token); reload the page and try again",
+                ),
+            );
+        }
+    }
+    if let Some(s) = session {
+        req.extensions_mut().insert(s.principal.clone());
+        req.extensions_mut().insert(s);
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// The CSRF token a request carries: the header (scripts), else the form field. A form body
+/// is read here and put back for the handler.
+async fn submitted_token(req: &mut ServiceRequest) -> Option<String> {
+    if let Some(h) = req.headers().get(CSRF_HEADER) {
+        return h.to_str().ok().map(str::to_owned);
+    }
+    let form = req.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"application/x-www-form-urlencoded")
+    });
+    if !form {
+        return None;
+    }
+    let body = req.extract::<web::Bytes>().await.ok()?;
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.into_owned());
+    req.set_payload(Payload::from(body));
+    token
+}
+
+/// Whether cookies must only travel over https (the dashboard's public address is https).
+fn secure(state: &AppState) -> bool {
+    state
+        .settings()
+        .server
+        .public_url
+        .as_ref()
+        .is_some_and(|u| u.scheme() == "https")
+}
+
+/// The session cookie for a new session.
+pub fn session_cookie(state: &AppState, secret: &str) -> Cookie<'static> {
+    Cookie::build(COOKIE, secret.to_owned())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(state))
+        .max_age(time::Duration::seconds(LIFETIME.as_secs() as i64))
+        .finish()
+}
+
+/// Removes the session cookie (signing out).
+pub fn expired_session_cookie(state: &AppState) -> Cookie<'static> {
+    let mut c = session_cookie(state, "");
+    c.make_removal();
+    c
+}
+
+/// The pre-session cookie for the sign-in and setup forms: the one the browser has, or a
+/// new one to set.
+pub fn pre_session(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
+    if let Some(c) = req.cookie(PRE_COOKIE).filter(|c| c.value().len() == 64) {
+        return (c.value().to_owned(), None);
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let value = hex::encode(bytes);
+    let cookie = Cookie::build(PRE_COOKIE, value.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure(state))
+        .finish();
+    (value, Some(cookie))
+}
+
+/// The client's address, for throttling and the session row. The peer address: behind a
+/// proxy that is the proxy's, which throttles everyone behind it together (safe, not fair).
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}

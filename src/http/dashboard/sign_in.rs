@@ -1,0 +1,266 @@
+//! Signing in and out, and the setup page that creates the first admin.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::session::{Person, client_address, expired_session_cookie, pre_session, session_cookie};
+use super::{Chrome, PageError, page_with_status, see_other};
+use crate::auth::people;
+use crate::auth::sessions::{self, SignInError};
+use crate::domain::Role;
+use crate::http::AppState;
+use crate::http::middleware::AuditNote;
+use crate::store::{NewUser, now_ms};
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    chrome: Chrome,
+    csrf: String,
+    next: String,
+    name: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    chrome: Chrome,
+    csrf: String,
+    code: String,
+    name: String,
+    error: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+/// Only a path on this site: `/alarms`, not `//evil.example` or `https://…`.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// A page with the pre-session cookie set when it is new.
+fn html(
+    status: StatusCode,
+    page: &impl Template,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> Result<HttpResponse, PageError> {
+    let mut res = page_with_status(status, page)?;
+    if let Some(c) = cookie {
+        res.add_cookie(&c)
+            .map_err(|e| crate::http::ApiError::internal(&e))?;
+    }
+    Ok(res)
+}
+
+/// Nobody exists yet: every page leads to the setup page, which says where the link is.
+async fn nobody_yet(state: &AppState) -> bool {
+    state.store.count_users().await.is_ok_and(|n| n == 0)
+}
+
+pub async fn form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<NextParam>,
+) -> Result<HttpResponse, PageError> {
+    if nobody_yet(&state).await {
+        return Ok(see_other("/setup"));
+    }
+    let (csrf, cookie) = pre_session(&state, &req);
+    let page = SignInPage {
+        chrome: Chrome::anonymous(Some(&state)),
+        csrf,
+        next: safe_next(q.next.as_deref()),
+        name: String::new(),
+        error: String::new(),
+    };
+    html(StatusCode::OK, &page, cookie)
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    name: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, PageError> {
+    let SignInForm {
+        name,
+        password,
+        next,
+    } = form.into_inner();
+    let name = name.trim().to_owned();
+    req.extensions_mut().insert(AuditNote {
+        target: None,
+        detail: serde_json::json!({ "user": name, "action": "sign-in" }),
+    });
+    let address = client_address(&req);
+    let outcome = sessions::sign_in(
+        &state.store,
+        &name,
+        SecretString::from(password),
+        &address,
+        now_ms(),
+    )
+    .await;
+    let (status, error) = match outcome {
+        Ok((secret, user)) => {
+            req.extensions_mut()
+                .insert(crate::auth::Principal::from(&user));
+            let mut res = see_other(&safe_next(next.as_deref()));
+            res.add_cookie(&session_cookie(&state, secret.expose_secret()))
+                .map_err(|e| crate::http::ApiError::internal(&e))?;
+            return Ok(res);
+        }
+        Err(e @ SignInError::Wrong) => (StatusCode::UNAUTHORIZED, e.to_string()),
+        Err(e @ SignInError::Throttled { .. }) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    };
+    let (csrf, cookie) = pre_session(&state, &req);
+    let page = SignInPage {
+        chrome: Chrome::anonymous(Some(&state)),
+        csrf,
+        next: safe_next(next.as_deref()),
+        name,
+        error,
+    };
+    html(status, &page, cookie)
+}
+
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    person: Person,
+) -> Result<HttpResponse, PageError> {
+    state
+        .store
+        .revoke_session(&person.0.id_hash, now_ms())
+        .await?;
+    let mut res = see_other("/sign-in");
+    res.add_cookie(&expired_session_cookie(&state))
+        .map_err(|e| crate::http::ApiError::internal(&e))?;
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct CodeParam {
+    code: Option<String>,
+}
+
+pub async fn setup_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<CodeParam>,
+) -> Result<HttpResponse, PageError> {
+    if !nobody_yet(&state).await {
+        return Ok(see_other("/sign-in"));
+    }
+    let (csrf, cookie) = pre_session(&state, &req);
+    let code = q.code.clone().unwrap_or_default();
+    let (status, error) = if code.is_empty() || state.setup.matches(&code) {
+        (StatusCode::OK, String::new())
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "this setup link is not valid (it works once, until the daemon restarts); \
+             use the newest one from the daemon's log"
+                .to_owned(),
+        )
+    };
+    let page = SetupPage {
+        chrome: Chrome::anonymous(Some(&state)),
+        csrf,
+        code,
+        name: String::new(),
+        error,
+    };
+    html(status, &page, cookie)
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    code: String,
+    name: String,
+    password: String,
+    confirm: String,
+}
+
+pub async fn setup_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, PageError> {
+    let f = form.into_inner();
+    let name = f.name.trim().to_owned();
+    req.extensions_mut().insert(AuditNote {
+        target: None,
+        detail: serde_json::json!({ "user": name, "action": "setup", "role": "admin" }),
+    });
+    let refused = |status: StatusCode, error: String| -> Result<HttpResponse, PageError> {
+        let (csrf, cookie) = pre_session(&state, &req);
+        let page = SetupPage {
+            chrome: Chrome::anonymous(Some(&state)),
+            csrf,
+            code: f.code.clone(),
+            name: name.clone(),
+            error,
+        };
+        html(status, &page, cookie)
+    };
+    if !state.setup.matches(&f.code) || !nobody_yet(&state).await {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "this setup link is not valid (it works once, until the daemon restarts)".into(),
+        );
+    }
+    if let Err(e) = people::check_user_name(&name) {
+        return refused(StatusCode::BAD_REQUEST, format!("name: {e}"));
+    }
+    let password = SecretString::from(f.password);
+    if password.expose_secret() != f.confirm {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            "password: the two passwords differ".into(),
+        );
+    }
+    let hash = match tokio::task::spawn_blocking(move || people::hash_password(&password)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return refused(StatusCode::BAD_REQUEST, format!("password: {e}")),
+        Err(e) => return Err(crate::http::ApiError::internal(&e).into()),
+    };
+    let now = now_ms();
+    let user = state
+        .store
+        .create_user(
+            &NewUser {
+                name,
+                role: Role::Admin,
+                targets: Vec::new(),
+                password_hash: hash,
+                created_by: "setup-link".into(),
+            },
+            now,
+        )
+        .await?;
+    state.setup.spend();
+    req.extensions_mut()
+        .insert(crate::auth::Principal::from(&user));
+    let secret = sessions::start(&state.store, &user, &client_address(&req), now).await?;
+    let mut res = see_other("/");
+    res.add_cookie(&session_cookie(&state, secret.expose_secret()))
+        .map_err(|e| crate::http::ApiError::internal(&e))?;
+    Ok(res)
+}

@@ -1,0 +1,151 @@
+//! Dashboard sessions (stored by the SHA-256 of their secret) and failed sign-ins.
+
+use sqlx::Row;
+
+use super::users::{COLUMNS, UserRecord};
+use super::{Store, StoreError, only_row};
+
+/// A session to store; `id_hash` is the SHA-256 of the cookie's secret.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf: String,
+    pub address: String,
+    pub expires_at: i64,
+}
+
+/// A live session and the person it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn create_session(&self, s: &NewSession, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, address, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        )
+        .bind(&s.id_hash)
+        .bind(s.user_id)
+        .bind(&s.csrf)
+        .bind(&s.address)
+        .bind(now)
+        .bind(s.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The session with this hash, whatever its age: expiry is the caller's rule. `None`
+    /// when there is none or it was revoked.
+    pub async fn find_session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let cols = COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = sqlx::query(&format!(
+            "SELECT {cols}, s.csrf, s.created_at AS s_created, s.last_seen_at, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.revoked_at IS NULL"
+        ))
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(SessionRecord {
+                user: UserRecord::from_row(&r)?,
+                csrf: r.try_get("csrf")?,
+                created_at: r.try_get("s_created")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records activity (idle expiry counts from here).
+    pub async fn touch_session(&self, id_hash: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends one session (signing out); false when it was not live.
+    pub async fn revoke_session(&self, id_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id_hash)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Ends every session of a person (disabled, password reset); returns how many.
+    pub async fn revoke_user_sessions(&self, user: &str, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL \
+             AND user_id = (SELECT id FROM users WHERE name = $2)",
+        )
+        .bind(now)
+        .bind(user)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Counts a failed sign-in under each key (`user:NAME`, `addr:IP`).
+    pub async fn record_sign_in_failure(&self, keys: &[&str], now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for key in keys {
+            sqlx::query("INSERT INTO sign_in_failures (key, at) VALUES ($1, $2)")
+                .bind(*key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Failed sign-ins under `key` since `since`, and the oldest of them (when the window
+    /// frees a place).
+    pub async fn sign_in_failures(
+        &self,
+        key: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM sign_in_failures WHERE key = $1 AND at >= $2",
+        )
+        .bind(key)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .map(only_row)?
+        .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get("n")?, row.try_get("oldest")?))
+    }
+
+    /// Forgets failures under `key` (a successful sign-in), and every failure older than
+    /// `before` (so the table stays small).
+    pub async fn clear_sign_in_failures(&self, key: &str, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1 OR at < $2")
+            .bind(key)
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+// cachewarden dashboard: live updates and chart hover. Pages work without it.
+"use strict";
+
+// Parts marked data-live="ms" are fetched again every so often while their work runs; the
+// new copy replaces the old, and stops the refresh once it is no longer live.
+function live(el) {
+  const every = Number(el.dataset.live);
+  if (!every) return;
+  setTimeout(async () => {
+    try {
+      const res = await fetch(location.href, { credentials: "same-origin" });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+      const fresh = doc.getElementById(el.id);
+      if (!fresh) return;
+      el.replaceWith(fresh);
+      live(fresh);
+    } catch (_) {
+      live(el);
+    }
+  }, every);
+}
+
+// Values on hover: each line carries its points as "ts,value;…".
+function hover(figure) {
+  const svg = figure.querySelector("svg");
+  const lines = [...figure.querySelectorAll("path.line")].map((p) => ({
+    label: p.dataset.label,
+    points: (p.dataset.points || "").split(";").filter(Boolean).map((s) => s.split(",").map(Number)),
+  }));
+  if (!lines.some((l) => l.points.length)) return;
+  const from = Number(figure.dataset.from), to = Number(figure.dataset.to);
+  const tip = document.createElement("div");
+  tip.className = "tip";
+  tip.hidden = true;
+  tip.setAttribute("role", "status");
+  figure.appendChild(tip);
+  const ratio = figure.querySelector(".unit").textContent.includes("percent");
+  svg.addEventListener("mousemove", (e) => {
+    const box = svg.getBoundingClientRect();
+    const vb = svg.viewBox.baseVal;
+    const plot = svg.querySelector(".plot");
+    const x = ((e.clientX - box.left) / box.width) * vb.width;
+    const x0 = plot.x.baseVal.value, w = plot.width.baseVal.value;
+    const frac = Math.min(1, Math.max(0, (x - x0) / w));
+    const ts = from + frac * (to - from);
+    const rows = lines.map((l) => {
+      let best = null;
+      for (const p of l.points) if (!best || Math.abs(p[0] - ts) < Math.abs(best[0] - ts)) best = p;
+      if (!best) return null;
+      const v = ratio ? (best[1] * 100).toFixed(1) + " %" : best[1].toLocaleString();
+      return `${l.label}: ${v} at ${new Date(best[0]).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    }).filter(Boolean);
+    tip.textContent = rows.join("\n");
+    tip.hidden = false;
+    tip.style.left = `${e.clientX - figure.getBoundingClientRect().left + 12}px`;
+    tip.style.top = `${e.clientY - figure.getBoundingClientRect().top + 12}px`;
+  });
+  svg.addEventListener("mouseleave", () => { tip.hidden = true; });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach(live);
+  document.querySelectorAll("figure.chart").forEach(hover);
+});

@@ -1,0 +1,472 @@
+//! Signing in to the dashboard: the setup link, sessions, CSRF, roles and throttling, over
+//! plain HTTP so every status, cookie and redirect can be checked.
+
+use cachewarden::domain::Role;
+use reqwest::StatusCode;
+
+use crate::harness::TestApp;
+use crate::harness::people::{PASSWORD, value_after};
+
+const REDIS: &str = "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n\
+    [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n";
+
+async fn jobs(app: &TestApp) -> Vec<cachewarden::store::JobRecord> {
+    app.store
+        .list_jobs(&cachewarden::store::JobFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// The session cookie a sign-in or setup answer sets, as a `Cookie` header value.
+fn session_of(a: &crate::harness::people::Answer) -> String {
+    a.cookie("cw_session")
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", a.set_cookies))
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_admin_once() {
+    let app = TestApp::sqlite("").await;
+    // Zero configuration, nobody yet: every page leads to the setup page.
+    let home = app.page(None, "/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location.as_deref(), Some("/sign-in?next=%2F"));
+    let sign_in = app.page(None, "/sign-in").await;
+    assert_eq!(sign_in.location.as_deref(), Some("/setup"));
+    let setup = app.page(None, "/setup").await;
+    assert!(setup.body.contains("one-time setup link"), "{}", setup.body);
+
+    let link = app
+        .setup_link
+        .clone()
+        .expect("a setup link while nobody exists");
+    let code = link.strip_prefix("/setup?code=").unwrap().to_owned();
+    let wrong = app.page(None, "/setup?code=0000").await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let form = app.page(None, &link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let pre = form.set_cookies[0].split(';').next().unwrap().to_owned();
+    let csrf = value_after(&form.body, "name=\"_csrf\"", "value").unwrap();
+    let post = |password: &'static str, confirm: &'static str| {
+        let (pre, csrf, code) = (pre.clone(), csrf.clone(), code.clone());
+        let app = &app;
+        async move {
+            app.post_form(
+                Some(&pre),
+                "/setup",
+                &[
+                    ("_csrf", &csrf),
+                    ("code", &code),
+                    ("name", "root@example.com"),
+                    ("password", password),
+                    ("confirm", confirm),
+                ],
+            )
+            .await
+        }
+    };
+    let short = post("short", "short").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(
+        short.body.contains("at least 12 characters"),
+        "{}",
+        short.body
+    );
+    let differ = post(PASSWORD, "something else entirely").await;
+    assert!(
+        differ.body.contains("the two passwords differ"),
+        "{}",
+        differ.body
+    );
+    assert_eq!(
+        app.store.count_users().await.unwrap(),
+        0,
+        "nothing stored yet"
+    );
+
+    let made = post(PASSWORD, PASSWORD).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let cookie = session_of(&made);
+    let users = app.store.list_users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        (users[0].name.as_str(), users[0].role),
+        ("root@example.com", Role::Admin)
+    );
+    let home = app.page(Some(&cookie), "/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.body.contains("root@example.com · admin"),
+        "{}",
+        home.body
+    );
+    // Used: the link no longer opens anything, and signing in is the way in.
+    let again = post(PASSWORD, PASSWORD).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.store.count_users().await.unwrap(), 1);
+    assert_eq!(
+        app.page(None, &link).await.location.as_deref(),
+        Some("/sign-in")
+    );
+    // The setup is in the audit log under the new admin's name.
+    let audit = app
+        .store
+        .list_audit(&cachewarden::store::AuditQuery {
+            limit: 10,
+            before_id: None,
+            actor: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.actor == "root@example.com"
+            && e.action == "POST /setup"
+            && e.outcome == "ok"),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_daemon_with_people_offers_no_setup_link() {
+    let app = TestApp::sqlite("").await;
+    app.person("alice", Role::Viewer, &[]).await;
+    let restarted = TestApp::restart_sqlite("", app.stop_keeping_data().await).await;
+    assert_eq!(restarted.setup_link, None);
+}
+
+#[tokio::test]
+async fn signed_out_requests_reach_only_the_sign_in_page() {
+    let app = TestApp::sqlite(REDIS).await;
+    app.person("alice", Role::Admin, &[]).await;
+    for path in [
+        "/",
+        "/alarms",
+        "/jobs",
+        "/jobs/1",
+        "/targets/sessions",
+        "/invalidate",
+        "/purge",
+        "/tokens",
+        "/audit",
+    ] {
+        let a = app.page(None, path).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            a.location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("/sign-in?next=")),
+            "{path}: {:?}",
+            a.location
+        );
+        assert!(!a.body.contains("sessions"), "{path} leaks nothing");
+    }
+    // A made-up cookie is no session either.
+    let forged = app.page(Some("cw_session=00ff"), "/").await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER);
+    // A form posted without a session is refused before it does anything.
+    let post = app
+        .post_form(
+            None,
+            "/invalidate",
+            &[("target", "web"), ("items", "/a"), ("key", "k")],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    assert!(jobs(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_lax_and_secure_behind_https() {
+    let plain = TestApp::sqlite("").await;
+    plain.person("alice", Role::Viewer, &[]).await;
+    let a = plain.try_sign_in("alice", PASSWORD).await;
+    let cookie = a
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("cw_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+
+    let https =
+        TestApp::sqlite("[server]\npublic_url = \"https://cachewarden.example.com\"\n").await;
+    https.person("alice", Role::Viewer, &[]).await;
+    let a = https.try_sign_in("alice", PASSWORD).await;
+    let cookie = a
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("cw_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_and_end_on_sign_out_or_disable() {
+    let app = TestApp::sqlite("").await;
+    app.person("alice", Role::Viewer, &[]).await;
+    app.person("bob", Role::Viewer, &[]).await;
+    let alice = app.sign_in("alice").await;
+    let bob = app.sign_in("bob").await;
+    // The store, not the process, holds sessions: a restart (or another replica) keeps them.
+    let app = TestApp::restart_sqlite("", app.stop_keeping_data().await).await;
+    assert_eq!(
+        app.page(Some(&alice.cookie), "/").await.status,
+        StatusCode::OK
+    );
+    // Signing out ends the session on the server, not just in the browser.
+    let out = app
+        .post_form(Some(&alice.cookie), "/sign-out", &[("_csrf", &alice.csrf)])
+        .await;
+    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    assert!(
+        out.set_cookies
+            .iter()
+            .any(|c| c.starts_with("cw_session=;")),
+        "{:?}",
+        out.set_cookies
+    );
+    assert_eq!(
+        app.page(Some(&alice.cookie), "/").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Disabling a person ends their sessions at once.
+    assert_eq!(
+        app.page(Some(&bob.cookie), "/").await.status,
+        StatusCode::OK
+    );
+    app.store
+        .set_user_disabled("bob", true, cachewarden::store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.page(Some(&bob.cookie), "/").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.try_sign_in("bob", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_throttled_per_account_and_say_nothing_about_names() {
+    let app = TestApp::sqlite("").await;
+    app.person("alice", Role::Viewer, &[]).await;
+    let unknown = app.try_sign_in("mallory", "whatever whatever").await;
+    let wrong = app.try_sign_in("alice", "not the password at all").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let message = |b: &str| {
+        b.split("id=\"sign-in-error\">")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        message(&wrong.body).as_deref(),
+        Some("the name or the password is wrong")
+    );
+    assert_eq!(
+        message(&unknown.body),
+        message(&wrong.body),
+        "the same answer for both"
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            app.try_sign_in("alice", "not the password at all")
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Five failures: even the right password waits now, and the page says for how long.
+    let throttled = app.try_sign_in("alice", PASSWORD).await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        throttled.body
+    );
+    assert!(
+        throttled
+            .body
+            .contains("too many failed sign-ins; try again in 15 minutes"),
+        "{}",
+        throttled.body
+    );
+    assert!(
+        throttled
+            .set_cookies
+            .iter()
+            .all(|c| !c.starts_with("cw_session="))
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
+    let app = TestApp::sqlite(REDIS).await;
+    app.person("op", Role::Operator, &[]).await;
+    app.person("op2", Role::Operator, &[]).await;
+    let op = app.sign_in("op").await;
+    let other = app.sign_in("op2").await;
+    // One invalidation form of op's, with the CSRF field as each case has it.
+    let invalidate = |csrf: Option<&str>| {
+        let mut fields = vec![("target", "web"), ("items", "/index.html"), ("key", "k1")];
+        fields.extend(csrf.map(|c| ("_csrf", c)));
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let (app, cookie) = (&app, op.cookie.clone());
+        async move {
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            app.post_form(Some(&cookie), "/invalidate", &fields).await
+        }
+    };
+    for (case, csrf) in [
+        ("missing", None),
+        ("wrong", Some("0123")),
+        ("empty", Some("")),
+        ("another session's", Some(other.csrf.as_str())),
+    ] {
+        let a = invalidate(csrf).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{case}");
+        assert!(a.body.contains("CSRF token"), "{case}: {}", a.body);
+    }
+    assert!(jobs(&app).await.is_empty(), "no job from a refused form");
+    // With its own token the same form works (so the refusals above were the token's doing).
+    let a = invalidate(Some(&op.csrf)).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let jobs = jobs(&app).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].requester, "op", "the job is the person's");
+}
+
+#[tokio::test]
+async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
+    let app = TestApp::sqlite(REDIS).await;
+    for (name, role) in [
+        ("viewer", Role::Viewer),
+        ("responder", Role::Responder),
+        ("operator", Role::Operator),
+        ("admin", Role::Admin),
+    ] {
+        app.person(name, role, &[]).await;
+    }
+    let viewer = app.sign_in("viewer").await;
+    // Pages for actions are forbidden to a viewer, and so is every action (with a valid
+    // CSRF token, so the refusal is the role's).
+    for path in ["/invalidate", "/purge", "/tokens", "/audit"] {
+        let a = app.page(Some(&viewer.cookie), path).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "GET {path}: {}", a.body);
+        assert!(
+            a.body.contains("user &#34;viewer&#34; lacks the"),
+            "GET {path}: {}",
+            a.body
+        );
+    }
+    for (path, fields) in [
+        (
+            "/invalidate",
+            vec![("target", "web"), ("items", "/a"), ("key", "k")],
+        ),
+        (
+            "/purge",
+            vec![
+                ("target", "sessions"),
+                ("keys", "a"),
+                ("action", "purge"),
+                ("key", "k"),
+            ],
+        ),
+        ("/alarms/1/ack", vec![("comment", "x")]),
+        ("/alarms/1/silence", vec![("end", "1h"), ("comment", "x")]),
+        ("/jobs/1/cancel", vec![]),
+        ("/tokens", vec![("name", "t"), ("scopes", "read")]),
+        ("/tokens/t/revoke", vec![]),
+    ] {
+        let mut f = vec![("_csrf", viewer.csrf.as_str())];
+        f.extend(fields);
+        let a = app.post_form(Some(&viewer.cookie), path, &f).await;
+        assert!(
+            a.status == StatusCode::FORBIDDEN || a.status == StatusCode::NOT_FOUND,
+            "POST {path}: {} {}",
+            a.status,
+            a.body
+        );
+        if path != "/alarms/1/ack" && path != "/alarms/1/silence" && path != "/jobs/1/cancel" {
+            assert_eq!(a.status, StatusCode::FORBIDDEN, "POST {path}");
+        }
+    }
+    assert!(jobs(&app).await.is_empty());
+    assert!(app.store.list_tokens().await.unwrap().is_empty());
+    // Each refusal is in the audit log under the viewer's name.
+    let audit = app
+        .store
+        .list_audit(&cachewarden::store::AuditQuery {
+            limit: 100,
+            before_id: None,
+            actor: Some("viewer".into()),
+        })
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().filter(|e| e.outcome == "denied").count() >= 4,
+        "{audit:?}"
+    );
+
+    // What each role's pages offer.
+    let nav = |body: &str| {
+        ["/invalidate\"", "/purge\"", "/tokens\"", "/audit\""]
+            .map(|l| body.contains(&format!("href=\"{l}")))
+    };
+    for (name, expected) in [
+        ("viewer", [false, false, false, false]),
+        ("responder", [false, false, false, false]),
+        ("operator", [true, true, false, false]),
+        ("admin", [true, true, true, true]),
+    ] {
+        let s = app.sign_in(name).await;
+        let home = app.page(Some(&s.cookie), "/").await;
+        assert_eq!(nav(&home.body), expected, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_person_limited_to_targets_sees_and_acts_on_those_only() {
+    let app = TestApp::sqlite(REDIS).await;
+    app.person("web-team", Role::Operator, &["web"]).await;
+    let s = app.sign_in("web-team").await;
+    let home = app.page(Some(&s.cookie), "/").await;
+    assert!(home.body.contains("href=\"/targets/web\""), "{}", home.body);
+    assert!(!home.body.contains("/targets/sessions"), "{}", home.body);
+    assert_eq!(
+        app.page(Some(&s.cookie), "/targets/sessions").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let purge = app
+        .post_form(
+            Some(&s.cookie),
+            "/purge",
+            &[
+                ("_csrf", &s.csrf),
+                ("target", "sessions"),
+                ("keys", "a"),
+                ("action", "purge"),
+                ("key", "k"),
+            ],
+        )
+        .await;
+    assert_eq!(purge.status, StatusCode::FORBIDDEN, "{}", purge.body);
+}
