@@ -122,6 +122,16 @@ pub(super) struct Notifier {
 }
 
 #[derive(Debug, Default, Deserialize)]
+pub(super) struct Dashboard {
+    pub auth_proxy_header: Option<String>,
+    pub auth_proxy_groups_header: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub proxy_roles: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+#[derive(Debug, Default, Deserialize)]
 pub(super) struct Alerting {
     pub expected_dip_window: Option<String>,
     #[serde(flatten)]

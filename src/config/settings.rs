@@ -40,6 +40,8 @@ pub struct Settings {
     pub rules: Vec<RuleSettings>,
     /// DynamoDB Streams read as sources of events.
     pub streams: Vec<StreamSettings>,
+    /// Who may sign in to the dashboard, and how.
+    pub dashboard: DashboardSettings,
 }
 
 impl Settings {
@@ -347,6 +349,43 @@ pub struct AlarmSettings {
     pub notify: Vec<String>,
     /// Hold notifications inside an expected-dip window after our own purge.
     pub mute_expected: bool,
+}
+
+/// `[dashboard]`
+#[derive(Debug, Clone, Default)]
+pub struct DashboardSettings {
+    /// Sign people in by a header a single-sign-on proxy sets; none: passwords only.
+    pub auth_proxy: Option<AuthProxy>,
+}
+
+/// A trusted SSO proxy (oauth2-proxy, an ALB with OIDC, …) in front of the dashboard.
+#[derive(Debug, Clone)]
+pub struct AuthProxy {
+    /// The header that names the person (`X-Forwarded-Email`), lowercase.
+    pub header: String,
+    /// The header that lists their groups, comma-separated (`X-Forwarded-Groups`), lowercase.
+    pub groups_header: Option<String>,
+    /// Only requests from these addresses may use the headers; from anywhere else the
+    /// headers are ignored, so a client cannot name itself.
+    pub trusted: Vec<ipnet::IpNet>,
+    /// A person's name or a group, and the role it gives. The highest role that applies
+    /// wins; a person nothing applies to is refused (least privilege).
+    pub roles: std::collections::BTreeMap<String, crate::domain::Role>,
+}
+
+impl AuthProxy {
+    /// Whether `addr` is a trusted proxy.
+    pub fn trusts(&self, addr: std::net::IpAddr) -> bool {
+        self.trusted.iter().any(|n| n.contains(&addr))
+    }
+
+    /// The role for a person with these groups, if any applies.
+    pub fn role_for(&self, name: &str, groups: &[&str]) -> Option<crate::domain::Role> {
+        std::iter::once(name)
+            .chain(groups.iter().copied())
+            .filter_map(|k| self.roles.get(k).copied())
+            .max()
+    }
 }
 
 /// `[alerting]`

@@ -128,6 +128,7 @@ fn sections(old: &Settings, new: &Settings) -> Vec<String> {
         ("cloudwatch", differ(&old.cloudwatch, &new.cloudwatch)),
         ("invalidation", differ(&old.invalidation, &new.invalidation)),
         ("alerting", differ(&old.alerting, &new.alerting)),
+        ("dashboard", differ(&old.dashboard, &new.dashboard)),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)

@@ -145,4 +145,27 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         UserRecord::from_row(&row)
     }
+
+    /// A person an SSO proxy vouched for, with the role its mapping gives now: created on
+    /// their first visit (with no usable password), the role updated on later ones.
+    pub async fn upsert_proxy_user(
+        &self,
+        name: &str,
+        role: Role,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (name, role, targets, password_hash, created_by, created_at, updated_at) \
+             VALUES ($1, $2, '', '!', 'auth-proxy', $3, $3) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(name)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+        .and_then(inserted_row)?;
+        UserRecord::from_row(&row)
+    }
 }

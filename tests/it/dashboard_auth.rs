@@ -470,3 +470,132 @@ async fn a_person_limited_to_targets_sees_and_acts_on_those_only() {
         .await;
     assert_eq!(purge.status, StatusCode::FORBIDDEN, "{}", purge.body);
 }
+
+const PROXY: &str = "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n\
+    [dashboard]\nauth_proxy_header = \"X-Forwarded-Email\"\nauth_proxy_groups_header = \"X-Forwarded-Groups\"\n\
+    trusted_proxies = [\"127.0.0.1\"]\n[dashboard.proxy_roles]\n\"alice@example.com\" = \"admin\"\nsre = \"operator\"\n";
+
+#[tokio::test]
+async fn behind_a_trusted_sso_proxy_its_header_signs_people_in_with_their_mapped_role() {
+    let app = TestApp::sqlite(PROXY).await;
+    let web = app.web();
+    let as_person = |name: &'static str, groups: &'static str| {
+        let web = &web;
+        async move {
+            web.page_with(
+                None,
+                "/",
+                &[("X-Forwarded-Email", name), ("X-Forwarded-Groups", groups)],
+            )
+            .await
+        }
+    };
+    let alice = as_person("Alice@Example.com", "").await;
+    assert_eq!(alice.status, StatusCode::OK, "{}", alice.body);
+    assert!(
+        alice.body.contains("alice@example.com · admin"),
+        "{}",
+        alice.body
+    );
+    // A group's role, the highest that applies.
+    let bob = as_person("bob@example.com", "dev, sre").await;
+    assert!(
+        bob.body.contains("bob@example.com · operator"),
+        "{}",
+        bob.body
+    );
+    // Nothing maps carol: refused, not made a viewer.
+    let carol = as_person("carol@example.com", "dev").await;
+    assert_eq!(carol.status, StatusCode::FORBIDDEN);
+    assert!(
+        carol.body.contains("carol@example.com has no role here"),
+        "{}",
+        carol.body
+    );
+
+    // The proxy's session carries a CSRF token like any other, and actions are the person's.
+    let cookie = session_of(&bob);
+    let csrf = value_after(&bob.body, "name=\"csrf-token\"", "content").unwrap();
+    let headers = [
+        ("X-Forwarded-Email", "bob@example.com"),
+        ("X-Forwarded-Groups", "sre"),
+    ];
+    let page = web.page_with(Some(&cookie), "/invalidate", &headers).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.cookie("cw_session").is_none(),
+        "the same session goes on"
+    );
+    let posted = app
+        .post_form(
+            Some(&cookie),
+            "/invalidate",
+            &[
+                ("_csrf", &csrf),
+                ("target", "web"),
+                ("items", "/a"),
+                ("key", "k"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    assert_eq!(jobs(&app).await[0].requester, "bob@example.com");
+}
+
+#[tokio::test]
+async fn the_proxy_header_from_an_untrusted_address_is_ignored() {
+    let app = TestApp::sqlite(&PROXY.replace("127.0.0.1", "10.0.0.0/8")).await;
+    let a = app
+        .web()
+        .page_with(None, "/", &[("X-Forwarded-Email", "alice@example.com")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(a.cookie("cw_session").is_none());
+    assert_eq!(
+        app.store.count_users().await.unwrap(),
+        0,
+        "nobody made from a spoofed header"
+    );
+}
+
+#[tokio::test]
+async fn replicas_on_one_postgresql_share_sessions_and_their_end() {
+    let pg = crate::harness::postgres::Postgres::start();
+    let url = pg.fresh_database_url();
+    let a = TestApp::on_database(REDIS, &url).await;
+    let b = TestApp::on_database(REDIS, &url).await;
+    a.person("alice", Role::Operator, &[]).await;
+    // Signed in on one replica, the browser may land on the other.
+    let s = a.sign_in("alice").await;
+    let page = b.page(Some(&s.cookie), "/jobs").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // A form drawn by one replica is accepted by the other (the CSRF token is the session's).
+    let posted = b
+        .post_form(
+            Some(&s.cookie),
+            "/invalidate",
+            &[
+                ("_csrf", &s.csrf),
+                ("target", "web"),
+                ("items", "/a"),
+                ("key", "k"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    // Signing out on one ends the session on both.
+    b.post_form(Some(&s.cookie), "/sign-out", &[("_csrf", &s.csrf)])
+        .await;
+    assert_eq!(
+        a.page(Some(&s.cookie), "/jobs").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Failed sign-ins count across replicas too.
+    for app in [&a, &b, &a, &b, &a] {
+        app.try_sign_in("alice", "not the password at all").await;
+    }
+    assert_eq!(
+        b.try_sign_in("alice", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -1,6 +1,7 @@
 //! Turns the raw configuration into [`Settings`], collecting every error on the way.
 
 mod alerting;
+mod dashboard;
 mod maintenance;
 mod rules;
 mod streams;
@@ -34,6 +35,7 @@ const SECTIONS: &[&str] = &[
     "maintenance",
     "rules",
     "streams",
+    "dashboard",
 ];
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -72,6 +74,9 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
     let cloudwatch = v
         .section::<raw::Cloudwatch>(table, "cloudwatch")
         .map(|(p, r)| v.cloudwatch(&p, r));
+    let dashboard = v
+        .section::<raw::Dashboard>(table, "dashboard")
+        .map(|(p, r)| dashboard::dashboard(&mut v, &p, r));
     let raw_targets = v.list::<raw::Target>(table, "targets");
     let targets = targets::all(&mut v, raw_targets);
     let raw_notifiers = v.list::<raw::Notifier>(table, "notifiers");
@@ -96,6 +101,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
         cloudwatch.flatten(),
         invalidation.flatten(),
         alerting.flatten(),
+        dashboard.flatten(),
     );
     match (sections, v.errors.is_empty()) {
         (
@@ -108,6 +114,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
                 Some(cloudwatch),
                 Some(invalidation),
                 Some(alerting),
+                Some(dashboard),
             ),
             true,
         ) => Ok(Settings {
@@ -125,6 +132,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
             maintenance,
             rules,
             streams,
+            dashboard,
         }),
         _ => Err(ConfigErrors::new(v.errors)),
     }

@@ -64,13 +64,25 @@ pub async fn attach(
             PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "no state"),
         );
     };
-    let session = match req.cookie(COOKIE) {
+    let mut session = match req.cookie(COOKIE) {
         None => None,
         Some(c) => match sessions::open(&state.store, c.value(), now_ms()).await {
             Ok(s) => s,
             Err(e) => return refuse(req, e.into()),
         },
     };
+    // Behind a trusted SSO proxy, its header says who this is, whatever the cookie says.
+    let mut new_cookie = None;
+    if let Some(proxy) = &state.settings().dashboard.auth_proxy {
+        match proxied(&state, proxy, req.request(), session.as_ref()).await {
+            Ok(None) => {}
+            Ok(Some((s, cookie))) => {
+                session = Some(s);
+                new_cookie = Some(cookie);
+            }
+            Err(e) => return refuse(req, e),
+        }
+    }
     if !matches!(req.method().as_str(), "GET" | "HEAD") {
         let expected = match &session {
             Some(s) => Some(s.csrf.clone()),
@@ -99,7 +111,72 @@ pub async fn attach(
         req.extensions_mut().insert(s.principal.clone());
         req.extensions_mut().insert(s);
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let mut res = next.call(req).await?;
+    if let Some(c) = new_cookie {
+        res.response_mut().add_cookie(&c)?;
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// The session of the person a trusted proxy names: `None` when the proxy does not apply
+/// (no header, or the request is not from a trusted address: then the header is ignored) or
+/// the cookie's session is already theirs with the same role; else a new session and its
+/// cookie. A person the mapping gives no role is refused.
+async fn proxied(
+    state: &AppState,
+    proxy: &crate::config::AuthProxy,
+    req: &HttpRequest,
+    current: Option<&Session>,
+) -> Result<Option<(Session, Cookie<'static>)>, PageError> {
+    let trusted = req.peer_addr().is_some_and(|a| proxy.trusts(a.ip()));
+    let Some(value) = req.headers().get(proxy.header.as_str()).filter(|_| trusted) else {
+        return Ok(None);
+    };
+    let forbidden = |m: String| PageError::new(StatusCode::FORBIDDEN, m);
+    let name = value
+        .to_str()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    crate::auth::people::check_user_name(&name)
+        .map_err(|e| forbidden(format!("the sign-in proxy named {name:?}, which {e}")))?;
+    let groups_value = proxy
+        .groups_header
+        .as_ref()
+        .and_then(|h| req.headers().get(h.as_str()))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let groups: Vec<&str> = groups_value.split(',').map(str::trim).collect();
+    let role = proxy.role_for(&name, &groups).ok_or_else(|| {
+        forbidden(format!(
+            "{name} has no role here; an admin maps them, or a group of theirs, in [dashboard] proxy_roles"
+        ))
+    })?;
+    if current.is_some_and(|s| s.user.name == name && s.user.role == role) {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let user = state.store.upsert_proxy_user(&name, role, now).await?;
+    if user.disabled {
+        return Err(forbidden(format!("{name} is disabled")));
+    }
+    let secret = sessions::start(&state.store, &user, &client_address(req), now).await?;
+    let session = sessions::open(
+        &state.store,
+        secrecy::ExposeSecret::expose_secret(&secret),
+        now,
+    )
+    .await?
+    .ok_or_else(|| {
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "a new session did not open",
+        )
+    })?;
+    Ok(Some((
+        session,
+        session_cookie(state, secrecy::ExposeSecret::expose_secret(&secret)),
+    )))
 }
 
 /// The CSRF token a request carries: the header (scripts), else the form field. A form body

@@ -152,9 +152,22 @@ impl Web {
 
     /// GET a page with a session cookie (or none).
     pub async fn page(&self, cookie: Option<&str>, path: &str) -> Answer {
+        self.page_with(cookie, path, &[]).await
+    }
+
+    /// GET a page with a session cookie (or none) and more headers (a proxy's).
+    pub async fn page_with(
+        &self,
+        cookie: Option<&str>,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = self.client().get(self.url(path));
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         Self::answer(req.send().await.expect("GET a page")).await
     }
