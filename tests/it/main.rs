@@ -17,6 +17,7 @@ mod collect_direct;
 mod collect_schedule;
 mod dashboard;
 mod dashboard_auth;
+mod dashboard_forms;
 mod deploy;
 mod errors;
 mod events;

@@ -295,6 +295,8 @@ pub async fn purge_form(
             .map(|r| r.to_string())
             .unwrap_or_default();
         page.dry_run = Some(dry_run_of(&job));
+        // The dry run needed the target's name: so does the purge (typed again, on purpose).
+        page.needs_confirm = job.request["confirm"].is_string();
     }
     Ok(page)
 }

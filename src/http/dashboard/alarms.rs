@@ -112,17 +112,17 @@ pub struct SilenceForm {
 }
 
 fn silence_end(f: &SilenceForm) -> Result<SilenceEnd, PageError> {
-    let bad = |m: &str| PageError::from(crate::http::ApiError::invalid("end", m));
+    let bad = |field: &str, m: &str| PageError::from(crate::http::ApiError::invalid(field, m));
     Ok(match f.end.as_str() {
         "resolved" => SilenceEnd::Resolved,
         "at" => {
             let t = chrono::NaiveDateTime::parse_from_str(&f.until, "%Y-%m-%dT%H:%M")
-                .map_err(|_| bad("until: give a time as YYYY-MM-DDTHH:MM (UTC)"))?;
+                .map_err(|_| bad("until", "give a time as YYYY-MM-DDTHH:MM (UTC)"))?;
             SilenceEnd::At(t.and_utc().timestamp_millis())
         }
         other => SilenceEnd::For(
             humantime::parse_duration(other)
-                .map_err(|_| bad("end: until resolved, a duration like 4h, or a time"))?,
+                .map_err(|_| bad("end", "until resolved, a duration like 4h, or a time"))?,
         ),
     })
 }

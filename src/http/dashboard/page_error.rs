@@ -39,8 +39,15 @@ impl PageError {
 }
 
 impl From<ApiError> for PageError {
+    /// The API's message, led by the field it names (`until: give a time …`), as the JSON
+    /// answer's `field` would say.
     fn from(e: ApiError) -> Self {
-        Self::new(e.status, e.message)
+        match e.field {
+            Some(f) if !e.message.starts_with(&f) => {
+                Self::new(e.status, format!("{f}: {}", e.message))
+            }
+            _ => Self::new(e.status, e.message),
+        }
     }
 }
 

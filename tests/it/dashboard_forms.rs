@@ -1,0 +1,288 @@
+//! The dashboard's forms over plain HTTP: what each one stores, and how each refuses bad input
+//! (a 400 page naming the rule, nothing stored).
+
+use cachewarden::domain::Role;
+use cachewarden::store::{JobFilter, Sample, now_ms};
+use reqwest::StatusCode;
+
+use crate::harness::TestApp;
+use crate::harness::redis::RedisServer;
+
+fn redis_config(url: &str) -> String {
+    format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{url}\"\npurge_prefixes = [\"product:\"]\n\
+         [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n\
+         [[alarms]]\nname = \"hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\n"
+    )
+}
+
+/// The path a 303 leads to.
+fn to(a: &crate::harness::people::Answer) -> String {
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    a.location.clone().unwrap()
+}
+
+#[tokio::test]
+async fn a_purge_past_the_guard_rails_asks_for_the_targets_name_for_its_dry_run_and_again_to_purge()
+{
+    use redis::AsyncCommands;
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&redis_config(&redis.url())).await;
+    app.person("olga", Role::Operator, &[]).await;
+    let s = app.sign_in("olga").await;
+    let mut c = redis.connection().await;
+    for k in ["a", "b", "product:1"] {
+        let _: () = c.set(k, "v").await.unwrap();
+    }
+    let purge = |action: &'static str, confirm: &'static str| {
+        let (app, s) = (&app, s.clone());
+        async move {
+            app.post_form(
+                Some(&s.cookie),
+                "/purge",
+                &[
+                    ("_csrf", &s.csrf),
+                    ("target", "sessions"),
+                    ("patterns", "*"),
+                    ("action", action),
+                    ("confirm", confirm),
+                    ("key", "form-1"),
+                ],
+            )
+            .await
+        }
+    };
+    let refused = purge("dry_run", "").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("can match every key"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("id=\"confirm\""), "asks for the name");
+    let dry = to(&purge("dry_run", "sessions").await);
+    assert!(dry.starts_with("/purge?dry_run="), "{dry}");
+    app.jobs.run_once(now_ms()).await.unwrap();
+    let shown = app.page(Some(&s.cookie), &dry).await;
+    assert!(
+        shown
+            .body
+            .contains("<strong>3</strong> keys would be deleted"),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains("id=\"confirm\""),
+        "the purge asks again"
+    );
+    let keys: usize = c.exists(&["a", "b", "product:1"]).await.unwrap();
+    assert_eq!(keys, 3, "a dry run deletes nothing");
+    assert_eq!(purge("purge", "").await.status, StatusCode::BAD_REQUEST);
+    let job = to(&purge("purge", "sessions").await);
+    assert!(job.starts_with("/jobs/"), "{job}");
+    app.jobs.run_once(now_ms()).await.unwrap();
+    let keys: usize = c.exists(&["a", "b", "product:1"]).await.unwrap();
+    assert_eq!(keys, 0);
+}
+
+#[tokio::test]
+async fn silences_from_the_alarms_page_last_until_resolved_or_a_time_and_bad_ends_are_refused() {
+    let redis = RedisServer::start();
+    let app = TestApp::sqlite(&redis_config(&redis.url())).await;
+    app.person("rita", Role::Responder, &[]).await;
+    let s = app.sign_in("rita").await;
+    let mut c = redis.connection().await;
+    app.collector().poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await;
+    let id = app.store.list_alarm_states().await.unwrap()[0].id;
+    let path = format!("/alarms/{id}/silence");
+    let silence = |end: &'static str, until: &str, comment: &'static str| {
+        let (app, s, path, until) = (&app, s.clone(), path.clone(), until.to_owned());
+        async move {
+            app.post_form(
+                Some(&s.cookie),
+                &path,
+                &[
+                    ("_csrf", &s.csrf),
+                    ("end", end),
+                    ("until", &until),
+                    ("comment", comment),
+                ],
+            )
+            .await
+        }
+    };
+    for (case, end, until, comment, message) in [
+        ("no reason", "resolved", "", "", "comment: say why"),
+        (
+            "bad time",
+            "at",
+            "tomorrow",
+            "deploy",
+            "until: give a time as YYYY-MM-DDTHH:MM (UTC)",
+        ),
+        (
+            "bad duration",
+            "a while",
+            "",
+            "deploy",
+            "end: until resolved, a duration like 4h, or a time",
+        ),
+        (
+            "in the past",
+            "at",
+            "2001-01-01T00:00",
+            "deploy",
+            "until: must end in the future",
+        ),
+    ] {
+        let a = silence(end, until, comment).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{case}: {}", a.body);
+        assert!(a.body.contains(message), "{case}: {}", a.body);
+    }
+    assert!(
+        app.store
+            .active_silences(now_ms())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(to(&silence("resolved", "", "deploy").await), "/alarms");
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    let until = later.format("%Y-%m-%dT%H:%M").to_string();
+    assert_eq!(to(&silence("at", &until, "long deploy").await), "/alarms");
+    let mut made = app.store.active_silences(now_ms()).await.unwrap();
+    made.sort_by_key(|x| x.id);
+    assert_eq!(made.len(), 2);
+    assert_eq!(
+        (made[0].until, made[0].alarm_id, made[0].created_by.as_str()),
+        (None, Some(id), "rita")
+    );
+    assert_eq!(
+        made[1].until,
+        Some(
+            chrono::DateTime::parse_from_rfc3339(&format!("{until}:00Z"))
+                .unwrap()
+                .timestamp_millis()
+        )
+    );
+    let page = app.page(Some(&s.cookie), "/alarms").await;
+    assert!(
+        page.body.contains(&format!("silenced (#{})", made[0].id)),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn a_queued_job_is_cancelled_from_its_page() {
+    let app = TestApp::sqlite(&redis_config("redis://127.0.0.1:1")).await;
+    app.person("olga", Role::Operator, &[]).await;
+    let s = app.sign_in("olga").await;
+    let job = to(&app
+        .post_form(
+            Some(&s.cookie),
+            "/invalidate",
+            &[
+                ("_csrf", &s.csrf),
+                ("target", "web"),
+                ("items", "/a"),
+                ("key", "k"),
+            ],
+        )
+        .await);
+    let page = app.page(Some(&s.cookie), &job).await;
+    assert!(
+        page.body.contains(&format!("action=\"{job}/cancel\"")),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        to(&app
+            .post_form(
+                Some(&s.cookie),
+                &format!("{job}/cancel"),
+                &[("_csrf", &s.csrf)]
+            )
+            .await),
+        job
+    );
+    let stored = app
+        .store
+        .list_jobs(&JobFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored[0].state.as_str(), "cancelled");
+    let page = app.page(Some(&s.cookie), &job).await;
+    assert!(
+        !page.body.contains("/cancel\""),
+        "no cancel button on a final job"
+    );
+    // Cancelling again says why not, as a page.
+    let again = app
+        .post_form(
+            Some(&s.cookie),
+            &format!("{job}/cancel"),
+            &[("_csrf", &s.csrf)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_cluster_targets_page_offers_each_node() {
+    let app = TestApp::sqlite(&redis_config("redis://127.0.0.1:1")).await;
+    app.person("vera", Role::Viewer, &[]).await;
+    let s = app.sign_in("vera").await;
+    let now = now_ms();
+    app.store
+        .upsert_samples(&[
+            Sample::ratio("sessions", "", "hit_rate", now - 60_000, 5.0, 10.0),
+            Sample::ratio(
+                "sessions",
+                "10.0.0.1:7000",
+                "hit_rate",
+                now - 60_000,
+                9.0,
+                10.0,
+            ),
+            Sample::ratio(
+                "sessions",
+                "10.0.0.2:7000",
+                "hit_rate",
+                now - 60_000,
+                1.0,
+                10.0,
+            ),
+        ])
+        .await
+        .unwrap();
+    let whole = app.page(Some(&s.cookie), "/targets/sessions?span=1h").await;
+    assert!(
+        whole.body.contains("node=10.0.0.1%3A7000"),
+        "{}",
+        whole.body
+    );
+    assert!(whole.body.contains("node=10.0.0.2%3A7000"));
+    let node = app
+        .page(
+            Some(&s.cookie),
+            "/targets/sessions?span=1h&node=10.0.0.1%3A7000",
+        )
+        .await;
+    // The line carries that node's value, not the whole target's.
+    assert!(node.body.contains(",0.9;"), "{}", node.body);
+    assert!(!node.body.contains(",0.5;"));
+    // An unknown node shows the whole target.
+    let unknown = app
+        .page(Some(&s.cookie), "/targets/sessions?span=1h&node=nope")
+        .await;
+    assert!(unknown.body.contains(",0.5;"));
+    assert_eq!(
+        app.page(Some(&s.cookie), "/targets/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
