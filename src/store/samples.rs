@@ -324,7 +324,8 @@ impl Store {
     }
 
     /// One series (node `""`) of many targets over [from, to) at one resolution, by target:
-    /// one query for a page of sparklines instead of one per row.
+    /// one query for a page of sparklines instead of one per row (on the native SQLite pool
+    /// when there is one, as [`Self::read_series`]).
     pub async fn read_series_many(
         &self,
         targets: &[&str],
@@ -333,9 +334,8 @@ impl Store {
         to: i64,
         resolution: Resolution,
     ) -> Result<HashMap<String, Vec<(i64, f64)>>, StoreError> {
-        let mut out: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
         if targets.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         let value = match resolution {
             Resolution::Raw => "value",
@@ -348,16 +348,25 @@ impl Store {
             resolution.table(),
             list.join(",")
         );
-        let mut q = sqlx::query(&sql).bind(series).bind(from).bind(to);
-        for t in targets {
-            q = q.bind(*t);
+        macro_rules! read_many {
+            ($pool:expr) => {{
+                let mut q = sqlx::query(&sql).bind(series).bind(from).bind(to);
+                for t in targets {
+                    q = q.bind(*t);
+                }
+                let mut out: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
+                for r in q.fetch_all($pool).await? {
+                    out.entry(r.try_get(0)?)
+                        .or_default()
+                        .push((r.try_get(1)?, r.try_get(2)?));
+                }
+                out
+            }};
         }
-        for r in q.fetch_all(self.pool()).await? {
-            out.entry(r.try_get("target")?)
-                .or_default()
-                .push((r.try_get("ts")?, r.try_get("v")?));
-        }
-        Ok(out)
+        Ok(match self.native_sqlite() {
+            Some(pool) => read_many!(pool),
+            None => read_many!(self.pool()),
+        })
     }
 
     /// The newest sample of each series of a target (node `""`) since `since`, for status pages.
@@ -367,7 +376,7 @@ impl Store {
         since: i64,
     ) -> Result<Vec<Sample>, StoreError> {
         Ok(self
-            .latest(Some(target), since)
+            .latest(&[target], since)
             .await?
             .remove(target)
             .unwrap_or_default())
@@ -378,24 +387,44 @@ impl Store {
         &self,
         since: i64,
     ) -> Result<HashMap<String, Vec<Sample>>, StoreError> {
-        self.latest(None, since).await
+        self.latest(&[], since).await
     }
 
-    async fn latest(
+    /// The same for some targets (a page of the overview), by target.
+    pub async fn latest_samples_of(
         &self,
-        target: Option<&str>,
+        targets: &[&str],
         since: i64,
     ) -> Result<HashMap<String, Vec<Sample>>, StoreError> {
-        let rows = sqlx::query(
+        if targets.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.latest(targets, since).await
+    }
+
+    /// The newest samples of `targets` (empty: every target).
+    async fn latest(
+        &self,
+        targets: &[&str],
+        since: i64,
+    ) -> Result<HashMap<String, Vec<Sample>>, StoreError> {
+        let only = if targets.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = (0..targets.len()).map(|i| format!("${}", i + 2)).collect();
+            format!(" AND target IN ({})", list.join(","))
+        };
+        let sql = format!(
             "SELECT s.target, s.series, s.ts, s.value, s.num, s.den FROM samples s \
              JOIN (SELECT target, series, MAX(ts) AS ts FROM samples \
-                   WHERE ($1 IS NULL OR target = $1) AND node = '' AND ts >= $2 GROUP BY target, series) m \
-             ON s.target = m.target AND s.series = m.series AND s.ts = m.ts WHERE s.node = ''",
-        )
-        .bind(target)
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?;
+                   WHERE node = '' AND ts >= $1{only} GROUP BY target, series) m \
+             ON s.target = m.target AND s.series = m.series AND s.ts = m.ts WHERE s.node = ''"
+        );
+        let mut q = sqlx::query(&sql).bind(since);
+        for t in targets {
+            q = q.bind(*t);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         let mut out: HashMap<String, Vec<Sample>> = HashMap::new();
         for r in &rows {
             let sample = Sample {

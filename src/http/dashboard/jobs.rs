@@ -32,6 +32,8 @@ fn summary(job: &JobView) -> String {
     };
     let mut parts: Vec<String> = m
         .iter()
+        // Counters, not identifiers.
+        .filter(|(k, _)| *k != "id" && !k.ends_with("_id"))
         .filter_map(|(k, v)| v.as_f64().map(|n| format!("{}: {n}", k.replace('_', " "))))
         .take(4)
         .collect();

@@ -16,12 +16,14 @@ use crate::collector::current::Current;
 use crate::collector::units::describe;
 use crate::domain::TargetKind;
 use crate::http::AppState;
-use crate::http::api::series::choose_resolution;
-use crate::store::now_ms;
+use crate::store::{Resolution, now_ms};
 
 /// Rows per page.
 pub const PAGE_SIZE: usize = 100;
-const DAY_MS: i64 = 24 * 3_600_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Read at 5-minute resolution: the newest hours, whose hourly rollup is not complete.
+const RECENT_MS: i64 = 2 * HOUR_MS;
 
 pub struct Row {
     pub name: String,
@@ -113,6 +115,37 @@ fn hit_rate(c: &Current) -> String {
     }
 }
 
+/// A day of hit rate for each of `names`: hourly rollups, then 5-minute ones for the last
+/// [`RECENT_MS`] (the hour being rolled up now). About 30 points a row, which is all a
+/// 160-pixel sparkline can show, read in two queries for the whole page.
+async fn sparklines(
+    state: &AppState,
+    names: &[&str],
+    now: i64,
+) -> HashMap<String, Vec<(i64, f64)>> {
+    let recent_from = now - RECENT_MS;
+    let read = |from: i64, to: i64, r: Resolution| {
+        state.store.read_series_many(names, "hit_rate", from, to, r)
+    };
+    let (hourly, recent) = tokio::join!(
+        read(
+            now - DAY_MS,
+            recent_from / HOUR_MS * HOUR_MS,
+            Resolution::OneHour
+        ),
+        read(
+            recent_from / HOUR_MS * HOUR_MS,
+            now,
+            Resolution::FiveMinutes
+        ),
+    );
+    let mut lines = hourly.unwrap_or_default();
+    for (target, points) in recent.unwrap_or_default() {
+        lines.entry(target).or_default().extend(points);
+    }
+    lines
+}
+
 pub async fn page(
     state: web::Data<AppState>,
     person: Person,
@@ -146,15 +179,10 @@ pub async fn page(
     let statuses = state.store.list_target_status().await.unwrap_or_default();
     let latest = state
         .store
-        .latest_samples_all(now - 30 * 60_000)
+        .latest_samples_of(&names, now - 30 * 60_000)
         .await
         .unwrap_or_default();
-    let resolution = choose_resolution(now - DAY_MS, now, now, &settings.retention);
-    let lines = state
-        .store
-        .read_series_many(&names, "hit_rate", now - DAY_MS, now, resolution)
-        .await
-        .unwrap_or_default();
+    let lines = sparklines(&state, &names, now).await;
     let mut firing: HashMap<String, usize> = HashMap::new();
     for s in state.store.list_alarm_states().await.unwrap_or_default() {
         if s.state == "alarm" {
@@ -170,9 +198,8 @@ pub async fn page(
             .map(Vec::as_slice)
             .unwrap_or_default();
         let current = Current::new(samples);
-        let every = t.schedule_hint_ms();
-        // A gap of more than two polls (or buckets) is time without traffic: the line breaks.
-        let gap = 2 * every.max(resolution.bucket_ms()).max(60_000);
+        // A gap of more than two buckets is time without traffic: the line breaks there.
+        let gap = 2 * Resolution::OneHour.bucket_ms();
         let row = Row {
             name: t.name.to_string(),
             kind: t.kind().as_str(),
