@@ -197,6 +197,8 @@ const NON_STRING_KEYS: &[&str] = &[
     "tags",
     "paths",
     "price_per_1000_metrics",
+    "trusted_proxies",
+    "proxy_roles",
 ];
 
 fn override_value(key: &str, existing: Option<&toml::Value>, raw: &str) -> toml::Value {
