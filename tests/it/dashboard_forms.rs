@@ -31,7 +31,9 @@ async fn a_purge_past_the_guard_rails_asks_for_the_targets_name_for_its_dry_run_
     app.person("olga", Role::Operator, &[]).await;
     let s = app.sign_in("olga").await;
     let mut c = redis.connection().await;
-    for k in ["a", "b", "product:1"] {
+    // A key that tries to be markup: keys are anyone's strings, and the dry run shows them.
+    let evil = "product:<img src=x onerror=alert(1)>";
+    for k in ["a", "b", evil] {
         let _: () = c.set(k, "v").await.unwrap();
     }
     let purge = |action: &'static str, confirm: &'static str| {
@@ -75,13 +77,13 @@ async fn a_purge_past_the_guard_rails_asks_for_the_targets_name_for_its_dry_run_
         shown.body.contains("id=\"confirm\""),
         "the purge asks again"
     );
-    let keys: usize = c.exists(&["a", "b", "product:1"]).await.unwrap();
+    let keys: usize = c.exists(&["a", "b", evil]).await.unwrap();
     assert_eq!(keys, 3, "a dry run deletes nothing");
     assert_eq!(purge("purge", "").await.status, StatusCode::BAD_REQUEST);
     let job = to(&purge("purge", "sessions").await);
     assert!(job.starts_with("/jobs/"), "{job}");
     app.jobs.run_once(now_ms()).await.unwrap();
-    let keys: usize = c.exists(&["a", "b", "product:1"]).await.unwrap();
+    let keys: usize = c.exists(&["a", "b", evil]).await.unwrap();
     assert_eq!(keys, 0);
 }
 
