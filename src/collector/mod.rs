@@ -236,7 +236,8 @@ impl Collector {
     }
 
     /// Rollups and retention: recomputes the rollups of the last two hours (late and revised
-    /// CloudWatch data lands there) and deletes what is past each resolution's age.
+    /// CloudWatch data lands there) and deletes what is past each resolution's age, and
+    /// dashboard sessions that ended a day ago.
     pub async fn maintain_once(
         &self,
         settings: &Settings,
@@ -254,6 +255,8 @@ impl Collector {
             )
             .await?;
         let alerts = self.store.prune_alert_history(now - ms(r.alerts)).await?;
+        // Ended sessions are of no use after a day (who signed in stays in the audit log).
+        self.store.prune_sessions(now - 86_400_000).await?;
         Ok([raw, five, hour, alerts])
     }
 }

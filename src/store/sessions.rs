@@ -148,4 +148,19 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Deletes sessions that ended (expired or revoked) before `before`, and failed
+    /// sign-ins older than it; returns how many sessions went.
+    pub async fn prune_sessions(&self, before: i64) -> Result<u64, StoreError> {
+        let gone = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(gone)
+    }
 }

@@ -42,6 +42,82 @@ async fn suite(store: Store) {
     crate::store_jobs::suite(&store).await;
     stream_checkpoints(&store).await;
     users(&store).await;
+    sessions(&store).await;
+}
+
+/// Sessions: found by hash with their person until revoked; failures counted per key within
+/// a window; ended sessions and old failures pruned.
+async fn sessions(store: &Store) {
+    use cachewarden::store::NewSession;
+    let carol = store.user_for_sign_in("carol").await.unwrap().unwrap().0;
+    let new = |hash: &str, expires_at: i64| NewSession {
+        id_hash: hash.into(),
+        user_id: carol.id,
+        csrf: format!("csrf-{hash}"),
+        address: "127.0.0.1".into(),
+        expires_at,
+    };
+    store.create_session(&new("h1", 1_000), 100).await.unwrap();
+    store.create_session(&new("h2", 5_000), 100).await.unwrap();
+    let s = store.find_session("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            s.user.name.as_str(),
+            s.csrf.as_str(),
+            s.last_seen_at,
+            s.expires_at
+        ),
+        ("carol", "csrf-h1", 100, 1_000)
+    );
+    store.touch_session("h1", 150).await.unwrap();
+    assert_eq!(
+        store
+            .find_session("h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at,
+        150
+    );
+    assert!(store.find_session("nope").await.unwrap().is_none());
+    assert!(store.revoke_session("h2", 200).await.unwrap());
+    assert!(!store.revoke_session("h2", 201).await.unwrap(), "once");
+    assert!(store.find_session("h2").await.unwrap().is_none());
+    assert_eq!(store.revoke_user_sessions("carol", 300).await.unwrap(), 1);
+    assert!(store.find_session("h1").await.unwrap().is_none());
+
+    store
+        .record_sign_in_failure(&["user:carol", "addr:1"], 10)
+        .await
+        .unwrap();
+    store
+        .record_sign_in_failure(&["user:carol"], 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sign_in_failures("user:carol", 0).await.unwrap(),
+        (2, Some(10))
+    );
+    assert_eq!(
+        store.sign_in_failures("user:carol", 15).await.unwrap(),
+        (1, Some(20))
+    );
+    assert_eq!(
+        store.sign_in_failures("addr:2", 0).await.unwrap(),
+        (0, None)
+    );
+    store.clear_sign_in_failures("user:carol", 0).await.unwrap();
+    assert_eq!(store.sign_in_failures("user:carol", 0).await.unwrap().0, 0);
+    assert_eq!(store.sign_in_failures("addr:1", 0).await.unwrap().0, 1);
+
+    store.create_session(&new("h3", 10_000), 400).await.unwrap();
+    assert_eq!(
+        store.prune_sessions(6_000).await.unwrap(),
+        2,
+        "h1 and h2 ended before"
+    );
+    assert!(store.find_session("h3").await.unwrap().is_some());
+    assert_eq!(store.sign_in_failures("addr:1", 0).await.unwrap().0, 0);
 }
 
 /// People: unique names, disabling, new passwords; `NotFound` for a name nobody has.
