@@ -355,7 +355,14 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
-    let app = TestApp::sqlite(REDIS).await;
+    // A firing alarm, a queued job and a token exist, so every refusal below is the role's
+    // (not a 404 for something missing).
+    let redis = crate::harness::redis::RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "{}[[alarms]]\nname = \"hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\n",
+        REDIS.replace("redis://127.0.0.1:1", &redis.url())
+    ))
+    .await;
     for (name, role) in [
         ("viewer", Role::Viewer),
         ("responder", Role::Responder),
@@ -364,6 +371,27 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
     ] {
         app.person(name, role, &[]).await;
     }
+    let mut c = redis.connection().await;
+    app.collector().poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await;
+    let alarm = app.store.list_alarm_states().await.unwrap()[0].id;
+    let op = app.sign_in("operator").await;
+    let job = app
+        .post_form(
+            Some(&op.cookie),
+            "/invalidate",
+            &[
+                ("_csrf", &op.csrf),
+                ("target", "web"),
+                ("items", "/a"),
+                ("key", "k0"),
+            ],
+        )
+        .await
+        .location
+        .unwrap();
+    app.token("deploy", &["invalidate"], &[]).await;
+
     let viewer = app.sign_in("viewer").await;
     // Pages for actions are forbidden to a viewer, and so is every action (with a valid
     // CSRF token, so the refusal is the role's).
@@ -376,7 +404,12 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
             a.body
         );
     }
-    for (path, fields) in [
+    let (ack, silence, cancel) = (
+        format!("/alarms/{alarm}/ack"),
+        format!("/alarms/{alarm}/silence"),
+        format!("{job}/cancel"),
+    );
+    let actions: [(&str, Vec<(&str, &str)>); 7] = [
         (
             "/invalidate",
             vec![("target", "web"), ("items", "/a"), ("key", "k")],
@@ -390,27 +423,34 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
                 ("key", "k"),
             ],
         ),
-        ("/alarms/1/ack", vec![("comment", "x")]),
-        ("/alarms/1/silence", vec![("end", "1h"), ("comment", "x")]),
-        ("/jobs/1/cancel", vec![]),
+        (&ack, vec![("comment", "x")]),
+        (&silence, vec![("end", "1h"), ("comment", "x")]),
+        (&cancel, vec![]),
         ("/tokens", vec![("name", "t"), ("scopes", "read")]),
-        ("/tokens/t/revoke", vec![]),
-    ] {
+        ("/tokens/deploy/revoke", vec![]),
+    ];
+    for (path, fields) in actions {
         let mut f = vec![("_csrf", viewer.csrf.as_str())];
         f.extend(fields);
         let a = app.post_form(Some(&viewer.cookie), path, &f).await;
-        assert!(
-            a.status == StatusCode::FORBIDDEN || a.status == StatusCode::NOT_FOUND,
-            "POST {path}: {} {}",
-            a.status,
-            a.body
-        );
-        if path != "/alarms/1/ack" && path != "/alarms/1/silence" && path != "/jobs/1/cancel" {
-            assert_eq!(a.status, StatusCode::FORBIDDEN, "POST {path}");
-        }
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "POST {path}: {}", a.body);
     }
-    assert!(jobs(&app).await.is_empty());
-    assert!(app.store.list_tokens().await.unwrap().is_empty());
+    // Nothing changed: one job (the operator's, still queued), one live token, no ack.
+    let stored = jobs(&app).await;
+    assert_eq!((stored.len(), stored[0].state.as_str()), (1, "queued"));
+    let tokens = app.store.list_tokens().await.unwrap();
+    assert_eq!((tokens.len(), tokens[0].revoked_at), (1, None));
+    assert_eq!(
+        app.store.list_alarm_states().await.unwrap()[0].acked_by,
+        None
+    );
+    assert!(
+        app.store
+            .active_silences(cachewarden::store::now_ms())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Each refusal is in the audit log under the viewer's name.
     let audit = app
         .store
@@ -421,8 +461,9 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
         })
         .await
         .unwrap();
-    assert!(
-        audit.iter().filter(|e| e.outcome == "denied").count() >= 4,
+    assert_eq!(
+        audit.iter().filter(|e| e.outcome == "denied").count(),
+        7,
         "{audit:?}"
     );
 
