@@ -21,7 +21,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Denied,
+        Outcome::Invalid,
+        Outcome::Error,
+    ];
+
+    /// The outcome stored as `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Denied => "denied",
@@ -73,12 +85,20 @@ pub struct AuditRecord {
     pub detail: serde_json::Value,
 }
 
-/// Which entries to read: newest first, `limit` of them, older than `before_id` when set.
-#[derive(Debug, Clone)]
+/// Which entries to read: newest first, `limit` of them, older than `before_id` when set,
+/// narrowed by each filter that is set.
+#[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub limit: u32,
     pub before_id: Option<i64>,
+    /// Exactly this actor.
     pub actor: Option<String>,
+    /// Exactly this target.
+    pub target: Option<String>,
+    /// Actions containing this text (`tokens`, `POST /api/v1/purges`).
+    pub action: Option<String>,
+    /// Exactly this outcome (`ok`, `denied`, `invalid`, `error`).
+    pub outcome: Option<String>,
 }
 
 impl AuditRecord {
@@ -122,13 +142,26 @@ impl Store {
 
     /// Reads entries, newest first.
     pub async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        // A LIKE pattern that matches the text literally (its % and _ escaped).
+        let action = q.action.as_deref().map(|a| {
+            let escaped = a
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, outcome, status, request_id, detail FROM audit_log \
-             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR actor = $2) ORDER BY id DESC LIMIT $3",
+             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR actor = $2) AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR action LIKE $5 ESCAPE '\\') AND ($6 IS NULL OR outcome = $6) \
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(q.before_id)
         .bind(q.actor.as_deref())
         .bind(i64::from(q.limit))
+        .bind(q.target.as_deref())
+        .bind(action.as_deref())
+        .bind(q.outcome.as_deref())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(AuditRecord::from_row).collect()

@@ -323,3 +323,70 @@ async fn bad_token_requests_are_refused_naming_the_field_and_rule() {
     let unknown = app.delete("/api/v1/tokens/nobody", Some(&admin)).await;
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_who_target_action_and_outcome_and_refuses_bad_filters() {
+    let app = TestApp::sqlite(TWO_TARGETS).await;
+    let admin = app.token("root", &["admin"], &[]).await;
+    let read = app.token("reader", &["read"], &[]).await;
+    // Two token creations (one refused for a read token), one refused invalidation.
+    let body = json!({"name": "ci-deploy", "scopes": ["invalidate"]});
+    app.post("/api/v1/tokens", Some(&read), &body).await;
+    app.post("/api/v1/tokens", Some(&admin), &body).await;
+    app.post(
+        "/api/v1/invalidations",
+        Some(&read),
+        &json!({"target": "web", "items": ["/a"]}),
+    )
+    .await;
+    let actions = |query: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let res = app
+                .get(&format!("/api/v1/audit?{query}"), Some(&admin))
+                .await;
+            assert_eq!(res.status(), 200, "{query}");
+            res.json::<Value>().await.unwrap()["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} {}",
+                        e["actor"].as_str().unwrap(),
+                        e["action"].as_str().unwrap(),
+                        e["outcome"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        actions("action=tokens").await,
+        [
+            "root POST /api/v1/tokens ok",
+            "reader POST /api/v1/tokens denied"
+        ]
+    );
+    assert_eq!(actions("outcome=denied&actor=reader").await.len(), 2);
+    assert_eq!(
+        actions("action=tokens&outcome=ok").await,
+        ["root POST /api/v1/tokens ok"]
+    );
+    assert!(actions("target=sessions").await.is_empty());
+    for (query, field, message) in [
+        (
+            "outcome=maybe",
+            "outcome",
+            "\"maybe\" is not an outcome: ok, denied, invalid or error",
+        ),
+        ("action=%00", "action", ""),
+        ("target=a%0Ab", "target", ""),
+        ("actor=%1B", "actor", ""),
+    ] {
+        let res = app
+            .get(&format!("/api/v1/audit?{query}"), Some(&admin))
+            .await;
+        expect_error(query, res, 400, "invalid_request", Some(field), message).await;
+    }
+}

@@ -400,6 +400,7 @@ async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
             limit: 10,
             before_id: None,
             actor: Some("rita".into()),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -117,6 +117,7 @@ async fn the_setup_link_creates_the_first_admin_once() {
             limit: 10,
             before_id: None,
             actor: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -458,6 +459,7 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
             limit: 100,
             before_id: None,
             actor: Some("viewer".into()),
+            ..Default::default()
         })
         .await
         .unwrap();

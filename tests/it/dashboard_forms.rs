@@ -288,3 +288,47 @@ async fn a_cluster_targets_page_offers_each_node() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_audit_page_filters_by_who_target_action_and_outcome() {
+    let app = TestApp::sqlite(&redis_config("redis://127.0.0.1:1")).await;
+    app.person("root", Role::Admin, &[]).await;
+    app.person("vera", Role::Viewer, &[]).await;
+    let vera = app.sign_in("vera").await;
+    let refused = app
+        .post_form(
+            Some(&vera.cookie),
+            "/invalidate",
+            &[
+                ("_csrf", &vera.csrf),
+                ("target", "web"),
+                ("items", "/a"),
+                ("key", "k"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let root = app.sign_in("root").await;
+    let rows = |path: &'static str| {
+        let (app, cookie) = (&app, root.cookie.clone());
+        async move {
+            let page = app.page(Some(&cookie), path).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+            page.body.matches("<tr><td>").count()
+        }
+    };
+    assert_eq!(
+        rows("/audit?actor=vera&outcome=denied&action=invalidate").await,
+        1
+    );
+    assert_eq!(rows("/audit?actor=vera&outcome=ok").await, 1, "her sign-in");
+    assert_eq!(rows("/audit?action=sign-in").await, 2, "both sign-ins");
+    let bad = app.page(Some(&root.cookie), "/audit?outcome=maybe").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body
+            .contains("outcome: &#34;maybe&#34; is not an outcome"),
+        "{}",
+        bad.body
+    );
+}

@@ -406,6 +406,7 @@ async fn sighup_reloads_the_file_the_daemon_was_started_with() {
             limit: 10,
             before_id: None,
             actor: Some("signal:SIGHUP".into()),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -641,6 +641,7 @@ async fn audit(store: &Store) {
             limit: 2,
             before_id: None,
             actor: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -657,6 +658,7 @@ async fn audit(store: &Store) {
             limit: 10,
             before_id: Some(page[1].id),
             actor: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -669,12 +671,73 @@ async fn audit(store: &Store) {
             limit: 10,
             before_id: None,
             actor: Some("alice".into()),
+            ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(
         alice.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
         ["action.4", "action.2", "action.0"]
+    );
+    // Each filter narrows; `action` matches text literally (a `_` or `%` is not a wildcard).
+    let actions = |q: AuditQuery| async move {
+        store
+            .list_audit(&AuditQuery { limit: 10, ..q })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect::<Vec<_>>()
+    };
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        actions(AuditQuery {
+            target: some("web"),
+            ..Default::default()
+        })
+        .await,
+        ["action.3"]
+    );
+    assert_eq!(
+        actions(AuditQuery {
+            outcome: some("denied"),
+            ..Default::default()
+        })
+        .await,
+        ["action.4"]
+    );
+    assert_eq!(
+        actions(AuditQuery {
+            action: some("on.2"),
+            ..Default::default()
+        })
+        .await,
+        ["action.2"]
+    );
+    assert!(
+        actions(AuditQuery {
+            action: some("action%"),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert!(
+        actions(AuditQuery {
+            action: some("action_1"),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        actions(AuditQuery {
+            actor: some("ci"),
+            action: some("action."),
+            ..Default::default()
+        })
+        .await,
+        ["action.3", "action.1"]
     );
 }
 

@@ -206,6 +206,7 @@ async fn people_are_created_listed_disabled_and_given_new_passwords_and_each_cha
             limit: 50,
             before_id: None,
             actor: Some("cli:ops-person".into()),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use crate::auth::manage::{self, TokenRequest};
 use crate::domain::{Scope, TokenName};
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
-use crate::store::{AuditQuery, StoreError, TokenRecord, now_ms};
+use crate::store::{AuditQuery, Outcome, StoreError, TokenRecord, now_ms};
 
 fn admin(person: &Person) -> Result<(), PageError> {
     person
@@ -190,33 +190,51 @@ pub struct AuditRow {
 pub struct AuditPage {
     chrome: Chrome,
     entries: Vec<AuditRow>,
-    actor: String,
+    filter: AuditFilter,
+    outcomes: Vec<&'static str>,
+    /// The query string of the filter, for the link to older entries.
+    filter_query: String,
     older: Option<i64>,
 }
 
-#[derive(Deserialize)]
-pub struct AuditParams {
+/// The audit page's filters, as the form sends them (empty: any).
+#[derive(Deserialize, Default)]
+pub struct AuditFilter {
     #[serde(default)]
     actor: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    outcome: String,
     before: Option<i64>,
 }
 
 pub async fn audit(
     state: web::Data<AppState>,
     person: Person,
-    params: web::Query<AuditParams>,
+    params: web::Query<AuditFilter>,
 ) -> Result<AuditPage, PageError> {
     admin(&person)?;
     const LIMIT: u32 = 100;
-    let actor = params.actor.trim().to_owned();
-    let records = state
-        .store
-        .list_audit(&AuditQuery {
-            limit: LIMIT,
-            before_id: params.before,
-            actor: (!actor.is_empty()).then(|| actor.clone()),
-        })
-        .await?;
+    let f = params.into_inner();
+    let set = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
+    let query = crate::http::api::audit::filters(AuditQuery {
+        limit: LIMIT,
+        before_id: f.before,
+        actor: set(&f.actor),
+        target: set(&f.target),
+        action: set(&f.action),
+        outcome: set(&f.outcome),
+    })?;
+    let records = state.store.list_audit(&query).await?;
+    let filter_query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("actor", &f.actor)
+        .append_pair("target", &f.target)
+        .append_pair("action", &f.action)
+        .append_pair("outcome", &f.outcome)
+        .finish();
     Ok(AuditPage {
         chrome: Chrome::new(&state, &person),
         older: (records.len() == LIMIT as usize)
@@ -233,6 +251,8 @@ pub async fn audit(
                 detail: r.detail.to_string(),
             })
             .collect(),
-        actor,
+        outcomes: Outcome::ALL.iter().map(|o| o.as_str()).collect(),
+        filter: f,
+        filter_query,
     })
 }
