@@ -327,6 +327,22 @@ impl RespondService {
             .collect())
     }
 
+    /// The alarm states `who` may see, each with its newest `limit` transitions (one query
+    /// per state on top of the list, for a page that shows them all).
+    pub async fn alarms_with_history(
+        &self,
+        who: &Principal,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<AlarmHistory>, ServiceError> {
+        let mut out = Vec::new();
+        for alarm in self.alarms(who, now).await? {
+            let transitions = self.store.alarm_history(alarm.id, limit).await?;
+            out.push(AlarmHistory { alarm, transitions });
+        }
+        Ok(out)
+    }
+
     /// The alarm state `id`, if `who` may act on its target with `scope`.
     async fn alarm_for(
         &self,

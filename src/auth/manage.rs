@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::issue;
 use crate::config::Settings;
 use crate::domain::{Scope, ScopeSet, TargetName, TokenName};
+use crate::service_error::ServiceError;
 use crate::store::{NewToken, Store, StoreError, TokenRecord, now_ms};
 
 /// A request for a new token, as people write it.
@@ -150,6 +151,22 @@ pub async fn create(
         )
         .await?;
     Ok((issued.secret, record))
+}
+
+/// Revokes the active token named `name`: refused when the name is not a token name,
+/// not found when no active token has it.
+pub async fn revoke(store: &Store, name: &str) -> Result<TokenRecord, ServiceError> {
+    let parsed = TokenName::parse(name)
+        .map_err(|e| ServiceError::invalid("name", format!("{name:?} {e}")))?;
+    store
+        .revoke_token(&parsed, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                ServiceError::NotFound(format!("no active token named {name:?}"))
+            }
+            other => other.into(),
+        })
 }
 
 /// What the audit log keeps about a token: everything but its secret.

@@ -9,4 +9,4 @@ mod token;
 pub mod usage;
 
 pub use principal::{AuthError, Caller, Principal};
-pub use token::{IssuedToken, TokenSecret, hash_token, issue};
+pub use token::{IssuedToken, TokenSecret, hash_token, issue, random_hex, same_secret};

@@ -5,11 +5,10 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use rand::RngCore;
 use secrecy::SecretString;
 
 use super::people::{hash_password, verify_password};
-use super::{Principal, hash_token};
+use super::{Principal, hash_token, random_hex};
 use crate::store::{NewSession, SessionRecord, Store, StoreError, UserRecord};
 
 /// The cookie's name.
@@ -51,42 +50,38 @@ pub enum SignInError {
     Store(#[from] StoreError),
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 /// Compared against when the name is unknown, so that answer takes as long as a wrong
 /// password (timing would otherwise tell which names exist).
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
-        hash_password(&SecretString::from(random_hex())).expect("a random password is valid")
+        hash_password(&SecretString::from(random_hex::<32>())).expect("a random password is valid")
     })
 }
 
-/// Opens a session for `user`; returns the cookie's secret.
+/// Opens a session for `user`; returns the cookie's secret and the session.
 pub async fn start(
     store: &Store,
     user: &UserRecord,
     address: &str,
     now: i64,
-) -> Result<SecretString, StoreError> {
-    let secret = random_hex();
-    store
-        .create_session(
-            &NewSession {
-                id_hash: hash_token(&secret),
-                user_id: user.id,
-                csrf: random_hex(),
-                address: address.to_owned(),
-                expires_at: now + LIFETIME.as_millis() as i64,
-            },
-            now,
-        )
-        .await?;
-    Ok(SecretString::from(secret))
+) -> Result<(SecretString, Session), StoreError> {
+    let secret = random_hex::<32>();
+    let row = NewSession {
+        id_hash: hash_token(&secret),
+        user_id: user.id,
+        csrf: random_hex::<32>(),
+        address: address.to_owned(),
+        expires_at: now + LIFETIME.as_millis() as i64,
+    };
+    store.create_session(&row, now).await?;
+    let session = Session {
+        principal: Principal::from(user),
+        user: user.clone(),
+        csrf: row.csrf,
+        id_hash: row.id_hash,
+    };
+    Ok((SecretString::from(secret), session))
 }
 
 /// Checks a name and password and opens a session. Refused before the password is even
@@ -97,7 +92,7 @@ pub async fn sign_in(
     password: SecretString,
     address: &str,
     now: i64,
-) -> Result<(SecretString, UserRecord), SignInError> {
+) -> Result<(SecretString, Session), SignInError> {
     let window_ms = WINDOW.as_millis() as i64;
     let account_key = format!("user:{name}");
     let address_key = format!("addr:{address}");
@@ -123,8 +118,7 @@ pub async fn sign_in(
             store
                 .clear_sign_in_failures(&account_key, now - window_ms)
                 .await?;
-            let secret = start(store, &user, address, now).await?;
-            Ok((secret, user))
+            Ok(start(store, &user, address, now).await?)
         }
         _ => {
             store
@@ -159,12 +153,6 @@ pub async fn open(store: &Store, secret: &str, now: i64) -> Result<Option<Sessio
         csrf: record.csrf,
         id_hash,
     }))
-}
-
-/// Whether a submitted CSRF token is the session's, compared in constant time.
-pub fn csrf_matches(session: &Session, submitted: Option<&str>) -> bool {
-    use subtle::ConstantTimeEq;
-    submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(session.csrf.as_bytes())))
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@
 
 use std::sync::Mutex;
 
-use rand::RngCore;
-use subtle::ConstantTimeEq;
+use super::{random_hex, same_secret};
 
 #[derive(Default)]
 pub struct SetupCode(Mutex<Option<String>>);
@@ -13,18 +12,14 @@ pub struct SetupCode(Mutex<Option<String>>);
 impl SetupCode {
     /// A fresh code, to put in the link.
     pub fn issue() -> (Self, String) {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        let code = hex::encode(bytes);
+        let code = random_hex::<16>();
         (Self(Mutex::new(Some(code.clone()))), code)
     }
 
     /// Whether `code` is the open code (constant time).
     pub fn matches(&self, code: &str) -> bool {
         let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        guard
-            .as_deref()
-            .is_some_and(|c| bool::from(c.as_bytes().ct_eq(code.as_bytes())))
+        guard.as_deref().is_some_and(|c| same_secret(c, code))
     }
 
     /// Ends the code (the first admin exists).

@@ -33,11 +33,23 @@ pub struct IssuedToken {
     pub prefix: String,
 }
 
+/// `N` bytes from the OS random source, as hex: tokens, session ids, CSRF tokens, codes.
+pub fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Whether a presented secret is the expected one, in constant time (`subtle`). An empty
+/// expectation matches nothing.
+pub fn same_secret(expected: &str, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+}
+
 /// Generates a new token.
 pub fn issue() -> IssuedToken {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let secret = format!("{TOKEN_PREFIX}{}", random_hex::<32>());
     IssuedToken {
         hash: hash_token(&secret),
         prefix: secret[..TOKEN_PREFIX.len() + 8].to_owned(),

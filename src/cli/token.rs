@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use super::{Failure, fail, invalid};
 use crate::auth::manage::{self, TokenRequest};
 use crate::config::Settings;
-use crate::domain::TokenName;
+use crate::service_error::ServiceError;
 use crate::store::{AuditEntry, Outcome, Store, StoreError, now_ms};
 
 #[derive(Debug, Subcommand)]
@@ -167,16 +167,10 @@ pub(super) async fn run(
             Ok(())
         }
         TokenCommand::Revoke { name, json } => {
-            let name = TokenName::parse(&name).map_err(|e| invalid(format!("{name:?}: {e}")))?;
-            let record = store
-                .revoke_token(&name, now_ms())
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => {
-                        invalid(format!("no active token named {:?}", name.as_str()))
-                    }
-                    other => fail(other),
-                })?;
+            let record = manage::revoke(store, &name).await.map_err(|e| match e {
+                ServiceError::Store(s) => fail(s),
+                refused => invalid(refused.to_string()),
+            })?;
             audit(
                 store,
                 "token.revoke",
@@ -184,7 +178,7 @@ pub(super) async fn run(
                 manage::audit_detail(&record),
             )
             .await?;
-            eprintln!("Revoked token {:?}.", name.as_str());
+            eprintln!("Revoked token {name:?}.");
             if json {
                 println!("{}", serde_json::to_string_pretty(&record).map_err(fail)?);
             }

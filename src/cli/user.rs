@@ -183,11 +183,6 @@ pub(super) async fn run(
                 .set_user_disabled(&name, true, now_ms())
                 .await
                 .map_err(not_found(&name))?;
-            // Ended for good: enabling the person again does not bring these back.
-            store
-                .revoke_user_sessions(&name, now_ms())
-                .await
-                .map_err(fail)?;
             audit(store, "user.disable", Outcome::Ok, detail(&u)).await?;
             eprintln!("Disabled user {name:?}.");
             Ok(())
@@ -211,11 +206,6 @@ pub(super) async fn run(
                 .set_user_password(&name, &hash, now_ms())
                 .await
                 .map_err(not_found(&name))?;
-            // A reset password usually means a leaked one: every open session ends.
-            store
-                .revoke_user_sessions(&name, now_ms())
-                .await
-                .map_err(fail)?;
             audit(store, "user.reset_password", Outcome::Ok, detail(&u)).await?;
             eprintln!("Set a new password for {name:?}.");
             Ok(())

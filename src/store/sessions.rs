@@ -92,19 +92,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Ends every session of a person (disabled, password reset); returns how many.
-    pub async fn revoke_user_sessions(&self, user: &str, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL \
-             AND user_id = (SELECT id FROM users WHERE name = $2)",
-        )
-        .bind(now)
-        .bind(user)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
-    }
-
     /// Counts a failed sign-in under each key (`user:NAME`, `addr:IP`).
     pub async fn record_sign_in_failure(&self, keys: &[&str], now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;

@@ -3,9 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{
-    Store, StoreError, conflict_on_unique, inserted_row, only_row, targets_from_db, targets_to_db,
-};
+use super::{Store, StoreError, conflict_on_unique, inserted_row, targets_from_db, targets_to_db};
 use crate::domain::{Role, TargetName};
 
 /// A person to store; `password_hash` is already an argon2id PHC string.
@@ -30,6 +28,13 @@ pub struct UserRecord {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A change to a person (see `update_user`).
+#[derive(Clone, Copy)]
+enum Change<'a> {
+    Disabled(bool),
+    Password(&'a str),
 }
 
 pub(super) const COLUMNS: &str =
@@ -106,44 +111,69 @@ impl Store {
             .transpose()
     }
 
-    /// Disables or re-enables a person; `NotFound` when there is no such name.
+    /// Disables or re-enables a person; `NotFound` when there is no such name. Disabling
+    /// ends their sessions for good (enabling them again does not bring those back).
     pub async fn set_user_disabled(
         &self,
         name: &str,
         disabled: bool,
         now: i64,
     ) -> Result<UserRecord, StoreError> {
-        let row = sqlx::query(&format!(
-            "UPDATE users SET disabled = $1, updated_at = $2 WHERE name = $3 RETURNING {COLUMNS}"
-        ))
-        .bind(i64::from(disabled))
-        .bind(now)
-        .bind(name)
-        .fetch_all(self.pool())
-        .await
-        .map(only_row)?
-        .ok_or(StoreError::NotFound)?;
-        UserRecord::from_row(&row)
+        self.update_user(name, Change::Disabled(disabled), now)
+            .await
     }
 
-    /// Replaces a person's password hash; `NotFound` when there is no such name.
+    /// Replaces a person's password hash and ends their sessions (a reset password is
+    /// usually a leaked one); `NotFound` when there is no such name.
     pub async fn set_user_password(
         &self,
         name: &str,
         password_hash: &str,
         now: i64,
     ) -> Result<UserRecord, StoreError> {
-        let row = sqlx::query(&format!(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3 RETURNING {COLUMNS}"
-        ))
-        .bind(password_hash)
-        .bind(now)
-        .bind(name)
-        .fetch_all(self.pool())
-        .await
-        .map(only_row)?
-        .ok_or(StoreError::NotFound)?;
-        UserRecord::from_row(&row)
+        self.update_user(name, Change::Password(password_hash), now)
+            .await
+    }
+
+    /// Applies `change` to a person and, when it should, revokes their sessions in the same
+    /// transaction.
+    async fn update_user(
+        &self,
+        name: &str,
+        change: Change<'_>,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let (column, end_sessions) = match change {
+            Change::Disabled(d) => ("disabled", d),
+            Change::Password(_) => ("password_hash", true),
+        };
+        let sql = format!(
+            "UPDATE users SET {column} = $1, updated_at = $2 WHERE name = $3 RETURNING {COLUMNS}"
+        );
+        let query = sqlx::query(&sql);
+        let query = match change {
+            Change::Disabled(d) => query.bind(i64::from(d)),
+            Change::Password(hash) => query.bind(hash),
+        };
+        let mut tx = self.pool().begin().await?;
+        let row = query
+            .bind(now)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let user = UserRecord::from_row(&row)?;
+        if end_sessions {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = $2",
+            )
+            .bind(now)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(user)
     }
 
     /// A person an SSO proxy vouched for, with the role its mapping gives now: created on

@@ -223,9 +223,7 @@ async fn sessions_survive_a_restart_and_end_on_sign_out_or_disable() {
         StatusCode::OK
     );
     // Signing out ends the session on the server, not just in the browser.
-    let out = app
-        .post_form(Some(&alice.cookie), "/sign-out", &[("_csrf", &alice.csrf)])
-        .await;
+    let out = app.submit(&alice, "/sign-out", &[]).await;
     assert_eq!(out.location.as_deref(), Some("/sign-in"));
     assert!(
         out.set_cookies
@@ -378,15 +376,10 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
     let alarm = app.store.list_alarm_states().await.unwrap()[0].id;
     let op = app.sign_in("operator").await;
     let job = app
-        .post_form(
-            Some(&op.cookie),
+        .submit(
+            &op,
             "/invalidate",
-            &[
-                ("_csrf", &op.csrf),
-                ("target", "web"),
-                ("items", "/a"),
-                ("key", "k0"),
-            ],
+            &[("target", "web"), ("items", "/a"), ("key", "k0")],
         )
         .await
         .location
@@ -431,9 +424,7 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
         ("/tokens/deploy/revoke", vec![]),
     ];
     for (path, fields) in actions {
-        let mut f = vec![("_csrf", viewer.csrf.as_str())];
-        f.extend(fields);
-        let a = app.post_form(Some(&viewer.cookie), path, &f).await;
+        let a = app.submit(&viewer, path, &fields).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "POST {path}: {}", a.body);
     }
     // Nothing changed: one job (the operator's, still queued), one live token, no ack.
@@ -499,11 +490,10 @@ async fn a_person_limited_to_targets_sees_and_acts_on_those_only() {
         StatusCode::FORBIDDEN
     );
     let purge = app
-        .post_form(
-            Some(&s.cookie),
+        .submit(
+            &s,
             "/purge",
             &[
-                ("_csrf", &s.csrf),
                 ("target", "sessions"),
                 ("keys", "a"),
                 ("action", "purge"),
@@ -614,21 +604,15 @@ async fn replicas_on_one_postgresql_share_sessions_and_their_end() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     // A form drawn by one replica is accepted by the other (the CSRF token is the session's).
     let posted = b
-        .post_form(
-            Some(&s.cookie),
+        .submit(
+            &s,
             "/invalidate",
-            &[
-                ("_csrf", &s.csrf),
-                ("target", "web"),
-                ("items", "/a"),
-                ("key", "k"),
-            ],
+            &[("target", "web"), ("items", "/a"), ("key", "k")],
         )
         .await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
     // Signing out on one ends the session on both.
-    b.post_form(Some(&s.cookie), "/sign-out", &[("_csrf", &s.csrf)])
-        .await;
+    b.submit(&s, "/sign-out", &[]).await;
     assert_eq!(
         a.page(Some(&s.cookie), "/jobs").await.status,
         StatusCode::SEE_OTHER

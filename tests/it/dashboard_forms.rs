@@ -39,11 +39,10 @@ async fn a_purge_past_the_guard_rails_asks_for_the_targets_name_for_its_dry_run_
     let purge = |action: &'static str, confirm: &'static str| {
         let (app, s) = (&app, s.clone());
         async move {
-            app.post_form(
-                Some(&s.cookie),
+            app.submit(
+                &s,
                 "/purge",
                 &[
-                    ("_csrf", &s.csrf),
                     ("target", "sessions"),
                     ("patterns", "*"),
                     ("action", action),
@@ -101,15 +100,10 @@ async fn silences_from_the_alarms_page_last_until_resolved_or_a_time_and_bad_end
     let silence = |end: &'static str, until: &str, comment: &'static str| {
         let (app, s, path, until) = (&app, s.clone(), path.clone(), until.to_owned());
         async move {
-            app.post_form(
-                Some(&s.cookie),
+            app.submit(
+                &s,
                 &path,
-                &[
-                    ("_csrf", &s.csrf),
-                    ("end", end),
-                    ("until", &until),
-                    ("comment", comment),
-                ],
+                &[("end", end), ("until", &until), ("comment", comment)],
             )
             .await
         }
@@ -182,15 +176,10 @@ async fn a_queued_job_is_cancelled_from_its_page() {
     app.person("olga", Role::Operator, &[]).await;
     let s = app.sign_in("olga").await;
     let job = to(&app
-        .post_form(
-            Some(&s.cookie),
+        .submit(
+            &s,
             "/invalidate",
-            &[
-                ("_csrf", &s.csrf),
-                ("target", "web"),
-                ("items", "/a"),
-                ("key", "k"),
-            ],
+            &[("target", "web"), ("items", "/a"), ("key", "k")],
         )
         .await);
     let page = app.page(Some(&s.cookie), &job).await;
@@ -200,13 +189,7 @@ async fn a_queued_job_is_cancelled_from_its_page() {
         page.body
     );
     assert_eq!(
-        to(&app
-            .post_form(
-                Some(&s.cookie),
-                &format!("{job}/cancel"),
-                &[("_csrf", &s.csrf)]
-            )
-            .await),
+        to(&app.submit(&s, &format!("{job}/cancel"), &[]).await),
         job
     );
     let stored = app
@@ -224,13 +207,7 @@ async fn a_queued_job_is_cancelled_from_its_page() {
         "no cancel button on a final job"
     );
     // Cancelling again says why not, as a page.
-    let again = app
-        .post_form(
-            Some(&s.cookie),
-            &format!("{job}/cancel"),
-            &[("_csrf", &s.csrf)],
-        )
-        .await;
+    let again = app.submit(&s, &format!("{job}/cancel"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
 }
 
@@ -296,15 +273,10 @@ async fn the_audit_page_filters_by_who_target_action_and_outcome() {
     app.person("vera", Role::Viewer, &[]).await;
     let vera = app.sign_in("vera").await;
     let refused = app
-        .post_form(
-            Some(&vera.cookie),
+        .submit(
+            &vera,
             "/invalidate",
-            &[
-                ("_csrf", &vera.csrf),
-                ("target", "web"),
-                ("items", "/a"),
-                ("key", "k"),
-            ],
+            &[("target", "web"), ("items", "/a"), ("key", "k")],
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);

@@ -6,10 +6,9 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::auth::manage::{self, TokenRequest};
-use crate::domain::{Scope, TokenName};
+use crate::domain::Scope;
 use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
-use crate::store::now_ms;
 
 #[utoipa::path(
     get,
@@ -68,18 +67,7 @@ pub async fn revoke(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Scope::Admin)?;
-    let name = TokenName::parse(&name)
-        .map_err(|e| ApiError::invalid("name", format!("{:?} {e}", name.as_str())))?;
-    let record = state
-        .store
-        .revoke_token(&name, now_ms())
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => {
-                ApiError::not_found(format!("no active token named {:?}", name.as_str()))
-            }
-            other => other.into(),
-        })?;
+    let record = manage::revoke(&state.store, &name).await?;
     req.extensions_mut().insert(AuditNote {
         target: None,
         detail: manage::audit_detail(&record),

@@ -72,6 +72,21 @@ fn audit(req: &HttpRequest, job: &JobView) {
     });
 }
 
+impl InvalidatePage {
+    /// The empty form, with the distributions `person` may invalidate.
+    fn new(state: &AppState, person: &Person) -> Self {
+        Self {
+            chrome: Chrome::new(state, person),
+            targets: targets_for(state, person, Scope::Invalidate, &[TargetKind::Cloudfront]),
+            target: String::new(),
+            text: String::new(),
+            items: Vec::new(),
+            error: String::new(),
+            key: fresh_key(),
+        }
+    }
+}
+
 pub async fn invalidate_form(
     state: web::Data<AppState>,
     person: Person,
@@ -81,20 +96,7 @@ pub async fn invalidate_form(
         .principal
         .require(Scope::Invalidate)
         .map_err(crate::http::ApiError::from)?;
-    Ok(InvalidatePage {
-        chrome: Chrome::new(&state, &person),
-        targets: targets_for(
-            &state,
-            &person,
-            Scope::Invalidate,
-            &[TargetKind::Cloudfront],
-        ),
-        target: String::new(),
-        text: String::new(),
-        items: Vec::new(),
-        error: String::new(),
-        key: fresh_key(),
-    })
+    Ok(InvalidatePage::new(&state, &person))
 }
 
 #[derive(Deserialize)]
@@ -123,21 +125,15 @@ pub async fn invalidate(
             Some(f.key.clone()),
         )
         .await;
-    let e = match submitted {
+    let (message, details) = match submitted {
         Ok((job, _)) => {
             audit(&req, &job);
             return Ok(see_other(&format!("/jobs/{}", job.id)));
         }
-        Err(e @ ServiceError::Invalid { .. }) => e,
+        Err(ServiceError::Invalid {
+            message, details, ..
+        }) => (message, details),
         Err(other) => return Err(other.into()),
-    };
-    let ServiceError::Invalid {
-        ref message,
-        ref details,
-        ..
-    } = e
-    else {
-        unreachable!("matched above")
     };
     // Each bad item's message beside it; the rest of the list as it was.
     let error_of = |i: usize| {
@@ -149,13 +145,6 @@ pub async fn invalidate(
             .to_owned()
     };
     let page = InvalidatePage {
-        chrome: Chrome::new(&state, &person),
-        targets: targets_for(
-            &state,
-            &person,
-            Scope::Invalidate,
-            &[TargetKind::Cloudfront],
-        ),
         target: f.target,
         text: f.items,
         items: items
@@ -166,9 +155,10 @@ pub async fn invalidate(
                 error: error_of(i),
             })
             .collect(),
-        error: message.clone(),
+        error: message,
         // The same key: the list was refused, nothing was stored under it.
         key: f.key,
+        ..InvalidatePage::new(&state, &person)
     };
     page_with_status(StatusCode::BAD_REQUEST, &page)
 }
@@ -201,7 +191,7 @@ pub struct DryRun {
     pub estimate: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub struct PurgeParams {
     /// A dry-run job to show (and to fill the form from).
     dry_run: Option<i64>,
@@ -258,6 +248,30 @@ fn dry_run_of(job: &JobView) -> DryRun {
     }
 }
 
+impl PurgePage {
+    /// The empty form, with the Redis and Memcached targets `person` may purge.
+    fn new(state: &AppState, person: &Person) -> Self {
+        Self {
+            chrome: Chrome::new(state, person),
+            targets: targets_for(
+                state,
+                person,
+                Scope::Purge,
+                &[TargetKind::Redis, TargetKind::Memcached],
+            ),
+            target: String::new(),
+            keys: String::new(),
+            patterns: String::new(),
+            tags: String::new(),
+            rate_limit: String::new(),
+            dry_run: None,
+            needs_confirm: false,
+            error: String::new(),
+            key: fresh_key(),
+        }
+    }
+}
+
 pub async fn purge_form(
     state: web::Data<AppState>,
     person: Person,
@@ -266,24 +280,7 @@ pub async fn purge_form(
     let who = &person.0.principal;
     who.require(Scope::Purge)
         .map_err(crate::http::ApiError::from)?;
-    let mut page = PurgePage {
-        chrome: Chrome::new(&state, &person),
-        targets: targets_for(
-            &state,
-            &person,
-            Scope::Purge,
-            &[TargetKind::Redis, TargetKind::Memcached],
-        ),
-        target: String::new(),
-        keys: String::new(),
-        patterns: String::new(),
-        tags: String::new(),
-        rate_limit: String::new(),
-        dry_run: None,
-        needs_confirm: false,
-        error: String::new(),
-        key: fresh_key(),
-    };
+    let mut page = PurgePage::new(&state, &person);
     if let Some(id) = params.dry_run {
         let job = state.jobs.get(who, id, &crate::purge::KINDS).await?;
         page.target = job.target.clone();
@@ -373,22 +370,15 @@ pub async fn purge(
         }
     );
     let page = PurgePage {
-        chrome: Chrome::new(&state, &person),
-        targets: targets_for(
-            &state,
-            &person,
-            Scope::Purge,
-            &[TargetKind::Redis, TargetKind::Memcached],
-        ),
         target: f.target,
         keys: f.keys,
         patterns: f.patterns,
         tags: f.tags,
         rate_limit: f.rate_limit,
-        dry_run: None,
         needs_confirm,
         error: e.to_string(),
         key: f.key,
+        ..PurgePage::new(&state, &person)
     };
     page_with_status(StatusCode::BAD_REQUEST, &page)
 }

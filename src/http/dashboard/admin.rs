@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::{Chrome, PageError, Person, see_other, when};
 use crate::auth::manage::{self, TokenRequest};
-use crate::domain::{Scope, TokenName};
+use crate::domain::Scope;
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
-use crate::store::{AuditQuery, Outcome, StoreError, TokenRecord, now_ms};
+use crate::store::{AuditQuery, Outcome, StoreError, TokenRecord};
 
 fn admin(person: &Person) -> Result<(), PageError> {
     person
@@ -152,23 +152,7 @@ pub async fn revoke_token(
     name: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     admin(&person)?;
-    let name = TokenName::parse(&name).map_err(|e| {
-        PageError::from(crate::http::ApiError::invalid(
-            "name",
-            format!("{:?} {e}", name.as_str()),
-        ))
-    })?;
-    let record = state
-        .store
-        .revoke_token(&name, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => PageError::from(crate::http::ApiError::not_found(format!(
-                "no active token named {:?}",
-                name.as_str()
-            ))),
-            other => other.into(),
-        })?;
+    let record = manage::revoke(&state.store, &name).await?;
     req.extensions_mut().insert(AuditNote {
         target: None,
         detail: manage::audit_detail(&record),

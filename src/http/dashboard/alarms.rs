@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::{Chrome, PageError, Person, see_other, when};
-use crate::alarms::respond::{SilenceEnd, SilenceRequest};
+use crate::alarms::respond::{AlarmHistory, SilenceEnd, SilenceRequest};
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
 use crate::store::now_ms;
@@ -37,16 +37,16 @@ pub struct AlarmsPage {
 pub async fn page(state: web::Data<AppState>, person: Person) -> Result<AlarmsPage, PageError> {
     let who = &person.0.principal;
     let now = now_ms();
-    let mut views = state.respond.alarms(who, now).await?;
+    let mut views = state.respond.alarms_with_history(who, HISTORY, now).await?;
     // Those in alarm first, then the newest change.
-    views.sort_by_key(|a| (a.state != "alarm", -a.since));
+    views.sort_by_key(|h| (h.alarm.state != "alarm", -h.alarm.since));
     let mut alarms = Vec::with_capacity(views.len());
-    for a in views {
-        let history = state
-            .respond
-            .history(who, a.id, HISTORY, now)
-            .await?
-            .transitions
+    for AlarmHistory {
+        alarm: a,
+        transitions,
+    } in views
+    {
+        let history = transitions
             .into_iter()
             .map(|t| (when(t.at), format!("{} → {}", t.from, t.to), t.reason))
             .collect();

@@ -9,7 +9,8 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::Next;
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use secrecy::{ExposeSecret, SecretString};
 
 use super::PageError;
 use crate::auth::sessions::{self, COOKIE, LIFETIME, Session};
@@ -90,10 +91,7 @@ pub async fn attach(
         };
         let submitted = submitted_token(&mut req).await;
         let good = match (&expected, &submitted) {
-            (Some(e), Some(s)) if !e.is_empty() => {
-                use subtle::ConstantTimeEq;
-                bool::from(e.as_bytes().ct_eq(s.as_bytes()))
-            }
+            (Some(e), Some(s)) => crate::auth::same_secret(e, s),
             _ => false,
         };
         if !good {
@@ -160,23 +158,8 @@ async fn proxied(
     if user.disabled {
         return Err(forbidden(format!("{name} is disabled")));
     }
-    let secret = sessions::start(&state.store, &user, &client_address(req), now).await?;
-    let session = sessions::open(
-        &state.store,
-        secrecy::ExposeSecret::expose_secret(&secret),
-        now,
-    )
-    .await?
-    .ok_or_else(|| {
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "a new session did not open",
-        )
-    })?;
-    Ok(Some((
-        session,
-        session_cookie(state, secrecy::ExposeSecret::expose_secret(&secret)),
-    )))
+    let (secret, session) = sessions::start(&state.store, &user, &client_address(req), now).await?;
+    Ok(Some((session, session_cookie(state, &secret))))
 }
 
 /// The CSRF token a request carries: the header (scripts), else the form field. A form body
@@ -211,8 +194,12 @@ fn secure(state: &AppState) -> bool {
 }
 
 /// The session cookie for a new session.
-pub fn session_cookie(state: &AppState, secret: &str) -> Cookie<'static> {
-    Cookie::build(COOKIE, secret.to_owned())
+pub fn session_cookie(state: &AppState, secret: &SecretString) -> Cookie<'static> {
+    cookie_of(state, secret.expose_secret())
+}
+
+fn cookie_of(state: &AppState, value: &str) -> Cookie<'static> {
+    Cookie::build(COOKIE, value.to_owned())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -221,9 +208,17 @@ pub fn session_cookie(state: &AppState, secret: &str) -> Cookie<'static> {
         .finish()
 }
 
+/// A 303 to `to` that carries `cookie` (signed in, or out).
+pub fn see_other_with(to: &str, cookie: &Cookie<'static>) -> Result<HttpResponse, PageError> {
+    let mut res = super::see_other(to);
+    res.add_cookie(cookie)
+        .map_err(|e| crate::http::ApiError::internal(&e))?;
+    Ok(res)
+}
+
 /// Removes the session cookie (signing out).
 pub fn expired_session_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = session_cookie(state, "");
+    let mut c = cookie_of(state, "");
     c.make_removal();
     c
 }
@@ -234,9 +229,7 @@ pub fn pre_session(state: &AppState, req: &HttpRequest) -> (String, Option<Cooki
     if let Some(c) = req.cookie(PRE_COOKIE).filter(|c| c.value().len() == 64) {
         return (c.value().to_owned(), None);
     }
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-    let value = hex::encode(bytes);
+    let value = crate::auth::random_hex::<32>();
     let cookie = Cookie::build(PRE_COOKIE, value.clone())
         .path("/")
         .http_only(true)

@@ -6,7 +6,9 @@ use askama::Template;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::session::{Person, client_address, expired_session_cookie, pre_session, session_cookie};
+use super::session::{
+    Person, client_address, expired_session_cookie, pre_session, see_other_with, session_cookie,
+};
 use super::{Chrome, PageError, page_with_status, see_other};
 use crate::auth::people;
 use crate::auth::sessions::{self, SignInError};
@@ -118,13 +120,12 @@ pub async fn submit(
     )
     .await;
     let (status, error) = match outcome {
-        Ok((secret, user)) => {
-            req.extensions_mut()
-                .insert(crate::auth::Principal::from(&user));
-            let mut res = see_other(&safe_next(next.as_deref()));
-            res.add_cookie(&session_cookie(&state, secret.expose_secret()))
-                .map_err(|e| crate::http::ApiError::internal(&e))?;
-            return Ok(res);
+        Ok((secret, session)) => {
+            req.extensions_mut().insert(session.principal);
+            return see_other_with(
+                &safe_next(next.as_deref()),
+                &session_cookie(&state, &secret),
+            );
         }
         Err(e @ SignInError::Wrong) => (StatusCode::UNAUTHORIZED, e.to_string()),
         Err(e @ SignInError::Throttled { .. }) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
@@ -149,10 +150,7 @@ pub async fn sign_out(
         .store
         .revoke_session(&person.0.id_hash, now_ms())
         .await?;
-    let mut res = see_other("/sign-in");
-    res.add_cookie(&expired_session_cookie(&state))
-        .map_err(|e| crate::http::ApiError::internal(&e))?;
-    Ok(res)
+    see_other_with("/sign-in", &expired_session_cookie(&state))
 }
 
 #[derive(Deserialize)]
@@ -256,11 +254,8 @@ pub async fn setup_submit(
         )
         .await?;
     state.setup.spend();
-    req.extensions_mut()
-        .insert(crate::auth::Principal::from(&user));
-    let secret = sessions::start(&state.store, &user, &client_address(&req), now).await?;
-    let mut res = see_other("/");
-    res.add_cookie(&session_cookie(&state, secret.expose_secret()))
-        .map_err(|e| crate::http::ApiError::internal(&e))?;
-    Ok(res)
+    let (secret, session) =
+        sessions::start(&state.store, &user, &client_address(&req), now).await?;
+    req.extensions_mut().insert(session.principal);
+    see_other_with("/", &session_cookie(&state, &secret))
 }

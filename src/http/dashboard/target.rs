@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::chart::{Chart, Happening, Series, Unit};
 use super::{Chrome, PageError, Person, when};
-use crate::domain::Scope;
+use crate::domain::{Scope, TargetName};
 use crate::http::AppState;
 use crate::http::api::series::choose_resolution;
 use crate::store::{Annotation, SeriesQuery, now_ms};
@@ -75,10 +75,9 @@ pub async fn page(
     params: web::Query<Params>,
 ) -> Result<TargetPage, PageError> {
     let settings = state.settings();
-    let target = settings
-        .targets
-        .iter()
-        .find(|t| t.name.as_str() == name.as_str())
+    let target = TargetName::parse(&name)
+        .ok()
+        .and_then(|n| settings.target(&n))
         .ok_or_else(|| {
             PageError::from(crate::http::ApiError::not_found(format!(
                 "no target named {:?}",

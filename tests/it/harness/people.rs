@@ -113,6 +113,13 @@ impl TestApp {
         self.web().try_sign_in(name, password).await
     }
 
+    /// POSTs a form as `s`, with the session's own CSRF token.
+    pub async fn submit(&self, s: &WebSession, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut all = vec![("_csrf", s.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(Some(&s.cookie), path, &all).await
+    }
+
     pub async fn sign_in(&self, name: &str) -> WebSession {
         self.web().sign_in(name).await
     }
