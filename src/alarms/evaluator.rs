@@ -167,7 +167,8 @@ impl Evaluator {
             .then(|| points.iter().map(|p| p.value).sum::<f64>() / points.len() as f64))
     }
 
-    /// Jobs (invalidations, purges) created on `target` in the 30 minutes before `now`.
+    /// Jobs (invalidations, purges) created on `target` in the 30 minutes before `now`; a
+    /// dry run changed nothing and is not one of them.
     async fn recent_invalidations(
         &self,
         target: &str,
@@ -183,7 +184,7 @@ impl Evaluator {
             .await?;
         Ok(jobs
             .iter()
-            .filter(|j| j.created_at >= now - 30 * MINUTE)
+            .filter(|j| j.created_at >= now - 30 * MINUTE && !j.dry_run)
             .map(|j| json!({ "job": j.id, "kind": j.kind, "items": j.request.get("items"), "state": j.state, "created_at": j.created_at, "requester": j.requester }))
             .collect())
     }

@@ -212,6 +212,7 @@ impl InvalidationExecutor {
             request_hash,
             deadline_at: now + self.settings.invalidation.deadline.as_millis() as i64,
             run_after: now + window,
+            dry_run: false,
         })
     }
 

@@ -194,6 +194,7 @@ impl EventExecutor {
             }),
             deadline_at,
             run_after: now,
+            dry_run: false,
         })
     }
 
@@ -223,6 +224,7 @@ impl EventExecutor {
                 request,
                 deadline_at: c.deadline_at,
                 run_after: c.run_after.max(job.created_at),
+                dry_run: false,
                 parent_id: Some(job.id),
             };
             ctx.store.create_job(&new, ctx.now).await?;

@@ -77,6 +77,7 @@ impl PublishExecutor {
             request_hash: crate::auth::hash_token(&request.to_string()),
             deadline_at: now + 10 * 60_000,
             run_after: now,
+            dry_run: false,
         })
     }
 

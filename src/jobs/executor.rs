@@ -17,6 +17,9 @@ pub struct Validated {
     pub deadline_at: i64,
     /// Not run before this time (a coalescing window); `now` to run at once.
     pub run_after: i64,
+    /// The job only looks (counts, samples) and changes nothing: it marks no chart, opens no
+    /// expected-dip window and is not reported as a change.
+    pub dry_run: bool,
 }
 
 /// What a step leaves to do.

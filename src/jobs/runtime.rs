@@ -116,6 +116,11 @@ impl Runtime {
             // Claims only take kinds this build knows.
             return Ok(false);
         };
+        // `now` is the time of the claim; a step may work for seconds (a purge, a send), so
+        // each step, and the end, sees the time advanced by what the claim has taken so far.
+        // Tests that claim at a future `now` keep their offset.
+        let claimed = std::time::Instant::now();
+        let clock = || now + claimed.elapsed().as_millis() as i64;
         let mut outcome = Step::Continue;
         for _ in 0..MAX_STEPS_PER_CLAIM {
             if stop.is_some_and(CancellationToken::is_cancelled) {
@@ -123,7 +128,7 @@ impl Runtime {
             }
             let ctx = JobContext {
                 job: &job,
-                now,
+                now: clock(),
                 owner,
                 store: &self.store,
             };
@@ -131,7 +136,7 @@ impl Runtime {
                 Some(Ok(step)) => step,
                 Some(Err(e)) => {
                     tracing::warn!(job = job.id, kind = %job.kind, error = %e, "A job step failed on the store; it is retried.");
-                    Step::WaitUntil(now + ERROR_RETRY_MS)
+                    Step::WaitUntil(clock() + ERROR_RETRY_MS)
                 }
                 None => {
                     tracing::warn!(
@@ -152,6 +157,7 @@ impl Runtime {
                 }
             }
         }
+        let now = clock();
         let ended = match outcome {
             // Out of steps for this claim: let others have a turn, back at once.
             Step::Continue => {

@@ -121,6 +121,7 @@ impl JobService {
             request: v.request,
             deadline_at: v.deadline_at,
             run_after: v.run_after,
+            dry_run: v.dry_run,
             parent_id: None,
         };
         let (job, created) = self.store.create_job(&new, now).await?;

@@ -19,6 +19,8 @@ pub struct JobView {
     pub error: Option<String>,
     /// Someone asked to stop it; it stops at its next safe point, if it still can.
     pub cancel_requested: bool,
+    /// It only looks (counts and samples) and changes nothing.
+    pub dry_run: bool,
     /// As the kind stored it.
     #[schema(value_type = Object)]
     pub request: Value,
@@ -50,6 +52,7 @@ impl JobView {
             state: job.state,
             error: job.error,
             cancel_requested: job.cancel_requested,
+            dry_run: job.dry_run,
             request: job.request,
             result: job.result,
             progress: job.progress,

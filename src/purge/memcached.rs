@@ -120,6 +120,7 @@ impl MemcachedPurgeExecutor {
             request: serde_json::to_value(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             deadline_at: now + DEADLINE_MS,
             run_after: now,
+            dry_run: r.dry_run,
         })
     }
 

@@ -23,7 +23,7 @@ use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::redis_link::{LinkError, RedisLink, parse_cluster_nodes};
 use crate::service_error::ServiceError;
-use crate::store::{JobRecord, StoreError};
+use crate::store::StoreError;
 
 /// The stored kind name.
 pub const KIND: &str = "redis_purge";
@@ -271,6 +271,7 @@ impl RedisPurgeExecutor {
             request: serde_json::to_value(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             deadline_at: now + DEADLINE_MS,
             run_after: now,
+            dry_run: r.dry_run,
         })
     }
 
@@ -643,12 +644,6 @@ impl Executor for RedisPurgeExecutor {
 
     fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
         Box::pin(self.run_step(ctx))
-    }
-
-    fn describe(&self, job: &JobRecord) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("dry_run".into(), job.request["dry_run"].clone());
-        m
     }
 }
 

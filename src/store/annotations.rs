@@ -1,5 +1,5 @@
 //! What happened to a target over a time range, to draw on its charts: jobs (invalidations,
-//! purges, event children) and alarm transitions.
+//! purges, event children) and alarm transitions. Dry runs changed nothing and are left out.
 
 use sqlx::Row;
 
@@ -33,7 +33,7 @@ impl Store {
     ) -> Result<Vec<Annotation>, StoreError> {
         let jobs = sqlx::query(
             "SELECT id, kind, requester, state, created_at FROM jobs \
-             WHERE target = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at DESC LIMIT $4",
+             WHERE target = $1 AND dry_run = 0 AND created_at >= $2 AND created_at < $3 ORDER BY created_at DESC LIMIT $4",
         )
         .bind(target)
         .bind(from)

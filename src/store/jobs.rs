@@ -24,6 +24,8 @@ pub struct NewJob {
     pub deadline_at: i64,
     /// Not claimed before this time (a coalescing window).
     pub run_after: i64,
+    /// It only looks and changes nothing (see `jobs::Validated::dry_run`).
+    pub dry_run: bool,
     pub parent_id: Option<i64>,
 }
 
@@ -42,6 +44,8 @@ pub struct JobRecord {
     pub state: JobState,
     pub error: Option<String>,
     pub cancel_requested: bool,
+    /// It only looked and changed nothing.
+    pub dry_run: bool,
     pub parent_id: Option<i64>,
     pub attempts: i64,
     pub run_after: i64,
@@ -79,7 +83,7 @@ pub enum CancelRecorded {
 }
 
 pub(super) const JOB_COLUMNS: &str = "id, kind, target, requester, idempotency_key, request_hash, request, result, progress, state, \
-    error, cancel_requested, parent_id, attempts, run_after, lease_owner, created_at, updated_at, started_at, deadline_at, completed_at";
+    error, cancel_requested, dry_run, parent_id, attempts, run_after, lease_owner, created_at, updated_at, started_at, deadline_at, completed_at";
 
 fn json_column(r: &AnyRow, name: &str) -> Result<Option<Value>, StoreError> {
     r.try_get::<Option<String>, _>(name)?
@@ -106,6 +110,7 @@ pub(super) fn job_from_row(r: &AnyRow) -> Result<JobRecord, StoreError> {
             .map_err(|e| StoreError::Corrupt(format!("job state: {e}")))?,
         error: r.try_get("error")?,
         cancel_requested: r.try_get::<i64, _>("cancel_requested")? != 0,
+        dry_run: r.try_get::<i64, _>("dry_run")? != 0,
         parent_id: r.try_get("parent_id")?,
         attempts: r.try_get("attempts")?,
         run_after: r.try_get("run_after")?,
@@ -152,7 +157,7 @@ impl Store {
         }
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO jobs (kind, target, requester, idempotency_key, request_hash, request, state, parent_id, run_after, \
-             created_at, updated_at, deadline_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $9, $10) RETURNING id",
+             created_at, updated_at, deadline_at, dry_run) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $9, $10, $11) RETURNING id",
         )
         .bind(job.kind)
         .bind(&job.target)
@@ -164,6 +169,7 @@ impl Store {
         .bind(job.run_after)
         .bind(now)
         .bind(job.deadline_at)
+        .bind(i64::from(job.dry_run))
         .fetch_all(self.pool())
         .await
         .and_then(inserted_row);
@@ -420,7 +426,7 @@ impl Store {
 
     /// The newest purge or invalidation cachewarden ran on `target` whose expected-dip window
     /// (from its creation until `window` after it completed) contains `now`. Failed and
-    /// cancelled jobs changed nothing, so they open no window.
+    /// cancelled jobs, and dry runs, changed nothing, so they open no window.
     pub async fn expected_dip(
         &self,
         target: &str,
@@ -428,7 +434,7 @@ impl Store {
         window: i64,
     ) -> Result<Option<i64>, StoreError> {
         let id: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') \
+            "SELECT MAX(id) FROM jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') AND dry_run = 0 \
              AND created_at <= $2 AND COALESCE(completed_at, $2) >= $2 - $3",
         )
         .bind(target)

@@ -369,6 +369,43 @@ impl Store {
         })
     }
 
+    /// The sum of the values of any of `series` (node `""`) over [from, to), by target: counts
+    /// per interval (evictions) over a window. Hours that ended before `raw_from` come from
+    /// the hourly rollups (complete once two hours old: maintenance re-rolls the last two),
+    /// the rest from raw samples, so the newest minutes count as soon as they are polled.
+    pub async fn sum_series_many(
+        &self,
+        targets: &[&str],
+        series: &[&str],
+        from: i64,
+        to: i64,
+    ) -> Result<HashMap<String, f64>, StoreError> {
+        if targets.is_empty() || series.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let hour = Resolution::OneHour.bucket_ms();
+        let raw_from = ((to - 2 * hour).div_euclid(hour) * hour).max(from);
+        let mut n = 4;
+        let mut list = |count: usize| {
+            let l: Vec<String> = (n..n + count).map(|i| format!("${i}")).collect();
+            n += count;
+            l.join(",")
+        };
+        let (s, t) = (list(series.len()), list(targets.len()));
+        let sql = format!(
+            "SELECT target, SUM(v) AS total FROM (               SELECT target, sum AS v FROM samples_1h WHERE node = '' AND ts >= $1 AND ts < $2                  AND series IN ({s}) AND target IN ({t})                UNION ALL                SELECT target, value AS v FROM samples WHERE node = '' AND ts >= $2 AND ts < $3                  AND series IN ({s}) AND target IN ({t})             ) w GROUP BY target"
+        );
+        let mut q = sqlx::query(&sql).bind(from).bind(raw_from).bind(to);
+        for v in series.iter().chain(targets) {
+            q = q.bind(*v);
+        }
+        let mut out = HashMap::new();
+        for r in q.fetch_all(self.pool()).await? {
+            out.insert(r.try_get("target")?, r.try_get("total")?);
+        }
+        Ok(out)
+    }
+
     /// The newest sample of each series of a target (node `""`) since `since`, for status pages.
     pub async fn latest_samples(
         &self,

@@ -42,9 +42,20 @@ impl Store {
 
     /// Every target's latest poll.
     pub async fn list_target_status(&self) -> Result<Vec<TargetStatus>, StoreError> {
+        self.target_statuses(None).await
+    }
+
+    /// How one target's latest poll went; `None` before its first poll.
+    pub async fn target_status(&self, target: &str) -> Result<Option<TargetStatus>, StoreError> {
+        Ok(self.target_statuses(Some(target)).await?.pop())
+    }
+
+    async fn target_statuses(&self, target: Option<&str>) -> Result<Vec<TargetStatus>, StoreError> {
         let rows = sqlx::query(
-            "SELECT target, up, last_poll_at, last_success_at, last_error, notice, duration_ms FROM target_status ORDER BY target",
+            "SELECT target, up, last_poll_at, last_success_at, last_error, notice, duration_ms FROM target_status \
+             WHERE ($1 IS NULL OR target = $1) ORDER BY target",
         )
+        .bind(target)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

@@ -30,6 +30,7 @@ mod invalidations;
 mod jobs;
 mod notifications;
 mod openapi;
+mod overview;
 mod prometheus;
 mod purges;
 mod reload;

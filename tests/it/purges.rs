@@ -499,6 +499,41 @@ async fn a_rate_limited_purge_keeps_its_rate_and_stops_within_a_second_when_canc
     );
 }
 
+/// A job's end is when it ended, not when a worker picked it up: a purge paced to about 1.5 s
+/// shows started and completed that far apart, both within the wall-clock time it ran in.
+#[tokio::test]
+async fn a_jobs_times_are_when_it_started_and_when_it_ended() {
+    let redis = RedisServer::start();
+    let mut c = redis.connection().await;
+    fill(&mut c, "product:", 3000).await;
+    let app = TestApp::sqlite(&config(&redis.url(), "")).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let before = cachewarden::store::now_ms();
+    let done = run(
+        &app,
+        &ops,
+        json!({"target": "sessions", "keys": (0..3000).map(|i| format!("product:{i}")).collect::<Vec<_>>(), "rate_limit": 2000}),
+    )
+    .await;
+    let after = cachewarden::store::now_ms();
+    assert_eq!(done["state"], "completed", "{done}");
+    let started = done["started_at"].as_i64().unwrap();
+    let ended = done["completed_at"].as_i64().unwrap();
+    let seconds = done["result"]["seconds"].as_f64().unwrap();
+    assert!(
+        seconds >= 1.0,
+        "3000 keys at 2000/s take over a second: {done}"
+    );
+    assert!(
+        (before..=after).contains(&started) && (before..=after).contains(&ended),
+        "both times within the run ({before}..{after}): {done}"
+    );
+    assert!(
+        ended - started >= (seconds * 1000.0) as i64 - 50,
+        "ended {ended} - started {started} covers the {seconds} s it worked: {done}"
+    );
+}
+
 #[tokio::test]
 async fn redis_stopping_mid_purge_fails_the_job_with_the_reason() {
     let mut redis = RedisServer::start();

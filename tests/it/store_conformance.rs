@@ -355,6 +355,7 @@ async fn alarms(store: &Store) {
     let job = store
         .create_job(
             &NewJob {
+                dry_run: false,
                 kind: "cloudfront_invalidation",
                 target: "web".into(),
                 requester: "ci".into(),

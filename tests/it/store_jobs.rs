@@ -11,6 +11,7 @@ const CF: &str = "cloudfront_invalidation";
 
 fn new_job(target: &str, key: Option<&str>, hash: &str, run_after: i64) -> NewJob {
     NewJob {
+        dry_run: false,
         kind: CF,
         target: target.into(),
         requester: "ci".into(),

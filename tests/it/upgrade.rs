@@ -105,6 +105,7 @@ async fn check_upgraded(url: &str) -> Store {
     );
     // A pipeline retrying with its key finds the job; a new job continues the ids.
     let retry = NewJob {
+        dry_run: false,
         kind: "cloudfront_invalidation",
         target: "web".into(),
         requester: "ci".into(),
@@ -187,6 +188,7 @@ async fn a_postgres_database_from_before_jobs_upgrades_in_place() {
     let (new, _) = store
         .create_job(
             &NewJob {
+                dry_run: false,
                 kind: "cloudfront_invalidation",
                 target: "web".into(),
                 requester: "ci".into(),

@@ -16,6 +16,8 @@ use crate::jobs::{JobView, ListQuery};
 pub struct JobRow {
     pub id: i64,
     pub kind: String,
+    /// It only looked: shown as such, since it changed nothing.
+    pub dry_run: bool,
     pub target: String,
     pub requester: String,
     pub state: &'static str,
@@ -47,6 +49,7 @@ fn row(job: &JobView) -> JobRow {
     JobRow {
         id: job.id,
         kind: job.kind.clone(),
+        dry_run: job.dry_run,
         target: job.target.clone(),
         requester: job.requester.clone(),
         state: job.state.as_str(),

@@ -102,17 +102,39 @@ fn memory(c: &Current) -> String {
     }
 }
 
-fn hit_rate(c: &Current) -> String {
+fn hh_mm(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// The hit rate now; for a target that is down, the last one measured and when.
+fn hit_rate(c: &Current, down: bool) -> String {
     match c.get("hit_rate") {
         None => String::new(),
+        Some(s) if down => format!("{:.1} % (at {}; target down)", s.value * 100.0, hh_mm(s.ts)),
         Some(s) if c.is_behind("hit_rate") => {
-            let at = chrono::DateTime::from_timestamp_millis(s.ts)
-                .map(|t| t.format("%H:%M UTC").to_string())
-                .unwrap_or_default();
-            format!("{:.1} % (at {at}; no traffic since)", s.value * 100.0)
+            format!(
+                "{:.1} % (at {}; no traffic since)",
+                s.value * 100.0,
+                hh_mm(s.ts)
+            )
         }
         Some(s) => format!("{:.1} %", s.value * 100.0),
     }
+}
+
+/// A count for people: thousands separated.
+fn count(v: f64) -> String {
+    let digits = format!("{:.0}", v.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A day of hit rate for each of `names`: hourly rollups, then 5-minute ones for the last
@@ -183,6 +205,12 @@ pub async fn page(
         .await
         .unwrap_or_default();
     let lines = sparklines(&state, &names, now).await;
+    // Evictions over the sparkline's day, not the latest interval's handful.
+    let evicted = state
+        .store
+        .sum_series_many(&names, &super::EVICTIONS, now - DAY_MS, now)
+        .await
+        .unwrap_or_default();
     let mut firing: HashMap<String, usize> = HashMap::new();
     for s in state.store.list_alarm_states().await.unwrap_or_default() {
         if s.state == "alarm" {
@@ -198,6 +226,8 @@ pub async fn page(
             .map(Vec::as_slice)
             .unwrap_or_default();
         let current = Current::new(samples);
+        // A down target's last values are not current: say when they were measured.
+        let down = status.is_some_and(|s| !s.up);
         // A gap of more than two buckets is time without traffic: the line breaks there.
         let gap = 2 * Resolution::OneHour.bucket_ms();
         let row = Row {
@@ -209,13 +239,15 @@ pub async fn page(
                 Some(s) if s.up => "up",
                 Some(_) => "down",
             },
-            hit_rate: hit_rate(&current),
-            evictions: super::EVICTIONS
-                .iter()
-                .find_map(|s| current.get(s))
-                .map(|s| format!("{:.0}", s.value))
+            hit_rate: hit_rate(&current, down),
+            evictions: evicted
+                .get(t.name.as_str())
+                .map(|v| count(*v))
                 .unwrap_or_default(),
-            memory: memory(&current),
+            memory: match memory(&current) {
+                m if down && !m.is_empty() => format!("{m} (before it went down)"),
+                m => m,
+            },
             firing: firing.get(t.name.as_str()).copied().unwrap_or(0),
             message: status
                 .and_then(|s| s.last_error.clone().or_else(|| s.notice.clone()))
@@ -258,4 +290,16 @@ pub async fn page(
         page,
         pages,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let shown: Vec<String> = [0.0, 7.0, 999.0, 1_150.0, 1_234_567.4]
+            .into_iter()
+            .map(super::count)
+            .collect();
+        assert_eq!(shown, ["0", "7", "999", "1,150", "1,234,567"]);
+    }
 }

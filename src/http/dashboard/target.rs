@@ -35,6 +35,9 @@ pub struct TargetPage {
     resolution: String,
     charts: Vec<String>,
     happenings: Vec<Row>,
+    /// `up`, `down` or `pending` (also the CSS class), and what to say about it.
+    state: &'static str,
+    status: String,
 }
 
 /// One line of the list below the charts (the same facts as the marks, as text).
@@ -100,6 +103,28 @@ pub async fn page(
         params.node.clone()
     } else {
         String::new()
+    };
+    let (target_state, status) = match state.store.target_status(target.name.as_str()).await? {
+        None => ("pending", "Not polled yet.".to_owned()),
+        Some(s) if s.up => (
+            "up",
+            match &s.notice {
+                Some(n) => format!("Up (polled {}). {n}", when(s.last_poll_at)),
+                None => format!("Up (polled {}).", when(s.last_poll_at)),
+            },
+        ),
+        Some(s) => (
+            "down",
+            format!(
+                "Down: the poll at {} failed: {}. {}",
+                when(s.last_poll_at),
+                s.last_error.as_deref().unwrap_or("no reason recorded"),
+                match s.last_success_at {
+                    Some(at) => format!("Last up at {}; the charts end there.", when(at)),
+                    None => "It has never been up.".to_owned(),
+                }
+            ),
+        ),
     };
     let annotations = state
         .store
@@ -220,6 +245,8 @@ pub async fn page(
         node,
         nodes,
         resolution: format!("{resolution:?}"),
+        state: target_state,
+        status,
         charts,
         happenings: happenings
             .iter()
