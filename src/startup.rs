@@ -183,6 +183,7 @@ impl Application {
                         .default_handler(http::error::json_errors),
                 )
                 .wrap(from_fn(http::middleware::observe))
+                .wrap(http::middleware::security_headers())
                 .configure(http::routes)
         })
         // Signals are ours to handle (see `run_until_stopped`), so shutdown is one code path.

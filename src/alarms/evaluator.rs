@@ -190,7 +190,7 @@ impl Evaluator {
     }
 
     /// Where people look: the configured public URL, else the listen address.
-    fn link(&self) -> String {
+    fn dashboard(&self) -> String {
         match &self.settings.server.public_url {
             Some(u) => u.as_str().trim_end_matches('/').to_owned() + "/",
             None => format!("http://{}/", self.settings.server.listen),
@@ -260,7 +260,7 @@ impl Evaluator {
         } else {
             json!([])
         };
-        let link = self.link();
+        let dashboard = self.dashboard();
         let since = match (&before, changed) {
             (Some(b), false) => b.since,
             _ => now,
@@ -278,7 +278,7 @@ impl Evaluator {
                 to: state_name(e.state),
                 evaluation: &detail,
                 reason: &e.reason,
-                link: &link,
+                dashboard: &dashboard,
                 recent_invalidations: recent.clone(),
                 expected: expected.as_ref().map(|x| x.label.as_str()),
                 since,

@@ -22,6 +22,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/api-docs.js"),
     ),
+    (
+        "api-docs.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/api-docs.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../static/favicon.svg"),
+    ),
 ];
 
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, ApiError> {

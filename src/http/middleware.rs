@@ -16,6 +16,25 @@ use super::{AppState, request_id};
 use crate::auth::{AuthError, Principal, TokenSecret};
 use crate::store::{AuditEntry, Outcome, now_ms};
 
+/// The page's own files only: scripts and styles from `/static`, fetches to this daemon, no
+/// inline code, and no framing by other sites (clickjacking on the purge and token forms).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The headers every answer carries unless its handler set its own: the CSP above and its
+/// older equivalents, no MIME sniffing, no referrer to other sites, and `no-store`, because
+/// pages and API answers are per person and some carry secrets (a new token, the setup
+/// link's page); static files and the API document set their own caching.
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    use actix_web::http::header;
+    actix_web::middleware::DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
 /// What a handler adds to the audit entry of its request: the target it touched and facts
 /// worth keeping (never secrets). Handlers insert it into the request's extensions.
 #[derive(Debug, Clone, Default)]

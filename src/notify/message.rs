@@ -16,7 +16,9 @@ pub struct Change<'a> {
     /// The evaluation detail (periods, verdicts, baseline).
     pub evaluation: &'a Value,
     pub reason: &'a str,
-    pub link: &'a str,
+    /// Where people reach the dashboard (`https://…/`): links to the alarm and its target
+    /// are made from it.
+    pub dashboard: &'a str,
     pub recent_invalidations: Value,
     /// "expected after invalidation #12" inside an expected-dip window.
     pub expected: Option<&'a str>,
@@ -36,7 +38,7 @@ pub fn payload(c: Change<'_>) -> Value {
         to,
         evaluation,
         reason,
-        link,
+        dashboard,
         recent_invalidations,
         expected,
         since,
@@ -69,7 +71,10 @@ pub fn payload(c: Change<'_>) -> Value {
         "at": at,
         "reason": reason,
         "expected": expected,
-        "link": link,
+        // The alarm's card (acknowledge, silence, history) and the target's charts, where
+        // the transition is marked; target names are URL-safe by construction.
+        "link": format!("{dashboard}alarms#alarm-{state_id}"),
+        "target_link": format!("{dashboard}targets/{target}"),
         "recent_invalidations": recent_invalidations,
     })
 }
@@ -133,9 +138,10 @@ pub fn text(p: &Value) -> String {
             "Expected",
             p["expected"].as_str().unwrap_or_default().to_owned(),
         ),
+        ("Alarm", p["link"].as_str().unwrap_or_default().to_owned()),
         (
-            "Dashboard",
-            p["link"].as_str().unwrap_or_default().to_owned(),
+            "Charts",
+            p["target_link"].as_str().unwrap_or_default().to_owned(),
         ),
     ];
     for (name, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {

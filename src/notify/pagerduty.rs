@@ -37,6 +37,17 @@ impl Receiver for PagerDuty {
                 Some("info") => "info",
                 _ => "warning",
             };
+            let links: Vec<_> = [
+                ("link", "the alarm in cachewarden"),
+                ("target_link", "the target's charts"),
+            ]
+            .iter()
+            .filter_map(|(field, text)| {
+                p[*field]
+                    .as_str()
+                    .map(|l| json!({ "href": l, "text": text }))
+            })
+            .collect();
             let event = json!({
                 "routing_key": self.routing_key.expose_secret(),
                 "event_action": if n.kind == "resolved" { "resolve" } else { "trigger" },
@@ -47,7 +58,7 @@ impl Receiver for PagerDuty {
                     "severity": severity,
                     "custom_details": p,
                 },
-                "links": p["link"].as_str().map(|l| vec![json!({ "href": l, "text": "cachewarden" })]).unwrap_or_default(),
+                "links": links,
             });
             send_http("pagerduty", self.http.post(self.url.clone()).json(&event)).await
         })

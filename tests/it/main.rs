@@ -35,6 +35,7 @@ mod prometheus;
 mod purges;
 mod reload;
 mod replicas;
+mod security_headers;
 mod series_api;
 mod shutdown;
 mod store_conformance;

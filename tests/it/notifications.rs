@@ -52,7 +52,24 @@ async fn one_signed_alarm_message_then_one_resolved_message() {
     assert_eq!(m.body["value"], 0.1);
     assert_eq!(m.body["threshold"]["below"], 0.8);
     assert_eq!(m.body["severity"], "critical");
-    assert_eq!(m.body["link"], "https://cachewarden.example.com/");
+    // The links lead to this alarm's card and to its target's charts, not to the overview.
+    let id = m.body["alarm_id"].as_i64().unwrap();
+    assert_eq!(
+        m.body["link"],
+        format!("https://cachewarden.example.com/alarms#alarm-{id}")
+    );
+    assert_eq!(
+        m.body["target_link"],
+        "https://cachewarden.example.com/targets/sessions"
+    );
+    app.person("olga", cachewarden::domain::Role::Viewer, &[])
+        .await;
+    let olga = app.sign_in("olga").await;
+    let alarms = app.page(Some(&olga.cookie), "/alarms").await;
+    assert!(
+        alarms.body.contains(&format!("id=\"alarm-{id}\"")),
+        "the link's anchor is on the alarms page"
+    );
     assert!(m.body["since"].as_i64().unwrap() > 1_700_000_000_000);
     // The signature checks out: HMAC-SHA256 over "t.body" with the shared secret.
     let sig = m.header("x-cachewarden-signature").expect("signed");

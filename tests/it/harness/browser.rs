@@ -32,6 +32,9 @@ impl Browser {
         let profile = dir.path().join("profile");
         let caps = serde_json::json!({
             "browserName": "chrome",
+            // The console is read at the end of every test: an error there (a script that
+            // failed, a style or script the CSP refused) fails the test.
+            "goog:loggingPrefs": { "browser": "ALL" },
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": [
@@ -59,10 +62,56 @@ impl Browser {
         }
     }
 
-    /// Ends the browser session (the driver process stops when dropped).
+    /// Ends the browser session (the driver process stops when dropped), after checking that
+    /// nothing the pages did logged an error in the console.
     pub async fn close(self) {
+        let errors = console_errors(&self.client).await;
         let _ = self.client.close().await;
+        assert!(
+            errors.is_empty(),
+            "the browser's console has errors: {errors:#?}"
+        );
     }
+}
+
+/// chromedriver's console log (what the browser logged since the last read).
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// The errors the browser logged since the last read: failed scripts, refused resources,
+/// Content-Security-Policy violations. A form drawn again with its errors is answered 400
+/// (403, 409, 422, 429) on purpose, which Chromium also logs; those are not errors here.
+pub async fn console_errors(c: &fantoccini::Client) -> Vec<String> {
+    let log = c
+        .issue_cmd(ConsoleLog)
+        .await
+        .expect("the browser's console log");
+    let deliberate =
+        [400, 403, 409, 422, 429].map(|s| format!("the server responded with a status of {s} "));
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .filter(|m| !deliberate.iter().any(|d| m.contains(d.as_str())))
+        .collect()
 }
 
 /// Saves what the browser shows as `NAME.png` under `target/screenshots` (or

@@ -28,6 +28,7 @@ pub struct Answer {
     pub status: StatusCode,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -153,6 +154,7 @@ impl Web {
             status,
             location,
             set_cookies,
+            headers: res.headers().clone(),
             body: res.text().await.unwrap_or_default(),
         }
     }
