@@ -1,6 +1,13 @@
 //! Dashboard sessions: sign-in with throttling, opening a session from its cookie (idle and
 //! absolute expiry), signing out. The cookie carries 256 random bits; the store keeps their
 //! SHA-256, so the rows cannot be replayed as cookies, and every replica sees every session.
+//!
+//! Throttling follows the "device cookie" scheme: a browser that signed in to an account gets
+//! a second random cookie, and from then on its failures for that account are counted on their
+//! own. Every other client is counted per account and address, per address, and per account
+//! together; so a stranger guessing from anywhere can lock out only other strangers (and the
+//! owner on a browser they never signed in from), never the owner's usual browser, and one
+//! address still gets five guesses per account per window, as before.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -22,10 +29,21 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// Failed sign-ins counted over this window…
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// …at most this many per account (slows guessing one password to a crawl)…
-pub const PER_ACCOUNT: i64 = 5;
-/// …and this many per address (one address trying many accounts).
+/// …at most this many per account from one address (slows guessing one password to a crawl)…
+pub const PER_ACCOUNT_AND_ADDRESS: i64 = 5;
+/// …this many per address (one address trying many accounts)…
 pub const PER_ADDRESS: i64 = 20;
+/// …this many per account from every untrusted client together (guessing from many
+/// addresses at once stays bounded)…
+pub const PER_ACCOUNT: i64 = 25;
+/// …and this many per trusted browser, which nothing else counts against.
+pub const PER_DEVICE: i64 = 5;
+/// How long a browser stays trusted after it last signed in.
+pub const DEVICE_TRUST: Duration = Duration::from_secs(90 * 86_400);
+/// The device cookie's name.
+pub const DEVICE_COOKIE: &str = "cw_device";
+/// Failed sign-ins remembered at most (the oldest beyond are forgotten).
+pub const FAILURES_KEPT: u32 = 50_000;
 
 /// A live session.
 #[derive(Debug, Clone)]
@@ -84,28 +102,57 @@ pub async fn start(
     Ok((SecretString::from(secret), session))
 }
 
+/// A sign-in that worked: the session's cookie secret, the session, and the device secret
+/// the browser keeps (the one it sent, when it was already trusted for this person).
+pub struct SignedIn {
+    pub secret: SecretString,
+    pub session: Session,
+    pub device: SecretString,
+}
+
+/// The failure counters a client is held to: `(key, limit)`.
+fn counters(name: &str, address: &str, trusted: Option<&str>) -> Vec<(String, i64)> {
+    match trusted {
+        Some(device) => vec![(format!("device:{device}"), PER_DEVICE)],
+        None => vec![
+            (format!("user:{name}@{address}"), PER_ACCOUNT_AND_ADDRESS),
+            (format!("addr:{address}"), PER_ADDRESS),
+            (format!("user:{name}"), PER_ACCOUNT),
+        ],
+    }
+}
+
 /// Checks a name and password and opens a session. Refused before the password is even
-/// checked when the account or the address has failed too often within [`WINDOW`].
+/// checked when the client has failed too often within [`WINDOW`] (see the module's
+/// comment for who is counted how). `device` is the device cookie the browser sent.
 pub async fn sign_in(
     store: &Store,
     name: &str,
     password: SecretString,
     address: &str,
+    device: Option<&str>,
     now: i64,
-) -> Result<(SecretString, Session), SignInError> {
+) -> Result<SignedIn, SignInError> {
     let window_ms = WINDOW.as_millis() as i64;
-    let account_key = format!("user:{name}");
-    let address_key = format!("addr:{address}");
-    for (key, limit) in [(&account_key, PER_ACCOUNT), (&address_key, PER_ADDRESS)] {
+    let found = store.user_for_sign_in(name).await?;
+    let device_hash = device.filter(|d| !d.is_empty()).map(hash_token);
+    let trusted = match (&device_hash, &found) {
+        (Some(h), Some((user, _))) => {
+            let since = now - DEVICE_TRUST.as_millis() as i64;
+            store.trusted_device_user(h, since).await? == Some(user.id)
+        }
+        _ => false,
+    };
+    let counted = counters(name, address, device_hash.as_deref().filter(|_| trusted));
+    for (key, limit) in &counted {
         let (failures, oldest) = store.sign_in_failures(key, now - window_ms).await?;
-        if failures >= limit {
+        if failures >= *limit {
             let frees_at = oldest.unwrap_or(now) + window_ms;
             return Err(SignInError::Throttled {
                 retry_after: Duration::from_millis((frees_at - now).max(1000) as u64),
             });
         }
     }
-    let found = store.user_for_sign_in(name).await?;
     let hash = found
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |(_, h)| h.clone());
@@ -115,14 +162,30 @@ pub async fn sign_in(
         .unwrap_or(false);
     match found {
         Some((user, _)) if matches && !user.disabled => {
+            // The person proved who they are: their account's counters start afresh (an
+            // address's count stays: it may be trying other accounts).
+            for (key, _) in counted.iter().filter(|(k, _)| !k.starts_with("addr:")) {
+                store.clear_sign_in_failures(key, now - window_ms).await?;
+            }
+            let device = match device.filter(|_| trusted) {
+                Some(d) => SecretString::from(d.to_owned()),
+                None => SecretString::from(random_hex::<32>()),
+            };
+            use secrecy::ExposeSecret;
             store
-                .clear_sign_in_failures(&account_key, now - window_ms)
+                .trust_device(&hash_token(device.expose_secret()), user.id, now)
                 .await?;
-            Ok(start(store, &user, address, now).await?)
+            let (secret, session) = start(store, &user, address, now).await?;
+            Ok(SignedIn {
+                secret,
+                session,
+                device,
+            })
         }
         _ => {
+            let keys: Vec<&str> = counted.iter().map(|(k, _)| k.as_str()).collect();
             store
-                .record_sign_in_failure(&[&account_key, &address_key], now)
+                .record_sign_in_failure(&keys, now, now - window_ms, FAILURES_KEPT)
                 .await?;
             Err(SignInError::Wrong)
         }

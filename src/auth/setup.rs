@@ -22,9 +22,20 @@ impl SetupCode {
         guard.as_deref().is_some_and(|c| same_secret(c, code))
     }
 
-    /// Ends the code (the first admin exists).
-    pub fn spend(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// Spends the code if `code` is it (constant time): `true` for exactly one caller, however
+    /// many arrive at once.
+    pub fn take(&self, code: &str) -> bool {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = guard.as_deref().is_some_and(|c| same_secret(c, code));
+        if open {
+            *guard = None;
+        }
+        open
+    }
+
+    /// Opens `code` again after a setup that took it failed before anyone was created.
+    pub fn restore(&self, code: &str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(code.to_owned());
     }
 }
 
@@ -39,8 +50,12 @@ mod tests {
         assert!(setup.matches(&code));
         assert!(!setup.matches("0"));
         assert!(!setup.matches(""));
-        setup.spend();
+        assert!(!setup.take("0"), "a wrong code spends nothing");
+        assert!(setup.take(&code));
+        assert!(!setup.take(&code), "only once");
         assert!(!setup.matches(&code));
+        setup.restore(&code);
+        assert!(setup.take(&code), "open again after a failed setup");
         assert!(!SetupCode::default().matches(""));
     }
 }

@@ -257,6 +257,9 @@ impl Collector {
         let alerts = self.store.prune_alert_history(now - ms(r.alerts)).await?;
         // Ended sessions are of no use after a day (who signed in stays in the audit log).
         self.store.prune_sessions(now - 86_400_000).await?;
+        self.store
+            .prune_trusted_devices(now - crate::auth::sessions::DEVICE_TRUST.as_millis() as i64)
+            .await?;
         Ok([raw, five, hour, alerts])
     }
 }

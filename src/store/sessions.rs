@@ -92,8 +92,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Counts a failed sign-in under each key (`user:NAME`, `addr:IP`).
-    pub async fn record_sign_in_failure(&self, keys: &[&str], now: i64) -> Result<(), StoreError> {
+    /// Counts a failed sign-in under each key (`user:NAME`, `addr:IP`, …), and forgets the
+    /// failures that no longer count: those before `keep_since`, and the oldest beyond `cap`
+    /// rows, so that a sustained attack from ever new addresses cannot grow the table without
+    /// bound (at the price of forgetting its oldest failures early).
+    pub async fn record_sign_in_failure(
+        &self,
+        keys: &[&str],
+        now: i64,
+        keep_since: i64,
+        cap: u32,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for key in keys {
             sqlx::query("INSERT INTO sign_in_failures (key, at) VALUES ($1, $2)")
@@ -102,8 +111,62 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+            .bind(keep_since)
+            .execute(&mut *tx)
+            .await?;
+        // The time of the cap-th newest failure, through the index on `at`; older ones go.
+        sqlx::query(
+            "DELETE FROM sign_in_failures WHERE at < \
+             (SELECT at FROM sign_in_failures ORDER BY at DESC LIMIT 1 OFFSET $1)",
+        )
+        .bind(i64::from(cap))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Remembers that the browser holding the device secret hashed to `id_hash` signed in
+    /// as `user_id`.
+    pub async fn trust_device(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO trusted_devices (id_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, last_used_at = excluded.last_used_at",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The person a device secret's hash signed in as, if it did since `since`.
+    pub async fn trusted_device_user(
+        &self,
+        id_hash: &str,
+        since: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM trusted_devices WHERE id_hash = $1 AND last_used_at >= $2",
+        )
+        .bind(id_hash)
+        .bind(since)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// How many failed sign-ins are remembered (for tests of the bound).
+    pub async fn count_sign_in_failures(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures")
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// Failed sign-ins under `key` since `since`, and the oldest of them (when the window
@@ -149,5 +212,16 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(gone)
+    }
+
+    /// Forgets browsers unused since `before`.
+    pub async fn prune_trusted_devices(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM trusted_devices WHERE last_used_at < $1")
+                .bind(before)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
     }
 }

@@ -61,6 +61,40 @@ impl UserRecord {
 }
 
 impl Store {
+    /// Stores the first person, only while nobody exists: `None` when someone does (another
+    /// replica's setup link was faster). One statement, so two at once cannot both pass the
+    /// check; on PostgreSQL the table is locked for it, since a concurrent INSERT … WHERE
+    /// NOT EXISTS would not see the other's uncommitted row.
+    pub async fn create_first_user(
+        &self,
+        u: &NewUser,
+        now: i64,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (name, role, targets, password_hash, created_by, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING {COLUMNS}"
+        ))
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(targets_to_db(&u.targets))
+        .bind(&u.password_hash)
+        .bind(&u.created_by)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let user = super::only_row(row)
+            .map(|r| UserRecord::from_row(&r))
+            .transpose()?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
     /// Stores a new person; a name already taken is a conflict.
     pub async fn create_user(&self, u: &NewUser, now: i64) -> Result<UserRecord, StoreError> {
         let targets = targets_to_db(&u.targets);

@@ -47,6 +47,7 @@ async fn without_credentials_the_error_is_one_sentence_and_the_chain_is_logged()
 
     let web = crate::harness::people::Web {
         base: daemon.url(""),
+        from: None,
     };
     let vera = web.sign_in("vera").await;
     let page = web.page(Some(&vera.cookie), "/").await.body;

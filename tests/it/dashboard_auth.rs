@@ -626,3 +626,126 @@ async fn replicas_on_one_postgresql_share_sessions_and_their_end() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// A stranger's failures lock out strangers, not the owner: guessing from one address stops
+/// after five tries (as before), from five addresses after 25 for the account; the owner's
+/// browser, which signed in before, still signs in, from any address.
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_and_guessing_stays_slow() {
+    let app = TestApp::sqlite("").await;
+    app.person("alice", Role::Admin, &[]).await;
+    let first = app.try_sign_in("alice", PASSWORD).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let device = first
+        .cookie("cw_device")
+        .expect("a device cookie for the browser");
+    let set = first
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("cw_device="))
+        .unwrap();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/sign-in",
+        "Max-Age=7776000",
+    ] {
+        assert!(set.contains(attribute), "{attribute} in {set}");
+    }
+
+    // One address: five wrong guesses, then even the right password waits.
+    let stranger = app.web_from("127.0.0.2");
+    for _ in 0..5 {
+        let a = stranger.try_sign_in("alice", "guess guess guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        stranger.try_sign_in("alice", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "five guesses per account per address"
+    );
+    // The owner, from their own browser, is not locked out by that.
+    let own = app
+        .web()
+        .try_sign_in_with("alice", PASSWORD, Some(&device))
+        .await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.body);
+
+    // Four more addresses: 25 failures for the account from untrusted clients.
+    for n in 3..=6 {
+        let s = app.web_from(&format!("127.0.0.{n}"));
+        for _ in 0..5 {
+            assert_eq!(
+                s.try_sign_in("alice", "guess guess guess").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    let new_client = app.web_from("127.0.0.7");
+    assert_eq!(
+        new_client.try_sign_in("alice", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "guessing from many addresses is bounded for the account"
+    );
+    // The owner's browser still signs in, here and from another address.
+    for from in ["127.0.0.1", "127.0.0.8"] {
+        let a = app
+            .web_from(from)
+            .try_sign_in_with("alice", PASSWORD, Some(&device))
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "from {from}: {}", a.body);
+    }
+    // A device cookie counts only for the person who signed in with it.
+    app.person("bob", Role::Viewer, &[]).await;
+    for _ in 0..5 {
+        new_client.try_sign_in("bob", "guess guess guess").await;
+    }
+    assert_eq!(
+        app.web_from("127.0.0.7")
+            .try_sign_in_with("bob", PASSWORD, Some(&device))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "alice's browser is not trusted for bob"
+    );
+}
+
+/// Two setup forms sent at once with the valid code: one admin is made, the other is told
+/// the link is spent.
+#[tokio::test]
+async fn two_setup_forms_at_once_make_one_admin() {
+    let app = TestApp::sqlite("").await;
+    let link = app.setup_link.clone().unwrap();
+    let code = link.strip_prefix("/setup?code=").unwrap().to_owned();
+    let form = app.page(None, &link).await;
+    let pre = form.cookie("cw_pre").unwrap();
+    let csrf = value_after(&form.body, "name=\"_csrf\"", "value").unwrap();
+    let post = |name: &'static str| {
+        let (pre, csrf, code, web) = (pre.clone(), csrf.clone(), code.clone(), app.web());
+        async move {
+            web.post_form(
+                Some(&pre),
+                "/setup",
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("code", code.as_str()),
+                    ("name", name),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(post("root-a"), post("root-b"));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::SEE_OTHER, StatusCode::FORBIDDEN],
+        "{} / {}",
+        a.body,
+        b.body
+    );
+    assert_eq!(app.store.count_users().await.unwrap(), 1);
+}

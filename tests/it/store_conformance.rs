@@ -91,11 +91,11 @@ async fn sessions(store: &Store) {
     assert!(store.find_session("h1").await.unwrap().is_none());
 
     store
-        .record_sign_in_failure(&["user:carol", "addr:1"], 10)
+        .record_sign_in_failure(&["user:carol", "addr:1"], 10, 0, 1000)
         .await
         .unwrap();
     store
-        .record_sign_in_failure(&["user:carol"], 20)
+        .record_sign_in_failure(&["user:carol"], 20, 0, 1000)
         .await
         .unwrap();
     assert_eq!(
@@ -122,6 +122,48 @@ async fn sessions(store: &Store) {
     );
     assert!(store.find_session("h3").await.unwrap().is_some());
     assert_eq!(store.sign_in_failures("addr:1", 0).await.unwrap().0, 0);
+
+    // Under a sustained attack from ever new addresses the table stays bounded: failures
+    // older than the window go as new ones arrive, and at most `cap` rows are kept.
+    for i in 0..300_i64 {
+        let addr = format!("addr:10.0.{}.{}", i / 256, i % 256);
+        let at = 10_000 + i * 10;
+        store
+            .record_sign_in_failure(&[&addr, "user:root"], at, at - 1_000, 150)
+            .await
+            .unwrap();
+        // The cap, and the rows that share the oldest kept time.
+        assert!(
+            store.count_sign_in_failures().await.unwrap() <= 152,
+            "bounded at {i}"
+        );
+    }
+    assert_eq!(
+        store.sign_in_failures("user:root", 0).await.unwrap(),
+        (76, Some(12_240)),
+        "the newest failures are the ones kept"
+    );
+
+    // A browser that signed in is remembered for its person.
+    let carol = store.user_for_sign_in("carol").await.unwrap().unwrap().0;
+    store.trust_device("d1", carol.id, 1_000).await.unwrap();
+    assert_eq!(
+        store.trusted_device_user("d1", 500).await.unwrap(),
+        Some(carol.id)
+    );
+    assert_eq!(
+        store.trusted_device_user("d1", 1_001).await.unwrap(),
+        None,
+        "too old"
+    );
+    assert_eq!(store.trusted_device_user("d2", 0).await.unwrap(), None);
+    store.trust_device("d1", carol.id, 2_000).await.unwrap();
+    assert_eq!(
+        store.prune_trusted_devices(1_500).await.unwrap(),
+        0,
+        "used again"
+    );
+    assert_eq!(store.prune_trusted_devices(2_001).await.unwrap(), 1);
 }
 
 /// People: unique names, disabling, new passwords; `NotFound` for a name nobody has.
@@ -136,7 +178,17 @@ async fn users(store: &Store) {
         created_by: "test".into(),
     };
     assert_eq!(store.count_users().await.unwrap(), 0);
-    let carol = store.create_user(&new("carol"), 10).await.unwrap();
+    // The setup link's first admin: only while nobody exists.
+    let carol = store
+        .create_first_user(&new("carol"), 10)
+        .await
+        .unwrap()
+        .expect("nobody existed");
+    assert_eq!(
+        store.create_first_user(&new("dave"), 10).await.unwrap(),
+        None,
+        "someone exists now"
+    );
     assert_eq!((carol.role, carol.disabled), (Role::Responder, false));
     assert!(matches!(
         store.create_user(&new("carol"), 11).await,

@@ -208,6 +208,23 @@ fn cookie_of(state: &AppState, value: &str) -> Cookie<'static> {
         .finish()
 }
 
+/// The device cookie of a browser that signed in (see `auth::sessions`): only the sign-in
+/// form reads it, and it never leaves for another site.
+pub fn device_cookie(state: &AppState, secret: &SecretString) -> Cookie<'static> {
+    Cookie::build(
+        crate::auth::sessions::DEVICE_COOKIE,
+        secret.expose_secret().to_owned(),
+    )
+    .path("/sign-in")
+    .http_only(true)
+    .same_site(SameSite::Strict)
+    .secure(secure(state))
+    .max_age(time::Duration::seconds(
+        crate::auth::sessions::DEVICE_TRUST.as_secs() as i64,
+    ))
+    .finish()
+}
+
 /// A 303 to `to` that carries `cookie` (signed in, or out).
 pub fn see_other_with(to: &str, cookie: &Cookie<'static>) -> Result<HttpResponse, PageError> {
     let mut res = super::see_other(to);

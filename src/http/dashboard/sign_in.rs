@@ -7,7 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::session::{
-    Person, client_address, expired_session_cookie, pre_session, see_other_with, session_cookie,
+    Person, client_address, device_cookie, expired_session_cookie, pre_session, see_other_with,
+    session_cookie,
 };
 use super::{Chrome, PageError, page_with_status, see_other};
 use crate::auth::people;
@@ -111,21 +112,28 @@ pub async fn submit(
         detail: serde_json::json!({ "user": name, "action": "sign-in" }),
     });
     let address = client_address(&req);
+    let device = req
+        .cookie(sessions::DEVICE_COOKIE)
+        .map(|c| c.value().to_owned());
     let outcome = sessions::sign_in(
         &state.store,
         &name,
         SecretString::from(password),
         &address,
+        device.as_deref(),
         now_ms(),
     )
     .await;
     let (status, error) = match outcome {
-        Ok((secret, session)) => {
-            req.extensions_mut().insert(session.principal);
-            return see_other_with(
+        Ok(signed_in) => {
+            req.extensions_mut().insert(signed_in.session.principal);
+            let mut res = see_other_with(
                 &safe_next(next.as_deref()),
-                &session_cookie(&state, &secret),
-            );
+                &session_cookie(&state, &signed_in.secret),
+            )?;
+            res.add_cookie(&device_cookie(&state, &signed_in.device))
+                .map_err(|e| crate::http::ApiError::internal(&e))?;
+            return Ok(res);
         }
         Err(e @ SignInError::Wrong) => (StatusCode::UNAUTHORIZED, e.to_string()),
         Err(e @ SignInError::Throttled { .. }) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
@@ -218,11 +226,14 @@ pub async fn setup_submit(
         };
         html(status, &page, cookie)
     };
-    if !state.setup.matches(&f.code) || !nobody_yet(&state).await {
-        return refused(
+    let invalid_link = || {
+        refused(
             StatusCode::FORBIDDEN,
             "this setup link is not valid (it works once, until the daemon restarts)".into(),
-        );
+        )
+    };
+    if !state.setup.matches(&f.code) || !nobody_yet(&state).await {
+        return invalid_link();
     }
     if let Err(e) = people::check_user_name(&name) {
         return refused(StatusCode::BAD_REQUEST, format!("name: {e}"));
@@ -234,17 +245,28 @@ pub async fn setup_submit(
             "password: the two passwords differ".into(),
         );
     }
+    // Spent before anything is created: of two forms sent at once, one takes the code and the
+    // other is refused here. It comes back only if creating the admin fails.
+    if !state.setup.take(&f.code) {
+        return invalid_link();
+    }
     let hash = match tokio::task::spawn_blocking(move || people::hash_password(&password)).await {
         Ok(Ok(h)) => h,
-        Ok(Err(e)) => return refused(StatusCode::BAD_REQUEST, format!("password: {e}")),
-        Err(e) => return Err(crate::http::ApiError::internal(&e).into()),
+        Ok(Err(e)) => {
+            state.setup.restore(&f.code);
+            return refused(StatusCode::BAD_REQUEST, format!("password: {e}"));
+        }
+        Err(e) => {
+            state.setup.restore(&f.code);
+            return Err(crate::http::ApiError::internal(&e).into());
+        }
     };
     let now = now_ms();
-    let user = state
+    let created = state
         .store
-        .create_user(
+        .create_first_user(
             &NewUser {
-                name,
+                name: name.clone(),
                 role: Role::Admin,
                 targets: Vec::new(),
                 password_hash: hash,
@@ -252,8 +274,16 @@ pub async fn setup_submit(
             },
             now,
         )
-        .await?;
-    state.setup.spend();
+        .await;
+    let user = match created {
+        Ok(Some(user)) => user,
+        // Someone exists already (another replica's link): this code has no use left.
+        Ok(None) => return invalid_link(),
+        Err(e) => {
+            state.setup.restore(&f.code);
+            return Err(e.into());
+        }
+    };
     let (secret, session) =
         sessions::start(&state.store, &user, &client_address(&req), now).await?;
     req.extensions_mut().insert(session.principal);

@@ -82,9 +82,11 @@ pub async fn add_person_at(url: &str, name: &str, role: Role) {
     store.close().await;
 }
 
-/// A dashboard client for the daemon at `base` (`http://127.0.0.1:PORT`).
+/// A dashboard client for the daemon at `base` (`http://127.0.0.1:PORT`), connecting from
+/// `from` (another loopback address, such as 127.0.0.2, is another client to the daemon).
 pub struct Web {
     pub base: String,
+    pub from: Option<std::net::IpAddr>,
 }
 
 impl TestApp {
@@ -94,7 +96,18 @@ impl TestApp {
     }
 
     pub fn web(&self) -> Web {
-        Web { base: self.url("") }
+        Web {
+            base: self.url(""),
+            from: None,
+        }
+    }
+
+    /// A dashboard client connecting from another loopback address (`127.0.0.N`).
+    pub fn web_from(&self, address: &str) -> Web {
+        Web {
+            base: self.url(""),
+            from: Some(address.parse().expect("an IP address")),
+        }
     }
 
     pub async fn page(&self, cookie: Option<&str>, path: &str) -> Answer {
@@ -134,6 +147,7 @@ impl Web {
     fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(self.from)
             .build()
             .expect("a client")
     }
@@ -198,12 +212,26 @@ impl Web {
     /// Signs in over HTTP as the sign-in form does: the pre-session cookie and its token
     /// from the form, then the name and password.
     pub async fn try_sign_in(&self, name: &str, password: &str) -> Answer {
+        self.try_sign_in_with(name, password, None).await
+    }
+
+    /// The same, sending `cookie` (`cw_device=…`, a browser that signed in before) too.
+    pub async fn try_sign_in_with(
+        &self,
+        name: &str,
+        password: &str,
+        cookie: Option<&str>,
+    ) -> Answer {
         let form = self.page(None, "/sign-in").await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.body);
         let pre = form.cookie("cw_pre").expect("a pre-session cookie");
         let csrf = value_after(&form.body, "name=\"_csrf\"", "value").expect("a CSRF field");
+        let cookies = match cookie {
+            Some(c) => format!("{pre}; {c}"),
+            None => pre,
+        };
         self.post_form(
-            Some(&pre),
+            Some(&cookies),
             "/sign-in",
             &[
                 ("_csrf", &csrf),
