@@ -17,9 +17,14 @@ pub enum ServiceError {
         message: String,
         details: Vec<Value>,
     },
-    /// Well-formed, but a rule refuses it now (a budget, a guard rail).
+    /// Well-formed, but a rule refuses it now (a budget, a guard rail); `field` names the
+    /// input that would let it through (`confirm`), when one would.
     #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    Refused {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
     #[error(transparent)]
     Forbidden(#[from] AuthError),
     #[error("{0}")]
@@ -40,6 +45,29 @@ impl ServiceError {
             field: Some(field.into()),
             message: message.into(),
             details: Vec::new(),
+        }
+    }
+}
+
+impl ServiceError {
+    /// Refused by a guard rail that the target's name in `confirm` waives. The message says
+    /// what is beyond the rail; how to confirm is each client's to say (`--confirm NAME` on
+    /// the command line, a field on the page).
+    pub fn needs_confirmation(message: impl Into<String>) -> Self {
+        Self::Refused {
+            code: "confirmation_required",
+            message: message.into(),
+            field: Some("confirm"),
+        }
+    }
+
+    /// Refused by a rule that nothing in the request can waive (a budget, an unreachable
+    /// target).
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            code,
+            message: message.into(),
+            field: None,
         }
     }
 }

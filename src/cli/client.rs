@@ -49,12 +49,9 @@ pub fn server_url(server: &str) -> Result<url::Url, Failure> {
     url::Url::parse(server)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| Failure {
-            code: exit::INVALID_INPUT,
-            message: format!(
+        .ok_or_else(|| Failure::new(exit::INVALID_INPUT, format!(
                 "--server: {server:?} is not the daemon's URL, like https://cachewarden.example.com"
-            ),
-        })
+            )))
 }
 
 /// Connection attempts before giving up on an unreachable daemon.
@@ -63,19 +60,19 @@ const ATTEMPTS: u32 = 4;
 impl Client {
     pub fn new(server: &str, token: Option<String>) -> Result<Self, Failure> {
         server_url(server)?;
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| Failure {
-            code: exit::NOT_AUTHORISED,
-            message: "no token: set CACHEWARDEN_TOKEN (create one with `cachewarden token create`)"
-                .into(),
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            Failure::new(
+                exit::NOT_AUTHORISED,
+                "no token: set CACHEWARDEN_TOKEN (create one with `cachewarden token create`)",
+            )
         })?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("cachewarden-cli/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Failure {
-                code: exit::FAILED,
-                message: format!("cannot create an HTTP client: {e}"),
+            .map_err(|e| {
+                Failure::new(exit::FAILED, format!("cannot create an HTTP client: {e}"))
             })?;
         Ok(Self {
             http,
@@ -101,8 +98,10 @@ impl Client {
         self.call(method, path, None, Some(body)).await
     }
 
-    /// Sends a request; returns the status and the JSON body. Connection failures are retried
-    /// with backoff; HTTP errors are mapped to failures with the server's message.
+    /// Sends a request; returns the status and the JSON body. Failures to connect that may
+    /// pass (refused while the daemon restarts, a timeout) are retried with backoff; ones
+    /// that will not (a name that does not resolve, TLS against a plain HTTP daemon) stop at
+    /// once with what is wrong. HTTP errors become failures carrying the daemon's error.
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -117,7 +116,7 @@ impl Client {
         } else {
             ATTEMPTS
         };
-        let mut last = String::new();
+        let mut last = Failure::new(exit::FAILED, String::new());
         for attempt in 0..attempts {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
@@ -132,42 +131,87 @@ impl Client {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            match req.send().await {
-                Ok(res) => {
-                    let status = res.status().as_u16();
-                    let json: Value = res.json().await.unwrap_or(Value::Null);
-                    return match status {
-                        200..=299 => Ok((status, json)),
-                        401 | 403 => Err(Failure {
-                            code: exit::NOT_AUTHORISED,
-                            message: server_message(&json, status),
-                        }),
-                        400 | 404 | 409 | 413 | 415 | 422 => Err(Failure {
-                            code: exit::INVALID_INPUT,
-                            message: server_message(&json, status),
-                        }),
-                        // 5xx: the daemon is there but failing; retrying is safe with the key.
-                        500..=599 if attempt + 1 < attempts => {
-                            last = server_message(&json, status);
-                            continue;
-                        }
-                        503 => Err(Failure {
-                            code: exit::UNAVAILABLE,
-                            message: server_message(&json, status),
-                        }),
-                        _ => Err(Failure {
-                            code: exit::FAILED,
-                            message: server_message(&json, status),
-                        }),
-                    };
+            let res = match req.send().await {
+                Ok(res) => res,
+                Err(e) => {
+                    let (message, retry) = unreachable(&e, &self.server);
+                    last = Failure::new(exit::FAILED, message);
+                    if retry {
+                        continue;
+                    }
+                    return Err(last);
                 }
-                Err(e) => last = format!("cannot reach {}: {e}", self.server),
+            };
+            let status = res.status().as_u16();
+            let json: Value = res.json().await.unwrap_or(Value::Null);
+            if (200..300).contains(&status) {
+                return Ok((status, json));
             }
+            let code = match status {
+                401 | 403 => exit::NOT_AUTHORISED,
+                400 | 404 | 409 | 413 | 415 | 422 => exit::INVALID_INPUT,
+                503 => exit::UNAVAILABLE,
+                _ => exit::FAILED,
+            };
+            let mut failure = Failure::new(code, server_message(&json, status));
+            failure.error = json.get("error").cloned();
+            // 5xx: the daemon is there but failing; retrying is safe with the key.
+            if status >= 500 && attempt + 1 < attempts {
+                last = failure;
+                continue;
+            }
+            return Err(failure);
         }
-        Err(Failure {
-            code: exit::FAILED,
-            message: last,
-        })
+        Err(last)
+    }
+}
+
+/// Why `server` could not be reached, in one sentence, and whether trying again may help.
+fn unreachable(e: &reqwest::Error, server: &str) -> (String, bool) {
+    let causes: Vec<&(dyn std::error::Error + 'static)> =
+        std::iter::successors(std::error::Error::source(e), |c| c.source()).collect();
+    let detail = causes
+        .last()
+        .map_or_else(|| e.to_string(), ToString::to_string);
+    let all = causes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+        .to_lowercase();
+    let io = causes
+        .iter()
+        .find_map(|c| c.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    let plain = server.replacen("https://", "http://", 1);
+    if io == Some(std::io::ErrorKind::ConnectionRefused) {
+        (
+            format!(
+                "cannot reach {server}: the connection was refused (is the daemon running and listening there?)"
+            ),
+            true,
+        )
+    } else if all.contains("dns error") || all.contains("failed to lookup address") {
+        (
+            format!("cannot reach {server}: its host name does not resolve ({detail})"),
+            false,
+        )
+    } else if all.contains("invalidcontenttype") || all.contains("corrupt message") {
+        (
+            format!(
+                "cannot reach {server}: it does not answer TLS; if the daemon serves plain HTTP, use --server {plain}"
+            ),
+            false,
+        )
+    } else if all.contains("certificate") || all.contains("handshake") || all.contains("tls") {
+        (
+            format!("cannot reach {server}: the TLS handshake failed ({detail})"),
+            false,
+        )
+    } else if e.is_timeout() {
+        (format!("{server} did not answer in time ({detail})"), true)
+    } else {
+        (format!("cannot reach {server}: {detail}"), true)
     }
 }
 

@@ -13,7 +13,7 @@ use super::follow::Follow;
 #[derive(Debug, clap::Args)]
 pub struct EventArgs {
     #[command(flatten)]
-    client: ClientArgs,
+    pub(super) client: ClientArgs,
     /// The event type a rule names, e.g. product.updated.
     #[arg(value_name = "TYPE")]
     event_type: String,
@@ -33,10 +33,7 @@ pub struct EventArgs {
 }
 
 fn invalid(message: String) -> Failure {
-    Failure {
-        code: exit::INVALID_INPUT,
-        message,
-    }
+    Failure::new(exit::INVALID_INPUT, message)
 }
 
 /// `id=42` → 42, `on=true` → true, `name=shoes` → "shoes", `sku:=0042` → "0042".

@@ -23,9 +23,11 @@ pub struct Follow<'a> {
 
 /// `--timeout`, or exit 2 naming it.
 pub fn timeout_arg(text: &str) -> Result<Duration, Failure> {
-    humantime::parse_duration(text).map_err(|_| Failure {
-        code: exit::INVALID_INPUT,
-        message: format!("--timeout: {text:?} is not a duration like \"15m\""),
+    humantime::parse_duration(text).map_err(|_| {
+        Failure::new(
+            exit::INVALID_INPUT,
+            format!("--timeout: {text:?} is not a duration like \"15m\""),
+        )
     })
 }
 
@@ -77,15 +79,18 @@ pub fn finish(json: bool, id: i64, job: &Value) -> Result<(), Failure> {
     if json {
         println!("{}", serde_json::to_string_pretty(job).unwrap_or_default());
     }
-    outcome(id, job)
+    outcome(id, job).map_err(|mut f| {
+        // The job's JSON, with its state and error, is the answer on stdout.
+        f.answered = json;
+        f
+    })
 }
 
 /// The id of a job the daemon answered with.
 pub fn job_id(job: &Value) -> Result<i64, Failure> {
-    job["id"].as_i64().ok_or_else(|| Failure {
-        code: exit::FAILED,
-        message: "the server answered without a job id".into(),
-    })
+    job["id"]
+        .as_i64()
+        .ok_or_else(|| Failure::new(exit::FAILED, "the server answered without a job id"))
 }
 
 /// Whether the job is final.
@@ -135,14 +140,15 @@ pub async fn follow(
             if let Some(b) = &bar {
                 b.abandon();
             }
-            return Err(Failure {
-                code: exit::TIMED_OUT,
-                message: format!(
-                    "job {id} still {state} after {}; it continues in the daemon (follow it with GET {}/{id})",
-                    humantime::format_duration(timeout),
-                    f.route
-                ),
-            });
+            let message = format!(
+                "job {id} still {state} after {}; it goes on in the daemon: follow it with `cachewarden job wait {id}`",
+                humantime::format_duration(timeout),
+            );
+            let mut failure = Failure::new(exit::TIMED_OUT, message.clone());
+            failure.error = Some(serde_json::json!({
+                "code": "timed_out", "message": message, "job_id": id, "state": state,
+            }));
+            return Err(failure);
         }
         let wait_s = left.min(f.poll).as_secs().max(1);
         let (_, next) = client
@@ -160,13 +166,13 @@ pub async fn follow(
 /// Exit 1 with the reason when the job failed or was cancelled.
 pub fn outcome(id: i64, job: &Value) -> Result<(), Failure> {
     match job["state"].as_str() {
-        Some(s @ ("failed" | "cancelled")) => Err(Failure {
-            code: exit::FAILED,
-            message: format!(
+        Some(s @ ("failed" | "cancelled")) => Err(Failure::new(
+            exit::FAILED,
+            format!(
                 "job {id} {s}: {}",
                 job["error"].as_str().unwrap_or("no reason given")
             ),
-        }),
+        )),
         _ => Ok(()),
     }
 }

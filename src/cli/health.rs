@@ -25,10 +25,7 @@ pub(super) async fn run(args: HealthArgs) -> Result<(), Failure> {
     let base = super::client::server_url(&args.server)?;
     let path = if args.ready { "readyz" } else { "healthz" };
     let url = base.join(path).map_err(super::fail)?;
-    let unhealthy = |message: String| Failure {
-        code: exit::FAILED,
-        message,
-    };
+    let unhealthy = |message: String| Failure::new(exit::FAILED, message);
     let answer = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

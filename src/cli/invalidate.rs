@@ -13,7 +13,7 @@ use super::follow::Follow;
 #[derive(Debug, clap::Args)]
 pub struct InvalidateArgs {
     #[command(flatten)]
-    client: ClientArgs,
+    pub(super) client: ClientArgs,
     /// A configured CloudFront target.
     #[arg(long)]
     target: String,
@@ -36,10 +36,7 @@ pub struct InvalidateArgs {
 }
 
 fn invalid(message: String) -> Failure {
-    Failure {
-        code: exit::INVALID_INPUT,
-        message,
-    }
+    Failure::new(exit::INVALID_INPUT, message)
 }
 
 pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
@@ -70,10 +67,10 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
     .await?;
     let (id, mut job) = (sent.id, sent.job.clone());
     eprintln!(
-        "{} invalidation job {id} for {} ({} items, key {}).",
+        "{} invalidation job {id} for {} ({}, key {}).",
         sent.verb(),
         args.target,
-        items.len(),
+        crate::domain::text::count(items.len(), "item", "items"),
         sent.key
     );
     if args.wait {

@@ -6,6 +6,7 @@ mod event;
 mod follow;
 mod health;
 mod invalidate;
+mod job;
 mod purge;
 mod respond;
 mod token;
@@ -113,6 +114,9 @@ enum Command {
     Alarm(respond::AlarmArgs),
     /// Create, list and end silences (through a running daemon; exit codes as invalidate).
     Silence(respond::SilenceArgs),
+    /// Show, wait for, cancel or list jobs of any kind (invalidations, purges, events) through
+    /// a running daemon. Exit codes as invalidate; `wait` exits as the job ended.
+    Job(job::JobArgs),
     /// Manage API tokens directly in the database (for the first admin token, and recovery).
     Token {
         #[command(flatten)]
@@ -148,7 +152,9 @@ pub fn run() -> ExitCode {
         if quiet {
             "warn"
         } else {
-            "info,sqlx=warn,actix_server=warn,tokio_cron_scheduler=warn"
+            // actix-http logs a client's malformed bytes (TLS sent to a plain HTTP port, a
+            // broken header) as ERROR: the client's fault, never ours, so not in our log.
+            "info,sqlx=warn,actix_server=warn,tokio_cron_scheduler=warn,actix_http::h1::dispatcher=off"
         },
     );
     match cli.command {
@@ -193,11 +199,12 @@ pub fn run() -> ExitCode {
             Ok(())
         }),
         Command::Health(args) => with_runtime(health::run(args)),
-        Command::Invalidate(args) => with_runtime(invalidate::run(args)),
-        Command::Purge(args) => with_runtime(purge::run(args)),
-        Command::Event(args) => with_runtime(event::run(args)),
-        Command::Alarm(args) => with_runtime(respond::alarm(args)),
-        Command::Silence(args) => with_runtime(respond::silence(args)),
+        Command::Invalidate(args) => with_runtime_json(args.client.json, invalidate::run(args)),
+        Command::Purge(args) => with_runtime_json(args.client.json, purge::run(args)),
+        Command::Event(args) => with_runtime_json(args.client.json, event::run(args)),
+        Command::Alarm(args) => with_runtime_json(args.client.json, respond::alarm(args)),
+        Command::Silence(args) => with_runtime_json(args.client.json, respond::silence(args)),
+        Command::Job(args) => with_runtime_json(args.client.json, job::run(args)),
         Command::Token {
             config,
             create,
@@ -223,27 +230,72 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// A failure to report: one line, and the exit code.
+/// A failure to report: one line on stderr, the exit code, and with `--json` an error object
+/// on stdout.
 pub(crate) struct Failure {
     pub(crate) code: u8,
     pub(crate) message: String,
+    /// The daemon's error object (`code`, `message`, `field`, `request_id`), when it answered
+    /// with one; else one is made from the exit code and the message.
+    pub(crate) error: Option<serde_json::Value>,
+    /// The answer already went to stdout (a failed job's JSON): nothing more goes there.
+    pub(crate) answered: bool,
+}
+
+impl Failure {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            error: None,
+            answered: false,
+        }
+    }
+
+    /// The error object `--json` prints: the daemon's, or one in the same shape.
+    fn json(&self) -> serde_json::Value {
+        if let Some(e) = &self.error {
+            return serde_json::json!({ "error": e });
+        }
+        let code = match self.code {
+            client::exit::INVALID_INPUT => "invalid_input",
+            client::exit::TIMED_OUT => "timed_out",
+            client::exit::NOT_AUTHORISED => "not_authorised",
+            client::exit::UNAVAILABLE => "unavailable",
+            _ => "failed",
+        };
+        // Our own messages about an argument start with it: `--timeout: …`.
+        let field = self
+            .message
+            .split_once(": ")
+            .map(|(f, _)| f)
+            .filter(|f| f.starts_with("--") && !f.contains(' '));
+        let mut e = serde_json::json!({ "code": code, "message": self.message });
+        if let Some(f) = field {
+            e["field"] = f.into();
+        }
+        serde_json::json!({ "error": e })
+    }
 }
 
 pub(crate) fn fail(e: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: exit::FAILURE,
-        message: format!("{e:#}"),
-    }
+    Failure::new(exit::FAILURE, format!("{e:#}"))
 }
 
 pub(crate) fn invalid(message: impl Into<String>) -> Failure {
-    Failure {
-        code: exit::INVALID_INPUT,
-        message: message.into(),
-    }
+    Failure::new(exit::INVALID_INPUT, message)
 }
 
 fn with_runtime(fut: impl std::future::Future<Output = Result<(), Failure>>) -> ExitCode {
+    with_runtime_json(false, fut)
+}
+
+/// Runs a command that takes `--json`: with it, a failure also prints its error object on
+/// stdout, where a pipeline reads the answer (exit codes unchanged).
+fn with_runtime_json(
+    json: bool,
+    fut: impl std::future::Future<Output = Result<(), Failure>>,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -253,7 +305,15 @@ fn with_runtime(fut: impl std::future::Future<Output = Result<(), Failure>>) -> 
     };
     match runtime.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) => report(f),
+        Err(f) => {
+            if json && !f.answered {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&f.json()).unwrap_or_default()
+                );
+            }
+            report(f)
+        }
     }
 }
 
@@ -319,14 +379,19 @@ async fn open_store(settings: &Settings, create: bool) -> Result<Store, Failure>
 fn check_config(file: &std::path::Path) -> ExitCode {
     match config::load(Some(file)) {
         Ok(s) => {
+            use crate::domain::text::count;
             println!(
-                "{}: valid ({} targets, {} notifiers, {} alarms, {} maintenance windows, {} rules)",
+                "{}: valid ({}, {}, {}, {}, {})",
                 file.display(),
-                s.targets.len(),
-                s.notifiers.len(),
-                s.alarms.len(),
-                s.maintenance.len(),
-                s.rules.len()
+                count(s.targets.len(), "target", "targets"),
+                count(s.notifiers.len(), "notifier", "notifiers"),
+                count(s.alarms.len(), "alarm", "alarms"),
+                count(
+                    s.maintenance.len(),
+                    "maintenance window",
+                    "maintenance windows"
+                ),
+                count(s.rules.len(), "rule", "rules")
             );
             ExitCode::SUCCESS
         }

@@ -13,7 +13,7 @@ use super::follow::Follow;
 #[derive(Debug, clap::Args)]
 pub struct PurgeArgs {
     #[command(flatten)]
-    client: ClientArgs,
+    pub(super) client: ClientArgs,
     /// A configured Redis target.
     #[arg(long)]
     target: String,
@@ -70,10 +70,10 @@ fn render(job: &Value) -> String {
 pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
     let timeout = super::follow::timeout_arg(&args.timeout)?;
     if args.keys.is_empty() && args.patterns.is_empty() && args.tags.is_empty() {
-        return Err(Failure {
-            code: exit::INVALID_INPUT,
-            message: "nothing to purge: give --key, --pattern or --tag".into(),
-        });
+        return Err(Failure::new(
+            exit::INVALID_INPUT,
+            "nothing to purge: give --key, --pattern or --tag",
+        ));
     }
     let client = Client::new(&args.client.server, args.client.token.clone())?;
     let body = json!({
@@ -86,7 +86,24 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
         &body,
         args.idempotency_key.as_deref(),
     )
-    .await?;
+    .await
+    .map_err(|mut f| {
+        // The daemon names what is beyond the guard rails; how to confirm is ours to say.
+        if f.error
+            .as_ref()
+            .is_some_and(|e| e["code"] == "confirmation_required")
+        {
+            let hint = format!(
+                "; look first with --dry-run, then add --confirm {} to purge anyway",
+                args.target
+            );
+            match f.message.find(" (HTTP ") {
+                Some(at) => f.message.insert_str(at, &hint),
+                None => f.message.push_str(&hint),
+            }
+        }
+        f
+    })?;
     let (id, mut job) = (sent.id, sent.job.clone());
     eprintln!(
         "{} {}purge job {id} for {} (key {}).",
@@ -105,8 +122,12 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
         if args.dry_run && job["state"] == "completed" {
             let r = &job["result"];
             eprintln!(
-                "Would delete {} keys (about {:.0}s{}); for example: {}",
-                r["matched"],
+                "Would delete {} (about {:.0}s{}); for example: {}",
+                crate::domain::text::count(
+                    r["matched"].as_u64().unwrap_or_default() as usize,
+                    "key",
+                    "keys"
+                ),
                 r["estimated_seconds"].as_f64().unwrap_or(0.0),
                 args.rate
                     .map(|r| format!(" at {r} keys/s"))
@@ -121,7 +142,13 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
                         .join(", "))
                     .unwrap_or_default()
             );
+            if let Some(why) = r["confirmation_needed"].as_str() {
+                eprintln!("A purge of this needs --confirm {}: {why}.", args.target);
+            }
         }
+    }
+    if let Some(note) = job["result"]["note"].as_str() {
+        eprintln!("Note: {note}.");
     }
     super::follow::finish(args.client.json, id, &job)
 }

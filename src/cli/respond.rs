@@ -68,7 +68,7 @@ pub enum SilenceCommand {
 #[derive(Debug, clap::Args)]
 pub struct AlarmArgs {
     #[command(flatten)]
-    client: ClientArgs,
+    pub(super) client: ClientArgs,
     #[command(subcommand)]
     command: AlarmCommand,
 }
@@ -76,7 +76,7 @@ pub struct AlarmArgs {
 #[derive(Debug, clap::Args)]
 pub struct SilenceArgs {
     #[command(flatten)]
-    client: ClientArgs,
+    pub(super) client: ClientArgs,
     #[command(subcommand)]
     command: SilenceCommand,
 }

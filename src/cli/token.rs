@@ -46,10 +46,18 @@ pub enum TokenCommand {
     },
 }
 
+/// Who ran the command, for the audit log: `$USER` (or `$LOGNAME`), else the login name of
+/// the process's user (cron and systemd jobs often have neither variable), else its uid.
 pub(super) fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| whoami::fallible::username().ok())
+        .unwrap_or_else(|| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            format!("uid:{}", unsafe { libc::getuid() })
+        });
     format!("cli:{user}")
 }
 

@@ -189,16 +189,16 @@ impl InvalidationExecutor {
         let billed = self.store.billed_paths(&month_of(now)).await?;
         if exceeds_budget(billed, counts.billed(), &self.settings.invalidation) {
             let c = monthly(month_of(now), billed, &self.settings.invalidation);
-            return Err(ServiceError::Refused {
-                code: "budget_exceeded",
-                message: format!(
+            return Err(ServiceError::refused(
+                "budget_exceeded",
+                format!(
                     "{} more billed paths would take this month's estimated invalidation cost beyond the budget of {:.2} USD (now {:.2} USD for {} paths)",
                     counts.billed(),
                     c.budget_usd.unwrap_or_default(),
                     c.estimated_usd,
                     c.billed_paths
                 ),
-            });
+            ));
         }
         // Order and duplicates do not make a different request.
         let canonical: Vec<String> = coalesced.into_iter().map(String::from).collect();

@@ -192,9 +192,14 @@ impl From<ServiceError> for ApiError {
                 details,
                 ..Self::new(StatusCode::BAD_REQUEST, code, message)
             },
-            ServiceError::Refused { code, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
+            ServiceError::Refused {
+                code,
+                message,
+                field,
+            } => Self {
+                field: field.map(str::to_owned),
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            },
             ServiceError::Forbidden(a) => a.into(),
             ServiceError::NotFound(m) => Self::not_found(m),
             ServiceError::Conflict { code, message } => {

@@ -66,6 +66,37 @@ fn class(pattern: &[u8], open: usize, c: u8) -> Option<usize> {
     (hit != negate).then_some((i + 1).min(pattern.len()))
 }
 
+/// Why `pattern` is not a pattern people mean: a `[` class never closed, or a `\\` with
+/// nothing to escape. Redis would read both (to the end of the pattern) rather than refuse
+/// them, and what they then match is never what was meant.
+pub fn check(pattern: &str) -> Result<(), &'static str> {
+    let b = pattern.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 == b.len() => return Err("ends with a \\ that escapes nothing"),
+            b'\\' => i += 2,
+            b'[' => {
+                i += 1;
+                if b.get(i) == Some(&b'^') {
+                    i += 1;
+                }
+                loop {
+                    match b.get(i) {
+                        None => return Err("has a [ that no ] closes (write \\[ for a literal [)"),
+                        Some(b']') => break,
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
 /// The literal text every key matching `pattern` starts with (escapes resolved).
 pub fn literal_prefix(pattern: &str) -> String {
     let mut out = String::new();
@@ -153,6 +184,16 @@ mod tests {
                 expected,
                 "{pattern:?} ~ {key:?}"
             );
+        }
+    }
+
+    #[test]
+    fn malformed_patterns_are_named() {
+        for ok in ["product:*", "a[bc]d", "a[^b]", "x\\[", "[\\]]", "", "*"] {
+            assert_eq!(check(ok), Ok(()), "{ok:?}");
+        }
+        for bad in ["[", "product:[", "a[bc", "[^", "x\\", "[\\]"] {
+            assert!(check(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -60,6 +60,14 @@ fn pool_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
         })
 }
 
+fn prefixes_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
+    settings
+        .targets
+        .iter()
+        .find(|t| t.name.as_str() == target)
+        .map(|t| t.purge_prefixes.clone())
+}
+
 async fn connect(server: &str) -> Result<Client, String> {
     Client::new(format!("tcp://{server}"))
         .await
@@ -105,13 +113,12 @@ impl MemcachedPurgeExecutor {
             ));
         }
         let confirmed = r.confirmed(target.as_str());
-        if r.flush_all && !confirmed {
-            return Err(ServiceError::Refused {
-                code: "confirmation_required",
-                message: "flush_all empties every server of the pool; repeat the target's name in \"confirm\"".into(),
-            });
+        if r.flush_all && !confirmed && !r.dry_run {
+            return Err(ServiceError::needs_confirmation(
+                "flush_all empties every server of the pool",
+            ));
         }
-        guard_patterns(&r.patterns, &t.purge_prefixes, confirmed)?;
+        guard_patterns(&r, target.as_str(), &t.purge_prefixes)?;
         let now = crate::store::now_ms();
         Ok(Validated {
             request_hash: crate::auth::hash_token(
@@ -253,6 +260,14 @@ impl MemcachedPurgeExecutor {
             Ok(false) => Step::Continue,
             Ok(true) => Step::Completed(Some(json!({
                 "dry_run": r.dry_run,
+                "confirmation_needed": (r.dry_run && !r.confirmed(&job.target)).then(|| {
+                    if r.flush_all {
+                        Some("flush_all empties every server of the pool".to_owned())
+                    } else {
+                        prefixes_of(&self.settings, &job.target)
+                            .and_then(|prefixes| super::beyond_rails(&r.patterns, &prefixes))
+                    }
+                }).flatten(),
                 "matched": p.found.matched,
                 "deleted": p.found.deleted,
                 "flushed": r.flush_all && !r.dry_run,

@@ -162,6 +162,19 @@ pub fn check_request(r: &PurgeRequest, target: &str) -> Result<(), ServiceError>
     }
     list_rule("keys", &r.keys, MAX_KEYS)?;
     list_rule("patterns", &r.patterns, MAX_PATTERNS)?;
+    let bad_globs = r
+        .patterns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            glob::check(p).err().map(|why| BadItem {
+                field: format!("patterns[{i}]"),
+                item: p.chars().take(80).collect(),
+                message: format!("is not a valid pattern: it {why}"),
+            })
+        })
+        .collect();
+    ServiceError::bad_items("invalid_items", r.patterns.len(), bad_globs)?;
     list_rule("tags", &r.tags, MAX_PATTERNS)?;
     if let Some(rate) = r.rate_limit
         && !(1..=MAX_RATE).contains(&rate)
@@ -184,43 +197,44 @@ pub fn check_request(r: &PurgeRequest, target: &str) -> Result<(), ServiceError>
 
 /// What the guard rails say about the patterns of a request on a target with these
 /// `prefixes`: each pattern must start with one of them, and a bare `*` (or any pattern with
-/// no literal prefix) reaches everything. Waived when confirmed. Pure.
-pub fn guard_patterns(
-    patterns: &[String],
-    prefixes: &[String],
-    confirmed: bool,
-) -> Result<(), ServiceError> {
-    if confirmed {
-        return Ok(());
-    }
-    for (i, p) in patterns.iter().enumerate() {
+/// no literal prefix) reaches everything. The answer says which pattern is beyond the rails
+/// and why; the target's name in `confirm` waives them. Pure.
+pub fn beyond_rails(patterns: &[String], prefixes: &[String]) -> Option<String> {
+    patterns.iter().enumerate().find_map(|(i, p)| {
         let prefix = glob::literal_prefix(p);
         if prefix.is_empty() {
-            return Err(ServiceError::Refused {
-                code: "confirmation_required",
-                message: format!(
-                    "patterns[{i}] {p:?} can match every key; repeat the target's name in \"confirm\" to purge it"
-                ),
-            });
+            return Some(format!("patterns[{i}] {p:?} can match every key"));
         }
-        if !prefixes
+        (!prefixes
             .iter()
-            .any(|allowed| prefix.starts_with(allowed.as_str()))
-        {
-            return Err(ServiceError::Refused {
-                code: "confirmation_required",
-                message: format!(
-                    "patterns[{i}] {p:?} is outside the target's purge_prefixes ({}); repeat the target's name in \"confirm\" to purge it",
-                    if prefixes.is_empty() {
-                        "none configured".to_owned()
-                    } else {
-                        prefixes.join(", ")
-                    }
-                ),
-            });
+            .any(|allowed| prefix.starts_with(allowed.as_str())))
+        .then(|| {
+            format!(
+                "patterns[{i}] {p:?} is outside the target's purge_prefixes ({})",
+                if prefixes.is_empty() {
+                    "none configured".to_owned()
+                } else {
+                    prefixes.join(", ")
+                }
+            )
+        })
+    })
+}
+
+/// The guard rails as a rule: a purge beyond them needs confirmation. A dry run deletes
+/// nothing and is never refused: it reports what a purge would need instead, so people can
+/// look before they confirm.
+pub fn guard_patterns(
+    r: &PurgeRequest,
+    target: &str,
+    prefixes: &[String],
+) -> Result<(), ServiceError> {
+    match beyond_rails(&r.patterns, prefixes) {
+        Some(why) if !r.dry_run && !r.confirmed(target) => {
+            Err(ServiceError::needs_confirmation(why))
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -261,6 +275,16 @@ mod tests {
             ("too many keys", too_many, "keys"),
             ("zero rate", fast, "rate_limit"),
             ("confirm names another target", wrong, "confirm"),
+            (
+                "an unclosed class",
+                req(&[], &["product:[", "ok:*", "["], &[]),
+                "patterns[0]",
+            ),
+            (
+                "an escape of nothing",
+                req(&[], &["a\\"], &[]),
+                "patterns[0]",
+            ),
         ];
         for (what, r, expected) in table {
             let e = check_request(&r, "sessions").expect_err(what);
@@ -283,29 +307,40 @@ mod tests {
     #[test]
     fn guard_rails() {
         let prefixes = vec!["product:".to_owned(), "session:".to_owned()];
-        let p = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        // (patterns, confirmed, allowed)
+        // (patterns, confirmed, dry run, allowed)
         let table = [
-            (p(&["product:*"]), false, true),
-            (p(&["product:42:*", "session:?"]), false, true),
-            (p(&["*"]), false, false),
-            (p(&["*product:*"]), false, false),
-            (p(&["user:*"]), false, false),
-            (p(&["prod*"]), false, false),
-            (p(&["product:*", "user:*"]), false, false),
-            (p(&["*"]), true, true),
-            (p(&["user:*"]), true, true),
+            (&["product:*"][..], false, false, true),
+            (&["product:42:*", "session:?"], false, false, true),
+            (&["*"], false, false, false),
+            (&["*product:*"], false, false, false),
+            (&["user:*"], false, false, false),
+            (&["prod*"], false, false, false),
+            (&["product:*", "user:*"], false, false, false),
+            (&["*"], true, false, true),
+            (&["user:*"], true, false, true),
+            (&["user:*"], false, true, true),
         ];
-        for (patterns, confirmed, allowed) in table {
+        for (patterns, confirmed, dry_run, allowed) in table {
+            let mut r = req(&[], patterns, &[]);
+            r.dry_run = dry_run;
+            r.confirm = confirmed.then(|| "sessions".to_owned());
+            let outcome = guard_patterns(&r, "sessions", &prefixes);
             assert_eq!(
-                guard_patterns(&patterns, &prefixes, confirmed).is_ok(),
+                outcome.is_ok(),
                 allowed,
-                "{patterns:?} confirmed={confirmed}"
+                "{patterns:?} confirmed={confirmed} dry_run={dry_run}"
             );
+            if let Err(ServiceError::Refused { field, .. }) = outcome {
+                assert_eq!(field, Some("confirm"), "names what waives it");
+            }
         }
         assert!(
-            guard_patterns(&p(&["x:*"]), &[], false).is_err(),
+            beyond_rails(&["x:*".to_owned()], &[]).is_some(),
             "no prefixes: nothing without confirmation"
+        );
+        assert_eq!(
+            beyond_rails(&["*".to_owned()], &prefixes).as_deref(),
+            Some("patterns[0] \"*\" can match every key")
         );
     }
 }

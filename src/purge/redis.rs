@@ -147,6 +147,23 @@ impl RedisPurgeExecutor {
         }
     }
 
+    /// Why a purge of `r` on `target` would need confirming, having matched `matched` keys.
+    fn rails(&self, target: &str, r: &PurgeRequest, matched: u64) -> Option<String> {
+        let t = self
+            .settings
+            .targets
+            .iter()
+            .find(|t| t.name.as_str() == target)?;
+        super::beyond_rails(&r.patterns, &t.purge_prefixes).or_else(|| {
+            (!r.patterns.is_empty() && matched > t.max_purge_keys).then(|| {
+                format!(
+                    "the patterns match {matched} keys, more than the target's max_purge_keys ({})",
+                    t.max_purge_keys
+                )
+            })
+        })
+    }
+
     /// The primaries to scan: the server itself, or every primary of the cluster.
     async fn primaries(reach: &Reach) -> Result<Vec<String>, LinkError> {
         if !reach.cluster {
@@ -236,13 +253,15 @@ impl RedisPurgeExecutor {
             ));
         }
         let confirmed = r.confirmed(target.as_str());
-        guard_patterns(&r.patterns, &t.purge_prefixes, confirmed)?;
+        guard_patterns(&r, target.as_str(), &t.purge_prefixes)?;
         if !r.patterns.is_empty() && !confirmed && !r.dry_run {
             let counted = Self::count_matches(&reach, &r.patterns, t.max_purge_keys)
                 .await
-                .map_err(|e| ServiceError::Refused {
-                    code: "target_unavailable",
-                    message: format!("could not count what the patterns match: {e}"),
+                .map_err(|e| {
+                    ServiceError::refused(
+                        "target_unavailable",
+                        format!("could not count what the patterns match: {e}"),
+                    )
                 })?;
             let too_many = match counted {
                 Some(n) if n > t.max_purge_keys => Some(format!(
@@ -256,12 +275,9 @@ impl RedisPurgeExecutor {
                 Some(_) => None,
             };
             if let Some(why) = too_many {
-                return Err(ServiceError::Refused {
-                    code: "confirmation_required",
-                    message: format!(
-                        "the patterns {why}; run a dry run to see what they match, then repeat the target's name in \"confirm\""
-                    ),
-                });
+                return Err(ServiceError::needs_confirmation(format!(
+                    "the patterns {why}; a dry run shows what they match"
+                )));
             }
         }
         let canonical = json!({ "target": target, "request": &r });
@@ -573,6 +589,9 @@ impl RedisPurgeExecutor {
             Ok(false) => Step::Continue,
             Ok(true) => Step::Completed(Some(json!({
                 "dry_run": r.dry_run,
+                // What a purge of the same request would need confirming, so people see it
+                // before they try.
+                "confirmation_needed": (r.dry_run && !r.confirmed(&job.target)).then(|| self.rails(&job.target, &r, p.found.matched)).flatten(),
                 "matched": p.found.matched,
                 "deleted": p.found.deleted,
                 "sample": r.dry_run.then_some(&p.found.sample),

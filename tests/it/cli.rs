@@ -162,7 +162,7 @@ fn the_printed_default_config_passes_check_config() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
-            .contains("valid (6 targets, 5 notifiers, 2 alarms, 1 maintenance windows, 1 rules)")
+            .contains("valid (6 targets, 5 notifiers, 2 alarms, 1 maintenance window, 1 rule)")
     );
 }
 
@@ -483,4 +483,43 @@ fn a_server_that_is_not_a_url_is_one_readable_line() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Run by cron or systemd, with neither $USER nor $LOGNAME: the audit log names the login
+/// name of the process's user, never "cli:unknown".
+#[test]
+fn without_user_in_the_environment_the_actor_is_the_login_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cachewarden"))
+        .args([
+            "token", "create", "--create", "--name", "cron", "--scope", "read",
+        ])
+        .current_dir(dir.path())
+        .env_remove("CACHEWARDEN_CONFIG")
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let me = text(&Command::new("id").arg("-un").output().unwrap().stdout)
+        .trim()
+        .to_owned();
+    let actors = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("cachewarden.db").display());
+        let store = cachewarden::store::Store::connect(&secrecy::SecretString::from(url), 1)
+            .await
+            .unwrap();
+        let rows = store
+            .list_audit(&cachewarden::store::AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.actor.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    assert_eq!(actors.trim(), format!("cli:{me}"));
 }

@@ -179,7 +179,7 @@ async fn exit_codes_for_bad_input_refusals_authorisation_and_timeouts() {
         .await;
     assert_eq!(slow.code, Some(3), "{}", slow.stderr);
     assert!(
-        slow.stderr.contains("continues in the daemon"),
+        slow.stderr.contains("goes on in the daemon"),
         "{}",
         slow.stderr
     );

@@ -177,13 +177,11 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
     crate::invalidations::pass(&app, 10_000).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let s = b
-            .find(Locator::Css("#job-state"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        // The live part is replaced while we read it: an element gone stale is read again.
+        let s = match b.find(Locator::Css("#job-state")).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if s == "completed" {
             break;
         }

@@ -9,6 +9,7 @@ mod api_auth;
 mod aws_access;
 mod cli;
 mod cli_invalidate;
+mod cli_pipeline;
 mod cli_purge;
 mod cli_respond;
 mod cloudwatch_emulator;

@@ -323,7 +323,8 @@ async fn email_goes_over_starttls_with_auth_and_an_untrusted_server_gets_nothing
         "Series: hit_rate",
         "Value: 0.1",
         "Threshold: {\"below\":0.8}",
-        "Dashboard: https://cachewarden.example.com/",
+        "Alarm: https://cachewarden.example.com/alarms#alarm-",
+        "Charts: https://cachewarden.example.com/targets/sessions",
     ] {
         assert!(m.data.contains(line), "{line:?} in {}", m.data);
     }
@@ -368,7 +369,13 @@ async fn alertmanager_receives_the_alert_and_its_resolution() {
     assert_eq!(a["labels"]["severity"], "critical");
     assert_eq!(a["labels"]["source"], "cachewarden");
     assert_eq!(a["status"]["state"], "active", "{a}");
-    assert_eq!(a["generatorURL"], "https://cachewarden.example.com/");
+    assert!(
+        a["generatorURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://cachewarden.example.com/alarms#alarm-"),
+        "Alertmanager links back to the alarm: {a}"
+    );
     assert!(
         a["annotations"]["summary"]
             .as_str()

@@ -322,12 +322,21 @@ async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
             "repeat",
         ),
         (
+            "an unclosed class is not a pattern that matches everything",
+            Some(&ops),
+            json!({"target": "sessions", "patterns": ["["]}),
+            400,
+            "invalid_items",
+            Some("patterns[0]"),
+            "no ] closes",
+        ),
+        (
             "bare star",
             Some(&ops),
             json!({"target": "sessions", "patterns": ["*"]}),
             422,
             "confirmation_required",
-            None,
+            Some("confirm"),
             "every key",
         ),
         (
@@ -336,7 +345,7 @@ async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
             json!({"target": "sessions", "patterns": ["user:*"]}),
             422,
             "confirmation_required",
-            None,
+            Some("confirm"),
             "purge_prefixes",
         ),
         (
@@ -345,7 +354,7 @@ async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
             json!({"target": "sessions", "patterns": ["product:*"]}),
             422,
             "confirmation_required",
-            None,
+            Some("confirm"),
             "max_purge_keys",
         ),
     ];
@@ -370,14 +379,41 @@ async fn guard_rails_and_bad_requests_are_refused_naming_the_rule() {
         listed["jobs"].as_array().unwrap().is_empty(),
         "nothing refused was stored: {listed}"
     );
-    // A dry run may look; the confirmed purge goes through.
-    let dry = purge(
+    // A dry run may look, even beyond the guard rails, and says what a purge would need.
+    let dry = run(
         &app,
         &ops,
         json!({"target": "sessions", "patterns": ["product:*"], "dry_run": true}),
     )
     .await;
-    assert_eq!(dry.status(), 202);
+    assert_eq!(dry["state"], "completed", "{dry}");
+    assert!(
+        dry["result"]["confirmation_needed"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than the target's max_purge_keys")),
+        "{dry}"
+    );
+    let beyond = run(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["user:*"], "dry_run": true}),
+    )
+    .await;
+    assert_eq!(
+        beyond["result"]["confirmation_needed"],
+        "patterns[0] \"user:*\" is outside the target's purge_prefixes (product:, session:)",
+        "{beyond}"
+    );
+    let within = run(
+        &app,
+        &ops,
+        json!({"target": "sessions", "patterns": ["session:1*"], "dry_run": true}),
+    )
+    .await;
+    assert!(
+        within["result"]["confirmation_needed"].is_null(),
+        "{within}"
+    );
     let ok = purge(
         &app,
         &ops,
@@ -794,7 +830,7 @@ mod memcached {
                 json!({"target": "frag", "flush_all": true}),
                 422,
                 "confirmation_required",
-                None,
+                Some("confirm"),
                 "empties every server",
             ),
             (
@@ -810,7 +846,7 @@ mod memcached {
                 json!({"target": "frag", "patterns": ["other:*"]}),
                 422,
                 "confirmation_required",
-                None,
+                Some("confirm"),
                 "purge_prefixes",
             ),
         ] {

@@ -189,6 +189,8 @@ pub struct DryRun {
     pub count: String,
     pub sample: Vec<String>,
     pub estimate: String,
+    /// Why a purge of the same request needs the target's name (empty: it does not).
+    pub confirmation_needed: String,
 }
 
 #[derive(Deserialize)]
@@ -212,7 +214,8 @@ fn dry_run_of(job: &JobView) -> DryRun {
     // The result when it ended; the running tally before.
     let (count, sample) = match (&job.result, &job.progress) {
         (Some(r), _) => (r.get("matched"), r.get("sample")),
-        (None, Some(p)) => (p.pointer("/found/matched"), p.pointer("/found/sample")),
+        // The kinds keep their running tally at the top of their progress.
+        (None, Some(p)) => (p.get("matched"), p.get("sample")),
         _ => (None, None),
     };
     let estimate = job
@@ -245,6 +248,12 @@ fn dry_run_of(job: &JobView) -> DryRun {
             })
             .unwrap_or_default(),
         estimate,
+        confirmation_needed: job
+            .result
+            .as_ref()
+            .and_then(|r| r["confirmation_needed"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -291,9 +300,12 @@ pub async fn purge_form(
             .as_u64()
             .map(|r| r.to_string())
             .unwrap_or_default();
-        page.dry_run = Some(dry_run_of(&job));
-        // The dry run needed the target's name: so does the purge (typed again, on purpose).
-        page.needs_confirm = job.request["confirm"].is_string();
+        let dry_run = dry_run_of(&job);
+        // What the dry run found beyond the guard rails, or a dry run that was confirmed:
+        // the purge asks for the target's name (typed again, on purpose).
+        page.needs_confirm =
+            !dry_run.confirmation_needed.is_empty() || job.request["confirm"].is_string();
+        page.dry_run = Some(dry_run);
     }
     Ok(page)
 }
