@@ -118,7 +118,7 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.insert_header(("Retry-After", "30"));
         }
-        res.json(Body {
+        let mut answer = res.json(Body {
             error: Inner {
                 code: self.code,
                 message: &self.message,
@@ -126,7 +126,13 @@ impl ResponseError for ApiError {
                 request_id: request_id::current(),
                 details: &self.details,
             },
-        })
+        });
+        answer.extensions_mut().insert(super::middleware::Refusal {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+            field: self.field.clone(),
+        });
+        answer
     }
 }
 

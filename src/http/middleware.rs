@@ -43,6 +43,27 @@ pub struct AuditNote {
     pub detail: serde_json::Value,
 }
 
+/// Why a request was refused, for its audit entry: what its answer said (an error answer or a
+/// form drawn again with its error). Never a secret: these messages are the callers' own.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl Refusal {
+    /// Notes on the request that its page answers a refusal (a form drawn again with its
+    /// error), so the audit entry says why.
+    pub fn note(req: &actix_web::HttpRequest, code: &str, message: impl Into<String>) {
+        req.extensions_mut().insert(Refusal {
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+        });
+    }
+}
+
 /// Set when a request presented a token that is not valid, so the audit names that fact.
 #[derive(Debug, Clone, Copy)]
 struct InvalidToken;
@@ -99,27 +120,53 @@ pub async fn observe(
         .with_label_values(&[method.as_str(), &route])
         .observe(elapsed.as_secs_f64());
     if is_mutating(&method) {
-        let (actor, note) = {
+        let (actor, note, refusal) = {
             let ext = res.request().extensions();
             let actor = match (ext.get::<Principal>(), ext.get::<InvalidToken>()) {
                 (Some(p), _) => p.name.to_string(),
                 (None, Some(_)) => "invalid-token".to_owned(),
                 (None, None) => "anonymous".to_owned(),
             };
-            (actor, ext.get::<AuditNote>().cloned().unwrap_or_default())
+            let refusal = res
+                .response()
+                .extensions()
+                .get::<Refusal>()
+                .cloned()
+                .or_else(|| ext.get::<Refusal>().cloned());
+            (
+                actor,
+                ext.get::<AuditNote>().cloned().unwrap_or_default(),
+                refusal,
+            )
+        };
+        let mut detail = match note.detail {
+            serde_json::Value::Object(m) => m,
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => serde_json::Map::from_iter([("note".to_owned(), other)]),
+        };
+        // A refused or failed request says why, in the words its answer used.
+        if let Some(r) = refusal.filter(|_| status >= 400) {
+            let mut why = serde_json::json!({ "code": r.code, "message": r.message });
+            if let Some(f) = r.field {
+                why["field"] = f.into();
+            }
+            detail.insert("error".into(), why);
+        }
+        let action = match super::audit_names::action(method.as_str(), &route) {
+            Some(a) => a.to_owned(),
+            None => {
+                detail.insert("path".into(), path.clone().into());
+                "request.unmatched".to_owned()
+            }
         };
         let entry = AuditEntry {
             actor,
-            action: format!("{method} {route}"),
+            action,
             target: note.target,
             outcome: Outcome::from_status(status),
             status: Some(status),
             request_id: Some(id),
-            detail: if note.detail.is_null() {
-                serde_json::json!({})
-            } else {
-                note.detail
-            },
+            detail: serde_json::Value::Object(detail),
         };
         if let Err(e) = state.store.record_audit(&entry, now_ms()).await {
             state.metrics.audit_failures.inc();

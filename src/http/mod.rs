@@ -2,6 +2,7 @@
 
 pub mod api;
 mod assets;
+mod audit_names;
 mod dashboard;
 pub mod error;
 mod health;

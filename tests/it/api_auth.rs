@@ -112,23 +112,24 @@ async fn every_mutating_call_is_audited_with_who_what_and_outcome() {
     assert_eq!(
         summary,
         [
-            (
-                "anonymous".into(),
-                "POST /api/v1/tokens".into(),
-                "denied".into()
-            ),
-            (
-                "dashboard".into(),
-                "POST /api/v1/tokens".into(),
-                "denied".into()
-            ),
-            ("root".into(), "POST /api/v1/tokens".into(), "ok".into()),
-            (
-                "root".into(),
-                "DELETE /api/v1/tokens/{name}".into(),
-                "ok".into()
-            ),
+            ("anonymous".into(), "token.create".into(), "denied".into()),
+            ("dashboard".into(), "token.create".into(), "denied".into()),
+            ("root".into(), "token.create".into(), "ok".into()),
+            ("root".into(), "token.revoke".into(), "ok".into()),
         ]
+    );
+    // A refusal says why, in the words of its answer.
+    let denied = &entries[3];
+    assert_eq!(denied["outcome"], "denied");
+    assert_eq!(
+        denied["detail"]["error"]["code"], "unauthenticated",
+        "{denied}"
+    );
+    assert!(
+        denied["detail"]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{denied}"
     );
     let create_entry = &entries[1];
     assert_eq!(create_entry["request_id"], created_id.as_str());
@@ -362,16 +363,13 @@ async fn the_audit_log_filters_by_who_target_action_and_outcome_and_refuses_bad_
         }
     };
     assert_eq!(
-        actions("action=tokens").await,
-        [
-            "root POST /api/v1/tokens ok",
-            "reader POST /api/v1/tokens denied"
-        ]
+        actions("action=token.create").await,
+        ["root token.create ok", "reader token.create denied"]
     );
     assert_eq!(actions("outcome=denied&actor=reader").await.len(), 2);
     assert_eq!(
-        actions("action=tokens&outcome=ok").await,
-        ["root POST /api/v1/tokens ok"]
+        actions("action=token&outcome=ok").await,
+        ["root token.create ok"]
     );
     assert!(actions("target=sessions").await.is_empty());
     for (query, field, message) in [

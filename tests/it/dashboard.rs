@@ -403,7 +403,7 @@ async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
         .await
         .unwrap();
     assert!(
-        audit.iter().any(|e| e.action == "POST /alarms/{id}/ack"
+        audit.iter().any(|e| e.action == "alarm.ack"
             && e.outcome == "ok"
             && e.target.as_deref() == Some("sessions")),
         "{audit:?}"
@@ -489,7 +489,7 @@ async fn admins_create_a_token_shown_once_and_read_the_audit_log() {
     let rows = texts(b, "table.audit tbody tr").await;
     assert!(
         rows.iter()
-            .any(|r| r.contains("POST /tokens") && r.contains("deploy")),
+            .any(|r| r.contains("token.create") && r.contains("deploy")),
         "{rows:?}"
     );
     screenshot(b, "audit").await;

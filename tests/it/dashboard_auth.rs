@@ -123,7 +123,7 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .unwrap();
     assert!(
         audit.iter().any(|e| e.actor == "root@example.com"
-            && e.action == "POST /setup"
+            && e.action == "user.setup"
             && e.outcome == "ok"),
         "{audit:?}"
     );

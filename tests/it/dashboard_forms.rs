@@ -296,11 +296,31 @@ async fn the_audit_page_filters_by_who_target_action_and_outcome() {
         }
     };
     assert_eq!(
-        rows("/audit?actor=vera&outcome=denied&action=invalidate").await,
+        rows("/audit?actor=vera&outcome=denied&action=invalidation").await,
         1
     );
     assert_eq!(rows("/audit?actor=vera&outcome=ok").await, 1, "her sign-in");
-    assert_eq!(rows("/audit?action=sign-in").await, 2, "both sign-ins");
+    assert_eq!(rows("/audit?action=sign_in").await, 2, "both sign-ins");
+    // The refusal says on what and why, not `{}`.
+    let denied = app
+        .store
+        .list_audit(&cachewarden::store::AuditQuery {
+            limit: 5,
+            actor: Some("vera".into()),
+            outcome: Some("denied".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(denied[0].action, "invalidation.create");
+    assert_eq!(denied[0].target.as_deref(), Some("web"));
+    assert!(
+        denied[0].detail["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("vera")),
+        "{:?}",
+        denied[0].detail
+    );
     let bad = app.page(Some(&root.cookie), "/audit?outcome=maybe").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(

@@ -162,7 +162,7 @@ async fn a_job_sent_to_cloudfront_or_finished_is_not_cancelled_and_the_answer_sa
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["action"].as_str().unwrap_or_default().contains("/cancel"))
+        .filter(|e| e["action"] == "job.cancel")
         .collect();
     assert_eq!(cancels.len(), 3, "{audit}");
     assert!(
@@ -171,6 +171,21 @@ async fn a_job_sent_to_cloudfront_or_finished_is_not_cancelled_and_the_answer_sa
             .any(|e| e["outcome"] == "ok" && e["target"] == "docs"),
         "{cancels:?}"
     );
+    // The refused ones say on what and why.
+    let refused: Vec<&&Value> = cancels
+        .iter()
+        .filter(|e| e["outcome"] == "invalid")
+        .collect();
+    assert_eq!(refused.len(), 2, "{cancels:?}");
+    for e in refused {
+        assert_eq!(e["target"], "web", "{e}");
+        assert!(
+            e["detail"]["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("job 1")),
+            "{e}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -163,7 +163,7 @@ async fn a_reload_applies_targets_notifiers_and_alarms_at_once_and_keeps_what_di
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["action"] == "POST /api/v1/admin/reload")
+        .filter(|e| e["action"] == "config.reload")
         .collect();
     assert_eq!(reloads.len(), 2, "{audit}");
     assert!(
@@ -229,7 +229,7 @@ async fn an_invalid_file_is_refused_whole_with_every_error_and_the_running_one_s
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "POST /api/v1/admin/reload" && e["actor"] == "root")
+        .find(|e| e["action"] == "config.reload" && e["actor"] == "root")
         .cloned()
         .expect("the refused reload is audited");
     assert_eq!(refused["outcome"], "invalid");

@@ -3,7 +3,7 @@
 //! `POST …/{id}/cancel`, `GET /api/v1/invalidations`, `GET /api/v1/invalidations/cost`.
 //! The jobs are `cloudfront_invalidation` jobs; these routes are that kind's view of `/jobs`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -42,6 +42,12 @@ pub async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
+    // Named before the service decides, so a refusal is audited with its target too.
+    req.extensions_mut()
+        .insert(crate::http::middleware::AuditNote {
+            target: Some(body.target.clone()),
+            detail: serde_json::Value::Null,
+        });
     let request = json!({ "items": body.items });
     let (job, created) = state
         .jobs

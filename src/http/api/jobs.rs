@@ -192,6 +192,12 @@ pub async fn cancel_kind(
     id: i64,
     kinds: &[&str],
 ) -> Result<HttpResponse, ApiError> {
+    // The job's target, for the audit entry whatever the outcome (a refusal names it too).
+    let job = state.jobs.get(who, id, kinds).await?;
+    req.extensions_mut().insert(AuditNote {
+        target: Some(job.target),
+        detail: json!({ "job": id, "kind": job.kind }),
+    });
     let answer = state.jobs.cancel(who, id, kinds).await?;
     req.extensions_mut().insert(AuditNote {
         target: Some(answer.job.target.clone()),

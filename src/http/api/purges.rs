@@ -3,7 +3,7 @@
 //! `GET /api/v1/purges`. The jobs are `redis_purge` jobs; these routes are that kind's view
 //! of `/jobs`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::jobs::{
@@ -53,6 +53,12 @@ pub async fn create(
         }
         None => return Err(ApiError::invalid("body", "must be a JSON object")),
     };
+    // Named before the service decides, so a refusal is audited with its target too.
+    req.extensions_mut()
+        .insert(crate::http::middleware::AuditNote {
+            target: Some(target.clone()),
+            detail: Value::Null,
+        });
     let kind = crate::purge::kind_for(&state.settings(), &target);
     let (job, created) = state
         .jobs

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Chrome, PageError, Person, page_with_status, see_other};
 use crate::domain::{Scope, TargetKind};
 use crate::http::AppState;
-use crate::http::middleware::AuditNote;
+use crate::http::middleware::{AuditNote, Refusal};
 use crate::jobs::JobView;
 use crate::service_error::ServiceError;
 
@@ -63,6 +63,14 @@ pub struct InvalidatePage {
     items: Vec<Item>,
     error: String,
     key: String,
+}
+
+/// The target a form acts on, for its audit entry whatever the outcome.
+fn targeting(req: &HttpRequest, target: &str) {
+    req.extensions_mut().insert(AuditNote {
+        target: Some(target.to_owned()),
+        detail: Value::Null,
+    });
 }
 
 fn audit(req: &HttpRequest, job: &JobView) {
@@ -115,6 +123,8 @@ pub async fn invalidate(
 ) -> Result<HttpResponse, PageError> {
     let f = form.into_inner();
     let items = lines(&f.items);
+    // Named before the service decides, so a refusal is audited with its target too.
+    targeting(&req, &f.target);
     let submitted = state
         .jobs
         .submit(
@@ -144,6 +154,7 @@ pub async fn invalidate(
             .unwrap_or_default()
             .to_owned()
     };
+    Refusal::note(&req, "invalid_items", &message);
     let page = InvalidatePage {
         target: f.target,
         text: f.items,
@@ -355,6 +366,7 @@ pub async fn purge(
     if !f.confirm.trim().is_empty() {
         request["confirm"] = Value::String(f.confirm.trim().to_owned());
     }
+    targeting(&req, &f.target);
     let kind = crate::purge::kind_for(&state.settings(), &f.target);
     // A dry run and the purge after it are two jobs: each gets its own key.
     let key = format!("{}-{}", f.key, if dry_run { "dry-run" } else { "purge" });
@@ -392,5 +404,14 @@ pub async fn purge(
         key: f.key,
         ..PurgePage::new(&state, &person)
     };
+    Refusal::note(
+        &req,
+        if needs_confirm {
+            "confirmation_required"
+        } else {
+            "invalid_request"
+        },
+        e.to_string(),
+    );
     page_with_status(StatusCode::BAD_REQUEST, &page)
 }

@@ -1,5 +1,6 @@
 //! For admins: tokens (create, shown once; revoke) and the audit log (filterable).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,7 +11,7 @@ use super::{Chrome, PageError, Person, see_other, when};
 use crate::auth::manage::{self, TokenRequest};
 use crate::domain::Scope;
 use crate::http::AppState;
-use crate::http::middleware::AuditNote;
+use crate::http::middleware::{AuditNote, Refusal};
 use crate::store::{AuditQuery, Outcome, StoreError, TokenRecord};
 
 fn admin(person: &Person) -> Result<(), PageError> {
@@ -101,7 +102,7 @@ pub async fn create_token(
     state: web::Data<AppState>,
     person: Person,
     body: web::Bytes,
-) -> Result<TokensPage, PageError> {
+) -> Result<HttpResponse, PageError> {
     admin(&person)?;
     let mut r = TokenRequest {
         name: String::new(),
@@ -123,26 +124,41 @@ pub async fn create_token(
             _ => {}
         }
     }
+    // A refused form is drawn again with its error, answered 400 (409 for a name in use) and
+    // audited with the reason.
+    let refused = |status: StatusCode, code: &str, message: String| {
+        Refusal::note(&req, code, &message);
+        let (state, person) = (&state, &person);
+        async move {
+            let page = tokens_page(state, person, None, message).await?;
+            super::page_with_status(status, &page)
+        }
+    };
     let spec = match manage::parse_request(&r, &state.settings()) {
         Ok(s) => s,
-        Err(e) => return tokens_page(&state, &person, None, e.to_string()).await,
+        Err(e) => {
+            return refused(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()).await;
+        }
     };
     let (secret, record) = match manage::create(&state.store, &spec, &person.0.user.name).await {
         Ok(x) => x,
-        Err(StoreError::Conflict(m)) => return tokens_page(&state, &person, None, m).await,
+        Err(StoreError::Conflict(m)) => {
+            return refused(StatusCode::CONFLICT, "conflict", m).await;
+        }
         Err(e) => return Err(e.into()),
     };
     req.extensions_mut().insert(AuditNote {
         target: None,
         detail: manage::audit_detail(&record),
     });
-    tokens_page(
+    let page = tokens_page(
         &state,
         &person,
         Some((record.name.to_string(), secret.expose_secret().to_owned())),
         String::new(),
     )
-    .await
+    .await?;
+    super::page_with_status(StatusCode::OK, &page)
 }
 
 pub async fn revoke_token(

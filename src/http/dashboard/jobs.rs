@@ -165,6 +165,12 @@ pub async fn cancel(
     person: Person,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
+    // The job's target, for the audit entry whatever the outcome.
+    let job = state.jobs.get(&person.0.principal, *id, &[]).await?;
+    req.extensions_mut().insert(AuditNote {
+        target: Some(job.target),
+        detail: serde_json::json!({ "job": *id, "kind": job.kind }),
+    });
     let answer = state.jobs.cancel(&person.0.principal, *id, &[]).await?;
     req.extensions_mut().insert(AuditNote {
         target: Some(answer.job.target.clone()),

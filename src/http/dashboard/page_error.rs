@@ -86,9 +86,20 @@ impl ResponseError for PageError {
                     reason: status.canonical_reason().unwrap_or(""),
                     message,
                 };
-                HttpResponse::build(*status)
+                let mut res = HttpResponse::build(*status)
                     .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-                    .body(page.render().unwrap_or_else(|_| message.clone()))
+                    .body(page.render().unwrap_or_else(|_| message.clone()));
+                res.extensions_mut()
+                    .insert(crate::http::middleware::Refusal {
+                        code: status
+                            .canonical_reason()
+                            .unwrap_or("error")
+                            .to_lowercase()
+                            .replace(' ', "_"),
+                        message: message.clone(),
+                        field: None,
+                    });
+                res
             }
         }
     }

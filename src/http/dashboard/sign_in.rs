@@ -139,6 +139,15 @@ pub async fn submit(
         Err(e @ SignInError::Throttled { .. }) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
+    crate::http::middleware::Refusal::note(
+        &req,
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            "throttled"
+        } else {
+            "wrong_name_or_password"
+        },
+        &error,
+    );
     let (csrf, cookie) = pre_session(&state, &req);
     let page = SignInPage {
         chrome: Chrome::anonymous(Some(&state)),
@@ -216,6 +225,7 @@ pub async fn setup_submit(
         detail: serde_json::json!({ "user": name, "action": "setup", "role": "admin" }),
     });
     let refused = |status: StatusCode, error: String| -> Result<HttpResponse, PageError> {
+        crate::http::middleware::Refusal::note(&req, "setup_refused", &error);
         let (csrf, cookie) = pre_session(&state, &req);
         let page = SetupPage {
             chrome: Chrome::anonymous(Some(&state)),
