@@ -110,7 +110,7 @@ impl Application {
         let notifications = Arc::new(
             crate::notify::NotifyWorker::new(
                 store.clone(),
-                crate::notify::receivers(&settings, aws.as_ref()),
+                crate::notify::receivers(&settings.notifiers, aws.as_ref()),
             )
             .with_metrics(metrics.notifications.clone()),
         );

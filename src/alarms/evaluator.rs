@@ -9,9 +9,8 @@ use serde_json::json;
 
 use super::eval::{AlarmState, Period, Rule, evaluate};
 use super::hold::{self, Expected, Holds};
+use super::payload::{Change, payload};
 use crate::config::{AlarmSettings, Baseline, Condition, Settings, TargetSettings};
-use crate::domain::TargetKind;
-use crate::notify::{Change, payload};
 use crate::store::{
     Evaluated, JobFilter, NewNotification, Resolution, SeriesQuery, Store, StoreError, Transition,
 };
@@ -25,7 +24,12 @@ pub struct Evaluator {
     alarms: Vec<(AlarmSettings, GlobMatcher)>,
     /// Signalled when a transition wrote notifications (wakes the delivery worker).
     notified: Arc<tokio::sync::Notify>,
+    /// What people call a job of a kind ("invalidation", "purge"), for expected dips.
+    labels: JobLabels,
 }
+
+/// A job kind's name → what people call such a job. Given by whoever knows the kinds.
+pub type JobLabels = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 fn state_name(s: AlarmState) -> &'static str {
     match s {
@@ -44,7 +48,12 @@ fn parse_state(s: &str) -> AlarmState {
 }
 
 impl Evaluator {
-    pub fn new(store: Store, settings: Arc<Settings>, notified: Arc<tokio::sync::Notify>) -> Self {
+    pub fn new(
+        store: Store,
+        settings: Arc<Settings>,
+        notified: Arc<tokio::sync::Notify>,
+        labels: JobLabels,
+    ) -> Self {
         let alarms = settings
             .alarms
             .iter()
@@ -55,6 +64,7 @@ impl Evaluator {
             settings,
             alarms,
             notified,
+            labels,
         }
     }
 
@@ -94,7 +104,7 @@ impl Evaluator {
     ) -> Result<Vec<Period>, StoreError> {
         let n = alarm.datapoints.1 as i64;
         let target = t.name.as_str();
-        let grid: Vec<i64> = if t.kind().is_cloudwatch() {
+        let grid: Vec<i64> = if t.is_cloudwatch() {
             let lookback = self.settings.cloudwatch.lookback.as_millis() as i64;
             let recent = self
                 .store
@@ -329,15 +339,9 @@ impl Evaluator {
             .store
             .expected_dip(t.name.as_str(), now, window)
             .await?;
-        // CloudFront jobs are invalidations; Redis and Memcached ones purges.
-        let what = if t.kind() == TargetKind::Cloudfront {
-            "invalidation"
-        } else {
-            "purge"
-        };
-        Ok(job.map(|job| Expected {
+        Ok(job.map(|(job, kind)| Expected {
             job,
-            label: format!("expected after {what} #{job}"),
+            label: format!("expected after {} #{job}", (self.labels)(&kind)),
         }))
     }
 }

@@ -5,4 +5,5 @@
 pub mod eval;
 pub mod evaluator;
 pub mod hold;
+pub mod payload;
 pub mod respond;

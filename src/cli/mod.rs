@@ -159,7 +159,7 @@ pub fn run() -> ExitCode {
     );
     match cli.command {
         Command::PrintDefaultConfig => {
-            print!("{}", config::EXAMPLE_CONFIG);
+            print!("{}", config::example_config());
             ExitCode::SUCCESS
         }
         Command::CheckConfig { file } => check_config(&file),
@@ -399,7 +399,11 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             for e in errors.iter() {
                 eprintln!("{}: {e}", file.display());
             }
-            eprintln!("{} error(s) in {}", errors.len(), file.display());
+            eprintln!(
+                "{} in {}",
+                crate::domain::text::count(errors.len(), "error", "errors"),
+                file.display()
+            );
             ExitCode::from(exit::INVALID_INPUT)
         }
     }

@@ -11,13 +11,14 @@ use serde_json::{Map, Value, json};
 
 use super::api::{CloudFrontApi, CloudFrontError};
 use super::cost::{exceeds_budget, month_of, monthly};
-use crate::config::{Settings, TargetSource};
+use crate::config::Settings;
 use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
 use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::metrics::Metrics;
 use crate::service_error::{BadItem, ServiceError};
 use crate::store::{Batch, BatchPlan, JobRecord, Store, StoreError};
+use crate::targets::cloudfront::Config as Distribution;
 
 /// CloudFront's limits on what may be in progress per distribution.
 pub const MAX_FILES_IN_FLIGHT: usize = 3000;
@@ -142,12 +143,8 @@ impl InvalidationExecutor {
             .targets
             .iter()
             .find(|t| t.name.as_str() == target)
-            .and_then(|t| match &t.source {
-                TargetSource::Cloudfront {
-                    distribution_id, ..
-                } => Some(distribution_id.clone()),
-                _ => None,
-            })
+            .and_then(|t| t.config::<Distribution>())
+            .map(|d| d.distribution_id.clone())
     }
 
     async fn check(
@@ -162,13 +159,13 @@ impl InvalidationExecutor {
                 format!("{:?} is not a configured target", target.as_str()),
             )
         })?;
-        let TargetSource::Cloudfront { cache_tags, .. } = &t.source else {
+        let Some(Distribution { cache_tags, .. }) = t.config::<Distribution>() else {
             return Err(ServiceError::invalid(
                 "target",
                 format!(
                     "{:?} is a {} target; invalidations go to cloudfront targets",
                     target.as_str(),
-                    t.kind()
+                    t.kind
                 ),
             ));
         };

@@ -6,7 +6,6 @@ use croner::parser::{CronParser, Seconds};
 use serde::Serialize;
 
 use crate::config::{Schedule, Settings};
-use crate::sources::cloudwatch::metrics_per_poll;
 
 const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -61,9 +60,9 @@ pub fn estimate(settings: &Settings) -> CostEstimate {
     let targets: Vec<TargetCost> = settings
         .targets
         .iter()
-        .filter(|t| t.kind().is_cloudwatch())
-        .map(|t| {
-            let per_poll = metrics_per_poll(t);
+        .filter_map(|t| t.config.cloudwatch().map(|q| (t, q)))
+        .map(|(t, queries)| {
+            let per_poll = queries.metrics().len();
             let polls = polls_per_month(&t.schedule);
             let metrics = per_poll as f64 * polls;
             TargetCost {

@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::config::{Schedule, Settings, TargetSettings, TargetSource, same};
-use crate::sources::cloudwatch::{CallCounter, CloudWatchSource, group_targets};
-use crate::sources::{MemcachedSource, RedisSource, Source};
+use std::collections::HashMap;
+
+use crate::config::{Schedule, Settings, TargetSettings, same};
+use crate::sources::Source;
+use crate::sources::cloudwatch::{CallCounter, CloudWatchSource};
 
 /// Something polled on one schedule: one direct target, or a batch of CloudWatch targets.
 pub struct Unit {
@@ -63,7 +65,7 @@ pub(super) fn build(
     let mut units = Vec::new();
     for t in &settings.targets {
         // Cheap: nothing connects before the first poll.
-        let Some(source) = direct_source(t) else {
+        let Some(source) = t.config.source(&t.name) else {
             continue;
         };
         let spec = Spec {
@@ -103,16 +105,20 @@ pub(super) fn build(
         let name = format!(
             "cloudwatch:{}:{}",
             region.as_deref().unwrap_or("default"),
-            describe(&schedule)
+            schedule.describe()
         );
         let names = targets.iter().map(|t| t.name.to_string()).collect();
+        let queried = targets
+            .iter()
+            .filter_map(|t| t.config.cloudwatch().map(|q| (t.name.to_string(), q)))
+            .collect();
         units.push(keep_or(previous, spec, |spec| Unit {
             name,
             targets: names,
             schedule,
             timeout,
             source: Box::new(CloudWatchSource::new(
-                targets,
+                queried,
                 crate::aws::cloudwatch(sdk, region.as_deref()),
                 settings.cloudwatch.lookback,
                 counter.clone(),
@@ -124,31 +130,20 @@ pub(super) fn build(
     units
 }
 
-/// The source of a Redis or Memcached target (others are polled through CloudWatch).
-fn direct_source(t: &TargetSettings) -> Option<Box<dyn Source>> {
-    Some(match &t.source {
-        TargetSource::Memcached { address, .. } => {
-            Box::new(MemcachedSource::new(t.name.as_str(), address))
-        }
-        TargetSource::Redis {
-            url,
-            cluster,
-            tls_ca_file,
-            ..
-        } => Box::new(RedisSource::new(
-            t.name.as_str(),
-            url.clone(),
-            *cluster,
-            tls_ca_file.clone(),
-        )),
-        _ => return None,
-    })
-}
-
-/// `every 1m` or `cron */15 * * * * *`.
-pub fn describe(schedule: &Schedule) -> String {
-    match schedule {
-        Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
-        Schedule::Cron(c) => format!("cron {c}"),
+/// Groups CloudWatch targets that can share calls: same region, same schedule.
+pub fn group_targets(
+    targets: &[TargetSettings],
+    default_region: Option<&str>,
+) -> Vec<(Option<String>, Vec<TargetSettings>)> {
+    let mut groups: HashMap<(Option<String>, String), Vec<TargetSettings>> = HashMap::new();
+    for t in targets.iter().filter(|t| t.is_cloudwatch()) {
+        let key = (t.region(default_region), format!("{:?}", t.schedule));
+        groups.entry(key).or_default().push(t.clone());
     }
+    let mut out: Vec<_> = groups
+        .into_iter()
+        .map(|((region, _), ts)| (region, ts))
+        .collect();
+    out.sort_by(|a, b| (&a.0, a.1[0].name.as_str()).cmp(&(&b.0, b.1[0].name.as_str())));
+    out
 }

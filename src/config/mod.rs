@@ -4,20 +4,34 @@
 //! the file) its line, so `check-config` can list them all at once.
 
 mod database;
-mod errors;
 mod raw;
 mod settings;
 mod source;
 mod validate;
 
-pub use errors::{ConfigError, ConfigErrors, KeyPath, Origin};
+pub use crate::checker::{ConfigError, ConfigErrors, KeyPath, Origin};
 pub use settings::*;
+pub use validate::Declared;
 
 use std::path::Path;
 
-/// A commented example configuration, printed by `cachewarden print-default-config`. It is
-/// parsed in a unit test so it cannot drift from the schema.
-pub const EXAMPLE_CONFIG: &str = include_str!("example.toml");
+/// A commented example configuration, printed by `cachewarden print-default-config`: the
+/// fixed sections, then an example of every target kind and every receiver (each from its own
+/// module, so a new kind shows up here by itself), then alarms, rules and the rest. It is
+/// parsed in a unit test so it cannot drift from what is accepted.
+pub fn example_config() -> String {
+    let mut out = String::from(include_str!("example_head.toml"));
+    for kind in crate::targets::KINDS {
+        out.push_str(kind.example());
+        out.push('\n');
+    }
+    for receiver in crate::notify::RECEIVERS {
+        out.push_str(receiver.example());
+        out.push('\n');
+    }
+    out.push_str(include_str!("example_tail.toml"));
+    out
+}
 
 /// The prefix of environment variables that override configuration keys.
 pub const ENV_PREFIX: &str = "CACHEWARDEN__";

@@ -7,7 +7,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::domain::{TargetKind, TargetName};
+pub use crate::domain::Schedule;
+use crate::domain::TargetName;
+pub use crate::notify::NotifierSettings;
+pub use crate::targets::TargetSettings;
 
 /// Everything the daemon is configured with.
 #[derive(Debug, Clone)]
@@ -52,12 +55,9 @@ impl Settings {
 
     /// Whether a target or a notifier reaches AWS (CloudWatch, CloudFront, SNS).
     pub fn needs_aws(&self) -> bool {
-        self.targets.iter().any(|t| t.kind().is_cloudwatch())
+        self.targets.iter().any(TargetSettings::is_cloudwatch)
             || !self.streams.is_empty()
-            || self
-                .notifiers
-                .iter()
-                .any(|n| matches!(n.receiver, Receiver::Sns { .. }))
+            || self.notifiers.iter().any(|n| n.config.needs_aws())
     }
 }
 
@@ -138,156 +138,6 @@ pub struct InvalidationSettings {
     pub free_paths_per_month: u64,
     /// Refuse requests that would take this month's estimated cost beyond this (USD).
     pub monthly_budget_usd: Option<f64>,
-}
-
-/// How often a target is polled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Schedule {
-    /// A fixed interval (`every = "15s"`).
-    Every(Duration),
-    /// A six-field cron expression with seconds (`cron = "*/15 * * * * *"`).
-    Cron(String),
-}
-
-/// `[[targets]]`
-#[derive(Debug, Clone)]
-pub struct TargetSettings {
-    /// Unique name.
-    pub name: TargetName,
-    /// When to poll. Default 15 s for direct sources, 60 s for CloudWatch ones.
-    pub schedule: Schedule,
-    /// How long one poll may take before it counts as failed. Default 5 s, 20 s for CloudWatch.
-    pub timeout: Duration,
-    /// Key prefixes that purges may touch (Redis and Memcached only).
-    pub purge_prefixes: Vec<String>,
-    /// A pattern purge that matches more keys than this needs the target's name repeated as
-    /// confirmation (Redis). Default 100,000.
-    pub max_purge_keys: u64,
-    /// Where the numbers come from.
-    pub source: TargetSource,
-}
-
-impl TargetSettings {
-    /// Roughly how often the target is polled, in milliseconds (a cron schedule counts as
-    /// one minute): enough to tell a gap in its series from the next datapoint.
-    pub fn schedule_hint_ms(&self) -> i64 {
-        match &self.schedule {
-            Schedule::Every(d) => d.as_millis() as i64,
-            Schedule::Cron(_) => 60_000,
-        }
-    }
-
-    /// The kind of tier.
-    pub fn kind(&self) -> TargetKind {
-        match &self.source {
-            TargetSource::Redis { .. } => TargetKind::Redis,
-            TargetSource::Memcached { .. } => TargetKind::Memcached,
-            TargetSource::Elasticache { .. } => TargetKind::Elasticache,
-            TargetSource::Cloudfront { .. } => TargetKind::Cloudfront,
-            TargetSource::Apigateway { .. } => TargetKind::Apigateway,
-            TargetSource::Dax { .. } => TargetKind::Dax,
-        }
-    }
-}
-
-/// The ElastiCache engine, which decides how the hit rate is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheEngine {
-    Redis,
-    Memcached,
-}
-
-/// Kind-specific settings of a target.
-#[derive(Debug, Clone)]
-pub enum TargetSource {
-    /// `redis://` or `rediss://` URL (may carry a password, hence secret); with `rediss://`,
-    /// `tls_ca_file` is a PEM file of the CA to trust instead of the system's roots.
-    Redis {
-        url: SecretString,
-        cluster: bool,
-        tls_ca_file: Option<std::path::PathBuf>,
-        /// The key of the set that lists a tag's member keys; `{tag}` stands for the tag.
-        /// Default `tag:{tag}`, the convention of tagging cache libraries.
-        tag_key: String,
-    },
-    /// `host:port` of a Memcached server (polled), and the servers of its pool (`addresses`,
-    /// default the one address): clients shard keys with their own hashing, so purges go to
-    /// every server of the pool.
-    Memcached { address: String, pool: Vec<String> },
-    /// One ElastiCache node (`CacheClusterId`).
-    Elasticache {
-        cache_cluster_id: String,
-        engine: CacheEngine,
-        region: Option<String>,
-    },
-    /// A distribution; `cache_tags` says whether it has `CacheTagConfig`.
-    Cloudfront {
-        distribution_id: String,
-        cache_tags: bool,
-    },
-    /// An API Gateway stage.
-    Apigateway {
-        api_name: String,
-        stage: String,
-        region: Option<String>,
-    },
-    /// A DAX cluster.
-    Dax {
-        cluster_id: String,
-        region: Option<String>,
-    },
-}
-
-/// `[[notifiers]]`
-#[derive(Debug, Clone)]
-pub struct NotifierSettings {
-    /// Unique name, referenced by alarms' `notify`.
-    pub name: String,
-    /// Where and how messages are delivered.
-    pub receiver: Receiver,
-}
-
-/// Kind-specific settings of a notifier.
-#[derive(Debug, Clone)]
-pub enum Receiver {
-    /// A JSON POST, signed with HMAC-SHA256 when a secret is set.
-    Webhook {
-        url: Url,
-        secret: Option<SecretString>,
-    },
-    /// A Slack incoming webhook (the URL itself is the credential).
-    Slack { url: SecretString },
-    /// PagerDuty Events v2 (`url`: another events endpoint, e.g. the EU one).
-    Pagerduty {
-        routing_key: SecretString,
-        url: Option<Url>,
-    },
-    /// An SNS topic; published to in its own region (from the ARN, or `region`).
-    Sns { topic_arn: String, region: String },
-    /// E-mail over SMTP.
-    Email(EmailSettings),
-    /// Prometheus Alertmanager's v2 API at `url`, with optional HTTP basic auth (for one behind
-    /// a proxy).
-    Alertmanager {
-        url: Url,
-        basic_auth: Option<(String, SecretString)>,
-    },
-}
-
-/// SMTP delivery.
-#[derive(Debug, Clone)]
-pub struct EmailSettings {
-    pub host: String,
-    /// Default 587.
-    pub port: u16,
-    /// Default true; plain SMTP only for a relay on the same host.
-    pub starttls: bool,
-    pub username: Option<String>,
-    pub password: Option<SecretString>,
-    pub from: String,
-    pub to: Vec<String>,
-    /// PEM file of a private CA to trust for STARTTLS, besides the system roots.
-    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 /// Which side of the threshold breaches.
@@ -497,27 +347,13 @@ pub fn same<T: std::fmt::Debug + Secrets>(a: &T, b: &T) -> bool {
 
 impl Secrets for TargetSettings {
     fn secrets(&self) -> Vec<&str> {
-        use secrecy::ExposeSecret;
-        match &self.source {
-            TargetSource::Redis { url, .. } => vec![url.expose_secret()],
-            _ => Vec::new(),
-        }
+        self.config.secrets()
     }
 }
 
 impl Secrets for NotifierSettings {
     fn secrets(&self) -> Vec<&str> {
-        use secrecy::ExposeSecret;
-        match &self.receiver {
-            Receiver::Webhook { secret, .. } => secret.iter().map(|s| s.expose_secret()).collect(),
-            Receiver::Slack { url } => vec![url.expose_secret()],
-            Receiver::Pagerduty { routing_key, .. } => vec![routing_key.expose_secret()],
-            Receiver::Sns { .. } => Vec::new(),
-            Receiver::Email(e) => e.password.iter().map(|s| s.expose_secret()).collect(),
-            Receiver::Alertmanager { basic_auth, .. } => {
-                basic_auth.iter().map(|(_, p)| p.expose_secret()).collect()
-            }
-        }
+        self.config.secrets()
     }
 }
 

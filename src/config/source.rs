@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::ENV_PREFIX;
-use super::errors::{ConfigError, ConfigErrors, KeyPath, Origin, Segment};
+use crate::checker::{ConfigError, ConfigErrors, KeyPath, Origin, Segment};
 
 /// A parsed configuration file: the values, and where each key was written.
 pub(super) struct Document<'a> {
@@ -164,23 +164,16 @@ fn apply_one(root: &mut toml::Value, var: &str, raw: &str) -> Result<KeyPath, St
     Ok(path)
 }
 
-/// Keys whose schema type is not a string (`raw.rs`): only their environment values are read
-/// as TOML. Every other value is taken as a string, so an all-digit secret stays a string and
-/// never shows up in a type error.
+/// Keys of the fixed sections whose type is not a string (`raw.rs`): only their environment
+/// values are read as TOML. Every other value is taken as a string, so an all-digit secret
+/// stays a string and never shows up in a type error. The keys of target kinds and receivers
+/// come from their own schemas (see [`non_string`]).
 const NON_STRING_KEYS: &[&str] = &[
     "max_connections",
     "max_concurrent_polls",
     "price_per_path",
     "free_paths_per_month",
     "monthly_budget_usd",
-    "cluster",
-    "purge_prefixes",
-    "max_purge_keys",
-    "addresses",
-    "cache_tags",
-    "port",
-    "starttls",
-    "to",
     "alarms",
     "below",
     "above",
@@ -201,8 +194,19 @@ const NON_STRING_KEYS: &[&str] = &[
     "proxy_roles",
 ];
 
+/// Whether `key` holds something other than text, in a fixed section or in any target kind's
+/// or receiver's own keys.
+fn non_string(key: &str) -> bool {
+    NON_STRING_KEYS.contains(&key)
+        || crate::targets::KINDS
+            .iter()
+            .flat_map(|k| k.fields())
+            .chain(crate::notify::RECEIVERS.iter().flat_map(|r| r.fields()))
+            .any(|f| f.name == key && !f.text)
+}
+
 fn override_value(key: &str, existing: Option<&toml::Value>, raw: &str) -> toml::Value {
-    if existing.is_some_and(toml::Value::is_str) || !NON_STRING_KEYS.contains(&key) {
+    if existing.is_some_and(toml::Value::is_str) || !non_string(key) {
         return toml::Value::String(raw.to_owned());
     }
     let parsed = format!("v = {raw}")

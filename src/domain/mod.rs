@@ -1,17 +1,17 @@
-//! Parsed domain values. Each type can only be constructed valid (DESIGN §6: parse, don't
-//! validate), so code that holds one never re-checks it.
+//! Parsed domain values. Each type can only be constructed valid (parse, don't validate), so
+//! code that holds one never re-checks it.
 
 mod invalidation;
 mod job_state;
 mod name;
 mod role;
+mod schedule;
 mod scope;
-mod target_kind;
 pub mod text;
 
 pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};
 pub use name::{NameError, TargetName, TokenName, check_name};
 pub use role::{Role, UnknownRole};
+pub use schedule::Schedule;
 pub use scope::{Scope, ScopeError, ScopeSet};
-pub use target_kind::{TargetKind, UnknownTargetKind};

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::render::{self, Place, RenderError};
-use crate::config::{RuleSettings, Settings, TargetSource};
+use crate::config::{RuleSettings, Settings};
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
@@ -84,7 +84,7 @@ impl EventExecutor {
             let memcached = self
                 .settings
                 .target(&a.target)
-                .is_some_and(|t| matches!(t.source, TargetSource::Memcached { .. }));
+                .is_some_and(|t| t.kind.name() == "memcached");
             let request = json!({
                 "keys": each(&a.keys, Place::Exact)?,
                 "patterns": each(&a.patterns, Place::Pattern)?,

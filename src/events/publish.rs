@@ -10,13 +10,14 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
-use crate::config::{Settings, TargetSource};
+use crate::config::Settings;
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::redis_link::RedisLink;
 use crate::service_error::ServiceError;
 use crate::store::StoreError;
+use crate::targets::redis::Config as RedisTarget;
 
 /// The stored kind name.
 pub const KIND: &str = "redis_publish";
@@ -41,16 +42,7 @@ impl PublishExecutor {
             .targets
             .iter()
             .find(|t| t.name.as_str() == target)
-            .and_then(|t| match &t.source {
-                TargetSource::Redis {
-                    url, tls_ca_file, ..
-                } => Some(RedisLink::new(
-                    t.name.as_str(),
-                    url.clone(),
-                    tls_ca_file.clone(),
-                )),
-                _ => None,
-            })
+            .and_then(|t| t.config::<RedisTarget>().map(|r| r.link(t.name.as_str())))
     }
 
     fn check(

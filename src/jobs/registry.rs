@@ -17,6 +17,17 @@ pub struct Deps {
     pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
 }
 
+/// What people call a job of `kind` (until every kind says so itself).
+pub fn label_of(kind: &str) -> Option<&'static str> {
+    match kind {
+        "cloudfront_invalidation" => Some("invalidation"),
+        "redis_purge" | "memcached_purge" => Some("purge"),
+        "redis_publish" => Some("broadcast"),
+        "event" => Some("event"),
+        _ => None,
+    }
+}
+
 /// Every kind this build knows.
 pub fn executors(deps: &Deps) -> Vec<Arc<dyn Executor>> {
     // The kinds that change a cache tier; an event is made of them.

@@ -6,17 +6,108 @@
 //! otherwise resolve it by itself after its `resolve_timeout` (5 minutes). Each reminder moves
 //! it again; if cachewarden stops for a day, the alert ends rather than firing forever.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Receiver, SendError, send_http, summary, text};
+use super::{Receiver, ReceiverConfig, ReceiverKind, SendError, Shared, send_http, summary, text};
+use crate::checker::fields::{self, Field};
+use crate::checker::{Checker, KeyPath};
 use crate::store::Notification;
 
 /// How long a firing alert lasts without news from cachewarden.
 const FIRING_FOR_MS: i64 = 24 * 3_600_000;
 
-pub struct Alertmanager {
+pub struct AlertmanagerKind;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    /// Where Alertmanager answers; alerts go to its `api/v2/alerts`.
+    url: Option<String>,
+    /// Basic auth, for an Alertmanager behind a proxy (both or neither).
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// An Alertmanager notifier.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub url: url::Url,
+    pub basic_auth: Option<(String, SecretString)>,
+}
+
+impl ReceiverKind for AlertmanagerKind {
+    fn name(&self) -> &'static str {
+        "alertmanager"
+    }
+
+    fn fields(&self) -> Vec<Field> {
+        fields::of::<Raw>()
+    }
+
+    fn parse(
+        &self,
+        v: &mut Checker,
+        path: &KeyPath,
+        table: toml::Table,
+        foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn ReceiverConfig>> {
+        let raw: Raw = fields::read(v, path, table, foreign)?;
+        let basic_auth = match (raw.username, raw.password) {
+            (Some(u), Some(p)) => Some(Some((u, SecretString::from(p)))),
+            (None, None) => Some(None),
+            (Some(_), None) => {
+                v.error(path.key("password"), "is required with username");
+                None
+            }
+            (None, Some(_)) => {
+                v.error(path.key("username"), "is required with password");
+                None
+            }
+        };
+        let url = v.required(path, "url", &raw.url)?;
+        let url = v.url(path.key("url"), url, &["http", "https"])?;
+        Some(Arc::new(Config {
+            url,
+            basic_auth: basic_auth?,
+        }))
+    }
+
+    fn example(&self) -> &'static str {
+        r#"[[notifiers]]
+name = "alertmanager"
+kind = "alertmanager"
+url = "http://alertmanager:9093"     # alerts go to its /api/v2/alerts; username/password for basic auth
+"#
+    }
+}
+
+impl ReceiverConfig for Config {
+    fn secrets(&self) -> Vec<&str> {
+        self.basic_auth
+            .iter()
+            .map(|(_, p)| p.expose_secret())
+            .collect()
+    }
+
+    fn build(&self, shared: &Shared<'_>) -> Result<Arc<dyn Receiver>, String> {
+        Ok(Arc::new(Alertmanager::new(
+            shared.http.clone(),
+            &self.url,
+            self.basic_auth.clone(),
+        )))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+struct Alertmanager {
     http: reqwest::Client,
     alerts_url: url::Url,
     basic_auth: Option<(String, SecretString)>,
@@ -25,7 +116,7 @@ pub struct Alertmanager {
 impl Alertmanager {
     /// `base` is where Alertmanager answers (`http://alertmanager:9093`, or below a path
     /// prefix); alerts go to `api/v2/alerts` under it.
-    pub fn new(
+    fn new(
         http: reqwest::Client,
         base: &url::Url,
         basic_auth: Option<(String, SecretString)>,

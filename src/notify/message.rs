@@ -1,83 +1,8 @@
-//! What a notification says (pure): one payload for every receiver, and a one-line summary.
+//! How receivers put a notification's payload in words (pure): a subject, a text for e-mail
+//! and SNS, a one-line summary for chat and paging. The payload itself is the alarm's
+//! (`alarms::payload`).
 
-use serde_json::{Value, json};
-
-use crate::config::{AlarmSettings, Condition};
-
-/// One alarm transition, as much as a message tells of it.
-pub struct Change<'a> {
-    pub alarm: &'a AlarmSettings,
-    pub target: &'a str,
-    pub state_id: i64,
-    /// `alarm`, `reminder` or `resolved`.
-    pub kind: &'a str,
-    pub from: &'a str,
-    pub to: &'a str,
-    /// The evaluation detail (periods, verdicts, baseline).
-    pub evaluation: &'a Value,
-    pub reason: &'a str,
-    /// Where people reach the dashboard (`https://…/`): links to the alarm and its target
-    /// are made from it.
-    pub dashboard: &'a str,
-    pub recent_invalidations: Value,
-    /// "expected after invalidation #12" inside an expected-dip window.
-    pub expected: Option<&'a str>,
-    /// When the current state began.
-    pub since: i64,
-    pub at: i64,
-}
-
-/// The payload stored in the outbox and sent (as JSON or as text) to receivers.
-pub fn payload(c: Change<'_>) -> Value {
-    let Change {
-        alarm,
-        target,
-        state_id,
-        kind,
-        from,
-        to,
-        evaluation,
-        reason,
-        dashboard,
-        recent_invalidations,
-        expected,
-        since,
-        at,
-    } = c;
-    let value = evaluation["periods"]
-        .as_array()
-        .and_then(|p| p.last())
-        .map(|p| p["value"].clone())
-        .unwrap_or(Value::Null);
-    let threshold = match &alarm.condition {
-        Condition::Below(t) => json!({ "below": t }),
-        Condition::Above(t) => json!({ "above": t }),
-        Condition::Drop { points, .. } => {
-            json!({ "drop": points, "baseline": evaluation["baseline"] })
-        }
-    };
-    json!({
-        "kind": kind,
-        "alarm": alarm.name,
-        "alarm_id": state_id,
-        "target": target,
-        "series": alarm.metric,
-        "severity": format!("{:?}", alarm.severity).to_lowercase(),
-        "from": from,
-        "state": to,
-        "value": value,
-        "threshold": threshold,
-        "since": since,
-        "at": at,
-        "reason": reason,
-        "expected": expected,
-        // The alarm's card (acknowledge, silence, history) and the target's charts, where
-        // the transition is marked; target names are URL-safe by construction.
-        "link": format!("{dashboard}alarms#alarm-{state_id}"),
-        "target_link": format!("{dashboard}targets/{target}"),
-        "recent_invalidations": recent_invalidations,
-    })
-}
+use serde_json::Value;
 
 fn head(p: &Value) -> &'static str {
     match p["kind"].as_str() {

@@ -2,24 +2,94 @@
 //! `X-Cachewarden-Signature: t=UNIX_SECONDS,v1=HEX(HMAC(secret, "t.body"))` lets a receiver
 //! check origin and freshness; `X-Cachewarden-Delivery` lets it drop a duplicate.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{Receiver, SendError, send_http};
+use super::{Receiver, ReceiverConfig, ReceiverKind, SendError, Shared, send_http};
+use crate::checker::fields::{self, Field};
+use crate::checker::{Checker, KeyPath};
 use crate::store::Notification;
 
-pub struct Webhook {
+pub struct WebhookKind;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    /// Where the JSON is POSTed.
+    url: Option<String>,
+    /// Signs each delivery (HMAC-SHA256); the receiver checks it.
+    secret: Option<String>,
+}
+
+/// A webhook notifier.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub url: url::Url,
+    pub secret: Option<SecretString>,
+}
+
+impl ReceiverKind for WebhookKind {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn fields(&self) -> Vec<Field> {
+        fields::of::<Raw>()
+    }
+
+    fn parse(
+        &self,
+        v: &mut Checker,
+        path: &KeyPath,
+        table: toml::Table,
+        foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn ReceiverConfig>> {
+        let raw: Raw = fields::read(v, path, table, foreign)?;
+        let url = v.required(path, "url", &raw.url)?;
+        let url = v.url(path.key("url"), url, &["http", "https"])?;
+        Some(Arc::new(Config {
+            url,
+            secret: raw.secret.map(SecretString::from),
+        }))
+    }
+
+    fn example(&self) -> &'static str {
+        r#"[[notifiers]]
+name = "ops"
+kind = "webhook"                      # webhook | slack | pagerduty | sns | email | alertmanager
+url = "https://hooks.example.com/cache"
+secret = "change-me"                  # signs X-Cachewarden-Signature (HMAC-SHA256)
+"#
+    }
+}
+
+impl ReceiverConfig for Config {
+    fn secrets(&self) -> Vec<&str> {
+        self.secret.iter().map(|s| s.expose_secret()).collect()
+    }
+
+    fn build(&self, shared: &Shared<'_>) -> Result<Arc<dyn Receiver>, String> {
+        Ok(Arc::new(Webhook {
+            http: shared.http.clone(),
+            url: self.url.clone(),
+            secret: self.secret.clone(),
+        }))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+struct Webhook {
     http: reqwest::Client,
     url: url::Url,
     secret: Option<SecretString>,
-}
-
-impl Webhook {
-    pub fn new(http: reqwest::Client, url: url::Url, secret: Option<SecretString>) -> Self {
-        Self { http, url, secret }
-    }
 }
 
 /// The signature header value for `body` at time `t`.

@@ -15,12 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{PurgeRequest, Tally, check_request, glob, guard_patterns, pace};
-use crate::config::{Settings, TargetSource};
+use crate::config::Settings;
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::service_error::ServiceError;
 use crate::store::{JobRecord, StoreError};
+use crate::targets::Purgeable;
+use crate::targets::memcached::Config as Pool;
 
 /// The stored kind name.
 pub const KIND: &str = "memcached_purge";
@@ -54,10 +56,8 @@ fn pool_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
         .targets
         .iter()
         .find(|t| t.name.as_str() == target)
-        .and_then(|t| match &t.source {
-            TargetSource::Memcached { pool, .. } => Some(pool.clone()),
-            _ => None,
-        })
+        .and_then(|t| t.config::<Pool>())
+        .map(|p| p.pool.clone())
 }
 
 fn prefixes_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
@@ -65,7 +65,8 @@ fn prefixes_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
         .targets
         .iter()
         .find(|t| t.name.as_str() == target)
-        .map(|t| t.purge_prefixes.clone())
+        .and_then(|t| t.config::<Pool>())
+        .map(|p| p.purge_rules().prefixes.clone())
 }
 
 async fn connect(server: &str) -> Result<Client, String> {
@@ -118,7 +119,11 @@ impl MemcachedPurgeExecutor {
                 "flush_all empties every server of the pool",
             ));
         }
-        guard_patterns(&r, target.as_str(), &t.purge_prefixes)?;
+        let prefixes = t
+            .config::<Pool>()
+            .map(|p| p.purge_rules().prefixes.clone())
+            .unwrap_or_default();
+        guard_patterns(&r, target.as_str(), &prefixes)?;
         let now = crate::store::now_ms();
         Ok(Validated {
             request_hash: crate::auth::hash_token(

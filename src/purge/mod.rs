@@ -109,8 +109,7 @@ const MAX_ITEM_BYTES: usize = 1024;
 /// the Redis kind refuses it with the reason).
 pub fn kind_for(settings: &crate::config::Settings, target: &str) -> &'static str {
     let memcached = settings.targets.iter().any(|t| {
-        t.name.as_str() == target
-            && matches!(t.source, crate::config::TargetSource::Memcached { .. })
+        t.name.as_str() == target && t.config::<crate::targets::memcached::Config>().is_some()
     });
     if memcached {
         memcached::KIND

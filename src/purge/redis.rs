@@ -17,13 +17,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{PurgeRequest, Tally, check_request, glob, guard_patterns, pace, slot};
-use crate::config::{Settings, TargetSettings, TargetSource};
+use crate::config::{Settings, TargetSettings};
 use crate::domain::{Scope, TargetName};
 use crate::jobs::registry::Deps;
 use crate::jobs::{Executor, JobContext, Step, Validated};
 use crate::redis_link::{LinkError, RedisLink, parse_cluster_nodes};
 use crate::service_error::ServiceError;
 use crate::store::StoreError;
+use crate::targets::Purgeable;
+use crate::targets::redis::Config as RedisTarget;
 
 /// The stored kind name.
 pub const KIND: &str = "redis_purge";
@@ -132,33 +134,27 @@ impl RedisPurgeExecutor {
     }
 
     fn reach(&self, t: &TargetSettings) -> Option<Reach> {
-        match &t.source {
-            TargetSource::Redis {
-                url,
-                cluster,
-                tls_ca_file,
-                tag_key,
-            } => Some(Reach {
-                link: RedisLink::new(t.name.as_str(), url.clone(), tls_ca_file.clone()),
-                cluster: *cluster,
-                tag_key: tag_key.clone(),
-            }),
-            _ => None,
-        }
+        t.config::<RedisTarget>().map(|r| Reach {
+            link: r.link(t.name.as_str()),
+            cluster: r.cluster,
+            tag_key: r.tag_key.clone(),
+        })
     }
 
     /// Why a purge of `r` on `target` would need confirming, having matched `matched` keys.
     fn rails(&self, target: &str, r: &PurgeRequest, matched: u64) -> Option<String> {
-        let t = self
+        let rules = self
             .settings
             .targets
             .iter()
-            .find(|t| t.name.as_str() == target)?;
-        super::beyond_rails(&r.patterns, &t.purge_prefixes).or_else(|| {
-            (!r.patterns.is_empty() && matched > t.max_purge_keys).then(|| {
+            .find(|t| t.name.as_str() == target)?
+            .config::<RedisTarget>()?
+            .purge_rules();
+        super::beyond_rails(&r.patterns, &rules.prefixes).or_else(|| {
+            (!r.patterns.is_empty() && matched > rules.max_keys).then(|| {
                 format!(
                     "the patterns match {matched} keys, more than the target's max_purge_keys ({})",
-                    t.max_purge_keys
+                    rules.max_keys
                 )
             })
         })
@@ -240,7 +236,7 @@ impl RedisPurgeExecutor {
                 format!(
                     "{:?} is a {} target; purges go to redis and memcached targets",
                     target.as_str(),
-                    t.kind()
+                    t.kind
                 ),
             )
         })?;
@@ -253,9 +249,16 @@ impl RedisPurgeExecutor {
             ));
         }
         let confirmed = r.confirmed(target.as_str());
-        guard_patterns(&r, target.as_str(), &t.purge_prefixes)?;
+        let rules = t
+            .config::<RedisTarget>()
+            .map(|c| c.purge_rules().clone())
+            .unwrap_or(crate::targets::PurgeRules {
+                prefixes: Vec::new(),
+                max_keys: 0,
+            });
+        guard_patterns(&r, target.as_str(), &rules.prefixes)?;
         if !r.patterns.is_empty() && !confirmed && !r.dry_run {
-            let counted = Self::count_matches(&reach, &r.patterns, t.max_purge_keys)
+            let counted = Self::count_matches(&reach, &r.patterns, rules.max_keys)
                 .await
                 .map_err(|e| {
                     ServiceError::refused(
@@ -264,9 +267,9 @@ impl RedisPurgeExecutor {
                     )
                 })?;
             let too_many = match counted {
-                Some(n) if n > t.max_purge_keys => Some(format!(
+                Some(n) if n > rules.max_keys => Some(format!(
                     "match more than {} keys (max_purge_keys)",
-                    t.max_purge_keys
+                    rules.max_keys
                 )),
                 None => Some(format!(
                     "could not be counted within {}s",

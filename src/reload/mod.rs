@@ -89,6 +89,11 @@ impl Pieces {
             self.store.clone(),
             settings.clone(),
             self.notified.clone(),
+            Arc::new(|kind: &str| {
+                crate::jobs::registry::label_of(kind)
+                    .unwrap_or(kind)
+                    .to_owned()
+            }),
         ))
     }
 
@@ -217,7 +222,7 @@ impl Reloader {
         }
         let sdk = aws.sdk.as_ref();
         self.notifications
-            .replace_receivers(crate::notify::receivers(&new, sdk));
+            .replace_receivers(crate::notify::receivers(&new.notifiers, sdk));
         self.jobs
             .replace_executors(self.pieces.executors(&new, sdk));
         let collector = Arc::new(

@@ -119,7 +119,15 @@ mod series_tests {
     /// What this source records is what the kind says it records.
     #[test]
     fn recorded_series_are_the_kinds_series() {
-        let series = crate::domain::TargetKind::Memcached.series();
+        use crate::targets::TargetKind;
+        let series: Vec<&str> = std::iter::once("up")
+            .chain(
+                crate::targets::memcached::Memcached
+                    .series()
+                    .iter()
+                    .map(|s| s.name),
+            )
+            .collect();
         let recorded = super::COUNTERS
             .iter()
             .map(|(_, s)| *s)

@@ -221,7 +221,10 @@ mod tests {
     /// against that list).
     #[test]
     fn recorded_series_are_the_kinds_series() {
-        let series = crate::domain::TargetKind::Redis.series();
+        use crate::targets::TargetKind;
+        let series: Vec<&str> = std::iter::once("up")
+            .chain(crate::targets::redis::Redis.series().iter().map(|s| s.name))
+            .collect();
         let recorded = super::COUNTERS
             .iter()
             .map(|(_, s)| *s)

@@ -424,7 +424,7 @@ impl Store {
         Ok(v.unwrap_or(0) != 0)
     }
 
-    /// The newest purge or invalidation cachewarden ran on `target` whose expected-dip window
+    /// The newest change (job id and kind) cachewarden ran on `target` whose expected-dip window
     /// (from its creation until `window` after it completed) contains `now`. Failed and
     /// cancelled jobs, and dry runs, changed nothing, so they open no window.
     pub async fn expected_dip(
@@ -432,17 +432,19 @@ impl Store {
         target: &str,
         now: i64,
         window: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') AND dry_run = 0 \
-             AND created_at <= $2 AND COALESCE(completed_at, $2) >= $2 - $3",
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind FROM jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') AND dry_run = 0 \
+             AND created_at <= $2 AND COALESCE(completed_at, $2) >= $2 - $3 ORDER BY id DESC LIMIT 1",
         )
         .bind(target)
         .bind(now)
         .bind(window)
-        .fetch_one(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        Ok(id)
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("kind")?)))
+            .transpose()?)
     }
 }
 

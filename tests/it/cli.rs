@@ -52,7 +52,7 @@ kind = "cloudfront"
             "bad.toml: line 2: server.listen: \"localhost\" is not an address like \"127.0.0.1:8080\"",
             "bad.toml: line 8: targets[0].every: \"fast\" is not a duration like \"15s\", \"5m\" or \"1h 30m\"",
             "bad.toml: line 10: targets[1].distribution_id: is required",
-            "3 error(s) in bad.toml",
+            "3 errors in bad.toml",
         ]
     );
 }
@@ -162,7 +162,7 @@ fn the_printed_default_config_passes_check_config() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
-            .contains("valid (6 targets, 5 notifiers, 2 alarms, 1 maintenance window, 1 rule)")
+            .contains("valid (6 targets, 6 notifiers, 2 alarms, 1 maintenance window, 1 rule)")
     );
 }
 
@@ -523,3 +523,109 @@ fn without_user_in_the_environment_the_actor_is_the_login_name() {
     });
     assert_eq!(actors.trim(), format!("cli:{me}"));
 }
+
+/// One run lists every mistake, whatever part of the file it is in: the fixed sections (each
+/// key on its own), targets (a wrong type, an unknown key, a key of another kind, a name used
+/// twice, and what their kinds check after), notifiers, alarms on those targets (a ratio
+/// given as a percentage, an unknown series), maintenance, rules and streams; none hides
+/// another, and none is reported because of another.
+#[test]
+fn check_config_lists_every_mistake_of_every_section_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("every.toml"), EVERY).unwrap();
+    let out = cachewarden(&["check-config", "every.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "every.toml: line 2: server.listen: \"nowhere\" is not an address like \"127.0.0.1:8080\"",
+            "every.toml: line 5: retention.raw: must be at least 1h (5-minute rollups are computed from raw samples)",
+            "every.toml: line 6: retention.alerts: must be at least 1d",
+            "every.toml: line 9: cloudwatch.lookback: must be from 2m to 24h",
+            "every.toml: line 10: cloudwatch.price_per_1000_metrics: must be a non-negative number of USD",
+            "every.toml: line 13: invalidation.coalesce_window: must be at most 60s (pipelines wait for it)",
+            "every.toml: line 14: invalidation.price_per_path: must be a non-negative number of USD",
+            "every.toml: line 19: targets[0].url: scheme \"http\" is not allowed; use redis or rediss",
+            "every.toml: line 20: targets[0].cluster: invalid type: string \"yes\", expected a boolean",
+            "every.toml: line 21: targets[0].bogus: unknown key",
+            "every.toml: line 24: targets[1].name: \"cache\" is already the name of another target",
+            "every.toml: line 27: targets[1].distribution_id: does not apply to kind memcached",
+            "every.toml: line 29: notifiers[0].url: is required",
+            "every.toml: line 35: notifiers[1].kind: unknown kind \"carrier-pigeon\": expected one of webhook, slack, pagerduty, sns, email, alertmanager",
+            "every.toml: line 41: alarms[0].below: 80 is outside 0.0-1.0; ratios are fractions (0.8 means 80 %)",
+            "every.toml: line 42: alarms[0].notify[1]: \"missing\" is not a configured notifier",
+            "every.toml: line 47: alarms[1].metric: \"no_such_series\" is not a series of the targets it watches; they record connected_clients, evicted_keys, expired_keys, hit_rate, hits, keys, maxmemory, misses, nodes, up, used_memory",
+            "every.toml: line 52: maintenance[0].alarms[0]: \"no-such-alarm\" is not a configured alarm",
+            "every.toml: line 58: rules[0].redis[0].keys[0]: \"product:{id\": '{' without a matching '}'",
+            "every.toml: line 63: streams[0].event: no [[rules]] entry handles events of type \"order.placed\"",
+            "20 errors in every.toml",
+        ]
+    );
+}
+
+const EVERY: &str = r#"[server]
+listen = "nowhere"
+
+[retention]
+raw = "10m"
+alerts = "1h"
+
+[cloudwatch]
+lookback = "1m"
+price_per_1000_metrics = -1.0
+
+[invalidation]
+coalesce_window = "2m"
+price_per_path = -1.0
+
+[[targets]]
+name = "cache"
+kind = "redis"
+url = "http://x"
+cluster = "yes"
+bogus = 1
+
+[[targets]]
+name = "cache"
+kind = "memcached"
+address = "127.0.0.1:11211"
+distribution_id = "E2QWRUHEXAMPLE"
+
+[[notifiers]]
+name = "ops"
+kind = "webhook"
+
+[[notifiers]]
+name = "pager"
+kind = "carrier-pigeon"
+
+[[alarms]]
+name = "cache-hit-rate"
+target = "cache"
+metric = "hit_rate"
+below = 80
+notify = ["ops", "missing"]
+
+[[alarms]]
+name = "cache-nonsense"
+target = "cache"
+metric = "no_such_series"
+above = 1
+
+[[maintenance]]
+name = "drill"
+alarms = ["no-such-alarm"]
+cron = "0 0 3 * * Sun"
+duration = "2h"
+
+[[rules]]
+event = "product.updated"
+redis = [{ target = "cache", keys = ["product:{id"] }]
+
+[[streams]]
+name = "products"
+table = "products"
+event = "order.placed"
+"#;

@@ -144,7 +144,7 @@ async fn a_pattern_purge_deletes_what_matches_and_nothing_else() {
             .expected_dip("sessions", cachewarden::store::now_ms(), 600_000)
             .await
             .unwrap(),
-        Some(id)
+        Some((id, "redis_purge".to_owned()))
     );
 }
 

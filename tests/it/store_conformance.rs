@@ -425,7 +425,7 @@ async fn alarms(store: &Store) {
     assert_eq!(store.expected_dip("web", 5_999, 600).await.unwrap(), None);
     assert_eq!(
         store.expected_dip("web", 9_000_000, 600).await.unwrap(),
-        Some(job.0.id)
+        Some((job.0.id, "cloudfront_invalidation".to_owned()))
     );
     assert_eq!(store.expected_dip("api", 9_000, 600).await.unwrap(), None);
     // Retention: the held resolution and both ended silences go; pending notifications, the

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Checker, raw};
-use crate::config::errors::KeyPath;
+use crate::checker::KeyPath;
 use crate::config::settings::{AuthProxy, DashboardSettings};
 use crate::domain::Role;
 
@@ -24,7 +24,6 @@ pub(super) fn dashboard(
     path: &KeyPath,
     raw: raw::Dashboard,
 ) -> Option<DashboardSettings> {
-    v.unknown(path, &raw.unknown);
     let Some(name) = &raw.auth_proxy_header else {
         for (field, set) in [
             (

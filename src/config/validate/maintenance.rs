@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Checker, KeyPath};
+use super::{Checker, Declarations, KeyPath, target_glob};
 use crate::config::raw;
 use crate::config::settings::*;
 
@@ -11,7 +11,6 @@ pub(super) fn alerting(
     path: &KeyPath,
     raw: raw::Alerting,
 ) -> Option<AlertingSettings> {
-    v.unknown(path, &raw.unknown);
     let window = v.optional_duration(
         path,
         "expected_dip_window",
@@ -30,14 +29,13 @@ pub(super) fn alerting(
 pub(super) fn windows(
     v: &mut Checker,
     raw: Vec<(KeyPath, raw::Maintenance)>,
-    targets: &[TargetSettings],
-    alarms: &[AlarmSettings],
+    declared: &Declarations,
 ) -> Vec<MaintenanceWindow> {
     v.unique_names(
         raw,
         "window",
         |w: &MaintenanceWindow| &w.name,
-        |v, path, m| window(v, path, m, targets, alarms),
+        |v, path, m| window(v, path, m, declared),
     )
 }
 
@@ -45,18 +43,16 @@ fn window(
     v: &mut Checker,
     path: &KeyPath,
     m: raw::Maintenance,
-    targets: &[TargetSettings],
-    alarms: &[AlarmSettings],
+    declared: &Declarations,
 ) -> Option<MaintenanceWindow> {
-    v.unknown(path, &m.unknown);
     let name = v
         .required(path, "name", &m.name)
         .and_then(|s| v.name(path.key("name"), s));
     let pattern = m.target.as_deref().unwrap_or("*");
-    let target = v.target_glob(path.key("target"), pattern, targets);
+    let target = target_glob(v, path.key("target"), pattern, &declared.targets);
     let names = m.alarms.clone().unwrap_or_default();
     for (i, a) in names.iter().enumerate() {
-        if !alarms.iter().any(|x| &x.name == a) {
+        if !declared.alarms.contains(a) {
             v.error(
                 path.key("alarms").index(i),
                 format!("{a:?} is not a configured alarm"),
@@ -79,13 +75,16 @@ fn window(
             None
         }),
     };
-    if duration.is_some_and(|d| d > Duration::from_secs(31 * 24 * 3600)) {
-        v.error(
-            path.key("duration"),
-            "must be at most 31 days (use a silence for longer)",
-        );
-        return None;
-    }
+    let duration = duration.filter(|d| {
+        let ok = *d <= Duration::from_secs(31 * 24 * 3600);
+        if !ok {
+            v.error(
+                path.key("duration"),
+                "must be at most 31 days (use a silence for longer)",
+            );
+        }
+        ok
+    });
     Some(MaintenanceWindow {
         name: name?,
         target: target?,

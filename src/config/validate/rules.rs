@@ -1,17 +1,18 @@
 //! `[[rules]]`: domain events mapped to invalidations.
 
-use super::{Checker, KeyPath};
+use super::{Checker, Declarations, Declared, KeyPath};
 use crate::config::raw;
 use crate::config::settings::*;
-use crate::domain::{TargetKind, TargetName};
+use crate::domain::TargetName;
 
 pub(super) fn all(
     v: &mut Checker,
     raw: Vec<(KeyPath, raw::Rule)>,
-    targets: &[TargetSettings],
+    declared: &Declarations,
+    valid: &[TargetSettings],
 ) -> Vec<RuleSettings> {
     raw.into_iter()
-        .filter_map(|(path, r)| rule(v, &path, r, targets))
+        .filter_map(|(path, r)| rule(v, &path, r, &declared.targets, valid))
         .collect()
 }
 
@@ -19,9 +20,9 @@ fn rule(
     v: &mut Checker,
     path: &KeyPath,
     r: raw::Rule,
-    targets: &[TargetSettings],
+    targets: &[Declared],
+    valid: &[TargetSettings],
 ) -> Option<RuleSettings> {
-    v.unknown(path, &r.unknown);
     let event = v.required(path, "event", &r.event).and_then(|e| {
         let ok = !e.is_empty()
             && e.chars().all(|c| {
@@ -38,21 +39,15 @@ fn rule(
     let mut redis = Vec::new();
     for (i, a) in r.redis.unwrap_or_default().into_iter().enumerate() {
         let at = path.key("redis").index(i);
-        v.unknown(&at, &a.unknown);
-        let Some(target) = target_of(
-            v,
-            &at,
-            &a.target,
-            targets,
-            &[TargetKind::Redis, TargetKind::Memcached],
-        ) else {
+        let Some(target) = target_of(v, &at, &a.target, targets, &["redis", "memcached"]) else {
             continue;
         };
         let kind = targets
             .iter()
             .find(|t| t.name == target)
-            .map(TargetSettings::kind);
-        if kind == Some(TargetKind::Memcached) {
+            .and_then(|t| t.kind)
+            .map(|k| k.name());
+        if kind == Some("memcached") {
             for (field, set) in [
                 ("patterns", !a.patterns.is_empty()),
                 ("tags", !a.tags.is_empty()),
@@ -75,21 +70,16 @@ fn rule(
     let mut cloudfront = Vec::new();
     for (i, a) in r.cloudfront.unwrap_or_default().into_iter().enumerate() {
         let at = path.key("cloudfront").index(i);
-        v.unknown(&at, &a.unknown);
-        let Some(target) = target_of(v, &at, &a.target, targets, &[TargetKind::Cloudfront]) else {
+        let Some(target) = target_of(v, &at, &a.target, targets, &["cloudfront"]) else {
             continue;
         };
-        let tags_enabled = targets.iter().any(|t| {
+        // Known only of a target whose own keys are valid; a broken one says so itself.
+        let tags_disabled = valid.iter().any(|t| {
             t.name == target
-                && matches!(
-                    t.source,
-                    TargetSource::Cloudfront {
-                        cache_tags: true,
-                        ..
-                    }
-                )
+                && t.config::<crate::targets::cloudfront::Config>()
+                    .is_some_and(|c| !c.cache_tags)
         });
-        if !a.tags.is_empty() && !tags_enabled {
+        if !a.tags.is_empty() && tags_disabled {
             v.error(
                 at.key("tags"),
                 format!(
@@ -113,8 +103,7 @@ fn rule(
     }
     let broadcast = r.broadcast.and_then(|b| {
         let at = path.key("broadcast");
-        v.unknown(&at, &b.unknown);
-        let target = target_of(v, &at, &b.target, targets, &[TargetKind::Redis]);
+        let target = target_of(v, &at, &b.target, targets, &["redis"]);
         let channel = v.required(&at, "channel", &b.channel).cloned();
         Some(Broadcast {
             target: target?,
@@ -140,8 +129,8 @@ fn target_of(
     v: &mut Checker,
     at: &KeyPath,
     name: &Option<String>,
-    targets: &[TargetSettings],
-    kinds: &[TargetKind],
+    targets: &[Declared],
+    kinds: &[&str],
 ) -> Option<TargetName> {
     let name = v.required(at, "target", name)?;
     let Some(t) = targets.iter().find(|t| t.name.as_str() == name) else {
@@ -151,14 +140,15 @@ fn target_of(
         );
         return None;
     };
-    if !kinds.contains(&t.kind()) {
-        let want: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+    // A target whose kind is unknown has that error already; its actions are not judged.
+    if let Some(kind) = t.kind
+        && !kinds.contains(&kind.name())
+    {
         v.error(
             at.key("target"),
             format!(
-                "{name:?} is a {} target; this action needs {}",
-                t.kind(),
-                want.join(" or ")
+                "{name:?} is a {kind} target; this action needs {}",
+                kinds.join(" or ")
             ),
         );
         return None;

@@ -9,13 +9,13 @@ use crate::config::settings::*;
 pub(super) fn all(
     v: &mut Checker,
     raw: Vec<(KeyPath, raw::Stream)>,
-    rules: &[RuleSettings],
+    events: &[String],
 ) -> Vec<StreamSettings> {
     v.unique_names(
         raw,
         "stream",
         |s: &StreamSettings| &s.name,
-        |v, path, s| stream(v, path, s, rules),
+        |v, path, s| stream(v, path, s, events),
     )
 }
 
@@ -23,9 +23,8 @@ fn stream(
     v: &mut Checker,
     path: &KeyPath,
     s: raw::Stream,
-    rules: &[RuleSettings],
+    events: &[String],
 ) -> Option<StreamSettings> {
-    v.unknown(path, &s.unknown);
     let name = v
         .required(path, "name", &s.name)
         .and_then(|n| v.name(path.key("name"), n));
@@ -56,7 +55,7 @@ fn stream(
         }
     };
     let event = v.required(path, "event", &s.event).and_then(|e| {
-        if rules.iter().any(|r| &r.event == e) {
+        if events.contains(e) {
             Some(e.clone())
         } else {
             v.error(

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::auth::Principal;
 use crate::collector::current::Current;
-use crate::collector::units::describe;
 use crate::config::TargetSettings;
 use crate::domain::{Scope, TargetName};
 use crate::http::{ApiError, AppState};
@@ -32,8 +31,8 @@ fn describe_target(t: &TargetSettings, status: Option<&TargetStatus>, latest: &[
     let now = Current::new(latest);
     json!({
         "name": t.name,
-        "kind": t.kind(),
-        "schedule": describe(&t.schedule),
+        "kind": t.kind,
+        "schedule": t.schedule.describe(),
         "up": status.map(|s| s.up),
         "last_poll_at": status.map(|s| s.last_poll_at),
         "last_success_at": status.and_then(|s| s.last_success_at),

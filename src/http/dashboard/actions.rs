@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Chrome, PageError, Person, page_with_status, see_other};
-use crate::domain::{Scope, TargetKind};
+use crate::domain::Scope;
 use crate::http::AppState;
 use crate::http::middleware::{AuditNote, Refusal};
 use crate::jobs::JobView;
@@ -31,17 +31,12 @@ fn lines(text: &str) -> Vec<String> {
 }
 
 /// The targets of `kinds` the person may act on with `scope`.
-fn targets_for(
-    state: &AppState,
-    person: &Person,
-    scope: Scope,
-    kinds: &[TargetKind],
-) -> Vec<String> {
+fn targets_for(state: &AppState, person: &Person, scope: Scope, kinds: &[&str]) -> Vec<String> {
     state
         .settings()
         .targets
         .iter()
-        .filter(|t| kinds.contains(&t.kind()))
+        .filter(|t| kinds.contains(&t.kind.name()))
         .filter(|t| person.0.principal.require_target(scope, &t.name).is_ok())
         .map(|t| t.name.to_string())
         .collect()
@@ -85,7 +80,7 @@ impl InvalidatePage {
     fn new(state: &AppState, person: &Person) -> Self {
         Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Scope::Invalidate, &[TargetKind::Cloudfront]),
+            targets: targets_for(state, person, Scope::Invalidate, &["cloudfront"]),
             target: String::new(),
             text: String::new(),
             items: Vec::new(),
@@ -273,12 +268,7 @@ impl PurgePage {
     fn new(state: &AppState, person: &Person) -> Self {
         Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(
-                state,
-                person,
-                Scope::Purge,
-                &[TargetKind::Redis, TargetKind::Memcached],
-            ),
+            targets: targets_for(state, person, Scope::Purge, &["redis", "memcached"]),
             target: String::new(),
             keys: String::new(),
             patterns: String::new(),

@@ -95,6 +95,7 @@ pub enum Unit {
     Ratio,
     Count,
     Bytes,
+    Milliseconds,
 }
 
 fn value_label(v: f64, unit: Unit) -> String {
@@ -106,6 +107,8 @@ fn value_label(v: f64, unit: Unit) -> String {
         Unit::Bytes if v >= 1_073_741_824.0 => format!("{:.1} GiB", v / 1_073_741_824.0),
         Unit::Bytes if v >= 1_048_576.0 => format!("{:.1} MiB", v / 1_048_576.0),
         Unit::Bytes => format!("{:.0} KiB", v / 1024.0),
+        Unit::Milliseconds if v >= 1000.0 => format!("{:.1} s", v / 1000.0),
+        Unit::Milliseconds => format!("{v:.0} ms"),
     }
 }
 
@@ -218,6 +221,7 @@ impl Chart {
                 Unit::Ratio => "percent",
                 Unit::Count => "count per interval",
                 Unit::Bytes => "bytes",
+                Unit::Milliseconds => "milliseconds",
             }
             .to_owned(),
             empty: series.iter().all(|s| s.points.is_empty()),

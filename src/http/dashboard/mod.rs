@@ -62,10 +62,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// Evictions as each source names them: CloudWatch and Memcached `evictions`, Redis
-/// `evicted_keys` (INFO's own name).
-const EVICTIONS: [&str; 2] = ["evictions", "evicted_keys"];
-
 /// A time for people: UTC to the second.
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

@@ -13,10 +13,9 @@ use serde::Deserialize;
 use super::sparkline;
 use super::{Chrome, PageError, Person};
 use crate::collector::current::Current;
-use crate::collector::units::describe;
-use crate::domain::TargetKind;
 use crate::http::AppState;
 use crate::store::{Resolution, now_ms};
+use crate::targets::{KINDS, Kind, Role};
 
 /// Rows per page.
 pub const PAGE_SIZE: usize = 100;
@@ -85,15 +84,21 @@ fn bytes(v: f64) -> String {
     format!("{v:.1} {}", UNITS[i])
 }
 
-/// Memory in use as each source reports it: CloudWatch a share, Redis and Memcached bytes.
-fn memory(c: &Current) -> String {
-    if let Some(s) = c.get("memory_usage") {
+/// Memory in use, as the kind says it reports it: a share (CloudWatch), or bytes used of a
+/// limit (Redis, Memcached).
+fn memory(c: &Current, kind: Kind) -> String {
+    if let Some(s) = kind
+        .series_with(Role::MemoryShare)
+        .and_then(|m| c.get(m.name))
+    {
         return format!("{:.0} %", s.value * 100.0);
     }
-    let used = c.get("used_memory").or_else(|| c.get("bytes"));
-    let limit = c
-        .get("maxmemory")
-        .or_else(|| c.get("limit_maxbytes"))
+    let used = kind
+        .series_with(Role::MemoryUsed)
+        .and_then(|m| c.get(m.name));
+    let limit = kind
+        .series_with(Role::MemoryLimit)
+        .and_then(|m| c.get(m.name))
         .filter(|s| s.value > 0.0);
     match (used, limit) {
         (Some(u), Some(l)) => format!("{} of {}", bytes(u.value), bytes(l.value)),
@@ -108,12 +113,13 @@ fn hh_mm(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The hit rate now; for a target that is down, the last one measured and when.
-fn hit_rate(c: &Current, down: bool) -> String {
-    match c.get("hit_rate") {
+/// The hit rate now (`series`, the one its kind shows first); for a target that is down,
+/// the last one measured and when.
+fn hit_rate(c: &Current, series: &str, down: bool) -> String {
+    match c.get(series) {
         None => String::new(),
         Some(s) if down => format!("{:.1} % (at {}; target down)", s.value * 100.0, hh_mm(s.ts)),
-        Some(s) if c.is_behind("hit_rate") => {
+        Some(s) if c.is_behind(series) => {
             format!(
                 "{:.1} % (at {}; no traffic since)",
                 s.value * 100.0,
@@ -137,17 +143,19 @@ fn count(v: f64) -> String {
     out
 }
 
-/// A day of hit rate for each of `names`: hourly rollups, then 5-minute ones for the last
-/// [`RECENT_MS`] (the hour being rolled up now). About 30 points a row, which is all a
-/// 160-pixel sparkline can show, read in two queries for the whole page.
+/// A day of hit rate for each of `names`, all of whose kinds call it `series`: hourly
+/// rollups, then 5-minute ones for the last [`RECENT_MS`] (the hour being rolled up now).
+/// About 30 points a row, which is all a 160-pixel sparkline can show, read in two queries
+/// for the whole page.
 async fn sparklines(
     state: &AppState,
     names: &[&str],
+    series: &str,
     now: i64,
 ) -> HashMap<String, Vec<(i64, f64)>> {
     let recent_from = now - RECENT_MS;
     let read = |from: i64, to: i64, r: Resolution| {
-        state.store.read_series_many(names, "hit_rate", from, to, r)
+        state.store.read_series_many(names, series, from, to, r)
     };
     let (hourly, recent) = tokio::join!(
         read(
@@ -175,21 +183,16 @@ pub async fn page(
 ) -> Result<Overview, PageError> {
     let who = &person.0.principal;
     let settings = state.settings();
-    let wanted_kind = TargetKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == filter.tier);
+    let wanted_kind = Kind::named(&filter.tier);
     let q = filter.q.trim().to_lowercase();
     let mut visible: Vec<_> = settings
         .targets
         .iter()
         .filter(|t| who.may_access(&t.name))
-        .filter(|t| wanted_kind.is_none_or(|k| t.kind() == k))
+        .filter(|t| wanted_kind.is_none_or(|k| t.kind == k))
         .filter(|t| q.is_empty() || t.name.as_str().contains(&q))
         .collect();
-    let tier_of = |k: TargetKind| TargetKind::TIERS.iter().position(|t| *t == k);
-    visible.sort_by(|a, b| {
-        (tier_of(a.kind()), a.name.as_str()).cmp(&(tier_of(b.kind()), b.name.as_str()))
-    });
+    visible.sort_by(|a, b| (a.kind.tier(), a.name.as_str()).cmp(&(b.kind.tier(), b.name.as_str())));
     let matching = visible.len();
     let pages = matching.div_ceil(PAGE_SIZE).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
@@ -204,11 +207,34 @@ pub async fn page(
         .latest_samples_of(&names, now - 30 * 60_000)
         .await
         .unwrap_or_default();
-    let lines = sparklines(&state, &names, now).await;
-    // Evictions over the sparkline's day, not the latest interval's handful.
+    // The hit rate a kind shows first (DAX: its item cache's), one read per such series.
+    let hit_series = |t: &crate::config::TargetSettings| {
+        t.kind
+            .series_with(Role::HitRatio)
+            .map(|s| s.name)
+            .unwrap_or("hit_rate")
+    };
+    let mut lines = HashMap::new();
+    let mut by_series: HashMap<&str, Vec<&str>> = HashMap::new();
+    for t in shown {
+        by_series
+            .entry(hit_series(t))
+            .or_default()
+            .push(t.name.as_str());
+    }
+    for (series, of) in &by_series {
+        lines.extend(sparklines(&state, of, series, now).await);
+    }
+    // Evictions over the sparkline's day, not the latest interval's handful, under whatever
+    // name each kind records them.
+    let mut evicted_series: Vec<&str> = KINDS
+        .iter()
+        .filter_map(|k| Kind(*k).series_with(Role::Evictions).map(|s| s.name))
+        .collect();
+    evicted_series.dedup();
     let evicted = state
         .store
-        .sum_series_many(&names, &super::EVICTIONS, now - DAY_MS, now)
+        .sum_series_many(&names, &evicted_series, now - DAY_MS, now)
         .await
         .unwrap_or_default();
     let mut firing: HashMap<String, usize> = HashMap::new();
@@ -232,19 +258,19 @@ pub async fn page(
         let gap = 2 * Resolution::OneHour.bucket_ms();
         let row = Row {
             name: t.name.to_string(),
-            kind: t.kind().as_str(),
-            schedule: describe(&t.schedule),
+            kind: t.kind.name(),
+            schedule: t.schedule.describe(),
             state: match status {
                 None => "pending",
                 Some(s) if s.up => "up",
                 Some(_) => "down",
             },
-            hit_rate: hit_rate(&current, down),
+            hit_rate: hit_rate(&current, hit_series(t), down),
             evictions: evicted
                 .get(t.name.as_str())
                 .map(|v| count(*v))
                 .unwrap_or_default(),
-            memory: match memory(&current) {
+            memory: match memory(&current, t.kind) {
                 m if down && !m.is_empty() => format!("{m} (before it went down)"),
                 m => m,
             },
@@ -262,7 +288,7 @@ pub async fn page(
                 &format!("hit rate of {}, last 24 hours", t.name),
             ),
         };
-        let label = t.kind().label();
+        let label = t.kind.label();
         match tiers.last_mut() {
             Some(tier) if tier.label == label => tier.rows.push(row),
             _ => tiers.push(Tier {
@@ -283,10 +309,7 @@ pub async fn page(
         matching,
         q: filter.q.clone(),
         tier: filter.tier.clone(),
-        kinds: TargetKind::TIERS
-            .iter()
-            .map(|k| (k.as_str(), k.label()))
-            .collect(),
+        kinds: KINDS.iter().map(|k| (k.name(), k.label())).collect(),
         page,
         pages,
     })

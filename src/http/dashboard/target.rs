@@ -12,6 +12,36 @@ use crate::domain::{Scope, TargetName};
 use crate::http::AppState;
 use crate::http::api::series::choose_resolution;
 use crate::store::{Annotation, SeriesQuery, now_ms};
+use crate::targets::{Role, Series as TargetSeries};
+
+/// The charts a target page can show: (id, title, the roles of the series drawn). A kind
+/// gets those of its series' roles, in this order.
+const CHARTS: &[(&str, &str, &[Role])] = &[
+    ("chart-hit-rate", "Hit rate", &[Role::HitRatio]),
+    (
+        "chart-traffic",
+        "Requests, hits and misses",
+        &[Role::Requests, Role::Hits, Role::Misses],
+    ),
+    ("chart-evictions", "Evictions", &[Role::Evictions]),
+    (
+        "chart-memory",
+        "Memory",
+        &[Role::MemoryShare, Role::MemoryUsed, Role::MemoryLimit],
+    ),
+    ("chart-errors", "Errors", &[Role::ErrorRatio]),
+    ("chart-latency", "Latency", &[Role::Latency]),
+];
+
+/// How a series' unit is drawn.
+fn unit_of(unit: crate::targets::Unit) -> Unit {
+    match unit {
+        crate::targets::Unit::Ratio => Unit::Ratio,
+        crate::targets::Unit::Count => Unit::Count,
+        crate::targets::Unit::Bytes => Unit::Bytes,
+        crate::targets::Unit::Milliseconds => Unit::Milliseconds,
+    }
+}
 
 /// The spans offered, as (query value, label, milliseconds).
 const SPANS: [(&str, &str, i64); 5] = [
@@ -153,93 +183,46 @@ pub async fn page(
                 .map(|p| p.into_iter().map(|p| (p.ts, p.value)).collect::<Vec<_>>())
         }
     };
-    let hit_rate = read("hit_rate").await?;
-    let (requests, hits, misses) = (
-        read("requests").await?,
-        read("hits").await?,
-        read("misses").await?,
-    );
-    // The first of the names a source may use that has data.
-    let mut evictions = Vec::new();
-    for name in super::EVICTIONS {
-        evictions = read(name).await?;
-        if !evictions.is_empty() {
-            break;
+    // Each chart draws the kind's series of its roles, so a CloudFront target charts
+    // requests, errors and origin latency where a Redis one charts evictions and memory.
+    let mut charts = Vec::new();
+    for (id, title, roles) in CHARTS {
+        let rows: Vec<&'static TargetSeries> = target
+            .kind
+            .series()
+            .iter()
+            .filter(|s| roles.contains(&s.role))
+            .collect();
+        let Some(first) = rows.first() else {
+            continue;
+        };
+        let mut points = Vec::with_capacity(rows.len());
+        for row in &rows {
+            points.push((row.name.replace('_', " "), read(row.name).await?));
         }
-    }
-    let (mut memory_label, mut memory_unit, mut memory) =
-        ("memory in use", Unit::Ratio, Vec::new());
-    for (name, label, unit) in [
-        ("memory_usage", "memory in use", Unit::Ratio),
-        ("used_memory", "used_memory", Unit::Bytes),
-        ("bytes", "bytes in use", Unit::Bytes),
-    ] {
-        let points = read(name).await?;
-        if !points.is_empty() {
-            (memory_label, memory_unit, memory) = (label, unit, points);
-            break;
-        }
-    }
-    let chart = |id: &str, title: &str, unit: Unit, series: &[Series]| {
-        Chart::new(id, title, unit, series, &happenings, from, to, gap)
+        let series: Vec<Series> = points
+            .iter()
+            .map(|(label, points)| Series { label, points })
+            .collect();
+        charts.push(
+            Chart::new(
+                id,
+                title,
+                unit_of(first.unit),
+                &series,
+                &happenings,
+                from,
+                to,
+                gap,
+            )
             .render()
-            .map_err(|e| PageError::from(crate::http::ApiError::internal(&e)))
-    };
-    let mut traffic = Vec::new();
-    for (label, points) in [
-        ("requests", &requests),
-        ("hits", &hits),
-        ("misses", &misses),
-    ] {
-        if !points.is_empty() {
-            traffic.push(Series { label, points });
-        }
+            .map_err(|e| PageError::from(crate::http::ApiError::internal(&e)))?,
+        );
     }
-    if traffic.is_empty() {
-        traffic.push(Series {
-            label: "hits",
-            points: &hits,
-        });
-    }
-    let charts = vec![
-        chart(
-            "chart-hit-rate",
-            "Hit rate",
-            Unit::Ratio,
-            &[Series {
-                label: "hit rate",
-                points: &hit_rate,
-            }],
-        )?,
-        chart(
-            "chart-traffic",
-            "Requests, hits and misses",
-            Unit::Count,
-            &traffic,
-        )?,
-        chart(
-            "chart-evictions",
-            "Evictions",
-            Unit::Count,
-            &[Series {
-                label: "evictions",
-                points: &evictions,
-            }],
-        )?,
-        chart(
-            "chart-memory",
-            "Memory",
-            memory_unit,
-            &[Series {
-                label: memory_label,
-                points: &memory,
-            }],
-        )?,
-    ];
     Ok(TargetPage {
         chrome: Chrome::new(&state, &person),
         name: target.name.to_string(),
-        kind: target.kind().label(),
+        kind: target.kind.label(),
         span,
         spans: SPANS.iter().map(|(v, l, _)| (*v, *l)).collect(),
         node,

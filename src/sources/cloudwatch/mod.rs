@@ -1,10 +1,12 @@
 //! CloudWatch-backed targets (ElastiCache, CloudFront, API Gateway, DAX), polled in batches:
 //! every target of one region and schedule shares GetMetricData calls of at most 500 queries,
-//! because CloudWatch bills per metric requested and throttles per call.
+//! because CloudWatch bills per metric requested and throttles per call. What each target
+//! asks for is its kind's ([`CloudWatchQueries`]).
 
 pub mod plan;
 
-use std::collections::HashMap;
+pub use plan::{Answers, CloudWatchQueries, MetricSpec};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,9 +15,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use futures_util::future::BoxFuture;
 
-use self::plan::{Answers, MetricSpec, samples_for, specs_for};
 use super::{PollError, Polled, Source};
-use crate::config::TargetSettings;
 
 /// CloudWatch's limit of metric queries in one GetMetricData call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -29,8 +29,11 @@ pub struct CallCounter {
     pub metrics_requested: AtomicU64,
 }
 
+/// One target of a batch: its name and what it asks for.
+pub type Queried = (String, Arc<dyn CloudWatchQueries>);
+
 pub struct CloudWatchSource {
-    targets: Vec<TargetSettings>,
+    targets: Vec<Queried>,
     client: aws_sdk_cloudwatch::Client,
     lookback: Duration,
     counter: Arc<CallCounter>,
@@ -38,7 +41,7 @@ pub struct CloudWatchSource {
 
 impl CloudWatchSource {
     pub fn new(
-        targets: Vec<TargetSettings>,
+        targets: Vec<Queried>,
         client: aws_sdk_cloudwatch::Client,
         lookback: Duration,
         counter: Arc<CallCounter>,
@@ -83,15 +86,15 @@ fn query(id: String, s: &MetricSpec) -> MetricDataQuery {
 
 impl Source for CloudWatchSource {
     fn targets(&self) -> Vec<String> {
-        self.targets.iter().map(|t| t.name.to_string()).collect()
+        self.targets.iter().map(|(name, _)| name.clone()).collect()
     }
 
     fn poll(&self, now: i64) -> BoxFuture<'_, Result<Polled, PollError>> {
         Box::pin(async move {
             // Every query of this poll, with the (target, spec) it answers.
             let mut index: Vec<(usize, MetricSpec)> = Vec::new();
-            for (t, target) in self.targets.iter().enumerate() {
-                index.extend(specs_for(target).into_iter().map(|s| (t, s)));
+            for (t, (_, queries)) in self.targets.iter().enumerate() {
+                index.extend(queries.metrics().into_iter().map(|s| (t, s)));
             }
             let end = now.div_euclid(60_000) * 60_000;
             let start = end - self.lookback.as_millis() as i64;
@@ -144,50 +147,14 @@ impl Source for CloudWatchSource {
                 }
             }
             let mut polled = Polled::default();
-            for (target, a) in self.targets.iter().zip(answers) {
-                let (samples, notice) = samples_for(target, a);
+            for ((name, queries), a) in self.targets.iter().zip(answers) {
+                let (samples, notice) = queries.samples(name, a);
                 polled.samples.extend(samples);
                 if let Some(n) = notice {
-                    polled.notices.push((target.name.to_string(), n));
+                    polled.notices.push((name.clone(), n));
                 }
             }
             Ok(polled)
         })
     }
-}
-
-/// The region a CloudWatch target is read in: us-east-1 for CloudFront, else its own or the
-/// configured default (`None`: the SDK's default chain).
-pub fn region_of(target: &TargetSettings, default: Option<&str>) -> Option<String> {
-    use crate::config::TargetSource as S;
-    match &target.source {
-        S::Cloudfront { .. } => Some(crate::aws::CLOUDFRONT_REGION.to_owned()),
-        S::Elasticache { region, .. } | S::Apigateway { region, .. } | S::Dax { region, .. } => {
-            region.clone().or_else(|| default.map(str::to_owned))
-        }
-        S::Redis { .. } | S::Memcached { .. } => None,
-    }
-}
-
-/// How many metrics each target requests per poll (for the cost estimate).
-pub fn metrics_per_poll(target: &TargetSettings) -> usize {
-    specs_for(target).len()
-}
-
-/// Groups CloudWatch targets that can share calls: same region, same schedule.
-pub fn group_targets(
-    targets: &[TargetSettings],
-    default_region: Option<&str>,
-) -> Vec<(Option<String>, Vec<TargetSettings>)> {
-    let mut groups: HashMap<(Option<String>, String), Vec<TargetSettings>> = HashMap::new();
-    for t in targets.iter().filter(|t| t.kind().is_cloudwatch()) {
-        let key = (region_of(t, default_region), format!("{:?}", t.schedule));
-        groups.entry(key).or_default().push(t.clone());
-    }
-    let mut out: Vec<_> = groups
-        .into_iter()
-        .map(|((region, _), ts)| (region, ts))
-        .collect();
-    out.sort_by(|a, b| (&a.0, a.1[0].name.as_str()).cmp(&(&b.0, b.1[0].name.as_str())));
-    out
 }

@@ -1,12 +1,10 @@
-//! What to ask CloudWatch for each target, and how the answers become samples (pure).
-//!
-//! Namespaces, metric names, dimensions and statistics follow DESIGN §2. Ratios AWS publishes
-//! (ElastiCache Redis and CloudFront `CacheHitRate`, in percent) are scaled to 0-1; ratios it
-//! does not publish are computed here from hit and miss sums, never with metric math.
+//! What a CloudWatch-backed target asks for and how its answers become samples (pure). Each
+//! kind says which metrics it needs ([`CloudWatchQueries`]); the helpers here are what those
+//! answers have in common: ratios AWS publishes in percent are scaled to 0-1, and ratios it
+//! does not publish are computed from hit and miss sums, never with metric math.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::config::{CacheEngine, TargetSettings, TargetSource};
 use crate::store::Sample;
 
 /// One metric to request for one target.
@@ -22,7 +20,11 @@ pub struct MetricSpec {
     pub scale: f64,
 }
 
-fn spec(
+/// Multiplies a percentage into a ratio.
+pub const PERCENT: f64 = 0.01;
+
+/// A metric of `namespace` with `dims`, stored as `series`.
+pub fn spec(
     namespace: &'static str,
     metric: &'static str,
     stat: &'static str,
@@ -40,205 +42,105 @@ fn spec(
     }
 }
 
-/// The metrics polled for one target; empty for kinds CloudWatch does not serve.
-pub fn specs_for(target: &TargetSettings) -> Vec<MetricSpec> {
-    const PCT: f64 = 0.01;
-    match &target.source {
-        TargetSource::Elasticache {
-            cache_cluster_id,
-            engine,
-            ..
-        } => {
-            let d = [("CacheClusterId", cache_cluster_id.as_str())];
-            let ns = "AWS/ElastiCache";
-            let mut v = match engine {
-                CacheEngine::Redis => vec![
-                    spec(ns, "CacheHitRate", "Average", &d, "hit_rate", PCT),
-                    spec(ns, "CacheHits", "Sum", &d, "hits", 1.0),
-                    spec(ns, "CacheMisses", "Sum", &d, "misses", 1.0),
-                    spec(
-                        ns,
-                        "DatabaseMemoryUsagePercentage",
-                        "Average",
-                        &d,
-                        "memory_usage",
-                        PCT,
-                    ),
-                ],
-                CacheEngine::Memcached => vec![
-                    spec(ns, "GetHits", "Sum", &d, "hits", 1.0),
-                    spec(ns, "GetMisses", "Sum", &d, "misses", 1.0),
-                ],
-            };
-            v.push(spec(ns, "Evictions", "Sum", &d, "evictions", 1.0));
-            v.push(spec(
-                ns,
-                "CurrConnections",
-                "Average",
-                &d,
-                "curr_connections",
-                1.0,
-            ));
-            v
-        }
-        TargetSource::Cloudfront {
-            distribution_id, ..
-        } => {
-            let d = [
-                ("DistributionId", distribution_id.as_str()),
-                ("Region", "Global"),
-            ];
-            let ns = "AWS/CloudFront";
-            vec![
-                spec(ns, "CacheHitRate", "Average", &d, "hit_rate", PCT),
-                spec(ns, "Requests", "Sum", &d, "requests", 1.0),
-                spec(ns, "4xxErrorRate", "Average", &d, "error_rate_4xx", PCT),
-                spec(ns, "5xxErrorRate", "Average", &d, "error_rate_5xx", PCT),
-                spec(ns, "OriginLatency", "Average", &d, "origin_latency_ms", 1.0),
-                spec(ns, "BytesDownloaded", "Sum", &d, "bytes_downloaded", 1.0),
-            ]
-        }
-        TargetSource::Apigateway {
-            api_name, stage, ..
-        } => {
-            let d = [("ApiName", api_name.as_str()), ("Stage", stage.as_str())];
-            let ns = "AWS/ApiGateway";
-            vec![
-                spec(ns, "CacheHitCount", "Sum", &d, "hits", 1.0),
-                spec(ns, "CacheMissCount", "Sum", &d, "misses", 1.0),
-                spec(ns, "Count", "Sum", &d, "requests", 1.0),
-                spec(ns, "Latency", "Average", &d, "latency_ms", 1.0),
-            ]
-        }
-        TargetSource::Dax { cluster_id, .. } => {
-            let d = [("ClusterId", cluster_id.as_str())];
-            let ns = "AWS/DAX";
-            vec![
-                spec(ns, "ItemCacheHits", "Sum", &d, "item_hits", 1.0),
-                spec(ns, "ItemCacheMisses", "Sum", &d, "item_misses", 1.0),
-                spec(ns, "QueryCacheHits", "Sum", &d, "query_hits", 1.0),
-                spec(ns, "QueryCacheMisses", "Sum", &d, "query_misses", 1.0),
-                spec(ns, "EvictedSize", "Sum", &d, "evicted_size", 1.0),
-            ]
-        }
-        TargetSource::Redis { .. } | TargetSource::Memcached { .. } => Vec::new(),
-    }
-}
-
 /// Datapoints returned for one target: series → (timestamp ms → value, already scaled).
 pub type Answers = HashMap<&'static str, BTreeMap<i64, f64>>;
 
-/// Samples (and an optional notice) for one target from its answers.
-pub fn samples_for(target: &TargetSettings, mut answers: Answers) -> (Vec<Sample>, Option<String>) {
-    let name = target.name.as_str();
-    let mut notice = None;
-    let mut out = Vec::new();
-    let ratio = |out: &mut Vec<Sample>,
-                 series: &str,
-                 hits: &BTreeMap<i64, f64>,
-                 misses: &BTreeMap<i64, f64>| {
-        let stamps: BTreeSet<i64> = hits.keys().chain(misses.keys()).copied().collect();
-        for ts in stamps {
-            // Within one answer, a missing side had no events: 0.
+/// What a CloudWatch-backed target asks for, and how its answers become samples.
+pub trait CloudWatchQueries: Send + Sync + std::fmt::Debug {
+    /// The metrics polled each time.
+    fn metrics(&self) -> Vec<MetricSpec>;
+
+    /// Samples of `target` from its answers, and a notice for the operator (a metric the
+    /// resource does not publish). By default every answer is stored as its series.
+    fn samples(&self, target: &str, answers: Answers) -> (Vec<Sample>, Option<String>) {
+        (plain(target, answers), None)
+    }
+}
+
+/// Every answer as a sample of its series, in time order.
+pub fn plain(target: &str, answers: Answers) -> Vec<Sample> {
+    let mut out: Vec<Sample> = answers
+        .into_iter()
+        .flat_map(|(series, points)| {
+            points
+                .into_iter()
+                .map(move |(ts, v)| Sample::new(target, "", series, ts, v))
+        })
+        .collect();
+    sort(&mut out);
+    out
+}
+
+/// Samples in the order they are written: by time, then series.
+pub fn sort(samples: &mut [Sample]) {
+    samples.sort_by(|a, b| (a.ts, &a.series).cmp(&(b.ts, &b.series)));
+}
+
+/// `series` as hits over hits + misses at each minute either has; a minute where one side is
+/// absent had none of it; a minute without traffic has no ratio at all.
+pub fn ratio(
+    target: &str,
+    series: &str,
+    hits: Option<&BTreeMap<i64, f64>>,
+    misses: Option<&BTreeMap<i64, f64>>,
+) -> Vec<Sample> {
+    let empty = BTreeMap::new();
+    let (hits, misses) = (hits.unwrap_or(&empty), misses.unwrap_or(&empty));
+    let stamps: BTreeSet<i64> = hits.keys().chain(misses.keys()).copied().collect();
+    stamps
+        .into_iter()
+        .filter_map(|ts| {
             let (h, m) = (
                 hits.get(&ts).copied().unwrap_or(0.0),
                 misses.get(&ts).copied().unwrap_or(0.0),
             );
-            if h + m > 0.0 {
-                out.push(Sample::ratio(name, "", series, ts, h, h + m));
-            }
-        }
-    };
-    match &target.source {
-        TargetSource::Dax { .. } => {
-            // DAX publishes some metrics only when they are non-zero: at any minute where one
-            // of them has a datapoint, the others' absence means zero.
-            let stamps: BTreeSet<i64> = answers.values().flat_map(|m| m.keys().copied()).collect();
-            for series in [
-                "item_hits",
-                "item_misses",
-                "query_hits",
-                "query_misses",
-                "evicted_size",
-            ] {
-                let m = answers.entry(series).or_default();
-                for ts in &stamps {
-                    m.entry(*ts).or_insert(0.0);
-                }
-            }
-            ratio(
-                &mut out,
-                "item_hit_rate",
-                &answers["item_hits"],
-                &answers["item_misses"],
-            );
-            ratio(
-                &mut out,
-                "query_hit_rate",
-                &answers["query_hits"],
-                &answers["query_misses"],
-            );
-        }
-        TargetSource::Apigateway { .. }
-        | TargetSource::Elasticache {
-            engine: CacheEngine::Memcached,
-            ..
-        } => {
-            let empty = BTreeMap::new();
-            ratio(
-                &mut out,
-                "hit_rate",
-                answers.get("hits").unwrap_or(&empty),
-                answers.get("misses").unwrap_or(&empty),
-            );
-        }
-        TargetSource::Elasticache {
-            engine: CacheEngine::Redis,
-            ..
-        } => {
-            // Published rate; weighted by hits + misses when those are there, so rollups
-            // can sum them.
-            let rates = answers.remove("hit_rate").unwrap_or_default();
-            for (ts, rate) in rates {
-                let h = answers.get("hits").and_then(|m| m.get(&ts)).copied();
-                let m = answers.get("misses").and_then(|m| m.get(&ts)).copied();
-                out.push(match (h, m) {
-                    (Some(h), Some(m)) if h + m > 0.0 => Sample {
-                        value: rate,
-                        ..Sample::ratio(name, "", "hit_rate", ts, h, h + m)
-                    },
-                    _ => Sample::new(name, "", "hit_rate", ts, rate),
-                });
-            }
-        }
-        TargetSource::Cloudfront {
-            distribution_id, ..
-        } => {
-            let rates = answers.remove("hit_rate").unwrap_or_default();
-            let requests = answers.get("requests").cloned().unwrap_or_default();
-            if rates.is_empty() && requests.values().any(|r| *r > 0.0) {
-                notice = Some(format!(
-                    "CloudWatch has requests but no CacheHitRate for distribution {distribution_id}: \
-                     enable the distribution's additional metrics to get its hit rate"
-                ));
-            }
-            for (ts, rate) in rates {
-                out.push(match requests.get(&ts) {
-                    Some(r) if *r > 0.0 => Sample {
-                        value: rate,
-                        ..Sample::ratio(name, "", "hit_rate", ts, rate * r, *r)
-                    },
-                    _ => Sample::new(name, "", "hit_rate", ts, rate),
-                });
-            }
-        }
-        TargetSource::Redis { .. } | TargetSource::Memcached { .. } => {}
+            (h + m > 0.0).then(|| Sample::ratio(target, "", series, ts, h, h + m))
+        })
+        .collect()
+}
+
+/// A published ratio (already 0-1), weighted by `volume` where it has a datapoint at the
+/// same minute, so rollups can sum numerator and denominator.
+pub fn weighted(
+    target: &str,
+    series: &str,
+    rates: BTreeMap<i64, f64>,
+    volume: impl Fn(i64) -> Option<f64>,
+) -> Vec<Sample> {
+    rates
+        .into_iter()
+        .map(|(ts, rate)| match volume(ts) {
+            Some(v) if v > 0.0 => Sample {
+                value: rate,
+                ..Sample::ratio(target, "", series, ts, rate * v, v)
+            },
+            _ => Sample::new(target, "", series, ts, rate),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ratio_has_no_datapoint_without_traffic_and_a_missing_side_counts_zero() {
+        let hits = BTreeMap::from([(60_000, 9.0), (120_000, 0.0)]);
+        let misses = BTreeMap::from([(60_000, 1.0), (180_000, 4.0)]);
+        let s = ratio("t", "hit_rate", Some(&hits), Some(&misses));
+        let shown: Vec<(i64, f64)> = s.iter().map(|s| (s.ts, s.value)).collect();
+        assert_eq!(shown, [(60_000, 0.9), (180_000, 0.0)]);
+        assert_eq!((s[0].num, s[0].den), (Some(9.0), Some(10.0)));
     }
-    for (series, points) in answers {
-        for (ts, v) in points {
-            out.push(Sample::new(name, "", series, ts, v));
-        }
+
+    #[test]
+    fn a_published_ratio_is_weighted_where_the_volume_is_known() {
+        let rates = BTreeMap::from([(60_000, 0.5), (120_000, 0.8)]);
+        let s = weighted("t", "hit_rate", rates, |ts| (ts == 60_000).then_some(10.0));
+        assert_eq!(
+            (s[0].value, s[0].num, s[0].den),
+            (0.5, Some(5.0), Some(10.0))
+        );
+        assert_eq!((s[1].value, s[1].den), (0.8, None));
     }
-    out.sort_by(|a, b| (a.ts, &a.series).cmp(&(b.ts, &b.series)));
-    (out, notice)
 }

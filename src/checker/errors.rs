@@ -33,13 +33,21 @@ impl KeyPath {
         Self(v)
     }
 
+    /// This path, ending at key `k`: unchanged when it already does.
+    pub fn with_last_key(&self, k: &str) -> Self {
+        match self.0.last() {
+            Some(Segment::Key(last)) if last == k => self.clone(),
+            _ => self.key(k),
+        }
+    }
+
     /// The steps, outermost first.
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }
 
     /// Appends the path serde reported inside a value at this path.
-    pub(crate) fn join_serde(&self, inner: &serde_path_to_error::Path) -> Self {
+    pub fn join_serde(&self, inner: &serde_path_to_error::Path) -> Self {
         use serde_path_to_error::Segment as S;
         let mut out = self.clone();
         for seg in inner.iter() {
@@ -124,7 +132,7 @@ impl ConfigErrors {
     }
 
     /// Orders the errors as they stand in the file; overrides and defaults go last.
-    pub(crate) fn sort_by_origin(&mut self) {
+    pub fn sort_by_origin(&mut self) {
         self.0.sort_by_key(|e| match e.origin {
             Origin::Line(n) => n,
             _ => usize::MAX,
@@ -141,7 +149,7 @@ impl ConfigErrors {
         self.0.iter()
     }
 
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut ConfigError> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut ConfigError> {
         self.0.iter_mut()
     }
 

@@ -1,0 +1,213 @@
+//! `[[alarms]]`: what is alerted on, checked against the targets and notifiers declared.
+
+use super::{Checker, Declarations, KeyPath, target_glob};
+use crate::config::raw;
+use crate::config::settings::*;
+use crate::targets::{KINDS, Kind, Unit};
+
+pub(super) fn all(
+    v: &mut Checker,
+    raw: Vec<(KeyPath, raw::Alarm)>,
+    declared: &Declarations,
+) -> Vec<AlarmSettings> {
+    v.unique_names(
+        raw,
+        "alarm",
+        |a: &AlarmSettings| &a.name,
+        |v, path, a| alarm(v, path, a, declared),
+    )
+}
+
+fn alarm(
+    v: &mut Checker,
+    path: &KeyPath,
+    a: raw::Alarm,
+    declared: &Declarations,
+) -> Option<AlarmSettings> {
+    let targets = &declared.targets;
+    let name = v
+        .required(path, "name", &a.name)
+        .and_then(|s| v.name(path.key("name"), s));
+    let target = v
+        .required(path, "target", &a.target)
+        .and_then(|pattern| target_glob(v, path.key("target"), pattern, targets));
+    let metric = v.required(path, "metric", &a.metric).and_then(|m| {
+        let ok = !m.is_empty()
+            && m.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            v.error(
+                path.key("metric"),
+                format!("{m:?} is not a series name like \"hit_rate\""),
+            );
+        }
+        ok.then(|| m.clone())
+    });
+    // An alarm on a series none of its targets records could never fire.
+    if let (Some(m), Some(pattern)) = (&metric, &a.target)
+        && let Ok(glob) = globset::Glob::new(pattern)
+    {
+        let matcher = glob.compile_matcher();
+        let kinds: Vec<Kind> = targets
+            .iter()
+            .filter(|t| matcher.is_match(t.name.as_str()))
+            .filter_map(|t| t.kind)
+            .collect();
+        if !kinds.is_empty() && !kinds.iter().any(|k| k.series_named(m).is_some()) {
+            let mut known: Vec<&str> = kinds
+                .iter()
+                .flat_map(|k| std::iter::once("up").chain(k.series().iter().map(|s| s.name)))
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            v.error(
+                path.key("metric"),
+                format!(
+                    "{m:?} is not a series of the targets it watches; they record {}",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    let condition = condition(v, path, &a, metric.as_deref());
+    let datapoints = match a.datapoints.as_deref() {
+        None => Some((1, 1)),
+        Some(text) => datapoints(text).or_else(|| {
+            v.error(
+                path.key("datapoints"),
+                format!("{text:?} is not \"M of N\" with 1 <= M <= N <= 100, like \"3 of 5\""),
+            );
+            None
+        }),
+    };
+    let missing = match a.missing.as_deref().unwrap_or("missing") {
+        "missing" => Some(MissingData::Missing),
+        "breaching" => Some(MissingData::Breaching),
+        "not_breaching" => Some(MissingData::NotBreaching),
+        "ignore" => Some(MissingData::Ignore),
+        other => {
+            v.error(path.key("missing"), format!("unknown treatment {other:?}: expected missing, breaching, not_breaching or ignore"));
+            None
+        }
+    };
+    let repeat = match &a.repeat {
+        None => Some(None),
+        Some(r) => v.duration(path.key("repeat"), r).map(Some),
+    };
+    let severity = match a.severity.as_deref().unwrap_or("warning") {
+        "info" => Some(Severity::Info),
+        "warning" => Some(Severity::Warning),
+        "critical" => Some(Severity::Critical),
+        other => {
+            v.error(
+                path.key("severity"),
+                format!("unknown severity {other:?}: expected info, warning or critical"),
+            );
+            None
+        }
+    };
+    let notify = a.notify.clone().unwrap_or_default();
+    for (i, n) in notify.iter().enumerate() {
+        if !declared.notifiers.contains(n) {
+            v.error(
+                path.key("notify").index(i),
+                format!("{n:?} is not a configured notifier"),
+            );
+        }
+    }
+    Some(AlarmSettings {
+        name: name?,
+        target: target?,
+        metric: metric?,
+        condition: condition?,
+        datapoints: datapoints?,
+        missing: missing?,
+        min_volume: a.min_volume,
+        repeat: repeat?,
+        severity: severity?,
+        notify,
+        mute_expected: a.mute_expected.unwrap_or(false),
+    })
+}
+
+fn condition(
+    v: &mut Checker,
+    path: &KeyPath,
+    a: &raw::Alarm,
+    metric: Option<&str>,
+) -> Option<Condition> {
+    let set: Vec<&str> = [
+        ("below", a.below.is_some()),
+        ("above", a.above.is_some()),
+        ("drop", a.drop.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, is)| is.then_some(k))
+    .collect();
+    if set.len() != 1 {
+        v.error(
+            path.clone(),
+            format!(
+                "needs exactly one of below, above or drop (found {})",
+                if set.is_empty() {
+                    "none".into()
+                } else {
+                    set.join(", ")
+                }
+            ),
+        );
+        return None;
+    }
+    if a.baseline.is_some() && a.drop.is_none() {
+        v.error(path.key("baseline"), "applies only to a drop condition");
+    }
+    // Ratios are 0.0-1.0 everywhere; "80" for 80 % is the classic mistake. Whether a series
+    // is a ratio is its kinds' to say, whatever the targets matched.
+    let ratio = metric.is_some_and(|m| {
+        KINDS
+            .iter()
+            .filter_map(|k| Kind(*k).series_named(m))
+            .any(|s| s.unit == Unit::Ratio)
+    });
+    let check_ratio = |v: &mut Checker, key: &str, x: f64| {
+        if ratio && !(0.0..=1.0).contains(&x) {
+            v.error(
+                path.key(key),
+                format!("{x} is outside 0.0-1.0; ratios are fractions (0.8 means 80 %)"),
+            );
+            return false;
+        }
+        true
+    };
+    if let Some(x) = a.below {
+        return check_ratio(v, "below", x).then_some(Condition::Below(x));
+    }
+    if let Some(x) = a.above {
+        return check_ratio(v, "above", x).then_some(Condition::Above(x));
+    }
+    let points = a.drop?;
+    if points <= 0.0 || !check_ratio(v, "drop", points) {
+        if points <= 0.0 {
+            v.error(path.key("drop"), "must be a positive number of points");
+        }
+        return None;
+    }
+    let baseline = match a.baseline.as_deref().unwrap_or("trailing 1h") {
+        "last_week" => Baseline::LastWeek,
+        text => match text.strip_prefix("trailing ") {
+            Some(window) => Baseline::Trailing(v.duration(path.key("baseline"), window.trim())?),
+            None => {
+                v.error(path.key("baseline"), format!("{text:?} is neither \"trailing DURATION\" (like \"trailing 1h\") nor \"last_week\""));
+                return None;
+            }
+        },
+    };
+    Some(Condition::Drop { points, baseline })
+}
+
+/// Parses `"M of N"`.
+fn datapoints(text: &str) -> Option<(u32, u32)> {
+    let (m, n) = text.split_once(" of ")?;
+    let (m, n): (u32, u32) = (m.trim().parse().ok()?, n.trim().parse().ok()?);
+    (1 <= m && m <= n && n <= 100).then_some((m, n))
+}

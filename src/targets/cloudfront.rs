@@ -1,0 +1,206 @@
+//! `kind = "cloudfront"`: a distribution, through CloudWatch's `AWS/CloudFront` (always read
+//! in us-east-1, dimensions `DistributionId` and `Region=Global`). Its hit rate is one of the
+//! "additional metrics" a distribution must have turned on: a notice says so when it is
+//! missing while requests are not.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::series::{Role, Series, Unit, common, counter, gauge};
+use super::{Polling, TargetConfig, TargetKind};
+use crate::checker::fields::{self, Field};
+use crate::checker::{Checker, KeyPath};
+use crate::sources::cloudwatch::plan::{self, Answers, CloudWatchQueries, MetricSpec, spec};
+use crate::store::Sample;
+
+pub struct CloudFront;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    /// The distribution's id, like `E2QWRUHEXAMPLE`.
+    distribution_id: Option<String>,
+    /// The distribution has a `CacheTagConfig`: invalidations may name `#tags`.
+    cache_tags: Option<bool>,
+    /// Refused with the reason: CloudFront is read in us-east-1 only.
+    region: Option<String>,
+}
+
+/// A distribution.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub distribution_id: String,
+    /// Whether it has `CacheTagConfig`.
+    pub cache_tags: bool,
+}
+
+const SERIES: &[Series] = &[
+    common::HIT_RATE,
+    common::REQUESTS,
+    gauge(
+        "error_rate_4xx",
+        Role::ErrorRatio,
+        Unit::Ratio,
+        "error_4xx_ratio",
+        "Share of requests answered 4xx.",
+    ),
+    gauge(
+        "error_rate_5xx",
+        Role::ErrorRatio,
+        Unit::Ratio,
+        "error_5xx_ratio",
+        "Share of requests answered 5xx.",
+    ),
+    gauge(
+        "origin_latency_ms",
+        Role::Latency,
+        Unit::Milliseconds,
+        "origin_latency_seconds",
+        "CloudFront origin latency (average).",
+    ),
+    counter(
+        "bytes_downloaded",
+        Role::Other,
+        Unit::Bytes,
+        "downloaded_bytes_total",
+        "Bytes served to viewers.",
+    ),
+];
+
+impl TargetKind for CloudFront {
+    fn name(&self) -> &'static str {
+        "cloudfront"
+    }
+
+    fn label(&self) -> &'static str {
+        "CloudFront"
+    }
+
+    fn polling(&self) -> Polling {
+        Polling::CloudWatch
+    }
+
+    fn series(&self) -> &'static [Series] {
+        SERIES
+    }
+
+    fn fields(&self) -> Vec<Field> {
+        fields::of::<Raw>()
+    }
+
+    fn parse(
+        &self,
+        v: &mut Checker,
+        path: &KeyPath,
+        table: toml::Table,
+        foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn TargetConfig>> {
+        let raw: Raw = fields::read(v, path, table, foreign)?;
+        if raw.region.is_some() {
+            v.error(
+                path.key("region"),
+                "CloudFront metrics are always read in us-east-1; remove region",
+            );
+        }
+        let id = v.required(path, "distribution_id", &raw.distribution_id)?;
+        let id_ok = (10..=20).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !id_ok {
+            v.error(
+                path.key("distribution_id"),
+                format!("{id:?} is not a CloudFront distribution id like \"E2QWRUHEXAMPLE\""),
+            );
+            return None;
+        }
+        (raw.region.is_none()).then(|| {
+            Arc::new(Config {
+                distribution_id: id.clone(),
+                cache_tags: raw.cache_tags.unwrap_or(false),
+            }) as Arc<dyn TargetConfig>
+        })
+    }
+
+    fn example(&self) -> &'static str {
+        r#"# A CloudFront distribution; CloudWatch metrics are always read in us-east-1.
+[[targets]]
+name = "web"
+kind = "cloudfront"
+distribution_id = "E2QWRUHEXAMPLE"
+cache_tags = true                     # the distribution has a CacheTagConfig
+every = "60s"
+"#
+    }
+}
+
+impl CloudWatchQueries for Config {
+    fn metrics(&self) -> Vec<MetricSpec> {
+        let d = [
+            ("DistributionId", self.distribution_id.as_str()),
+            ("Region", "Global"),
+        ];
+        let ns = "AWS/CloudFront";
+        vec![
+            spec(ns, "CacheHitRate", "Average", &d, "hit_rate", plan::PERCENT),
+            spec(ns, "Requests", "Sum", &d, "requests", 1.0),
+            spec(
+                ns,
+                "4xxErrorRate",
+                "Average",
+                &d,
+                "error_rate_4xx",
+                plan::PERCENT,
+            ),
+            spec(
+                ns,
+                "5xxErrorRate",
+                "Average",
+                &d,
+                "error_rate_5xx",
+                plan::PERCENT,
+            ),
+            spec(ns, "OriginLatency", "Average", &d, "origin_latency_ms", 1.0),
+            spec(ns, "BytesDownloaded", "Sum", &d, "bytes_downloaded", 1.0),
+        ]
+    }
+
+    fn samples(&self, target: &str, mut answers: Answers) -> (Vec<Sample>, Option<String>) {
+        let rates = answers.remove("hit_rate").unwrap_or_default();
+        let requests = answers.get("requests").cloned().unwrap_or_default();
+        let notice = (rates.is_empty() && requests.values().any(|r| *r > 0.0)).then(|| {
+            format!(
+                "CloudWatch has requests but no CacheHitRate for distribution {}: \
+                 enable the distribution's additional metrics to get its hit rate",
+                self.distribution_id
+            )
+        });
+        let mut out = plan::weighted(target, "hit_rate", rates, |ts| requests.get(&ts).copied());
+        out.extend(plan::plain(target, answers));
+        plan::sort(&mut out);
+        (out, notice)
+    }
+}
+
+impl TargetConfig for Config {
+    fn region(&self, _default: Option<&str>) -> Option<String> {
+        Some(crate::aws::CLOUDFRONT_REGION.to_owned())
+    }
+
+    fn cloudwatch(&self) -> Option<Arc<dyn CloudWatchQueries>> {
+        Some(Arc::new(self.clone()))
+    }
+
+    fn facts(&self) -> Vec<(&'static str, String)> {
+        let mut facts = vec![("distribution", self.distribution_id.clone())];
+        if self.cache_tags {
+            facts.push(("cache tags", "yes".into()));
+        }
+        facts
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
