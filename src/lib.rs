@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notify;
 pub mod purge;
 pub mod redis_link;
+pub mod registry;
 pub mod reload;
 pub mod scheduler;
 pub mod service_error;

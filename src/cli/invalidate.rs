@@ -88,8 +88,8 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
 fn render(job: &Value) -> String {
     let id = job["id"].as_i64().unwrap_or_default();
     let state = job["state"].as_str().unwrap_or("unknown");
-    let note = job["cloudfront"]["note"].as_str().unwrap_or_default();
-    match job["cloudfront"]["invalidation_id"].as_str() {
+    let note = job["result"]["note"].as_str().unwrap_or_default();
+    match job["result"]["invalidation_id"].as_str() {
         Some(inv) if note.is_empty() => format!("job {id} {state} (CloudFront {inv})"),
         Some(inv) => format!("job {id} {state} (CloudFront {inv}: {note})"),
         None if !note.is_empty() => format!("job {id} {state} ({note})"),

@@ -6,18 +6,17 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::api::{CloudFrontApi, CloudFrontError};
 use super::cost::{exceeds_budget, month_of, monthly};
+use crate::aws::{CloudFrontApi, CloudFrontError};
 use crate::config::Settings;
 use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
-use crate::jobs::registry::Deps;
-use crate::jobs::{Executor, JobContext, Step, Validated};
+use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Nothing, Outcome};
 use crate::metrics::Metrics;
 use crate::service_error::{BadItem, ServiceError};
-use crate::store::{Batch, BatchPlan, JobRecord, Store, StoreError};
+use crate::store::{Batch, BatchInfo, BatchPlan, BatchState, JobRecord, Store, StoreError};
 use crate::targets::cloudfront::Config as Distribution;
 
 /// CloudFront's limits on what may be in progress per distribution.
@@ -25,7 +24,17 @@ pub const MAX_FILES_IN_FLIGHT: usize = 3000;
 pub const MAX_WILDCARDS_IN_FLIGHT: usize = 15;
 
 /// The stored kind name.
-pub const KIND: &str = "cloudfront_invalidation";
+pub const KIND: &str = <Invalidation as JobKind>::NAME;
+
+/// Paths (`/index.html`, `/assets/*`) and `#cache-tags` to invalidate.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = InvalidationRequest)]
+pub struct Request {
+    /// Paths as the viewer requested them (URL-encoded, `*` only last) or `#tags`.
+    #[schema(min_items = 1, max_items = 3000)]
+    pub items: Vec<String>,
+}
 
 /// How long a job that found no room waits before looking again (a batch that ends wakes it
 /// sooner).
@@ -41,7 +50,7 @@ fn track_backoff(attempt: i64) -> i64 {
     2000 * (1_i64 << attempt.clamp(0, 4)).min(15)
 }
 
-pub struct InvalidationExecutor {
+pub struct Invalidation {
     store: Store,
     settings: Arc<Settings>,
     api: Option<Arc<dyn CloudFrontApi>>,
@@ -50,13 +59,8 @@ pub struct InvalidationExecutor {
 
 /// The items a stored request holds.
 fn stored_items(job: &JobRecord) -> Vec<String> {
-    job.request["items"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
+    serde_json::from_value::<Request>(job.request.clone())
+        .map(|r| r.items)
         .unwrap_or_default()
 }
 
@@ -128,16 +132,7 @@ fn plan(candidates: &[JobRecord], in_flight: (i64, i64)) -> Option<BatchPlan> {
     })
 }
 
-impl InvalidationExecutor {
-    pub fn new(deps: &Deps) -> Self {
-        Self {
-            store: deps.store.clone(),
-            settings: deps.settings.clone(),
-            api: deps.cloudfront.clone(),
-            metrics: deps.metrics.clone(),
-        }
-    }
-
+impl Invalidation {
     fn distribution(&self, target: &str) -> Option<String> {
         self.settings
             .targets
@@ -150,9 +145,9 @@ impl InvalidationExecutor {
     async fn check(
         &self,
         target: &TargetName,
-        request: &Value,
+        request: Request,
         now: i64,
-    ) -> Result<Validated, ServiceError> {
+    ) -> Result<Accepted<Request>, ServiceError> {
         let t = self.settings.target(target).ok_or_else(|| {
             ServiceError::invalid(
                 "target",
@@ -169,9 +164,7 @@ impl InvalidationExecutor {
                 ),
             ));
         };
-        let raw: Vec<String> = serde_json::from_value(request["items"].clone())
-            .map_err(|_| ServiceError::invalid("items", "must be a list of paths and #tags"))?;
-        let items = parse_items(&raw, target.as_str(), *cache_tags)?;
+        let items = parse_items(&request.items, target.as_str(), *cache_tags)?;
         let coalesced = coalesce(items.iter().cloned());
         let counts = ItemCounts::of(&coalesced);
         if counts.files > MAX_FILES_IN_FLIGHT || counts.wildcards > MAX_WILDCARDS_IN_FLIGHT {
@@ -199,14 +192,10 @@ impl InvalidationExecutor {
         }
         // Order and duplicates do not make a different request.
         let canonical: Vec<String> = coalesced.into_iter().map(String::from).collect();
-        let request_hash = crate::auth::hash_token(
-            &serde_json::to_string(&json!({ "target": target, "items": canonical }))
-                .unwrap_or_default(),
-        );
         let window = self.settings.invalidation.coalesce_window.as_millis() as i64;
-        Ok(Validated {
-            request: json!({ "items": raw }),
-            request_hash,
+        Ok(Accepted {
+            request,
+            canonical: json!({ "items": canonical }),
             deadline_at: now + self.settings.invalidation.deadline.as_millis() as i64,
             run_after: now + window,
             dry_run: false,
@@ -214,23 +203,23 @@ impl InvalidationExecutor {
     }
 
     /// Not batched yet: wait out the coalescing window, then form a batch this job leads.
-    async fn batch(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+    async fn batch(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<BatchInfo>, StoreError> {
         let job = ctx.job;
         let Some(distribution) = self.distribution(&job.target) else {
             // The configuration changed since the job was accepted.
-            return Ok(Step::Failed(format!(
+            return Ok(Outcome::Failed(format!(
                 "target {:?} is no longer a configured CloudFront target",
                 job.target
             )));
         };
         if ctx.now >= job.deadline_at {
-            return Ok(Step::Failed(
+            return Ok(Outcome::Failed(
                 "CloudFront's in-progress limit did not free up before the job's deadline".into(),
             ));
         }
         let window = self.settings.invalidation.coalesce_window.as_millis() as i64;
         if job.created_at + window > ctx.now {
-            return Ok(Step::WaitUntil(job.created_at + window));
+            return Ok(Outcome::WaitUntil(job.created_at + window));
         }
         let formed = self
             .store
@@ -247,11 +236,11 @@ impl InvalidationExecutor {
         match formed {
             Some(id) => {
                 tracing::info!(batch = id, job = job.id, target_name = %job.target, "Batched invalidation jobs.");
-                Ok(Step::Continue)
+                Ok(Outcome::Continue)
             }
             None => {
                 tracing::info!(job = job.id, target_name = %job.target, "The job waits: CloudFront's in-progress limit is reached.");
-                Ok(Step::WaitUntil(
+                Ok(Outcome::WaitUntil(
                     (ctx.now + ROOM_RECHECK_MS).min(job.deadline_at),
                 ))
             }
@@ -260,10 +249,10 @@ impl InvalidationExecutor {
 
     async fn send(
         &self,
-        ctx: &JobContext<'_>,
+        ctx: &Ctx<'_, Self>,
         api: &dyn CloudFrontApi,
         b: Batch,
-    ) -> Result<Step, StoreError> {
+    ) -> Result<Outcome<BatchInfo>, StoreError> {
         let now = ctx.now;
         // The safe point: CloudFront certainly does not have this batch yet, so jobs asked to
         // stop can leave it; the rest are batched again.
@@ -276,9 +265,9 @@ impl InvalidationExecutor {
                     "A batch was taken apart before sending: a job in it was cancelled."
                 );
                 return Ok(if ctx.cancel_requested().await? {
-                    Step::Cancelled("cancelled on request before CloudFront accepted it".into())
+                    Outcome::Cancelled("cancelled on request before CloudFront accepted it".into())
                 } else {
-                    Step::Continue
+                    Outcome::Continue
                 });
             }
         }
@@ -300,15 +289,15 @@ impl InvalidationExecutor {
                 tracing::info!(batch = b.id, invalidation = %created.id, "CloudFront accepted an invalidation.");
                 self.update_cost_metrics(now).await?;
                 Ok(if created.completed {
-                    Step::Completed(None)
+                    Outcome::Completed(None)
                 } else {
-                    Step::WaitUntil(now + track_backoff(0))
+                    Outcome::WaitUntil(now + track_backoff(0))
                 })
             }
             Err(CloudFrontError::Permanent(e)) => {
                 tracing::warn!(batch = b.id, error = %e, "CloudFront refused an invalidation.");
                 self.store.batch_failed(b.id, &e, now).await?;
-                Ok(Step::Failed(e))
+                Ok(Outcome::Failed(e))
             }
             Err(e) => {
                 let deadline = self.store.batch_deadline(b.id).await?.unwrap_or(now);
@@ -318,7 +307,7 @@ impl InvalidationExecutor {
                         b.attempts + 1
                     );
                     self.store.batch_failed(b.id, &why, now).await?;
-                    return Ok(Step::Failed(why));
+                    return Ok(Outcome::Failed(why));
                 }
                 // Only TooManyInvalidationsInProgress says for certain that nothing was made.
                 let maybe_sent = !matches!(e, CloudFrontError::TooManyInProgress(_));
@@ -327,20 +316,20 @@ impl InvalidationExecutor {
                 self.store
                     .batch_retry(b.id, &e.to_string(), next, maybe_sent, now)
                     .await?;
-                Ok(Step::WaitUntil(next))
+                Ok(Outcome::WaitUntil(next))
             }
         }
     }
 
     async fn track(
         &self,
-        ctx: &JobContext<'_>,
+        ctx: &Ctx<'_, Self>,
         api: &dyn CloudFrontApi,
         b: Batch,
-    ) -> Result<Step, StoreError> {
+    ) -> Result<Outcome<BatchInfo>, StoreError> {
         let now = ctx.now;
         let Some(id) = &b.invalidation_id else {
-            return Ok(Step::Failed(
+            return Ok(Outcome::Failed(
                 "an accepted batch has no invalidation id".into(),
             ));
         };
@@ -348,25 +337,25 @@ impl InvalidationExecutor {
             Ok(true) => {
                 self.store.batch_completed(b.id, now).await?;
                 tracing::info!(batch = b.id, invalidation = %id, "An invalidation completed.");
-                Ok(Step::Completed(None))
+                Ok(Outcome::Completed(None))
             }
             Ok(false) => {
                 let next = now + track_backoff(b.attempts);
                 self.store
                     .batch_retry(b.id, "InProgress", next, true, now)
                     .await?;
-                Ok(Step::WaitUntil(next))
+                Ok(Outcome::WaitUntil(next))
             }
             Err(CloudFrontError::Permanent(e)) => {
                 self.store.batch_failed(b.id, &e, now).await?;
-                Ok(Step::Failed(e))
+                Ok(Outcome::Failed(e))
             }
             Err(e) => {
                 let next = now + track_backoff(b.attempts);
                 self.store
                     .batch_retry(b.id, &e.to_string(), next, true, now)
                     .await?;
-                Ok(Step::WaitUntil(next))
+                Ok(Outcome::WaitUntil(next))
             }
         }
     }
@@ -382,81 +371,75 @@ impl InvalidationExecutor {
         Ok(())
     }
 
-    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+    async fn run_step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<BatchInfo>, StoreError> {
         let Some(api) = self.api.as_deref() else {
-            return Ok(Step::Failed(
+            return Ok(Outcome::Failed(
                 "no AWS configuration is loaded, so there is no CloudFront client".into(),
             ));
         };
         match self.store.batch_of_job(ctx.job.id).await? {
             None => self.batch(ctx).await,
             // Another job drives this batch and ends this one with it: stay parked.
-            Some(b)
-                if b.lead_job_id != Some(ctx.job.id)
-                    && matches!(b.state.as_str(), "pending" | "in_progress") =>
-            {
-                Ok(Step::WaitUntil(i64::MAX))
+            Some(b) if b.lead_job_id != Some(ctx.job.id) && !b.state.is_final() => {
+                Ok(Outcome::WaitUntil(i64::MAX))
             }
-            Some(b) if b.state == "pending" => self.send(ctx, api, b).await,
-            Some(b) if b.state == "in_progress" => self.track(ctx, api, b).await,
+            Some(b) if b.state == BatchState::Pending => self.send(ctx, api, b).await,
+            Some(b) if b.state == BatchState::InProgress => self.track(ctx, api, b).await,
             // The batch ended in the transaction that also ended its jobs.
-            Some(b) if b.state == "completed" => Ok(Step::Completed(None)),
-            Some(b) => Ok(Step::Failed(format!(
+            Some(b) if b.state == BatchState::Completed => Ok(Outcome::Completed(None)),
+            Some(b) => Ok(Outcome::Failed(format!(
                 "its CloudFront batch {} ended {}",
-                b.id, b.state
+                b.id,
+                b.state.as_str()
             ))),
         }
     }
 }
 
-impl Executor for InvalidationExecutor {
-    fn kind(&self) -> &'static str {
-        KIND
+impl JobKind for Invalidation {
+    const NAME: &'static str = "cloudfront_invalidation";
+    const LABEL: &'static str = "invalidation";
+    const ACTION: Action = Action::Invalidate;
+    const SCOPE: Scope = Scope::Invalidate;
+    const TARGET_KINDS: &'static [&'static str] = &["cloudfront"];
+
+    type Request = Request;
+    type Progress = Nothing;
+    type Result = BatchInfo;
+
+    fn new(deps: &Deps) -> Self {
+        Self {
+            store: deps.store.clone(),
+            settings: deps.settings.clone(),
+            api: deps.aws.cloudfront(),
+            metrics: deps.metrics.clone(),
+        }
     }
 
-    fn scope(&self) -> Scope {
-        Scope::Invalidate
-    }
-
-    fn validate<'a>(
-        &'a self,
-        target: &'a TargetName,
-        request: &'a Value,
+    async fn validate(
+        &self,
+        target: &TargetName,
+        request: Request,
         now: i64,
-    ) -> BoxFuture<'a, Result<Validated, ServiceError>> {
-        Box::pin(self.check(target, request, now))
+    ) -> Result<Accepted<Request>, ServiceError> {
+        self.check(target, request, now).await
     }
 
-    fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
-        Box::pin(self.run_step(ctx))
+    async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<BatchInfo>, StoreError> {
+        self.run_step(ctx).await
     }
 
-    fn cannot_stop<'a>(
-        &'a self,
-        job: &'a JobRecord,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
-        Box::pin(async move {
-            Ok(match self.store.batch_of_job(job.id).await? {
-                Some(b) if b.maybe_sent => Some(format!(
-                    "its paths were sent to CloudFront in batch {} ({}), and a CloudFront invalidation cannot be cancelled; it runs to completion",
-                    b.id,
-                    b.invalidation_id
-                        .as_deref()
-                        .unwrap_or("its answer is awaited")
-                )),
-                _ => None,
-            })
+    async fn cannot_stop(&self, job: &JobRecord) -> Result<Option<String>, StoreError> {
+        Ok(match self.store.batch_of_job(job.id).await? {
+            Some(b) if b.maybe_sent => Some(format!(
+                "its paths were sent to CloudFront in batch {} ({}), and a CloudFront invalidation cannot be cancelled; it runs to completion",
+                b.id,
+                b.invalidation_id
+                    .as_deref()
+                    .unwrap_or("its answer is awaited")
+            )),
+            _ => None,
         })
-    }
-
-    fn describe(&self, job: &JobRecord) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("items".into(), json!(stored_items(job)));
-        m.insert(
-            "cloudfront".into(),
-            job.result.clone().unwrap_or(Value::Null),
-        );
-        m
     }
 }
 

@@ -3,11 +3,8 @@
 //! do), the `cloudfront_invalidation` job kind that batches, sends and tracks, and the
 //! monthly cost.
 
-mod api;
-mod aws;
 pub mod cost;
 pub mod executor;
 
-pub use api::{CloudFrontApi, CloudFrontError, Created};
-pub use aws::AwsCloudFront;
-pub use executor::{InvalidationExecutor, KIND};
+pub use crate::aws::{CloudFrontApi, CloudFrontError, Created};
+pub use executor::{Invalidation, KIND};

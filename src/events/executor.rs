@@ -7,20 +7,54 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::render::{self, Place, RenderError};
 use crate::config::{RuleSettings, Settings};
 use crate::domain::{Scope, TargetName};
-use crate::jobs::registry::Deps;
-use crate::jobs::{Executor, JobContext, Step, Validated};
+use crate::jobs::{Accepted, Action, Ctx, Deps, Executor, JobKind, Outcome, Peers};
 use crate::service_error::ServiceError;
 use crate::store::{JobFilter, JobRecord, NewJob, StoreError};
 
 /// The stored kind name.
-pub const KIND: &str = "event";
+pub const KIND: &str = <Event as JobKind>::NAME;
+
+/// A domain event; its type stands where other kinds have a target.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = EventRequest)]
+pub struct Request {
+    /// The event's fields, which the rules' `{field}` templates are filled from.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// The type, as stored (the job's target).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub event_type: Option<String>,
+    /// What the rules made of it, as stored when it was accepted (anything sent is replaced).
+    #[serde(default)]
+    #[schema(read_only)]
+    pub children: Vec<Child>,
+}
+
+/// How far an event is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EventProgress)]
+pub struct Progress {
+    /// Jobs made (the children exist from the first step on).
+    pub children: u64,
+}
+
+/// How an event ended.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EventResult)]
+pub struct Done {
+    pub children: u64,
+    /// Children that did not complete.
+    pub failed: u64,
+}
 
 /// When a running event looks at its children without being woken. A child that ends wakes
 /// its event at once; this covers a wake that came while the event was being stepped, and
@@ -28,20 +62,22 @@ pub const KIND: &str = "event";
 const FOLLOW_MS: i64 = 5_000;
 
 /// One child as validated at submission, created by the first step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Child {
-    kind: String,
-    target: String,
-    request: Value,
-    request_hash: String,
-    deadline_at: i64,
-    run_after: i64,
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EventChild)]
+pub struct Child {
+    pub kind: String,
+    pub target: String,
+    #[schema(value_type = Object)]
+    pub request: Value,
+    pub request_hash: String,
+    pub deadline_at: i64,
+    pub run_after: i64,
 }
 
-pub struct EventExecutor {
+pub struct Event {
     settings: Arc<Settings>,
     /// The kinds children are made of, to validate them as their own submissions are.
-    tiers: Vec<Arc<dyn Executor>>,
+    peers: Peers,
 }
 
 /// Drops repeats, keeping the first of each in place.
@@ -54,24 +90,22 @@ fn invalid(e: RenderError) -> ServiceError {
     ServiceError::invalid(e.field, e.message)
 }
 
-impl EventExecutor {
-    pub fn new(deps: &Deps, tiers: Vec<Arc<dyn Executor>>) -> Self {
-        Self {
-            settings: deps.settings.clone(),
-            tiers,
-        }
+impl Event {
+    /// The kind of `action` that acts on `target` (the kind follows the target's kind).
+    fn kind_for(&self, action: Action, target: &TargetName) -> Option<Arc<dyn Executor>> {
+        let kind = self.settings.target(target)?.kind;
+        self.peers.all().into_iter().find(|e| {
+            let info = e.info();
+            info.action == action && info.accepts(kind.name())
+        })
     }
 
-    fn tier(&self, kind: &str) -> Option<&Arc<dyn Executor>> {
-        self.tiers.iter().find(|e| e.kind() == kind)
-    }
-
-    /// Every tier action of `rule`, rendered: (kind, target, request).
+    /// Every tier action of `rule`, rendered: (action, target, request).
     fn actions(
         &self,
         rule: &RuleSettings,
         fields: &std::collections::BTreeMap<String, String>,
-    ) -> Result<Vec<(&'static str, String, Value)>, ServiceError> {
+    ) -> Result<Vec<(Action, TargetName, Value)>, ServiceError> {
         let each = |items: &[String], place| -> Result<Vec<String>, ServiceError> {
             items
                 .iter()
@@ -81,10 +115,6 @@ impl EventExecutor {
         let mut out = Vec::new();
         let (mut keys, mut tags) = (Vec::new(), Vec::new());
         for a in &rule.redis {
-            let memcached = self
-                .settings
-                .target(&a.target)
-                .is_some_and(|t| t.kind.name() == "memcached");
             let request = json!({
                 "keys": each(&a.keys, Place::Exact)?,
                 "patterns": each(&a.patterns, Place::Pattern)?,
@@ -92,12 +122,7 @@ impl EventExecutor {
             });
             keys.extend(request["keys"].as_array().cloned().unwrap_or_default());
             tags.extend(request["tags"].as_array().cloned().unwrap_or_default());
-            let kind = if memcached {
-                crate::purge::memcached::KIND
-            } else {
-                crate::purge::redis::KIND
-            };
-            out.push((kind, a.target.to_string(), request));
+            out.push((Action::Purge, a.target.clone(), request));
         }
         for a in &rule.cloudfront {
             let mut items = each(&a.paths, Place::Path)?;
@@ -108,8 +133,8 @@ impl EventExecutor {
                 items.push(format!("#{tag}"));
             }
             out.push((
-                crate::cloudfront::KIND,
-                a.target.to_string(),
+                Action::Invalidate,
+                a.target.clone(),
                 json!({ "items": items }),
             ));
         }
@@ -119,8 +144,8 @@ impl EventExecutor {
             dedup(&mut tags);
             let message = json!({ "event": rule.event, "keys": keys, "tags": tags });
             out.push((
-                super::publish::KIND,
-                b.target.to_string(),
+                Action::Broadcast,
+                b.target.clone(),
                 json!({ "channel": b.channel, "message": message }),
             ));
         }
@@ -130,10 +155,10 @@ impl EventExecutor {
     async fn check(
         &self,
         event_type: &TargetName,
-        request: &Value,
+        request: Request,
         now: i64,
-    ) -> Result<Validated, ServiceError> {
-        let fields = render::fields(&request["data"]).map_err(invalid)?;
+    ) -> Result<Accepted<Request>, ServiceError> {
+        let fields = render::fields(&request.data).map_err(invalid)?;
         let rules: Vec<&RuleSettings> = self
             .settings
             .rules
@@ -148,13 +173,19 @@ impl EventExecutor {
         }
         let mut children = Vec::new();
         for rule in rules {
-            for (kind, target, child) in self.actions(rule, &fields)? {
-                let exec = self.tier(kind).ok_or_else(|| {
-                    ServiceError::invalid("type", format!("{kind} jobs are not available"))
+            for (action, target, child) in self.actions(rule, &fields)? {
+                let exec = self.kind_for(action, &target).ok_or_else(|| {
+                    ServiceError::invalid(
+                        "type",
+                        format!(
+                            "no kind of {} acts on {} (a rule of this event names it)",
+                            action.plural(),
+                            target.as_str()
+                        ),
+                    )
                 })?;
-                let name = TargetName::parse(&target)
-                    .map_err(|e| ServiceError::invalid("target", e.to_string()))?;
-                let v = exec.validate(&name, &child, now).await.map_err(|e| {
+                let kind = exec.info().name;
+                let v = exec.validate(&target, &child, now).await.map_err(|e| {
                     // Say which action refused: the rule is the operator's, the data the caller's.
                     match e {
                         ServiceError::Invalid {
@@ -175,7 +206,7 @@ impl EventExecutor {
                 })?;
                 children.push(Child {
                     kind: kind.to_owned(),
-                    target,
+                    target: target.to_string(),
                     request: v.request,
                     request_hash: v.request_hash,
                     deadline_at: v.deadline_at,
@@ -184,14 +215,13 @@ impl EventExecutor {
             }
         }
         let deadline_at = children.iter().map(|c| c.deadline_at).max().unwrap_or(now);
-        let canonical = json!({ "type": event_type.as_str(), "data": request["data"] });
-        Ok(Validated {
-            request_hash: crate::auth::hash_token(&canonical.to_string()),
-            request: json!({
-                "type": event_type.as_str(),
-                "data": request["data"],
-                "children": children,
-            }),
+        Ok(Accepted {
+            canonical: json!({ "type": event_type.as_str(), "data": request.data }),
+            request: Request {
+                data: request.data,
+                event_type: Some(event_type.to_string()),
+                children,
+            },
             deadline_at,
             run_after: now,
             dry_run: false,
@@ -202,16 +232,17 @@ impl EventExecutor {
     /// ran again after a crash) finds the children already there.
     async fn make_children(
         &self,
-        ctx: &JobContext<'_>,
+        ctx: &Ctx<'_, Self>,
         children: &[Child],
     ) -> Result<(), StoreError> {
         let job = ctx.job;
         for (i, c) in children.iter().enumerate() {
-            let Some(kind) = self.tier(&c.kind).map(|e| e.kind()) else {
+            let Some(info) = self.peers.get(&c.kind).map(|e| e.info()) else {
                 continue;
             };
+            let kind = info.name;
             let mut request = c.request.clone();
-            if kind == super::publish::KIND {
+            if info.action == Action::Broadcast {
                 request["message"]["event_id"] = json!(job.id);
                 request["message"]["at"] = json!(job.created_at);
             }
@@ -232,18 +263,19 @@ impl EventExecutor {
         Ok(())
     }
 
-    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+    async fn run_step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
         let job = ctx.job;
-        let children: Vec<Child> = serde_json::from_value(job.request["children"].clone())
-            .map_err(|e| StoreError::Corrupt(format!("event {} children: {e}", job.id)))?;
+        let children = &ctx.request.children;
         if job.started_at.is_none() {
             ctx.started().await?;
         }
         // Once made (and recorded), the children are only followed.
-        if job.progress.is_none() {
-            self.make_children(ctx, &children).await?;
-            ctx.save_progress(&json!({ "children": children.len() }))
-                .await?;
+        if ctx.progress.is_none() {
+            self.make_children(ctx, children).await?;
+            ctx.save_progress(&Progress {
+                children: children.len() as u64,
+            })
+            .await?;
         }
         let made = ctx
             .store
@@ -254,7 +286,7 @@ impl EventExecutor {
             })
             .await?;
         if made.len() < children.len() || made.iter().any(|c| !c.state.is_final()) {
-            return Ok(Step::WaitUntil(ctx.now + FOLLOW_MS));
+            return Ok(Outcome::WaitUntil(ctx.now + FOLLOW_MS));
         }
         let failed: Vec<String> = made
             .iter()
@@ -269,11 +301,13 @@ impl EventExecutor {
                 )
             })
             .collect();
-        let summary = json!({ "children": made.len(), "failed": failed.len() });
         if failed.is_empty() {
-            Ok(Step::Completed(Some(summary)))
+            Ok(Outcome::Completed(Some(Done {
+                children: made.len() as u64,
+                failed: 0,
+            })))
         } else {
-            Ok(Step::Failed(format!(
+            Ok(Outcome::Failed(format!(
                 "{} of {} children did not complete: {}",
                 failed.len(),
                 made.len(),
@@ -283,67 +317,51 @@ impl EventExecutor {
     }
 }
 
-impl Executor for EventExecutor {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
+impl JobKind for Event {
+    const NAME: &'static str = "event";
+    const LABEL: &'static str = "event";
+    const ACTION: Action = Action::Event;
     /// Rules are the operator's: the caller needs `invalidate`, and its target limits must
     /// cover every target the event's children act on.
-    fn scope(&self) -> Scope {
-        Scope::Invalidate
+    const SCOPE: Scope = Scope::Invalidate;
+    /// It spans the targets its rules name.
+    const TARGET_KINDS: &'static [&'static str] = &[];
+
+    type Request = Request;
+    type Progress = Progress;
+    type Result = Done;
+
+    fn new(deps: &Deps) -> Self {
+        Self {
+            settings: deps.settings.clone(),
+            peers: deps.peers.clone(),
+        }
     }
 
-    fn spans_targets(&self) -> bool {
-        true
-    }
-
-    fn targets(&self, _target: &str, request: &Value) -> Vec<String> {
-        let mut t: Vec<String> = request["children"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["target"].as_str().map(str::to_owned))
-            .collect();
+    fn targets(&self, _target: &str, request: &Request) -> Vec<String> {
+        let mut t: Vec<String> = request.children.iter().map(|c| c.target.clone()).collect();
         t.sort();
         t.dedup();
         t
     }
 
-    fn validate<'a>(
-        &'a self,
-        target: &'a TargetName,
-        request: &'a Value,
+    async fn validate(
+        &self,
+        target: &TargetName,
+        request: Request,
         now: i64,
-    ) -> BoxFuture<'a, Result<Validated, ServiceError>> {
-        Box::pin(self.check(target, request, now))
+    ) -> Result<Accepted<Request>, ServiceError> {
+        self.check(target, request, now).await
     }
 
-    fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
-        Box::pin(self.run_step(ctx))
+    async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
+        self.run_step(ctx).await
     }
 
-    fn cannot_stop<'a>(
-        &'a self,
-        job: &'a JobRecord,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
-        let started = job.started_at.is_some();
-        Box::pin(async move {
-            Ok(started.then(|| {
-                "its children are already submitted; cancel them one by one (GET /api/v1/jobs?parent=ID)"
-                    .to_owned()
-            }))
-        })
-    }
-
-    fn describe(&self, job: &JobRecord) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("type".into(), job.request["type"].clone());
-        m.insert("data".into(), job.request["data"].clone());
-        m.insert(
-            "targets".into(),
-            json!(self.targets(&job.target, &job.request)),
-        );
-        m
+    async fn cannot_stop(&self, job: &JobRecord) -> Result<Option<String>, StoreError> {
+        Ok(job.started_at.is_some().then(|| {
+            "its children are already submitted; cancel them one by one (GET /api/v1/jobs?parent=ID)"
+                .to_owned()
+        }))
     }
 }

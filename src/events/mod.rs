@@ -1,4 +1,4 @@
-//! Event rules (DESIGN §4): one domain event (`product.updated` with its fields) becomes a job
+//! Event rules: one domain event (`product.updated` with its fields) becomes a job
 //! of kind `event` whose children purge, invalidate and broadcast on every tier the matching
 //! `[[rules]]` name. Submitted through `POST /api/v1/events` (the job service, like any kind).
 
@@ -6,4 +6,4 @@ pub mod executor;
 pub mod publish;
 pub mod render;
 
-pub use executor::{EventExecutor, KIND};
+pub use executor::{Event, KIND};

@@ -8,6 +8,7 @@ pub mod error;
 mod health;
 pub mod middleware;
 pub mod openapi;
+mod openapi_kinds;
 pub mod request_id;
 
 use std::sync::Arc;

@@ -52,6 +52,7 @@ use super::api;
         api::purges::list,
         api::purges::show,
         api::purges::cancel,
+        api::jobs::create,
         api::jobs::list,
         api::jobs::show,
         api::jobs::cancel,
@@ -59,7 +60,8 @@ use super::api;
     components(schemas(
         super::error::Body<'static>,
         super::error::Inner<'static>,
-        crate::store::Resolution
+        crate::store::Resolution,
+        crate::jobs::Action
     )),
     modifiers(&Conventions)
 )]
@@ -143,15 +145,18 @@ fn error_response(description: &str) -> RefOr<Response> {
     )
 }
 
-/// The document.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document: the handlers' annotations, with each job kind's exact shapes (see
+/// [`super::openapi_kinds`]).
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    super::openapi_kinds::describe(&mut doc, &crate::registry::job_kinds());
+    doc
 }
 
 pub async fn json() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/json"))
-        .body(document().to_pretty_json().unwrap_or_default())
+        .body(serde_json::to_string_pretty(&document()).unwrap_or_default())
 }
 
 /// The reference page: plain HTML, and a script in the binary that renders the document.

@@ -1,9 +1,12 @@
-//! The trait every job kind implements, and what a step sees and answers.
+//! What the runtime and the job service see of a kind: requests and progress as stored JSON.
+//! Kinds are written against the typed [`JobKind`](super::JobKind), which `typed` turns into
+//! this.
 
 use futures_util::future::BoxFuture;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::domain::{Scope, TargetName};
+use super::kind::KindInfo;
+use crate::domain::TargetName;
 use crate::service_error::ServiceError;
 use crate::store::{JobRecord, Store, StoreError};
 
@@ -63,29 +66,16 @@ impl JobContext<'_> {
     }
 }
 
-/// A kind of job. Each step must be safe to repeat: a worker may die after doing it and
-/// before storing that it did, and another replica then runs it again from stored progress.
+/// A kind of job, as the runtime steps it.
 pub trait Executor: Send + Sync {
-    /// The stored kind name (`cloudfront_invalidation`, …).
-    fn kind(&self) -> &'static str;
-
-    /// The scope a caller needs to submit a job of this kind.
-    fn scope(&self) -> Scope;
-
-    /// Whether a job of this kind acts on several targets (an event's children): then its
-    /// `target` is not a target name to authorise, and [`Executor::targets`] says what is.
-    fn spans_targets(&self) -> bool {
-        false
-    }
+    /// Its name, label, action, scope and target kinds.
+    fn info(&self) -> KindInfo;
 
     /// The targets a job (or an accepted request) acts on; a caller limited to targets must
     /// be allowed every one of them.
-    fn targets(&self, target: &str, _request: &Value) -> Vec<String> {
-        vec![target.to_owned()]
-    }
+    fn targets(&self, target: &str, request: &Value) -> Vec<String>;
 
-    /// Checks a request on `target` (its name already parsed and authorised) and returns
-    /// what to store; every rule that can refuse it runs here, before anything is stored.
+    /// Checks a request on `target` (its name already parsed) and returns what to store.
     fn validate<'a>(
         &'a self,
         target: &'a TargetName,
@@ -100,13 +90,6 @@ pub trait Executor: Send + Sync {
     /// is recorded, so the caller is told at once).
     fn cannot_stop<'a>(
         &'a self,
-        _job: &'a JobRecord,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
-        Box::pin(async { Ok(None) })
-    }
-
-    /// Fields this kind adds to a job's view (named for what its own clients read).
-    fn describe(&self, _job: &JobRecord) -> Map<String, Value> {
-        Map::new()
-    }
+        job: &'a JobRecord,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
 }

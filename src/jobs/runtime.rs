@@ -25,7 +25,7 @@ const ERROR_RETRY_MS: i64 = 2_000;
 const WORKERS: usize = 2;
 
 fn by_kind(executors: Vec<Arc<dyn Executor>>) -> HashMap<&'static str, Arc<dyn Executor>> {
-    executors.into_iter().map(|e| (e.kind(), e)).collect()
+    executors.into_iter().map(|e| (e.info().name, e)).collect()
 }
 
 /// What one `run_once` did.
@@ -52,7 +52,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(store: Store, executors: Vec<Arc<dyn Executor>>, events: Arc<Notify>) -> Self {
-        let kinds: Vec<&'static str> = executors.iter().map(|e| e.kind()).collect();
+        let kinds: Vec<&'static str> = executors.iter().map(|e| e.info().name).collect();
         let uuid = uuid::Uuid::new_v4().simple().to_string();
         Self {
             store,
@@ -66,6 +66,15 @@ impl Runtime {
 
     pub fn executor(&self, kind: &str) -> Option<Arc<dyn Executor>> {
         self.executors.load().get(kind).cloned()
+    }
+
+    /// Every kind this build runs, in the order they were given.
+    pub fn kinds(&self) -> Vec<super::KindInfo> {
+        let all = self.executors.load();
+        self.kinds
+            .iter()
+            .filter_map(|k| all.get(k).map(|e| e.info()))
+            .collect()
     }
 
     /// Executors built from a reloaded configuration, for the jobs stepped from now on. The

@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{JobView, Runtime};
+use super::{Action, JobView, KindInfo, Runtime};
 use crate::auth::Principal;
+use crate::config::Settings;
 use crate::domain::{CancelDecision, JobState, Scope, TargetName};
 use crate::service_error::ServiceError;
 use crate::store::{CancelRecorded, JobFilter, JobRecord, NewJob, Store, now_ms};
@@ -29,7 +30,7 @@ pub struct ListQuery {
 }
 
 /// A page of jobs, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobList {
     pub jobs: Vec<JobView>,
     /// Pass as `before` for the next page; absent on the last.
@@ -78,12 +79,57 @@ impl JobService {
     }
 
     fn view(&self, job: JobRecord) -> JobView {
-        let detail = self
-            .runtime
-            .executor(&job.kind)
-            .map(|e| e.describe(&job))
-            .unwrap_or_default();
-        JobView::new(job, detail)
+        JobView::new(job)
+    }
+
+    /// Every kind this build runs.
+    pub fn kinds(&self) -> Vec<KindInfo> {
+        self.runtime.kinds()
+    }
+
+    /// The kind of `action` that acts on `target` (the kind follows the target: a purge of a
+    /// Memcached target is a `memcached_purge`). A target no kind of the action takes is
+    /// refused, naming the kinds of target that action takes.
+    pub fn kind_for(
+        &self,
+        settings: &Settings,
+        action: Action,
+        target: &str,
+    ) -> Result<&'static str, ServiceError> {
+        let of_action: Vec<KindInfo> = self
+            .kinds()
+            .into_iter()
+            .filter(|k| k.action == action)
+            .collect();
+        let name = TargetName::parse(target)
+            .map_err(|e| ServiceError::invalid("target", format!("{target:?} {e}")))?;
+        let Some(t) = settings.target(&name) else {
+            return Err(ServiceError::invalid(
+                "target",
+                format!("{target:?} is not a configured target"),
+            ));
+        };
+        of_action
+            .iter()
+            .find(|k| k.accepts(t.kind.name()))
+            .map(|k| k.name)
+            .ok_or_else(|| {
+                let mut takes: Vec<&str> = of_action
+                    .iter()
+                    .flat_map(|k| k.target_kinds.iter().copied())
+                    .collect();
+                takes.sort_unstable();
+                takes.dedup();
+                ServiceError::invalid(
+                    "target",
+                    format!(
+                        "{target:?} is a {} target; {} go to {} targets",
+                        t.kind,
+                        action.plural(),
+                        takes.join(" and ")
+                    ),
+                )
+            })
     }
 
     /// Stores a job of `kind` on `target` for `who`, or answers with the job already stored
@@ -96,24 +142,34 @@ impl JobService {
         request: &Value,
         idempotency_key: Option<String>,
     ) -> Result<(JobView, bool), ServiceError> {
-        let exec = self
-            .runtime
-            .executor(kind)
-            .ok_or_else(|| ServiceError::invalid("kind", format!("{kind:?} is not a job kind")))?
-            .clone();
-        who.require(exec.scope())?;
+        let exec = self.runtime.executor(kind).ok_or_else(|| {
+            ServiceError::invalid(
+                "kind",
+                format!(
+                    "{kind:?} is not a job kind; the kinds are {}",
+                    self.kinds()
+                        .iter()
+                        .map(|k| k.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        let info = exec.info();
+        who.require(info.scope)?;
         let name = TargetName::parse(target)
             .map_err(|e| ServiceError::invalid("target", format!("{target:?} {e}")))?;
-        if !exec.spans_targets() {
-            who.require_target(exec.scope(), &name)?;
+        let spans = info.target_kinds.is_empty();
+        if !spans {
+            who.require_target(info.scope, &name)?;
         }
         let now = now_ms();
         let v = exec.validate(&name, request, now).await?;
-        if exec.spans_targets() {
-            require_targets(who, exec.scope(), &exec.targets(target, &v.request))?;
+        if spans {
+            require_targets(who, info.scope, &exec.targets(target, &v.request))?;
         }
         let new = NewJob {
-            kind: exec.kind(),
+            kind: info.name,
             target: name.to_string(),
             requester: who.name.to_string(),
             idempotency_key,
@@ -129,6 +185,32 @@ impl JobService {
             self.runtime.wake();
         }
         Ok((self.view(job), created))
+    }
+
+    /// Stores a job of the kind of `action` that acts on `target` (see [`Self::kind_for`]).
+    pub async fn submit_action(
+        &self,
+        who: &Principal,
+        settings: &Settings,
+        action: Action,
+        target: &str,
+        request: &Value,
+        idempotency_key: Option<String>,
+    ) -> Result<(JobView, bool), ServiceError> {
+        // Who may act is checked before what the target is, so a limited caller cannot probe
+        // which targets exist.
+        let scope = self
+            .kinds()
+            .iter()
+            .find(|k| k.action == action)
+            .map_or(Scope::Admin, |k| k.scope);
+        who.require(scope)?;
+        if let Ok(name) = TargetName::parse(target) {
+            who.require_target(scope, &name)?;
+        }
+        let kind = self.kind_for(settings, action, target)?;
+        self.submit(who, kind, target, request, idempotency_key)
+            .await
     }
 
     /// One job `who` may read (of `kind`, when the route is a kind's own).
@@ -172,9 +254,12 @@ impl JobService {
             .kinds
             .iter()
             .map(|k| {
-                self.runtime.executor(k).map(|e| e.kind()).ok_or_else(|| {
-                    ServiceError::invalid("kind", format!("{k:?} is not a job kind"))
-                })
+                self.runtime
+                    .executor(k)
+                    .map(|e| e.info().name)
+                    .ok_or_else(|| {
+                        ServiceError::invalid("kind", format!("{k:?} is not a job kind"))
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let filter = JobFilter {
@@ -235,7 +320,7 @@ impl JobService {
         let job = self.record(who, id, kinds).await?;
         let exec = self.runtime.executor(&job.kind);
         who.require_target(
-            exec.as_ref().map_or(Scope::Admin, |e| e.scope()),
+            exec.as_ref().map_or(Scope::Admin, |e| e.info().scope),
             &TargetName::parse(&job.target)
                 .map_err(|e| crate::store::StoreError::Corrupt(format!("job {id} target: {e}")))?,
         )?;

@@ -2,7 +2,7 @@
 //! request hash, no lease), plus the fields its kind adds for its own clients.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::domain::JobState;
 use crate::store::JobRecord;
@@ -35,14 +35,10 @@ pub struct JobView {
     pub started_at: Option<i64>,
     pub deadline_at: i64,
     pub completed_at: Option<i64>,
-    /// Kind-specific fields (a CloudFront job's `items` and `cloudfront`).
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub detail: Map<String, Value>,
 }
 
 impl JobView {
-    pub fn new(job: JobRecord, detail: Map<String, Value>) -> Self {
+    pub fn new(job: JobRecord) -> Self {
         Self {
             id: job.id,
             kind: job.kind,
@@ -62,7 +58,6 @@ impl JobView {
             started_at: job.started_at,
             deadline_at: job.deadline_at,
             completed_at: job.completed_at,
-            detail,
         }
     }
 

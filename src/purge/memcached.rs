@@ -10,22 +10,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_memcached::{AsciiProtocol, Client, Error as McError, Status};
-use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use super::{PurgeRequest, Tally, check_request, glob, guard_patterns, pace};
+use super::{Counts, PurgeRequest, Tally, check_request, glob, guard_patterns, pace};
 use crate::config::Settings;
 use crate::domain::{Scope, TargetName};
-use crate::jobs::registry::Deps;
-use crate::jobs::{Executor, JobContext, Step, Validated};
+use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Outcome};
 use crate::service_error::ServiceError;
-use crate::store::{JobRecord, StoreError};
+use crate::store::StoreError;
 use crate::targets::Purgeable;
 use crate::targets::memcached::Config as Pool;
 
 /// The stored kind name.
-pub const KIND: &str = "memcached_purge";
+pub const KIND: &str = <MemcachedPurge as JobKind>::NAME;
 
 /// How long one step works on exact keys before it stores its progress.
 const STEP_BUDGET: Duration = Duration::from_millis(500);
@@ -33,12 +31,14 @@ const STEP_BUDGET: Duration = Duration::from_millis(500);
 const DEADLINE_MS: i64 = 24 * 3600 * 1000;
 
 /// Where a purge is, stored after every step.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Progress {
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = MemcachedPurgeProgress)]
+pub struct Progress {
     /// The server being worked on (index in the pool), and the next exact key there.
     server: usize,
     key_index: usize,
-    /// What each server gave: matched, deleted.
+    /// What each server gave: [matched, deleted].
+    #[schema(value_type = BTreeMap<String, Vec<u64>>)]
     servers: BTreeMap<String, (u64, u64)>,
     #[serde(flatten)]
     found: Tally,
@@ -47,7 +47,28 @@ struct Progress {
     rate: f64,
 }
 
-pub struct MemcachedPurgeExecutor {
+/// What a Memcached purge did.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = MemcachedPurgeResult)]
+pub struct Done {
+    pub dry_run: bool,
+    /// In a dry run: what a purge of the same request would need confirming.
+    pub confirmation_needed: Option<String>,
+    pub matched: u64,
+    pub deleted: u64,
+    /// Every server of the pool was emptied.
+    pub flushed: bool,
+    /// In a dry run, up to 20 of the keys it would delete.
+    pub sample: Option<Vec<String>>,
+    /// By server of the pool.
+    pub servers: BTreeMap<String, Counts>,
+    /// Patterns were matched against a listing that may miss keys written meanwhile.
+    pub best_effort: bool,
+    pub note: Option<String>,
+    pub seconds: f64,
+}
+
+pub struct MemcachedPurge {
     settings: Arc<Settings>,
 }
 
@@ -91,21 +112,18 @@ async fn delete(c: &mut Client, key: &[u8], dry_run: bool) -> Result<bool, Strin
     }
 }
 
-impl MemcachedPurgeExecutor {
-    pub fn new(deps: &Deps) -> Self {
-        Self {
-            settings: deps.settings.clone(),
-        }
-    }
-
-    fn check(&self, target: &TargetName, request: &Value) -> Result<Validated, ServiceError> {
+impl MemcachedPurge {
+    fn check(
+        &self,
+        target: &TargetName,
+        r: PurgeRequest,
+    ) -> Result<Accepted<PurgeRequest>, ServiceError> {
         let t = self.settings.target(target).ok_or_else(|| {
             ServiceError::invalid(
                 "target",
                 format!("{:?} is not a configured target", target.as_str()),
             )
         })?;
-        let r: PurgeRequest = super::parse_request(request)?;
         check_request(&r, target.as_str())?;
         if !r.tags.is_empty() {
             return Err(ServiceError::invalid(
@@ -125,14 +143,12 @@ impl MemcachedPurgeExecutor {
             .unwrap_or_default();
         guard_patterns(&r, target.as_str(), &prefixes)?;
         let now = crate::store::now_ms();
-        Ok(Validated {
-            request_hash: crate::auth::hash_token(
-                &json!({ "target": target, "request": &r }).to_string(),
-            ),
-            request: serde_json::to_value(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        Ok(Accepted {
+            canonical: json!(&r),
+            dry_run: r.dry_run,
+            request: r,
             deadline_at: now + DEADLINE_MS,
             run_after: now,
-            dry_run: r.dry_run,
         })
     }
 
@@ -216,26 +232,21 @@ impl MemcachedPurgeExecutor {
         Ok(true)
     }
 
-    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+    async fn run_step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
         let job = ctx.job;
-        let r: PurgeRequest = serde_json::from_value(job.request.clone())
-            .map_err(|e| StoreError::Corrupt(format!("purge request of job {}: {e}", job.id)))?;
-        let mut p: Progress = match &job.progress {
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| StoreError::Corrupt(format!("purge progress: {e}")))?,
-            None => Progress {
-                started_at: ctx.now,
-                ..Progress::default()
-            },
-        };
+        let r = &ctx.request;
+        let mut p: Progress = ctx.progress.clone().unwrap_or_else(|| Progress {
+            started_at: ctx.now,
+            ..Progress::default()
+        });
         let Some(pool) = pool_of(&self.settings, &job.target) else {
-            return Ok(Step::Failed(format!(
+            return Ok(Outcome::Failed(format!(
                 "target {:?} is no longer a configured Memcached target",
                 job.target
             )));
         };
         if ctx.cancel_requested().await? {
-            return Ok(Step::Cancelled(format!(
+            return Ok(Outcome::Cancelled(format!(
                 "cancelled on request after deleting {} keys",
                 p.found.deleted
             )));
@@ -243,7 +254,7 @@ impl MemcachedPurgeExecutor {
         ctx.started().await?;
         let outcome = match pool.get(p.server) {
             None => Ok(true),
-            Some(server) => self.server(server, &r, &mut p).await.map(|done| {
+            Some(server) => self.server(server, r, &mut p).await.map(|done| {
                 if done {
                     p.server += 1;
                     p.key_index = 0;
@@ -253,72 +264,79 @@ impl MemcachedPurgeExecutor {
         };
         let elapsed = ((crate::store::now_ms() - p.started_at).max(1)) as f64 / 1000.0;
         p.rate = p.found.deleted as f64 / elapsed;
-        ctx.save_progress(
-            &serde_json::to_value(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        )
-        .await?;
+        ctx.save_progress(&p).await?;
         Ok(match outcome {
-            Err(e) => Step::Failed(format!(
+            Err(e) => Outcome::Failed(format!(
                 "the purge stopped: {e}; {} keys had been deleted",
                 p.found.deleted
             )),
-            Ok(false) => Step::Continue,
-            Ok(true) => Step::Completed(Some(json!({
-                "dry_run": r.dry_run,
-                "confirmation_needed": (r.dry_run && !r.confirmed(&job.target)).then(|| {
-                    if r.flush_all {
-                        Some("flush_all empties every server of the pool".to_owned())
-                    } else {
-                        prefixes_of(&self.settings, &job.target)
-                            .and_then(|prefixes| super::beyond_rails(&r.patterns, &prefixes))
-                    }
-                }).flatten(),
-                "matched": p.found.matched,
-                "deleted": p.found.deleted,
-                "flushed": r.flush_all && !r.dry_run,
-                "sample": r.dry_run.then_some(&p.found.sample),
-                "servers": p.servers.iter().map(|(s, (m, d))| (s.clone(), json!({ "matched": m, "deleted": d }))).collect::<Map<String, Value>>(),
-                "best_effort": !r.patterns.is_empty(),
-                "note": (!r.patterns.is_empty()).then_some("patterns on Memcached are best effort: keys are listed with lru_crawler metadump, and keys written during the crawl may be missed"),
-                "seconds": elapsed,
-            }))),
+            Ok(false) => Outcome::Continue,
+            Ok(true) => Outcome::Completed(Some(Done {
+                dry_run: r.dry_run,
+                confirmation_needed: (r.dry_run && !r.confirmed(&job.target))
+                    .then(|| {
+                        if r.flush_all {
+                            Some("flush_all empties every server of the pool".to_owned())
+                        } else {
+                            prefixes_of(&self.settings, &job.target)
+                                .and_then(|prefixes| super::beyond_rails(&r.patterns, &prefixes))
+                        }
+                    })
+                    .flatten(),
+                matched: p.found.matched,
+                deleted: p.found.deleted,
+                flushed: r.flush_all && !r.dry_run,
+                sample: r.dry_run.then(|| p.found.sample.clone()),
+                servers: p
+                    .servers
+                    .iter()
+                    .map(|(s, (m, d))| {
+                        (
+                            s.clone(),
+                            Counts {
+                                matched: *m,
+                                deleted: *d,
+                            },
+                        )
+                    })
+                    .collect(),
+                best_effort: !r.patterns.is_empty(),
+                note: (!r.patterns.is_empty()).then(|| {
+                    "patterns on Memcached are best effort: keys are listed with lru_crawler metadump, and keys written during the crawl may be missed".to_owned()
+                }),
+                seconds: elapsed,
+            })),
         })
     }
 }
 
-impl Executor for MemcachedPurgeExecutor {
-    fn kind(&self) -> &'static str {
-        KIND
+impl JobKind for MemcachedPurge {
+    const NAME: &'static str = "memcached_purge";
+    const LABEL: &'static str = "purge";
+    const ACTION: Action = Action::Purge;
+    const SCOPE: Scope = Scope::Purge;
+    const TARGET_KINDS: &'static [&'static str] = &["memcached"];
+
+    type Request = PurgeRequest;
+    type Progress = Progress;
+    type Result = Done;
+
+    fn new(deps: &Deps) -> Self {
+        Self {
+            settings: deps.settings.clone(),
+        }
     }
 
-    fn scope(&self) -> Scope {
-        Scope::Purge
-    }
-
-    fn validate<'a>(
-        &'a self,
-        target: &'a TargetName,
-        request: &'a Value,
+    async fn validate(
+        &self,
+        target: &TargetName,
+        request: PurgeRequest,
         _now: i64,
-    ) -> BoxFuture<'a, Result<Validated, ServiceError>> {
-        Box::pin(async move { self.check(target, request) })
+    ) -> Result<Accepted<PurgeRequest>, ServiceError> {
+        self.check(target, request)
     }
 
-    fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
-        Box::pin(self.run_step(ctx))
-    }
-
-    fn describe(&self, job: &JobRecord) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("dry_run".into(), job.request["dry_run"].clone());
-        m.insert(
-            "best_effort".into(),
-            json!(
-                job.request["patterns"]
-                    .as_array()
-                    .is_some_and(|p| !p.is_empty())
-            ),
-        );
-        m
+    async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
+        self.run_step(ctx).await
     }
 }

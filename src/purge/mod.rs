@@ -4,9 +4,6 @@
 pub mod glob;
 pub mod memcached;
 pub mod redis;
-
-/// Every purge kind (what the purge pages and routes show).
-pub const KINDS: [&str; 2] = [redis::KIND, memcached::KIND];
 mod slot;
 
 use serde::{Deserialize, Serialize};
@@ -18,11 +15,18 @@ pub const SAMPLE: usize = 20;
 
 /// What a purge found so far: keys that matched, keys deleted, and (in a dry run, which
 /// deletes nothing) a sample of what it would delete.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     pub matched: u64,
     pub deleted: u64,
     pub sample: Vec<String>,
+}
+
+/// What one node or server of a purge matched and deleted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Counts {
+    pub matched: u64,
+    pub deleted: u64,
 }
 
 impl Tally {
@@ -49,16 +53,23 @@ pub const MAX_RATE: u64 = 1_000_000;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurgeRequest {
+    /// Exact keys.
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub keys: Vec<String>,
+    /// Redis globs (`product:*`); on Memcached, best effort.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub patterns: Vec<String>,
+    /// Tags whose member keys (and set) go (Redis only).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub tags: Vec<String>,
     /// Count (and sample) what would be deleted; delete nothing.
     #[serde(default)]
     pub dry_run: bool,
     /// Keys per second at most; none: as fast as the server answers.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub rate_limit: Option<u64>,
     /// The target's name repeated: the guard rails are waived.
     pub confirm: Option<String>,
@@ -104,34 +115,6 @@ fn list_rule(field: &str, items: &[String], max: usize) -> Result<(), ServiceErr
 
 /// The longest key, pattern or tag a request may name.
 const MAX_ITEM_BYTES: usize = 1024;
-
-/// The purge job kind for a target: by the target's kind (Redis when it is neither, so that
-/// the Redis kind refuses it with the reason).
-pub fn kind_for(settings: &crate::config::Settings, target: &str) -> &'static str {
-    let memcached = settings.targets.iter().any(|t| {
-        t.name.as_str() == target && t.config::<crate::targets::memcached::Config>().is_some()
-    });
-    if memcached {
-        memcached::KIND
-    } else {
-        redis::KIND
-    }
-}
-
-/// A stored or submitted request, with the field a bad one names.
-pub fn parse_request(request: &serde_json::Value) -> Result<PurgeRequest, ServiceError> {
-    serde_path_to_error::deserialize(request.clone()).map_err(|e| {
-        let field = e.path().to_string();
-        let message = e.into_inner().to_string();
-        let named = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field"))
-            .map(str::to_owned);
-        let field = named.unwrap_or(if field == "." { "body".into() } else { field });
-        ServiceError::invalid(field, message)
-    })
-}
 
 /// Waits until `deleted` keys are within `rate` per second of the pace that started at
 /// `from` (time in ms, deletions then), kept in the job's progress so that a new step does

@@ -11,16 +11,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::future::BoxFuture;
 use redis::aio::MultiplexedConnection;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use super::{PurgeRequest, Tally, check_request, glob, guard_patterns, pace, slot};
+use super::{Counts, PurgeRequest, Tally, check_request, glob, guard_patterns, pace, slot};
 use crate::config::{Settings, TargetSettings};
 use crate::domain::{Scope, TargetName};
-use crate::jobs::registry::Deps;
-use crate::jobs::{Executor, JobContext, Step, Validated};
+use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Outcome};
 use crate::redis_link::{LinkError, RedisLink, parse_cluster_nodes};
 use crate::service_error::ServiceError;
 use crate::store::StoreError;
@@ -28,7 +26,7 @@ use crate::targets::Purgeable;
 use crate::targets::redis::Config as RedisTarget;
 
 /// The stored kind name.
-pub const KIND: &str = "redis_purge";
+pub const KIND: &str = <RedisPurge as JobKind>::NAME;
 
 /// How long one step works before it stores its progress.
 const STEP_BUDGET: Duration = Duration::from_millis(500);
@@ -47,8 +45,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const DEADLINE_MS: i64 = 24 * 3600 * 1000;
 
 /// Where a purge is, stored after every step.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Progress {
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = RedisPurgeProgress)]
+pub struct Progress {
     phase: Phase,
     /// Exact keys handled so far.
     key_index: usize,
@@ -70,17 +69,19 @@ struct Progress {
     eta_seconds: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a purge works on: exact keys, then tags, then patterns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum Phase {
+pub enum Phase {
     #[default]
     Keys,
     Tags,
     Patterns,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct NodeProgress {
+/// Where the pattern scan of one node is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NodeProgress {
     cursor: u64,
     /// Keys on the node when its scan began (DBSIZE), for the ETA.
     keys: u64,
@@ -97,7 +98,27 @@ struct Reach {
     tag_key: String,
 }
 
-pub struct RedisPurgeExecutor {
+/// What a Redis purge did.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = RedisPurgeResult)]
+pub struct Done {
+    pub dry_run: bool,
+    /// In a dry run: what a purge of the same request would need confirming, so people see
+    /// it before they try.
+    pub confirmation_needed: Option<String>,
+    pub matched: u64,
+    pub deleted: u64,
+    /// In a dry run, up to 20 of the keys it would delete.
+    pub sample: Option<Vec<String>>,
+    /// By node (`server` for a standalone server).
+    pub nodes: BTreeMap<String, Counts>,
+    pub seconds: f64,
+    /// In a dry run: about how long the purge would take (at its rate limit; without one,
+    /// about as long as the dry run scanned).
+    pub estimated_seconds: Option<f64>,
+}
+
+pub struct RedisPurge {
     settings: Arc<Settings>,
 }
 
@@ -119,20 +140,14 @@ fn groups(keys: &[String], cluster: bool) -> Vec<Vec<&str>> {
         .collect()
 }
 
-fn failed(what: &str, e: impl std::fmt::Display, p: &Progress) -> Step {
-    Step::Failed(format!(
+fn failed(what: &str, e: impl std::fmt::Display, p: &Progress) -> Outcome<Done> {
+    Outcome::Failed(format!(
         "{what}: {e}; {} keys had been deleted",
         p.found.deleted
     ))
 }
 
-impl RedisPurgeExecutor {
-    pub fn new(deps: &Deps) -> Self {
-        Self {
-            settings: deps.settings.clone(),
-        }
-    }
-
+impl RedisPurge {
     fn reach(&self, t: &TargetSettings) -> Option<Reach> {
         t.config::<RedisTarget>().map(|r| Reach {
             link: r.link(t.name.as_str()),
@@ -223,7 +238,11 @@ impl RedisPurgeExecutor {
         Ok(Some(total))
     }
 
-    async fn check(&self, target: &TargetName, request: &Value) -> Result<Validated, ServiceError> {
+    async fn check(
+        &self,
+        target: &TargetName,
+        r: PurgeRequest,
+    ) -> Result<Accepted<PurgeRequest>, ServiceError> {
         let t = self.settings.target(target).ok_or_else(|| {
             ServiceError::invalid(
                 "target",
@@ -240,7 +259,6 @@ impl RedisPurgeExecutor {
                 ),
             )
         })?;
-        let r: PurgeRequest = super::parse_request(request)?;
         check_request(&r, target.as_str())?;
         if r.flush_all {
             return Err(ServiceError::invalid(
@@ -283,14 +301,13 @@ impl RedisPurgeExecutor {
                 )));
             }
         }
-        let canonical = json!({ "target": target, "request": &r });
         let now = crate::store::now_ms();
-        Ok(Validated {
-            request_hash: crate::auth::hash_token(&canonical.to_string()),
-            request: serde_json::to_value(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        Ok(Accepted {
+            canonical: json!(&r),
+            dry_run: r.dry_run,
+            request: r,
             deadline_at: now + DEADLINE_MS,
             run_after: now,
-            dry_run: r.dry_run,
         })
     }
 
@@ -525,18 +542,13 @@ impl RedisPurgeExecutor {
             .map_err(|e| format!("Redis failed: {e}"))
     }
 
-    async fn run_step(&self, ctx: &JobContext<'_>) -> Result<Step, StoreError> {
+    async fn run_step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
         let job = ctx.job;
-        let r: PurgeRequest = serde_json::from_value(job.request.clone())
-            .map_err(|e| StoreError::Corrupt(format!("purge request of job {}: {e}", job.id)))?;
-        let mut p: Progress = match &job.progress {
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| StoreError::Corrupt(format!("purge progress: {e}")))?,
-            None => Progress {
-                started_at: ctx.now,
-                ..Progress::default()
-            },
-        };
+        let r = &ctx.request;
+        let mut p: Progress = ctx.progress.clone().unwrap_or_else(|| Progress {
+            started_at: ctx.now,
+            ..Progress::default()
+        });
         let Some(reach) = self
             .settings
             .targets
@@ -544,13 +556,13 @@ impl RedisPurgeExecutor {
             .find(|t| t.name.as_str() == job.target)
             .and_then(|t| self.reach(t))
         else {
-            return Ok(Step::Failed(format!(
+            return Ok(Outcome::Failed(format!(
                 "target {:?} is no longer a configured Redis target",
                 job.target
             )));
         };
         if ctx.cancel_requested().await? {
-            return Ok(Step::Cancelled(format!(
+            return Ok(Outcome::Cancelled(format!(
                 "cancelled on request after deleting {} keys",
                 p.found.deleted
             )));
@@ -559,10 +571,10 @@ impl RedisPurgeExecutor {
         let until = Instant::now() + STEP_BUDGET;
         let outcome = loop {
             let phase_done = match p.phase {
-                Phase::Keys => self.keys_phase(&reach, &r, &mut p, until).await,
-                Phase::Tags => self.tags_phase(&reach, &r, &mut p, until).await,
+                Phase::Keys => self.keys_phase(&reach, r, &mut p, until).await,
+                Phase::Tags => self.tags_phase(&reach, r, &mut p, until).await,
                 Phase::Patterns if r.patterns.is_empty() => Ok(true),
-                Phase::Patterns => self.patterns_phase(&reach, &r, &mut p, until).await,
+                Phase::Patterns => self.patterns_phase(&reach, r, &mut p, until).await,
             };
             match (phase_done, p.phase) {
                 (Err(e), _) => break Err(e),
@@ -585,24 +597,38 @@ impl RedisPurgeExecutor {
             .fold((0, 0), |(t, s), n| (t + n.keys, s + n.scanned));
         p.eta_seconds = (total > 0 && scanned > 0)
             .then(|| elapsed * (total.saturating_sub(scanned)) as f64 / scanned as f64);
-        let progress = serde_json::to_value(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        ctx.save_progress(&progress).await?;
+        ctx.save_progress(&p).await?;
         Ok(match outcome {
             Err(e) => failed("the purge stopped", e, &p),
-            Ok(false) => Step::Continue,
-            Ok(true) => Step::Completed(Some(json!({
-                "dry_run": r.dry_run,
-                // What a purge of the same request would need confirming, so people see it
-                // before they try.
-                "confirmation_needed": (r.dry_run && !r.confirmed(&job.target)).then(|| self.rails(&job.target, &r, p.found.matched)).flatten(),
-                "matched": p.found.matched,
-                "deleted": p.found.deleted,
-                "sample": r.dry_run.then_some(&p.found.sample),
-                "nodes": p.nodes.iter().map(|(k, n)| (if k.is_empty() { "server".to_owned() } else { k.clone() }, json!({ "matched": n.matched, "deleted": n.deleted }))).collect::<Map<String, Value>>(),
-                "seconds": elapsed,
-                // At the requested rate; without one, about as long as this dry run scanned.
-                "estimated_seconds": r.dry_run.then(|| r.rate_limit.map_or(elapsed, |rate| p.found.matched as f64 / rate as f64)),
-            }))),
+            Ok(false) => Outcome::Continue,
+            Ok(true) => Outcome::Completed(Some(Done {
+                dry_run: r.dry_run,
+                confirmation_needed: (r.dry_run && !r.confirmed(&job.target))
+                    .then(|| self.rails(&job.target, r, p.found.matched))
+                    .flatten(),
+                matched: p.found.matched,
+                deleted: p.found.deleted,
+                sample: r.dry_run.then(|| p.found.sample.clone()),
+                nodes: p
+                    .nodes
+                    .iter()
+                    .map(|(k, n)| {
+                        let name = if k.is_empty() { "server" } else { k.as_str() };
+                        (
+                            name.to_owned(),
+                            Counts {
+                                matched: n.matched,
+                                deleted: n.deleted,
+                            },
+                        )
+                    })
+                    .collect(),
+                seconds: elapsed,
+                estimated_seconds: r.dry_run.then(|| {
+                    r.rate_limit
+                        .map_or(elapsed, |rate| p.found.matched as f64 / rate as f64)
+                }),
+            })),
         })
     }
 }
@@ -630,7 +656,7 @@ impl KeyConn {
         dry_run: bool,
     ) -> redis::RedisResult<u64> {
         match self {
-            Self::Single(c) => RedisPurgeExecutor::delete(c, keys, cluster, dry_run).await,
+            Self::Single(c) => RedisPurge::delete(c, keys, cluster, dry_run).await,
             Self::Cluster(c) => {
                 let mut total = 0;
                 for g in groups(keys, true) {
@@ -646,26 +672,34 @@ impl KeyConn {
     }
 }
 
-impl Executor for RedisPurgeExecutor {
-    fn kind(&self) -> &'static str {
-        KIND
+impl JobKind for RedisPurge {
+    const NAME: &'static str = "redis_purge";
+    const LABEL: &'static str = "purge";
+    const ACTION: Action = Action::Purge;
+    const SCOPE: Scope = Scope::Purge;
+    const TARGET_KINDS: &'static [&'static str] = &["redis"];
+
+    type Request = PurgeRequest;
+    type Progress = Progress;
+    type Result = Done;
+
+    fn new(deps: &Deps) -> Self {
+        Self {
+            settings: deps.settings.clone(),
+        }
     }
 
-    fn scope(&self) -> Scope {
-        Scope::Purge
-    }
-
-    fn validate<'a>(
-        &'a self,
-        target: &'a TargetName,
-        request: &'a Value,
+    async fn validate(
+        &self,
+        target: &TargetName,
+        request: PurgeRequest,
         _now: i64,
-    ) -> BoxFuture<'a, Result<Validated, ServiceError>> {
-        Box::pin(self.check(target, request))
+    ) -> Result<Accepted<PurgeRequest>, ServiceError> {
+        self.check(target, request).await
     }
 
-    fn step<'a>(&'a self, ctx: &'a JobContext<'a>) -> BoxFuture<'a, Result<Step, StoreError>> {
-        Box::pin(self.run_step(ctx))
+    async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
+        self.run_step(ctx).await
     }
 }
 

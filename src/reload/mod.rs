@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 
 use crate::alarms::evaluator::Evaluator;
-use crate::cloudfront::{AwsCloudFront, CloudFrontApi};
+use crate::aws::CloudFrontApi;
 use crate::config::{self, ConfigErrors, Settings};
 use crate::jobs::Executor;
 use crate::live::Live;
@@ -89,11 +89,7 @@ impl Pieces {
             self.store.clone(),
             settings.clone(),
             self.notified.clone(),
-            Arc::new(|kind: &str| {
-                crate::jobs::registry::label_of(kind)
-                    .unwrap_or(kind)
-                    .to_owned()
-            }),
+            Arc::new(|kind: &str| crate::registry::label_of(kind).unwrap_or(kind).to_owned()),
         ))
     }
 
@@ -106,16 +102,15 @@ impl Pieces {
         // Whenever AWS is configured, not only while a CloudFront target is: an invalidation
         // accepted before a reload removed its target is still tracked to its end. A client
         // makes no call until used.
-        let cloudfront: Option<Arc<dyn CloudFrontApi>> = match (&self.cloudfront, aws) {
-            (Some(api), _) => Some(api.clone()),
-            (None, Some(sdk)) => Some(Arc::new(AwsCloudFront::new(crate::aws::cloudfront(sdk)))),
-            _ => None,
-        };
-        crate::jobs::registry::executors(&crate::jobs::registry::Deps {
+        crate::registry::job_executors(&crate::jobs::Deps {
             store: self.store.clone(),
             settings: settings.clone(),
             metrics: self.metrics.clone(),
-            cloudfront,
+            aws: crate::aws::Clients {
+                sdk: aws.cloned(),
+                cloudfront: self.cloudfront.clone(),
+            },
+            peers: Default::default(),
         })
     }
 }

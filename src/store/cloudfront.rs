@@ -12,11 +12,60 @@ use super::{Backend, Store, StoreError};
 /// The job kind this module serves.
 const KIND: &str = "cloudfront_invalidation";
 
+/// Where a batch of paths sent to CloudFront stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchState {
+    /// Formed; not yet accepted by CloudFront.
+    Pending,
+    /// Accepted; CloudFront is invalidating.
+    InProgress,
+    Completed,
+    Failed,
+    /// Taken apart before sending (a job in it was cancelled).
+    Cancelled,
+}
+
+impl BatchState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Completed, failed or cancelled.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Pending | Self::InProgress)
+    }
+}
+
+impl TryFrom<String> for BatchState {
+    type Error = StoreError;
+    fn try_from(s: String) -> Result<Self, StoreError> {
+        [
+            Self::Pending,
+            Self::InProgress,
+            Self::Completed,
+            Self::Failed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|b| b.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("batch state {s:?}")))
+    }
+}
+
 /// The CloudFront side of a job, as its `result`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = InvalidationResult)]
 pub struct BatchInfo {
+    /// The batch the job's paths went out in (with other jobs' paths, coalesced).
     pub id: i64,
-    pub state: String,
+    pub state: BatchState,
     pub caller_reference: String,
     /// CloudFront's invalidation id, once created.
     pub invalidation_id: Option<String>,
@@ -35,7 +84,7 @@ pub struct Batch {
     pub distribution_id: String,
     pub caller_reference: String,
     pub items: Vec<String>,
-    pub state: String,
+    pub state: BatchState,
     pub invalidation_id: Option<String>,
     pub attempts: i64,
     pub sent_at: Option<i64>,
@@ -67,7 +116,7 @@ fn batch_from_row(r: &AnyRow) -> Result<Batch, StoreError> {
         distribution_id: r.try_get("distribution_id")?,
         caller_reference: r.try_get("caller_reference")?,
         items: json_list(&r.try_get::<String, _>("items")?)?,
-        state: r.try_get("state")?,
+        state: BatchState::try_from(r.try_get::<String, _>("state")?)?,
         invalidation_id: r.try_get("invalidation_id")?,
         attempts: r.try_get("attempts")?,
         sent_at: r.try_get("sent_at")?,
@@ -86,7 +135,7 @@ async fn sync_results(tx: &mut Tx<'_>, batch: i64, now: i64) -> Result<(), Store
         .await?;
     let info = BatchInfo {
         id: r.try_get("id")?,
-        state: r.try_get("state")?,
+        state: BatchState::try_from(r.try_get::<String, _>("state")?)?,
         caller_reference: r.try_get("caller_reference")?,
         invalidation_id: r.try_get("invalidation_id")?,
         items: json_list(&r.try_get::<String, _>("items")?)?,
@@ -107,7 +156,7 @@ async fn sync_results(tx: &mut Tx<'_>, batch: i64, now: i64) -> Result<(), Store
 async fn finish_jobs(
     tx: &mut Tx<'_>,
     batch: i64,
-    state: &str,
+    state: crate::domain::JobState,
     error: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -115,7 +164,7 @@ async fn finish_jobs(
         "UPDATE jobs SET state = $1, error = $2, updated_at = $3, completed_at = $3, lease_owner = NULL, lease_until = NULL \
          WHERE id IN (SELECT job_id FROM cloudfront_batch_jobs WHERE batch_id = $4) AND state IN ('queued', 'running')",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(error)
     .bind(now)
     .bind(batch)
@@ -303,7 +352,7 @@ impl Store {
                 .await?;
         }
         if completed {
-            finish_jobs(&mut tx, b.id, "completed", None, now).await?;
+            finish_jobs(&mut tx, b.id, crate::domain::JobState::Completed, None, now).await?;
             wake_waiting(&mut tx, b.id, now).await?;
         }
         sync_results(&mut tx, b.id, now).await?;
@@ -339,18 +388,19 @@ impl Store {
 
     /// CloudFront says the invalidation is done.
     pub async fn batch_completed(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        self.end_batch(id, "completed", None, now).await
+        self.end_batch(id, BatchState::Completed, None, now).await
     }
 
     /// The batch cannot succeed; its jobs fail with `error`.
     pub async fn batch_failed(&self, id: i64, error: &str, now: i64) -> Result<(), StoreError> {
-        self.end_batch(id, "failed", Some(error), now).await
+        self.end_batch(id, BatchState::Failed, Some(error), now)
+            .await
     }
 
     async fn end_batch(
         &self,
         id: i64,
-        state: &str,
+        state: BatchState,
         error: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -358,13 +408,19 @@ impl Store {
         sqlx::query(
             "UPDATE cloudfront_batches SET state = $1, completed_at = $2, error = $3 WHERE id = $4",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(error)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        finish_jobs(&mut tx, id, state, error, now).await?;
+        // A batch's end is its jobs' end: the two states are named alike.
+        let job_state = match state {
+            BatchState::Completed => crate::domain::JobState::Completed,
+            BatchState::Cancelled => crate::domain::JobState::Cancelled,
+            _ => crate::domain::JobState::Failed,
+        };
+        finish_jobs(&mut tx, id, job_state, error, now).await?;
         wake_waiting(&mut tx, id, now).await?;
         sync_results(&mut tx, id, now).await?;
         tx.commit().await?;

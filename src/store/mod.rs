@@ -23,7 +23,7 @@ mod users;
 pub use alarms::{AlarmStateRecord, Evaluated, Transition};
 pub use annotations::Annotation;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
-pub use cloudfront::{Batch, BatchInfo, BatchPlan};
+pub use cloudfront::{Batch, BatchInfo, BatchPlan, BatchState};
 pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};
 pub use outbox::{NewNotification, Notification};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};

@@ -47,7 +47,7 @@ async fn waits_until_completed_and_exits_0_with_the_job_as_json() {
     let job: Value = serde_json::from_str(&run.stdout).expect("stdout is the job as JSON");
     assert_eq!(job["state"], "completed");
     assert_eq!(
-        job["items"],
+        job["request"]["items"],
         serde_json::json!(["/index.html", "/assets/*", "#product:42", "#release"])
     );
     assert!(
@@ -244,7 +244,7 @@ async fn the_cli_invalidates_in_moto() {
     .await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let job: Value = serde_json::from_str(&run.stdout).unwrap();
-    let inv = job["cloudfront"]["invalidation_id"].as_str().unwrap();
+    let inv = job["result"]["invalidation_id"].as_str().unwrap();
     let got = cf
         .get_invalidation()
         .distribution_id(&id)

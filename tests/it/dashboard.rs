@@ -192,7 +192,7 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let cloudfront = b
-        .find(Locator::Css("#field-cloudfront"))
+        .find(Locator::Css("#field-result"))
         .await
         .unwrap()
         .text()

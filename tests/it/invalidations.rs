@@ -70,9 +70,9 @@ async fn a_job_is_stored_first_then_batched_sent_and_tracked_to_completed() {
     assert_eq!(cf.calls()[0].1, ["/assets/*", "/index.html", "#product:42"]);
     let running = job(&app, &ci, id).await;
     assert_eq!(running["state"], "running");
-    assert_eq!(running["cloudfront"]["invalidation_id"], "I0001");
+    assert_eq!(running["result"]["invalidation_id"], "I0001");
     assert!(
-        running["cloudfront"]["caller_reference"]
+        running["result"]["caller_reference"]
             .as_str()
             .unwrap()
             .starts_with("cachewarden-")
@@ -199,7 +199,7 @@ async fn too_many_in_progress_and_throttling_are_retried_never_failed() {
     let waiting = job(&app, &ci, id).await;
     assert_eq!(waiting["state"], "running", "{waiting}");
     assert!(
-        waiting["cloudfront"]["note"]
+        waiting["result"]["note"]
             .as_str()
             .unwrap()
             .contains("TooManyInvalidationsInProgress")
@@ -535,7 +535,7 @@ async fn bad_requests_and_bad_items_are_refused_precisely() {
             key: None,
             body: json!({"target": "web"}),
             status: 400,
-            code: "invalid_json",
+            code: "invalid_request",
             field: Some("items"),
             message: "missing field",
         },
@@ -637,7 +637,7 @@ async fn invalidations_reach_moto_through_the_aws_sdk() {
     pass(&app, 10_000).await;
     let done = job(&app, &ci, r["id"].as_i64().unwrap()).await;
     assert_eq!(done["state"], "completed", "{done}");
-    let inv_id = done["cloudfront"]["invalidation_id"]
+    let inv_id = done["result"]["invalidation_id"]
         .as_str()
         .unwrap()
         .to_owned();

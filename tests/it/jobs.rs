@@ -98,7 +98,7 @@ async fn a_running_job_stops_at_its_next_safe_point_and_its_batch_mates_go_on() 
     pass(&app, 40_000).await;
     let kept = job(&app, &ci, keep).await;
     assert_eq!(kept["state"], "completed", "{kept}");
-    assert_eq!(kept["cloudfront"]["items"], json!(["/keep"]));
+    assert_eq!(kept["result"]["items"], json!(["/keep"]));
     let sent: Vec<Vec<String>> = cf.invalidations();
     assert_eq!(
         sent,
@@ -208,7 +208,7 @@ async fn jobs_of_every_kind_are_listed_and_bad_requests_are_refused_precisely() 
         .collect();
     assert_eq!(ids, [b, a], "newest first");
     assert_eq!(all["jobs"][0]["kind"], "cloudfront_invalidation");
-    assert_eq!(all["jobs"][0]["items"], json!(["/b"]));
+    assert_eq!(all["jobs"][0]["request"]["items"], json!(["/b"]));
     assert!(
         all["jobs"][0].get("request_hash").is_none(),
         "store details stay inside"

@@ -103,20 +103,37 @@ async fn the_document_validates_covers_every_route_and_renders_offline() {
         op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/NewInvalidation"
     );
-    // A job's fields (its kind's own fields are flattened in, so they sit in an allOf).
-    let job = &doc["components"]["schemas"]["JobView"];
-    let fields = job["allOf"]
-        .as_array()
-        .and_then(|parts| parts.iter().find(|p| p["properties"].is_object()))
-        .unwrap_or(job);
+    // A job is one of a view per kind, told apart by `kind`, each with its kind's exact
+    // request, progress and result.
+    let schemas = &doc["components"]["schemas"];
+    let job = &schemas["JobView"];
+    assert_eq!(job["discriminator"]["propertyName"], "kind", "{job}");
+    let fields = &schemas["Job_cloudfront_invalidation"];
     assert_eq!(
         fields["properties"]["state"]["$ref"], "#/components/schemas/JobState",
-        "{job}"
+        "{fields}"
+    );
+    assert_eq!(
+        fields["properties"]["kind"]["enum"],
+        serde_json::json!(["cloudfront_invalidation"])
+    );
+    assert_eq!(
+        fields["properties"]["request"]["$ref"],
+        "#/components/schemas/InvalidationRequest"
     );
     assert!(
         fields["properties"]["cancel_requested"].is_object(),
-        "{job}"
+        "{fields}"
     );
+    // A purge's body is the target beside the purge's own fields, in one object (no allOf
+    // a client generator cannot satisfy).
+    let purge = &schemas["NewPurge"];
+    assert_eq!(purge["additionalProperties"], false, "{purge}");
+    assert!(
+        purge["properties"]["target"].is_object() && purge["properties"]["patterns"].is_object(),
+        "{purge}"
+    );
+    assert_eq!(purge["required"], serde_json::json!(["target"]), "{purge}");
 
     // The reference page, in a real browser: everything it needs comes from the daemon.
     let browser = Browser::start().await;

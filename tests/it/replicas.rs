@@ -133,7 +133,7 @@ async fn two_replicas_share_the_work_and_the_survivor_finishes_it_after_the_lead
             .await;
         assert_eq!(job["state"], "completed", "{job}\n{}", b.log());
         batches.insert(
-            job["cloudfront"]["caller_reference"]
+            job["result"]["caller_reference"]
                 .as_str()
                 .unwrap()
                 .to_owned(),

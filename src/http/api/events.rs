@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::jobs::{ListParams, ShowParams, idempotency_key, list_query, submitted, waited};
+use super::jobs::{ListParams, ShowParams, idempotency_key, list_query, submitted_as, waited};
 use crate::auth::Principal;
 use crate::events::KIND;
 use crate::http::{ApiError, AppState};
@@ -31,6 +31,14 @@ pub struct EventBody {
 pub struct EventView {
     #[serde(flatten)]
     pub event: JobView,
+    /// The event's type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Its fields.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// The targets its jobs act on.
+    pub targets: Vec<String>,
     /// One per tier action: purges, invalidations, broadcasts.
     pub children: Vec<JobView>,
 }
@@ -55,7 +63,18 @@ async fn with_children(
     };
     let mut children = state.jobs.list(who, &q).await?.jobs;
     children.reverse();
-    Ok(EventView { event, children })
+    let request: crate::events::executor::Request =
+        serde_json::from_value(event.request.clone()).map_err(|e| ApiError::internal(&e))?;
+    let mut targets: Vec<String> = request.children.iter().map(|c| c.target.clone()).collect();
+    targets.sort();
+    targets.dedup();
+    Ok(EventView {
+        event_type: event.target.clone(),
+        data: request.data,
+        targets,
+        event,
+        children,
+    })
 }
 
 #[utoipa::path(
@@ -95,7 +114,8 @@ pub async fn create(
             },
             other => other,
         })?;
-    Ok(submitted(&req, job, created))
+    let view = with_children(&state, &who, job.clone()).await?;
+    Ok(submitted_as(&req, &job, &view, created))
 }
 
 #[utoipa::path(

@@ -1,59 +1,42 @@
-//! CloudFront invalidations for people and pipelines (scope `invalidate` to create, `read` to
-//! follow): `POST /api/v1/invalidations` with an `Idempotency-Key`, `GET …/{id}?wait=`,
-//! `POST …/{id}/cancel`, `GET /api/v1/invalidations`, `GET /api/v1/invalidations/cost`.
-//! The jobs are `cloudfront_invalidation` jobs; these routes are that kind's view of `/jobs`.
+//! Invalidations for people and pipelines (scope `invalidate` to create, `read` to follow):
+//! `POST /api/v1/invalidations` with an `Idempotency-Key`, `GET …/{id}?wait=`,
+//! `POST …/{id}/cancel`, `GET /api/v1/invalidations`, `GET /api/v1/invalidations/cost`. The
+//! kind follows the target (every kind whose action is invalidate: `cloudfront_invalidation`
+//! for a distribution); these routes are those kinds' view of `/jobs`.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
 
-use super::jobs::{
-    ListParams, ShowParams, cancel_kind, idempotency_key, list_kind, show_kind, submitted,
-};
+use super::jobs::{ListParams, ShowParams, cancel_kind, list_kind, show_kind, submit_action};
 use crate::auth::Principal;
 use crate::cloudfront::cost::{month_of, monthly};
-use crate::cloudfront::executor::KIND;
 use crate::domain::Scope;
 use crate::http::{ApiError, AppState};
+use crate::jobs::Action;
 use crate::store::now_ms;
 
-/// Paths (`/index.html`, `/assets/*`) and `#cache-tags` to invalidate on a CloudFront target.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[schema(as = NewInvalidation)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    target: String,
-    items: Vec<String>,
+fn kinds() -> Vec<&'static str> {
+    crate::registry::kinds_of(Action::Invalidate)
 }
 
+/// `{"target": "web", "items": ["/index.html", "#product:42"]}`: the target, and the request
+/// of its invalidation kind (the API document has each kind's exact shape).
 #[utoipa::path(
     post,
     path = "/api/v1/invalidations",
     tag = "invalidations",
-    summary = "Invalidate CloudFront paths or #cache-tags; scope invalidate",
+    summary = "Invalidate paths or #cache-tags of a target; the kind follows the target; scope invalidate",
     params(super::jobs::IdempotencyKey),
-    request_body = CreateBody,
+    request_body(content = Object, description = "The target, and the request of its invalidation kind"),
     responses(super::jobs::Submitted)
 )]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
-    body: web::Json<CreateBody>,
+    body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
-    // Named before the service decides, so a refusal is audited with its target too.
-    req.extensions_mut()
-        .insert(crate::http::middleware::AuditNote {
-            target: Some(body.target.clone()),
-            detail: serde_json::Value::Null,
-        });
-    let request = json!({ "items": body.items });
-    let (job, created) = state
-        .jobs
-        .submit(&who, KIND, &body.target, &request, key)
-        .await?;
-    Ok(submitted(&req, job, created))
+    submit_action(&req, &state, &who, Action::Invalidate, body.into_inner()).await
 }
 
 #[utoipa::path(
@@ -70,7 +53,7 @@ pub async fn show(
     id: web::Path<i64>,
     params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    show_kind(&state, &who, *id, &params, &[KIND]).await
+    show_kind(&state, &who, *id, &params, &kinds()).await
 }
 
 #[utoipa::path(
@@ -79,14 +62,14 @@ pub async fn show(
     tag = "invalidations",
     summary = "Invalidation jobs, newest first",
     params(super::jobs::ListParams),
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = crate::jobs::JobList))
 )]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list_kind(&state, &who, &params, &[KIND]).await
+    list_kind(&state, &who, &params, &kinds()).await
 }
 
 #[utoipa::path(
@@ -103,7 +86,7 @@ pub async fn cancel(
     who: web::ReqData<Principal>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    cancel_kind(&req, &state, &who, *id, &[KIND]).await
+    cancel_kind(&req, &state, &who, *id, &kinds()).await
 }
 
 #[utoipa::path(

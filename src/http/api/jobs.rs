@@ -5,13 +5,106 @@ use std::time::Duration;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::auth::Principal;
 use crate::domain::JobState;
 use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
-use crate::jobs::{CancelOutcome, JobView, ListQuery};
+use crate::jobs::{Action, CancelOutcome, JobView, ListQuery};
+
+/// The body of `POST /api/v1/jobs`: a job of any kind. The API document has each kind's
+/// exact request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobBody {
+    kind: String,
+    /// The target it acts on (an event's type, for an event).
+    target: String,
+    #[serde(default = "empty_object")]
+    request: Value,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// Names the target on the audit entry before the service decides, so a refusal is audited
+/// with its target too.
+fn note_target(req: &HttpRequest, target: &str) {
+    req.extensions_mut().insert(AuditNote {
+        target: Some(target.to_owned()),
+        detail: Value::Null,
+    });
+}
+
+/// A kind-grouping route's submission: `{"target": …, …the request…}`, the kind of
+/// `action` that acts on the target.
+pub async fn submit_action(
+    req: &HttpRequest,
+    state: &AppState,
+    who: &Principal,
+    action: Action,
+    body: Value,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(req)?;
+    let mut request = body;
+    let target = match request.as_object_mut().map(|o| o.remove("target")) {
+        Some(Some(Value::String(t))) => t,
+        Some(_) => {
+            return Err(ApiError::invalid("target", "name the target, as a string"));
+        }
+        None => return Err(ApiError::invalid("body", "must be a JSON object")),
+    };
+    note_target(req, &target);
+    let (job, created) = state
+        .jobs
+        .submit_action(who, &state.settings(), action, &target, &request, key)
+        .await?;
+    Ok(submitted(req, job, created))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs",
+    tag = "jobs",
+    summary = "Submit a job of any kind (the scope of its kind)",
+    params(IdempotencyKey),
+    request_body(content = Object, description = "kind, target, and the request of that kind"),
+    responses(Submitted)
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: web::ReqData<Principal>,
+    body: web::Json<JobBody>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req)?;
+    let body = body.into_inner();
+    note_target(&req, &body.target);
+    let (job, created) = state
+        .jobs
+        .submit(&who, &body.kind, &body.target, &body.request, key)
+        .await
+        .map_err(|e| match e {
+            // The request's own fields sit under `request` in this body.
+            crate::service_error::ServiceError::Invalid {
+                code,
+                field: Some(f),
+                message,
+                details,
+            } if !matches!(f.as_str(), "kind" | "target" | "request") => {
+                crate::service_error::ServiceError::Invalid {
+                    code,
+                    field: Some(format!("request.{f}")),
+                    message,
+                    details,
+                }
+            }
+            other => other,
+        })?;
+    Ok(submitted(&req, job, created))
+}
 
 /// The `Idempotency-Key` header, if sent: 1-255 printable ASCII characters.
 pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
@@ -69,16 +162,26 @@ pub struct IdempotencyKey {
 
 /// 202 with a new job, or 200 with `Idempotent-Replayed: true` for a retry; audited.
 pub fn submitted(req: &HttpRequest, job: JobView, created: bool) -> HttpResponse {
+    submitted_as(req, &job, &job, created)
+}
+
+/// [`submitted`], answering with `body` (a kind's own view of the job).
+pub fn submitted_as(
+    req: &HttpRequest,
+    job: &JobView,
+    body: &impl serde::Serialize,
+    created: bool,
+) -> HttpResponse {
     req.extensions_mut().insert(AuditNote {
         target: Some(job.target.clone()),
         detail: json!({ "job": job.id, "kind": job.kind, "replayed": !created }),
     });
     if created {
-        HttpResponse::Accepted().json(job)
+        HttpResponse::Accepted().json(body)
     } else {
         HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))
-            .json(job)
+            .json(body)
     }
 }
 
@@ -135,11 +238,20 @@ pub async fn waited(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    /// Only jobs of this kind (`cloudfront_invalidation`, `redis_purge`, …).
     kind: Option<String>,
+    /// Only jobs of the kinds of this action (invalidate, purge, broadcast, event).
+    action: Option<String>,
+    /// Only jobs on this target.
     target: Option<String>,
+    /// Only jobs in this state (queued, running, completed, failed, cancelled).
     state: Option<String>,
+    /// Only the jobs this one made (an event's children).
     parent: Option<i64>,
+    /// Older than this id (the previous page's `next_before`).
     before: Option<i64>,
+    /// At most this many (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -156,15 +268,38 @@ pub async fn list_kind(
 
 /// The listing `params` ask for, within `kinds`.
 pub fn list_query(params: &ListParams, kinds: &[&str]) -> Result<ListQuery, ApiError> {
+    // The route's kinds, narrowed to an action's.
+    let action = params
+        .action
+        .as_deref()
+        .map(|a| {
+            Action::ALL
+                .into_iter()
+                .find(|x| x.as_str() == a)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "action",
+                        format!("{a:?} is not an action: invalidate, purge, broadcast or event"),
+                    )
+                })
+        })
+        .transpose()?;
+    let of_action = action.map(crate::registry::kinds_of);
+    let within: Vec<&str> = match (&of_action, kinds.is_empty()) {
+        (Some(a), true) => a.clone(),
+        (Some(a), false) => kinds.iter().filter(|k| a.contains(k)).copied().collect(),
+        (None, _) => kinds.to_vec(),
+    };
     let kinds: Vec<String> = match &params.kind {
-        Some(k) if kinds.is_empty() || kinds.contains(&k.as_str()) => vec![k.clone()],
+        Some(k) if within.is_empty() && of_action.is_none() => vec![k.clone()],
+        Some(k) if within.contains(&k.as_str()) => vec![k.clone()],
         Some(k) => {
             return Err(ApiError::invalid(
                 "kind",
-                format!("this route lists {} only, not {k:?}", kinds.join(", ")),
+                format!("this listing has {} only, not {k:?}", within.join(", ")),
             ));
         }
-        None => kinds.iter().map(|k| k.to_string()).collect(),
+        None => within.iter().map(|k| k.to_string()).collect(),
     };
     if let Some(t) = &params.target {
         crate::domain::text::plain(t).map_err(|e| ApiError::invalid("target", e.to_string()))?;
@@ -232,7 +367,7 @@ pub async fn show(
     tag = "jobs",
     summary = "Jobs of every kind, newest first",
     params(ListParams),
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = crate::jobs::JobList))
 )]
 pub async fn list(
     state: web::Data<AppState>,

@@ -75,7 +75,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/purges/{id}", web::get().to(purges::show))
     .route("/purges/{id}/cancel", web::post().to(purges::cancel))
-    .route("/jobs", web::get().to(jobs::list))
+    .service(
+        web::resource("/jobs")
+            .route(web::get().to(jobs::list))
+            .route(web::post().to(jobs::create)),
+    )
     .route("/jobs/{id}", web::get().to(jobs::show))
     .route("/jobs/{id}/cancel", web::post().to(jobs::cancel));
 }

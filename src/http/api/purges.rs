@@ -1,38 +1,26 @@
-//! Redis purges (scope `purge` to create and cancel, `read` to follow): `POST
-//! /api/v1/purges` with an `Idempotency-Key`, `GET …/{id}?wait=`, `POST …/{id}/cancel`,
-//! `GET /api/v1/purges`. The jobs are `redis_purge` jobs; these routes are that kind's view
-//! of `/jobs`.
+//! Purges (scope `purge` to create and cancel, `read` to follow): `POST /api/v1/purges` with
+//! an `Idempotency-Key`, `GET …/{id}?wait=`, `POST …/{id}/cancel`, `GET /api/v1/purges`. The
+//! kind follows the target (`redis_purge`, `memcached_purge`, …: every kind whose action is
+//! purge); these routes are those kinds' view of `/jobs`.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::jobs::{
-    ListParams, ShowParams, cancel_kind, idempotency_key, list_kind, show_kind, submitted,
-};
+use super::jobs::{ListParams, ShowParams, cancel_kind, list_kind, show_kind, submit_action};
 use crate::auth::Principal;
 use crate::http::{ApiError, AppState};
-
-use crate::purge::KINDS;
-
-/// The body of `POST /api/v1/purges`, for the API document: the target and the request.
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)] // read as JSON by `create`; this type only describes it
-pub struct PurgeBody {
-    /// A configured Redis or Memcached target.
-    target: String,
-    #[serde(flatten)]
-    request: crate::purge::PurgeRequest,
-}
+use crate::jobs::Action;
 
 /// `{"target": "sessions", "keys": […], "patterns": […], "tags": […], "dry_run": false,
-/// "rate_limit": 20000, "confirm": "sessions"}`: the target, and the purge as the kind reads it.
+/// "rate_limit": 20000, "confirm": "sessions"}`: the target, and the purge as its kind reads
+/// it (the API document has each kind's exact shape).
 #[utoipa::path(
     post,
     path = "/api/v1/purges",
     tag = "purges",
-    summary = "Purge Redis keys, patterns or tags, or Memcached keys; scope purge",
+    summary = "Purge keys, patterns or tags of a target; the kind follows the target; scope purge",
     params(super::jobs::IdempotencyKey),
-    request_body = PurgeBody,
+    request_body(content = Object, description = "The target, and the request of its purge kind"),
     responses(super::jobs::Submitted)
 )]
 pub async fn create(
@@ -41,30 +29,7 @@ pub async fn create(
     who: web::ReqData<Principal>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
-    let mut request = body.into_inner();
-    let target = match request.as_object_mut().map(|o| o.remove("target")) {
-        Some(Some(Value::String(t))) => t,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "target",
-                "name the target to purge, as a string",
-            ));
-        }
-        None => return Err(ApiError::invalid("body", "must be a JSON object")),
-    };
-    // Named before the service decides, so a refusal is audited with its target too.
-    req.extensions_mut()
-        .insert(crate::http::middleware::AuditNote {
-            target: Some(target.clone()),
-            detail: Value::Null,
-        });
-    let kind = crate::purge::kind_for(&state.settings(), &target);
-    let (job, created) = state
-        .jobs
-        .submit(&who, kind, &target, &request, key)
-        .await?;
-    Ok(submitted(&req, job, created))
+    submit_action(&req, &state, &who, Action::Purge, body.into_inner()).await
 }
 
 #[utoipa::path(
@@ -81,7 +46,14 @@ pub async fn show(
     id: web::Path<i64>,
     params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    show_kind(&state, &who, *id, &params, &KINDS).await
+    show_kind(
+        &state,
+        &who,
+        *id,
+        &params,
+        &crate::registry::kinds_of(Action::Purge),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -90,14 +62,20 @@ pub async fn show(
     tag = "purges",
     summary = "Purge jobs, newest first",
     params(super::jobs::ListParams),
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = crate::jobs::JobList))
 )]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list_kind(&state, &who, &params, &KINDS).await
+    list_kind(
+        &state,
+        &who,
+        &params,
+        &crate::registry::kinds_of(Action::Purge),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -114,5 +92,12 @@ pub async fn cancel(
     who: web::ReqData<Principal>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    cancel_kind(&req, &state, &who, *id, &KINDS).await
+    cancel_kind(
+        &req,
+        &state,
+        &who,
+        *id,
+        &crate::registry::kinds_of(Action::Purge),
+    )
+    .await
 }

@@ -14,7 +14,7 @@ use super::{Chrome, PageError, Person, page_with_status, see_other};
 use crate::domain::Scope;
 use crate::http::AppState;
 use crate::http::middleware::{AuditNote, Refusal};
-use crate::jobs::JobView;
+use crate::jobs::{Action, JobView, KindInfo};
 use crate::service_error::ServiceError;
 
 fn fresh_key() -> String {
@@ -30,13 +30,19 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The targets of `kinds` the person may act on with `scope`.
-fn targets_for(state: &AppState, person: &Person, scope: Scope, kinds: &[&str]) -> Vec<String> {
+/// The targets some kind of `action` acts on that the person may act on with `scope`.
+fn targets_for(state: &AppState, person: &Person, scope: Scope, action: Action) -> Vec<String> {
+    let kinds: Vec<KindInfo> = state
+        .jobs
+        .kinds()
+        .into_iter()
+        .filter(|k| k.action == action)
+        .collect();
     state
         .settings()
         .targets
         .iter()
-        .filter(|t| kinds.contains(&t.kind.name()))
+        .filter(|t| kinds.iter().any(|k| k.accepts(t.kind.name())))
         .filter(|t| person.0.principal.require_target(scope, &t.name).is_ok())
         .map(|t| t.name.to_string())
         .collect()
@@ -80,7 +86,7 @@ impl InvalidatePage {
     fn new(state: &AppState, person: &Person) -> Self {
         Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Scope::Invalidate, &["cloudfront"]),
+            targets: targets_for(state, person, Scope::Invalidate, Action::Invalidate),
             target: String::new(),
             text: String::new(),
             items: Vec::new(),
@@ -122,9 +128,10 @@ pub async fn invalidate(
     targeting(&req, &f.target);
     let submitted = state
         .jobs
-        .submit(
+        .submit_action(
             &person.0.principal,
-            crate::cloudfront::executor::KIND,
+            &state.settings(),
+            Action::Invalidate,
             &f.target,
             &json!({ "items": items }),
             Some(f.key.clone()),
@@ -268,7 +275,7 @@ impl PurgePage {
     fn new(state: &AppState, person: &Person) -> Self {
         Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Scope::Purge, &["redis", "memcached"]),
+            targets: targets_for(state, person, Scope::Purge, Action::Purge),
             target: String::new(),
             keys: String::new(),
             patterns: String::new(),
@@ -292,7 +299,10 @@ pub async fn purge_form(
         .map_err(crate::http::ApiError::from)?;
     let mut page = PurgePage::new(&state, &person);
     if let Some(id) = params.dry_run {
-        let job = state.jobs.get(who, id, &crate::purge::KINDS).await?;
+        let job = state
+            .jobs
+            .get(who, id, &crate::registry::kinds_of(Action::Purge))
+            .await?;
         page.target = job.target.clone();
         page.keys = text_list(&job.request["keys"]);
         page.patterns = text_list(&job.request["patterns"]);
@@ -357,12 +367,18 @@ pub async fn purge(
         request["confirm"] = Value::String(f.confirm.trim().to_owned());
     }
     targeting(&req, &f.target);
-    let kind = crate::purge::kind_for(&state.settings(), &f.target);
     // A dry run and the purge after it are two jobs: each gets its own key.
     let key = format!("{}-{}", f.key, if dry_run { "dry-run" } else { "purge" });
     let e = match state
         .jobs
-        .submit(&person.0.principal, kind, &f.target, &request, Some(key))
+        .submit_action(
+            &person.0.principal,
+            &state.settings(),
+            Action::Purge,
+            &f.target,
+            &request,
+            Some(key),
+        )
         .await
     {
         Ok((job, _)) => {

@@ -66,13 +66,25 @@ pub struct JobsPage {
     /// Whether a job on the page is still working (the script keeps the list fresh).
     live: bool,
     next_before: Option<i64>,
-    kind: String,
+    /// One tab per action some kind performs: (value, label).
+    tabs: Vec<(&'static str, &'static str)>,
+    action: String,
+    /// The query string of the current filters, for the next page's link.
+    query: String,
 }
 
 #[derive(Deserialize)]
 pub struct ListParams {
+    /// An action (`purge`): its kinds' jobs.
+    #[serde(default)]
+    action: String,
+    /// One kind.
     #[serde(default)]
     kind: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    target: String,
     before: Option<i64>,
 }
 
@@ -81,23 +93,77 @@ pub async fn list(
     person: Person,
     params: web::Query<ListParams>,
 ) -> Result<JobsPage, PageError> {
-    let q = ListQuery {
-        kinds: if params.kind.is_empty() {
-            Vec::new()
-        } else {
-            vec![params.kind.clone()]
-        },
+    let kinds = state.jobs.kinds();
+    let action = kinds
+        .iter()
+        .map(|k| k.action)
+        .find(|a| a.as_str() == params.action);
+    if action.is_none() && !params.action.is_empty() {
+        return Err(crate::http::ApiError::invalid(
+            "action",
+            format!("{:?} is not an action of any job kind", params.action),
+        )
+        .into());
+    }
+    let mut q = ListQuery {
+        kinds: kinds
+            .iter()
+            .filter(|k| action.is_none_or(|a| k.action == a))
+            .filter(|k| params.kind.is_empty() || k.name == params.kind)
+            .map(|k| k.name.to_owned())
+            .collect(),
         before: params.before,
         limit: 50,
         ..ListQuery::default()
     };
+    if q.kinds.is_empty() {
+        return Err(crate::http::ApiError::invalid(
+            "kind",
+            format!("{:?} is not a job kind", params.kind),
+        )
+        .into());
+    }
+    if !params.state.is_empty() {
+        q.state = Some(
+            params
+                .state
+                .parse()
+                .map_err(|e: crate::domain::UnknownJobState| {
+                    crate::http::ApiError::invalid("state", e.to_string())
+                })?,
+        );
+    }
+    if !params.target.is_empty() {
+        q.target = Some(params.target.clone());
+    }
     let page = state.jobs.list(&person.0.principal, &q).await?;
+    let mut tabs: Vec<(&'static str, &'static str)> = Vec::new();
+    for k in &kinds {
+        let tab = (k.action.as_str(), k.action.plural());
+        if !tabs.contains(&tab) {
+            tabs.push(tab);
+        }
+    }
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            [
+                ("action", &params.action),
+                ("kind", &params.kind),
+                ("state", &params.state),
+                ("target", &params.target),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty()),
+        )
+        .finish();
     Ok(JobsPage {
         chrome: Chrome::new(&state, &person),
         live: page.jobs.iter().any(|j| !j.state.is_final()),
         jobs: page.jobs.iter().map(row).collect(),
         next_before: page.next_before,
-        kind: params.kind.clone(),
+        tabs,
+        action: params.action.clone(),
+        query,
     })
 }
 
@@ -145,7 +211,6 @@ pub async fn page(
             .map(|p| ("progress".to_owned(), pretty(p))),
     );
     fields.extend(job.result.iter().map(|r| ("result".to_owned(), pretty(r))));
-    fields.extend(job.detail.iter().map(|(k, v)| (k.clone(), pretty(v))));
     Ok(JobPage {
         chrome: Chrome::new(&state, &person),
         is_final: job.state.is_final(),

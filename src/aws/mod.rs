@@ -2,9 +2,36 @@
 //! optional profile. Credentials come from the SDK's default chain (environment, profile,
 //! instance or task role); they are never part of cachewarden's configuration.
 
+mod cloudfront;
+
+pub use cloudfront::{AwsCloudFront, CloudFrontApi, CloudFrontError, Created};
+
+use std::sync::Arc;
+
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 
 use crate::config::AwsSettings;
+
+/// The AWS the daemon talks to: the SDK's configuration (`None` when nothing configured needs
+/// AWS), and stand-ins a test gave for behaviour the emulator cannot produce. Cheap to clone;
+/// job kinds and sources take their clients from it.
+#[derive(Clone, Default)]
+pub struct Clients {
+    pub sdk: Option<SdkConfig>,
+    /// A test's CloudFront.
+    pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
+}
+
+impl Clients {
+    /// CloudFront: the stand-in, or the SDK's client (which makes no call until used).
+    pub fn cloudfront(&self) -> Option<Arc<dyn CloudFrontApi>> {
+        self.cloudfront.clone().or_else(|| {
+            self.sdk
+                .as_ref()
+                .map(|sdk| Arc::new(AwsCloudFront::new(cloudfront(sdk))) as Arc<dyn CloudFrontApi>)
+        })
+    }
+}
 
 /// CloudFront's API and its CloudWatch metrics live in us-east-1, whatever the stack's region.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
