@@ -99,12 +99,7 @@ fn render(event: &Value) -> String {
         .unwrap_or_default();
     let done = children
         .iter()
-        .filter(|c| {
-            matches!(
-                c["state"].as_str(),
-                Some("completed" | "failed" | "cancelled")
-            )
-        })
+        .filter(|c| super::follow::is_final(c))
         .count();
     format!(
         "event {id} {state} ({done} of {} jobs ended)",

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::Failure;
 use super::client::{Client, exit};
+use crate::domain::JobState;
 
 /// How to follow one kind of job.
 pub struct Follow<'a> {
@@ -93,12 +94,14 @@ pub fn job_id(job: &Value) -> Result<i64, Failure> {
         .ok_or_else(|| Failure::new(exit::FAILED, "the server answered without a job id"))
 }
 
+/// The state of a job the daemon answered with (`None`: it named none this build knows).
+pub fn state_of(job: &Value) -> Option<JobState> {
+    job["state"].as_str()?.parse().ok()
+}
+
 /// Whether the job is final.
 pub fn is_final(job: &Value) -> bool {
-    matches!(
-        job["state"].as_str(),
-        Some("completed" | "failed" | "cancelled")
-    )
+    state_of(job).is_some_and(JobState::is_final)
 }
 
 /// Follows job `id` until it is final or `timeout` passed (exit 3; the job goes on).
@@ -130,7 +133,7 @@ pub async fn follow(
             if let Some(b) = &bar {
                 b.finish_with_message(last.clone());
             }
-            if state == "completed" {
+            if state_of(&job) == Some(JobState::Completed) {
                 eprintln!("Completed in {}s.", started.elapsed().as_secs());
             }
             return Ok(job);
@@ -165,8 +168,8 @@ pub async fn follow(
 
 /// Exit 1 with the reason when the job failed or was cancelled.
 pub fn outcome(id: i64, job: &Value) -> Result<(), Failure> {
-    match job["state"].as_str() {
-        Some(s @ ("failed" | "cancelled")) => Err(Failure::new(
+    match state_of(job) {
+        Some(s @ (JobState::Failed | JobState::Cancelled)) => Err(Failure::new(
             exit::FAILED,
             format!(
                 "job {id} {s}: {}",

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::Failure;
 use super::client::{Client, ClientArgs};
 use super::follow::Follow;
+use crate::domain::JobState;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum JobCommand {
@@ -34,19 +35,33 @@ pub enum JobCommand {
     },
     /// The newest jobs, one per line.
     List {
-        /// Only jobs of this kind (cloudfront_invalidation, redis_purge, event, …).
-        #[arg(long)]
+        /// Only jobs of this kind.
+        #[arg(long, value_parser = kind_names())]
         kind: Option<String>,
         /// Only jobs on this target.
         #[arg(long)]
         target: Option<String>,
-        /// Only jobs in this state (queued, running, completed, failed, cancelled).
-        #[arg(long)]
+        /// Only jobs in this state.
+        #[arg(long, value_parser = state_names())]
         state: Option<String>,
         /// At most this many.
         #[arg(long, default_value = "20")]
         limit: u32,
     },
+}
+
+/// The registered job kinds, for `--kind` (its help lists them; anything else is refused).
+fn kind_names() -> clap::builder::PossibleValuesParser {
+    crate::registry::job_kinds()
+        .into_iter()
+        .map(|k| k.name)
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// The job states, for `--state`.
+fn state_names() -> clap::builder::PossibleValuesParser {
+    JobState::ALL.map(JobState::as_str).into()
 }
 
 #[derive(Debug, clap::Args)]

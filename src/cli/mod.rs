@@ -143,9 +143,35 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Help and version go to stdout as clap writes them; a mistake in the arguments is one line
+/// on stderr (a pipeline's log shows it whole) and exit 2, like any invalid input.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let line: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .filter(|l| !l.starts_with("Usage:"))
+        .collect();
+    eprintln!("{} (see --help)", line.join(" "));
+    ExitCode::from(client::exit::INVALID_INPUT)
+}
+
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let quiet = !matches!(cli.command, Command::Serve { .. });
     telemetry::init(
         cli.log_format,

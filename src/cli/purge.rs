@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::Failure;
 use super::client::{Client, ClientArgs, exit};
 use super::follow::Follow;
+use crate::domain::JobState;
 
 #[derive(Debug, clap::Args)]
 pub struct PurgeArgs {
@@ -119,7 +120,7 @@ pub(super) async fn run(args: PurgeArgs) -> Result<(), Failure> {
             render: &render,
         };
         job = super::follow::follow(&client, &follow, id, timeout, job).await?;
-        if args.dry_run && job["state"] == "completed" {
+        if args.dry_run && super::follow::state_of(&job) == Some(JobState::Completed) {
             let r = &job["result"];
             eprintln!(
                 "Would delete {} (about {:.0}s{}); for example: {}",
