@@ -29,6 +29,7 @@ pub mod scheduler;
 pub mod service_error;
 pub mod sources;
 pub mod startup;
+pub mod status;
 pub mod store;
 pub mod streams;
 pub mod targets;

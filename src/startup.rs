@@ -170,6 +170,10 @@ impl Application {
                 store.clone(),
                 live.clone(),
             )),
+            targets: Arc::new(crate::status::TargetService::new(
+                store.clone(),
+                live.clone(),
+            )),
             leader: leadership.clone(),
             token_usage: Default::default(),
             reloader: reloader.clone(),

@@ -6,14 +6,7 @@ use serde::Serialize;
 
 use crate::config::{Condition, MissingData};
 
-/// An alarm's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlarmState {
-    Ok,
-    Alarm,
-    InsufficientData,
-}
+pub use crate::domain::AlarmState;
 
 /// One evaluation period: the series' value (None: no datapoint) and the request volume of
 /// that period (None: not known, e.g. the series has no volume).

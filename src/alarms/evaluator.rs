@@ -31,22 +31,6 @@ pub struct Evaluator {
 /// A job kind's name → what people call such a job. Given by whoever knows the kinds.
 pub type JobLabels = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-fn state_name(s: AlarmState) -> &'static str {
-    match s {
-        AlarmState::Ok => "ok",
-        AlarmState::Alarm => "alarm",
-        AlarmState::InsufficientData => "insufficient_data",
-    }
-}
-
-fn parse_state(s: &str) -> AlarmState {
-    match s {
-        "ok" => AlarmState::Ok,
-        "alarm" => AlarmState::Alarm,
-        _ => AlarmState::InsufficientData,
-    }
-}
-
 impl Evaluator {
     pub fn new(
         store: Store,
@@ -219,7 +203,7 @@ impl Evaluator {
         let before = self.store.alarm_state(&alarm.name, target).await?;
         let current = before
             .as_ref()
-            .map(|s| parse_state(&s.state))
+            .map(|s| s.state)
             .unwrap_or(AlarmState::InsufficientData);
         let rule = Rule {
             condition: alarm.condition.clone(),
@@ -284,8 +268,8 @@ impl Evaluator {
                 target,
                 state_id: id,
                 kind: kind.as_str(),
-                from: state_name(current),
-                to: state_name(e.state),
+                from: current,
+                to: e.state,
                 evaluation: &detail,
                 reason: &e.reason,
                 dashboard: &dashboard,
@@ -310,7 +294,7 @@ impl Evaluator {
                 &Evaluated {
                     alarm: &alarm.name,
                     target,
-                    state: state_name(e.state),
+                    state: e.state,
                     reason: &e.reason,
                     evaluation: &detail,
                 },

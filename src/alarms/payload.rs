@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::config::{AlarmSettings, Condition};
+use crate::domain::AlarmState;
 
 /// One alarm transition, as much as a message tells of it.
 pub struct Change<'a> {
@@ -12,8 +13,8 @@ pub struct Change<'a> {
     pub state_id: i64,
     /// `alarm`, `reminder` or `resolved`.
     pub kind: &'a str,
-    pub from: &'a str,
-    pub to: &'a str,
+    pub from: AlarmState,
+    pub to: AlarmState,
     /// The evaluation detail (periods, verdicts, baseline).
     pub evaluation: &'a Value,
     pub reason: &'a str,

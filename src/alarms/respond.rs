@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::hold::silence_matches;
 use crate::auth::{AuthError, Principal};
 use crate::config::{AlarmSettings, Condition, Settings};
-use crate::domain::{Scope, TargetName};
+use crate::domain::{AlarmState, Scope, TargetName};
 use crate::live::Live;
 use crate::service_error::ServiceError;
 use crate::store::{
@@ -88,7 +88,7 @@ pub struct AlarmView {
     pub id: i64,
     pub alarm: String,
     pub target: String,
-    pub state: String,
+    pub state: AlarmState,
     pub since: i64,
     pub evaluated_at: i64,
     pub reason: String,
@@ -253,7 +253,7 @@ impl RespondService {
             id: s.id,
             alarm: s.alarm.clone(),
             target: s.target.clone(),
-            state: s.state.clone(),
+            state: s.state,
             since: s.since,
             evaluated_at: s.evaluated_at,
             reason: s.reason.clone(),
@@ -389,7 +389,7 @@ impl RespondService {
     ) -> Result<AlarmView, ServiceError> {
         let text = comment(text, false)?;
         let s = self.alarm_for(who, id, Scope::Respond).await?;
-        if s.state != "alarm" {
+        if s.state != AlarmState::Alarm {
             return Err(ServiceError::Conflict {
                 code: "conflict",
                 message: format!(

@@ -1,6 +1,7 @@
 //! Parsed domain values. Each type can only be constructed valid (parse, don't validate), so
 //! code that holds one never re-checks it.
 
+mod alarm_state;
 mod invalidation;
 mod job_state;
 mod name;
@@ -9,6 +10,7 @@ mod schedule;
 mod scope;
 pub mod text;
 
+pub use alarm_state::{AlarmState, UnknownAlarmState};
 pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};
 pub use name::{NameError, TargetName, TokenName, check_name};

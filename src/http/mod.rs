@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Alarms, acknowledgements and silences.
     pub respond: Arc<crate::alarms::respond::RespondService>,
+    /// Targets, their status and series.
+    pub targets: Arc<crate::status::TargetService>,
     /// Submit, follow and cancel jobs of every kind.
     pub jobs: Arc<crate::jobs::JobService>,
     /// Whether this replica leads (polls, evaluates alarms, rolls up).

@@ -1,18 +1,21 @@
 //! Alarm states (one per alarm and target) and their transitions.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
+
+use crate::domain::AlarmState;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
 
 /// The stored state of one alarm on one target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AlarmStateRecord {
     pub id: i64,
     pub alarm: String,
     pub target: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: AlarmState,
     /// When the current state began.
     pub since: i64,
     pub evaluated_at: i64,
@@ -30,8 +33,8 @@ pub struct AlarmStateRecord {
 pub struct Transition {
     pub id: i64,
     pub state_id: i64,
-    pub from: String,
-    pub to: String,
+    pub from: AlarmState,
+    pub to: AlarmState,
     pub at: i64,
     pub reason: String,
     /// The evaluation that caused it (periods, verdicts, counts), as JSON.
@@ -44,25 +47,19 @@ pub struct Transition {
 pub struct Evaluated<'a> {
     pub alarm: &'a str,
     pub target: &'a str,
-    pub state: &'a str,
+    pub state: AlarmState,
     pub reason: &'a str,
     pub evaluation: &'a serde_json::Value,
 }
 
 fn state_from_row(r: &AnyRow) -> Result<AlarmStateRecord, StoreError> {
-    Ok(AlarmStateRecord {
-        id: r.try_get("id")?,
-        alarm: r.try_get("alarm")?,
-        target: r.try_get("target")?,
-        state: r.try_get("state")?,
-        since: r.try_get("since")?,
-        evaluated_at: r.try_get("evaluated_at")?,
-        reason: r.try_get("reason")?,
-        notified_at: r.try_get("notified_at")?,
-        acked_by: r.try_get("acked_by")?,
-        acked_at: r.try_get("acked_at")?,
-        ack_comment: r.try_get("ack_comment")?,
-    })
+    Ok(AlarmStateRecord::from_row(r)?)
+}
+
+/// A state column of a row that is not a whole record.
+fn state_column(r: &AnyRow, column: &str) -> Result<AlarmState, StoreError> {
+    let s: String = r.try_get(column)?;
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
 }
 
 const STATE_COLUMNS: &str = "id, alarm, target, state, since, evaluated_at, reason, notified_at, acked_by, acked_at, ack_comment";
@@ -123,7 +120,7 @@ impl Store {
                 sqlx::query(&format!(
                     "UPDATE alarm_states SET state = $1, reason = $2, evaluated_at = $4, since = {since_sql} WHERE id = $3"
                 ))
-                .bind(state)
+                .bind(state.as_str())
                 .bind(reason)
                 .bind(c.id)
                 .bind(now)
@@ -137,16 +134,16 @@ impl Store {
                 )
                 .bind(alarm)
                 .bind(target)
-                .bind(state)
+                .bind(state.as_str())
                 .bind(now)
                 .bind(reason)
                 .fetch_one(&mut *tx)
                 .await?;
-                (id, "insufficient_data".to_owned())
+                (id, AlarmState::InsufficientData)
             }
         };
         // The episode ends in ok (a data gap in between does not end it).
-        if state == "ok" && from != "ok" {
+        if state == AlarmState::Ok && from != AlarmState::Ok {
             sqlx::query("UPDATE alarm_states SET notified_at = NULL, acked_by = NULL, acked_at = NULL, ack_comment = NULL WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -162,8 +159,8 @@ impl Store {
                 "INSERT INTO alarm_transitions (state_id, from_state, to_state, at, reason, evaluation) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(id)
-            .bind(&from)
-            .bind(state)
+            .bind(from.as_str())
+            .bind(state.as_str())
             .bind(now)
             .bind(reason)
             .bind(evaluation.to_string())
@@ -173,7 +170,7 @@ impl Store {
                 id: tid,
                 state_id: id,
                 from,
-                to: state.to_owned(),
+                to: state,
                 at: now,
                 reason: reason.to_owned(),
                 evaluation: evaluation.clone(),
@@ -196,7 +193,7 @@ impl Store {
             if let Some(tid) = tid {
                 // The notifications are part of the evaluation: stored with it or not at all.
                 super::outbox::insert_in(&mut tx, tid, &items, held_by, now).await?;
-                if held_by.is_none() && state == "alarm" {
+                if held_by.is_none() && state == AlarmState::Alarm {
                     sqlx::query("UPDATE alarm_states SET notified_at = $1 WHERE id = $2")
                         .bind(now)
                         .bind(id)
@@ -278,8 +275,8 @@ impl Store {
                 Ok(Transition {
                     id: r.try_get("id")?,
                     state_id: r.try_get("state_id")?,
-                    from: r.try_get("from_state")?,
-                    to: r.try_get("to_state")?,
+                    from: state_column(r, "from_state")?,
+                    to: state_column(r, "to_state")?,
                     at: r.try_get("at")?,
                     reason: r.try_get("reason")?,
                     evaluation: serde_json::from_str(&evaluation)

@@ -78,7 +78,7 @@ impl Resolution {
 }
 
 /// One point of a series read back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Point {
     pub ts: i64,
     /// The value; for a rollup of a ratio, summed numerator over summed denominator.

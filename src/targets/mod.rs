@@ -159,6 +159,23 @@ impl serde::Serialize for Kind {
     }
 }
 
+/// In the API document: one of the registered kinds' names.
+impl utoipa::PartialSchema for Kind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(KINDS.iter().map(|k| k.name())))
+            .description(Some("A target kind"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Kind {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TargetKind".into()
+    }
+}
+
 /// A target's own configuration, as its kind checked it.
 pub trait TargetConfig: fmt::Debug + Send + Sync + Any {
     /// The secrets it holds (a password in a URL), so that a reload sees them change; `Debug`

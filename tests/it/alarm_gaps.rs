@@ -50,7 +50,7 @@ async fn a_paused_then_restarted_redis_neither_resolves_nor_pages_again() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(state.state, "alarm", "{}", state.reason);
+    assert_eq!(state.state.as_str(), "alarm", "{}", state.reason);
 
     // It comes back, restarted (its counters start again); good traffic returns.
     unsafe { libc::kill(redis.pid() as i32, libc::SIGCONT) };

@@ -3,6 +3,7 @@
 //! stored one.
 
 use cachewarden::store::{Resolution, SeriesQuery};
+use serde_json::json;
 use std::sync::atomic::Ordering;
 
 use crate::harness::TestApp;
@@ -151,6 +152,15 @@ async fn every_cloudwatch_kind_becomes_samples_and_revisions_replace_them() {
         [(ms, 0.0)]
     );
     assert_eq!(points(&app, "orders-dax", "query_hits").await, [(ms, 0.0)]);
+    // DAX's hit rate, as its kind says, is its item cache's: shown where other kinds show theirs.
+    let token = app.token("reader", &["read"], &[]).await;
+    let dax = app
+        .get_json("/api/v1/targets/orders-dax", Some(&token))
+        .await;
+    assert_eq!(
+        (&dax["hit_rate_series"], &dax["hit_rate"], &dax["state"]),
+        (&json!("item_hit_rate"), &json!(1.0), &json!("up"))
+    );
 
     // The distribution without additional metrics is up, with a notice saying what to enable.
     let statuses = app.store.list_target_status().await.unwrap();

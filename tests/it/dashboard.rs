@@ -324,7 +324,7 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
     b.goto(&app.url("/targets/sessions?span=30d"))
         .await
         .unwrap();
-    assert!(texts(b, ".spans .meta").await[0].contains("OneHour"));
+    assert_eq!(texts(b, ".spans .meta").await[0], "hourly averages");
     browser.close().await;
 }
 
@@ -354,7 +354,7 @@ async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
         card.text()
             .await
             .unwrap()
-            .starts_with("alarm hit-rate on sessions")
+            .starts_with("In alarm hit-rate on sessions")
     );
     // A comment that tries to be markup stays text.
     let evil = "<script>window.pwned=1</script>\"><img src=x onerror=\"window.pwned=2\">";

@@ -41,7 +41,7 @@ async fn bad_series_requests_name_the_field() {
     let app = TestApp::sqlite(CONFIG).await;
     let token = app.token("viewer", &["read"], &[]).await;
     let limited = app.token("web-only", &["read"], &["web"]).await;
-    let cases: [(&str, u16, &str, Option<&str>); 11] = [
+    let cases: [(&str, u16, &str, Option<&str>); 12] = [
         (
             "/api/v1/targets/sessions/series",
             400,
@@ -50,6 +50,13 @@ async fn bad_series_requests_name_the_field() {
         ),
         (
             "/api/v1/targets/sessions/series?metric=Hit-Rate",
+            400,
+            "invalid_request",
+            Some("metric"),
+        ),
+        // A series another kind records: CloudFront has no evictions.
+        (
+            "/api/v1/targets/web/series?metric=evictions",
             400,
             "invalid_request",
             Some("metric"),

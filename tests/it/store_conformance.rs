@@ -293,7 +293,7 @@ async fn alarms(store: &Store) {
     let eval = |state: &'static str| Evaluated {
         alarm: "hit-rate",
         target: "web",
-        state,
+        state: state.parse().unwrap(),
         reason: "test",
         evaluation: &serde_json::Value::Null,
     };

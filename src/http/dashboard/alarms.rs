@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{Chrome, PageError, Person, see_other, when};
 use crate::alarms::respond::{AlarmHistory, SilenceEnd, SilenceRequest};
+use crate::domain::AlarmState;
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
 use crate::store::now_ms;
@@ -18,7 +19,7 @@ pub struct AlarmRow {
     pub id: i64,
     pub alarm: String,
     pub target: String,
-    pub state: String,
+    pub state: AlarmState,
     pub since: String,
     pub reason: String,
     /// "acknowledged by alice: looking", "silenced (#3)".
@@ -39,7 +40,7 @@ pub async fn page(state: web::Data<AppState>, person: Person) -> Result<AlarmsPa
     let now = now_ms();
     let mut views = state.respond.alarms_with_history(who, HISTORY, now).await?;
     // Those in alarm first, then the newest change.
-    views.sort_by_key(|h| (h.alarm.state != "alarm", -h.alarm.since));
+    views.sort_by_key(|h| (h.alarm.state != AlarmState::Alarm, -h.alarm.since));
     let mut alarms = Vec::with_capacity(views.len());
     for AlarmHistory {
         alarm: a,
@@ -48,7 +49,10 @@ pub async fn page(state: web::Data<AppState>, person: Person) -> Result<AlarmsPa
     {
         let history = transitions
             .into_iter()
-            .map(|t| (when(t.at), format!("{} → {}", t.from, t.to), t.reason))
+            .map(|t| {
+                let change = format!("{} → {}", t.from.label(), t.to.label());
+                (when(t.at), change, t.reason)
+            })
             .collect();
         let mut held = Vec::new();
         if let Some(ack) = &a.acknowledged {

@@ -1,9 +1,7 @@
 //! The overview: every target the person may see, grouped by tier, with its state, hit rate
 //! now, a 24-hour sparkline, evictions, memory and firing alarms. Filtered by name and tier
-//! and paged, so 1,000 targets stay one fast page: the page's numbers come from three
-//! queries whatever its length (newest values, sparklines, alarm states).
-
-use std::collections::HashMap;
+//! and paged, so 1,000 targets stay one fast page (the target service reads a page's numbers
+//! in a fixed number of queries whatever its length).
 
 use actix_web::web;
 use askama::Template;
@@ -12,17 +10,14 @@ use serde::Deserialize;
 
 use super::sparkline;
 use super::{Chrome, PageError, Person};
-use crate::collector::current::Current;
 use crate::http::AppState;
-use crate::store::{Resolution, now_ms};
+use crate::status::{OverviewQuery, OverviewRow, TargetState, TargetView};
+use crate::store::Resolution;
 use crate::targets::{KINDS, Kind, Role};
 
 /// Rows per page.
 pub const PAGE_SIZE: usize = 100;
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
-/// Read at 5-minute resolution: the newest hours, whose hourly rollup is not complete.
-const RECENT_MS: i64 = 2 * HOUR_MS;
+const DAY_MS: i64 = 24 * 3_600_000;
 
 pub struct Row {
     pub name: String,
@@ -84,25 +79,23 @@ fn bytes(v: f64) -> String {
     format!("{v:.1} {}", UNITS[i])
 }
 
-/// Memory in use, as the kind says it reports it: a share (CloudWatch), or bytes used of a
-/// limit (Redis, Memcached).
-fn memory(c: &Current, kind: Kind) -> String {
-    if let Some(s) = kind
-        .series_with(Role::MemoryShare)
-        .and_then(|m| c.get(m.name))
-    {
-        return format!("{:.0} %", s.value * 100.0);
+/// Memory in use, as the kind reports it: a share (CloudWatch), or bytes used of a limit
+/// (Redis, Memcached).
+fn memory(v: &TargetView) -> String {
+    let value = |role: Role| {
+        v.kind
+            .series_with(role)
+            .and_then(|s| v.current.get(s.name).copied())
+    };
+    if let Some(share) = value(Role::MemoryShare) {
+        return format!("{:.0} %", share * 100.0);
     }
-    let used = kind
-        .series_with(Role::MemoryUsed)
-        .and_then(|m| c.get(m.name));
-    let limit = kind
-        .series_with(Role::MemoryLimit)
-        .and_then(|m| c.get(m.name))
-        .filter(|s| s.value > 0.0);
-    match (used, limit) {
-        (Some(u), Some(l)) => format!("{} of {}", bytes(u.value), bytes(l.value)),
-        (Some(u), None) => bytes(u.value),
+    match (
+        value(Role::MemoryUsed),
+        value(Role::MemoryLimit).filter(|l| *l > 0.0),
+    ) {
+        (Some(u), Some(l)) => format!("{} of {}", bytes(u), bytes(l)),
+        (Some(u), None) => bytes(u),
         _ => String::new(),
     }
 }
@@ -113,20 +106,18 @@ fn hh_mm(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The hit rate now (`series`, the one its kind shows first); for a target that is down,
-/// the last one measured and when.
-fn hit_rate(c: &Current, series: &str, down: bool) -> String {
-    match c.get(series) {
-        None => String::new(),
-        Some(s) if down => format!("{:.1} % (at {}; target down)", s.value * 100.0, hh_mm(s.ts)),
-        Some(s) if c.is_behind(series) => {
-            format!(
-                "{:.1} % (at {}; no traffic since)",
-                s.value * 100.0,
-                hh_mm(s.ts)
-            )
-        }
-        Some(s) => format!("{:.1} %", s.value * 100.0),
+/// The hit rate now; for a target that is down, the last one measured and when.
+fn hit_rate(v: &TargetView) -> String {
+    let (Some(rate), Some(at)) = (v.hit_rate, v.hit_rate_at) else {
+        return String::new();
+    };
+    let pct = rate * 100.0;
+    if v.state == TargetState::Down {
+        format!("{pct:.1} % (at {}; target down)", hh_mm(at))
+    } else if v.hit_rate_behind {
+        format!("{pct:.1} % (at {}; no traffic since)", hh_mm(at))
+    } else {
+        format!("{pct:.1} %")
     }
 }
 
@@ -143,37 +134,40 @@ fn count(v: f64) -> String {
     out
 }
 
-/// A day of hit rate for each of `names`, all of whose kinds call it `series`: hourly
-/// rollups, then 5-minute ones for the last [`RECENT_MS`] (the hour being rolled up now).
-/// About 30 points a row, which is all a 160-pixel sparkline can show, read in two queries
-/// for the whole page.
-async fn sparklines(
-    state: &AppState,
-    names: &[&str],
-    series: &str,
-    now: i64,
-) -> HashMap<String, Vec<(i64, f64)>> {
-    let recent_from = now - RECENT_MS;
-    let read = |from: i64, to: i64, r: Resolution| {
-        state.store.read_series_many(names, series, from, to, r)
-    };
-    let (hourly, recent) = tokio::join!(
-        read(
+fn row(r: OverviewRow, now: i64) -> Row {
+    let v = &r.view;
+    // A gap of more than two buckets is time without traffic: the line breaks there.
+    let gap = 2 * Resolution::OneHour.bucket_ms();
+    Row {
+        name: v.name.clone(),
+        kind: v.kind.name(),
+        schedule: v.schedule.clone(),
+        state: v.state.as_str(),
+        hit_rate: hit_rate(v),
+        evictions: r.evictions.map(count).unwrap_or_default(),
+        memory: match memory(v) {
+            // A down target's last values are not current: say so.
+            m if v.state == TargetState::Down && !m.is_empty() => {
+                format!("{m} (before it went down)")
+            }
+            m => m,
+        },
+        firing: r.firing,
+        message: v
+            .last_error
+            .clone()
+            .or_else(|| v.notice.clone())
+            .unwrap_or_default(),
+        chart: sparkline::svg(
+            &r.day,
             now - DAY_MS,
-            recent_from / HOUR_MS * HOUR_MS,
-            Resolution::OneHour
-        ),
-        read(
-            recent_from / HOUR_MS * HOUR_MS,
             now,
-            Resolution::FiveMinutes
+            0.0,
+            1.0,
+            gap,
+            &format!("hit rate of {}, last 24 hours", v.name),
         ),
-    );
-    let mut lines = hourly.unwrap_or_default();
-    for (target, points) in recent.unwrap_or_default() {
-        lines.entry(target).or_default().extend(points);
     }
-    lines
 }
 
 pub async fn page(
@@ -181,114 +175,17 @@ pub async fn page(
     person: Person,
     filter: web::Query<Filter>,
 ) -> Result<Overview, PageError> {
-    let who = &person.0.principal;
-    let settings = state.settings();
-    let wanted_kind = Kind::named(&filter.tier);
-    let q = filter.q.trim().to_lowercase();
-    let mut visible: Vec<_> = settings
-        .targets
-        .iter()
-        .filter(|t| who.may_access(&t.name))
-        .filter(|t| wanted_kind.is_none_or(|k| t.kind == k))
-        .filter(|t| q.is_empty() || t.name.as_str().contains(&q))
-        .collect();
-    visible.sort_by(|a, b| (a.kind.tier(), a.name.as_str()).cmp(&(b.kind.tier(), b.name.as_str())));
-    let matching = visible.len();
-    let pages = matching.div_ceil(PAGE_SIZE).max(1);
-    let page = filter.page.unwrap_or(1).clamp(1, pages);
-    let shown = &visible[(page - 1) * PAGE_SIZE..(page * PAGE_SIZE).min(matching)];
-
-    let now = now_ms();
-    let names: Vec<&str> = shown.iter().map(|t| t.name.as_str()).collect();
-    // The page still renders when the database does not answer; it then shows no numbers.
-    let statuses = state.store.list_target_status().await.unwrap_or_default();
-    let latest = state
-        .store
-        .latest_samples_of(&names, now - 30 * 60_000)
-        .await
-        .unwrap_or_default();
-    // The hit rate a kind shows first (DAX: its item cache's), one read per such series.
-    let hit_series = |t: &crate::config::TargetSettings| {
-        t.kind
-            .series_with(Role::HitRatio)
-            .map(|s| s.name)
-            .unwrap_or("hit_rate")
+    let query = OverviewQuery {
+        name: filter.q.trim().to_lowercase(),
+        kind: Kind::named(&filter.tier),
+        page: filter.page.unwrap_or(1),
+        page_size: PAGE_SIZE,
     };
-    let mut lines = HashMap::new();
-    let mut by_series: HashMap<&str, Vec<&str>> = HashMap::new();
-    for t in shown {
-        by_series
-            .entry(hit_series(t))
-            .or_default()
-            .push(t.name.as_str());
-    }
-    for (series, of) in &by_series {
-        lines.extend(sparklines(&state, of, series, now).await);
-    }
-    // Evictions over the sparkline's day, not the latest interval's handful, under whatever
-    // name each kind records them.
-    let mut evicted_series: Vec<&str> = KINDS
-        .iter()
-        .filter_map(|k| Kind(*k).series_with(Role::Evictions).map(|s| s.name))
-        .collect();
-    evicted_series.dedup();
-    let evicted = state
-        .store
-        .sum_series_many(&names, &evicted_series, now - DAY_MS, now)
-        .await
-        .unwrap_or_default();
-    let mut firing: HashMap<String, usize> = HashMap::new();
-    for s in state.store.list_alarm_states().await.unwrap_or_default() {
-        if s.state == "alarm" {
-            *firing.entry(s.target).or_default() += 1;
-        }
-    }
-
+    let o = state.targets.overview(&person.0.principal, &query).await?;
     let mut tiers: Vec<Tier> = Vec::new();
-    for t in shown {
-        let status = statuses.iter().find(|s| s.target == t.name.as_str());
-        let samples = latest
-            .get(t.name.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let current = Current::new(samples);
-        // A down target's last values are not current: say when they were measured.
-        let down = status.is_some_and(|s| !s.up);
-        // A gap of more than two buckets is time without traffic: the line breaks there.
-        let gap = 2 * Resolution::OneHour.bucket_ms();
-        let row = Row {
-            name: t.name.to_string(),
-            kind: t.kind.name(),
-            schedule: t.schedule.describe(),
-            state: match status {
-                None => "pending",
-                Some(s) if s.up => "up",
-                Some(_) => "down",
-            },
-            hit_rate: hit_rate(&current, hit_series(t), down),
-            evictions: evicted
-                .get(t.name.as_str())
-                .map(|v| count(*v))
-                .unwrap_or_default(),
-            memory: match memory(&current, t.kind) {
-                m if down && !m.is_empty() => format!("{m} (before it went down)"),
-                m => m,
-            },
-            firing: firing.get(t.name.as_str()).copied().unwrap_or(0),
-            message: status
-                .and_then(|s| s.last_error.clone().or_else(|| s.notice.clone()))
-                .unwrap_or_default(),
-            chart: sparkline::svg(
-                lines.get(t.name.as_str()).map_or(&[][..], Vec::as_slice),
-                now - DAY_MS,
-                now,
-                0.0,
-                1.0,
-                gap,
-                &format!("hit rate of {}, last 24 hours", t.name),
-            ),
-        };
-        let label = t.kind.label();
+    for r in o.rows {
+        let label = r.view.tier;
+        let row = row(r, o.now);
         match tiers.last_mut() {
             Some(tier) if tier.label == label => tier.rows.push(row),
             _ => tiers.push(Tier {
@@ -299,19 +196,15 @@ pub async fn page(
     }
     Ok(Overview {
         chrome: Chrome::new(&state, &person),
-        firing_total: firing
-            .iter()
-            .filter(|(t, _)| crate::domain::TargetName::parse(t).is_ok_and(|n| who.may_access(&n)))
-            .map(|(_, n)| n)
-            .sum(),
+        firing_total: o.firing,
         tiers,
-        configured: settings.targets.len(),
-        matching,
+        configured: o.configured,
+        matching: o.matching,
         q: filter.q.clone(),
         tier: filter.tier.clone(),
         kinds: KINDS.iter().map(|k| (k.name(), k.label())).collect(),
-        page,
-        pages,
+        page: o.page,
+        pages: o.pages,
     })
 }
 

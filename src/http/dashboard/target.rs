@@ -8,11 +8,10 @@ use serde::Deserialize;
 
 use super::chart::{Chart, Happening, Series, Unit};
 use super::{Chrome, PageError, Person, when};
-use crate::domain::{Scope, TargetName};
 use crate::http::AppState;
-use crate::http::api::series::choose_resolution;
-use crate::store::{Annotation, SeriesQuery, now_ms};
-use crate::targets::{Role, Series as TargetSeries};
+use crate::status::{TargetState, resolution};
+use crate::store::{Annotation, TargetStatus};
+use crate::targets::Role;
 
 /// The charts a target page can show: (id, title, the roles of the series drawn). A kind
 /// gets those of its series' roles, in this order.
@@ -62,7 +61,8 @@ pub struct TargetPage {
     spans: Vec<(&'static str, &'static str)>,
     node: String,
     nodes: Vec<String>,
-    resolution: String,
+    /// What one point is ("5-minute averages").
+    resolution: &'static str,
     charts: Vec<String>,
     happenings: Vec<Row>,
     /// `up`, `down` or `pending` (also the CSS class), and what to say about it.
@@ -101,108 +101,68 @@ fn describe(a: &Annotation) -> Happening {
     }
 }
 
+/// What the page says of the target's latest poll.
+fn status_line(status: Option<&TargetStatus>) -> String {
+    match status {
+        None => "Not polled yet.".to_owned(),
+        Some(s) if s.up => match &s.notice {
+            Some(n) => format!("Up (polled {}). {n}", when(s.last_poll_at)),
+            None => format!("Up (polled {}).", when(s.last_poll_at)),
+        },
+        Some(s) => format!(
+            "Down: the poll at {} failed: {}. {}",
+            when(s.last_poll_at),
+            s.last_error.as_deref().unwrap_or("no reason recorded"),
+            match s.last_success_at {
+                Some(at) => format!("Last up at {}; the charts end there.", when(at)),
+                None => "It has never been up.".to_owned(),
+            }
+        ),
+    }
+}
+
 pub async fn page(
     state: web::Data<AppState>,
     person: Person,
     name: web::Path<String>,
     params: web::Query<Params>,
 ) -> Result<TargetPage, PageError> {
-    let settings = state.settings();
-    let target = TargetName::parse(&name)
-        .ok()
-        .and_then(|n| settings.target(&n))
-        .ok_or_else(|| {
-            PageError::from(crate::http::ApiError::not_found(format!(
-                "no target named {:?}",
-                name.as_str()
-            )))
-        })?;
-    let who = &person.0.principal;
-    who.require_target(Scope::Read, &target.name)
-        .map_err(crate::http::ApiError::from)?;
     let (span, _, span_ms) = SPANS
         .iter()
         .find(|(v, _, _)| Some(*v) == params.span.as_deref())
         .copied()
         .unwrap_or(SPANS[2]);
-    let to = now_ms();
-    let from = to - span_ms;
-    let resolution = choose_resolution(from, to, to, &settings.retention);
-    let nodes = state.store.target_nodes(target.name.as_str(), from).await?;
-    let node = if nodes.contains(&params.node) {
-        params.node.clone()
-    } else {
-        String::new()
-    };
-    let (target_state, status) = match state.store.target_status(target.name.as_str()).await? {
-        None => ("pending", "Not polled yet.".to_owned()),
-        Some(s) if s.up => (
-            "up",
-            match &s.notice {
-                Some(n) => format!("Up (polled {}). {n}", when(s.last_poll_at)),
-                None => format!("Up (polled {}).", when(s.last_poll_at)),
-            },
-        ),
-        Some(s) => (
-            "down",
-            format!(
-                "Down: the poll at {} failed: {}. {}",
-                when(s.last_poll_at),
-                s.last_error.as_deref().unwrap_or("no reason recorded"),
-                match s.last_success_at {
-                    Some(at) => format!("Last up at {}; the charts end there.", when(at)),
-                    None => "It has never been up.".to_owned(),
-                }
-            ),
-        ),
-    };
-    let annotations = state
-        .store
-        .annotations(target.name.as_str(), from, to, 200)
+    let roles: Vec<Role> = CHARTS
+        .iter()
+        .flat_map(|(_, _, r)| r.iter().copied())
+        .collect();
+    let h = state
+        .targets
+        .history(&person.0.principal, &name, span_ms, &params.node, &roles)
         .await?;
-    let happenings: Vec<Happening> = annotations.iter().map(describe).collect();
-    let gap = 2 * target
+    let happenings: Vec<Happening> = h.annotations.iter().map(describe).collect();
+    let gap = 2 * h
+        .target
         .schedule_hint_ms()
-        .max(resolution.bucket_ms())
+        .max(h.resolution.bucket_ms())
         .max(60_000);
-    let read = |series: &'static str| {
-        let q = SeriesQuery {
-            target: target.name.to_string(),
-            node: node.clone(),
-            series: series.into(),
-            from,
-            to,
-            resolution,
-            detail: false,
-        };
-        let store = state.store.clone();
-        async move {
-            store
-                .read_series(&q)
-                .await
-                .map(|p| p.into_iter().map(|p| (p.ts, p.value)).collect::<Vec<_>>())
-        }
-    };
     // Each chart draws the kind's series of its roles, so a CloudFront target charts
     // requests, errors and origin latency where a Redis one charts evictions and memory.
     let mut charts = Vec::new();
     for (id, title, roles) in CHARTS {
-        let rows: Vec<&'static TargetSeries> = target
-            .kind
-            .series()
+        let rows: Vec<_> = h
+            .series
             .iter()
-            .filter(|s| roles.contains(&s.role))
+            .filter(|(s, _)| roles.contains(&s.role))
             .collect();
-        let Some(first) = rows.first() else {
+        let Some((first, _)) = rows.first() else {
             continue;
         };
-        let mut points = Vec::with_capacity(rows.len());
-        for row in &rows {
-            points.push((row.name.replace('_', " "), read(row.name).await?));
-        }
-        let series: Vec<Series> = points
+        let labels: Vec<String> = rows.iter().map(|(s, _)| s.name.replace('_', " ")).collect();
+        let series: Vec<Series> = rows
             .iter()
-            .map(|(label, points)| Series { label, points })
+            .zip(&labels)
+            .map(|((_, points), label)| Series { label, points })
             .collect();
         charts.push(
             Chart::new(
@@ -211,8 +171,8 @@ pub async fn page(
                 unit_of(first.unit),
                 &series,
                 &happenings,
-                from,
-                to,
+                h.from,
+                h.to,
                 gap,
             )
             .render()
@@ -221,15 +181,15 @@ pub async fn page(
     }
     Ok(TargetPage {
         chrome: Chrome::new(&state, &person),
-        name: target.name.to_string(),
-        kind: target.kind.label(),
+        name: h.target.name.to_string(),
+        kind: h.target.kind.label(),
         span,
         spans: SPANS.iter().map(|(v, l, _)| (*v, *l)).collect(),
-        node,
-        nodes,
-        resolution: format!("{resolution:?}"),
-        state: target_state,
-        status,
+        node: h.node,
+        nodes: h.nodes,
+        resolution: resolution::label(h.resolution),
+        state: TargetState::of(h.status.as_ref()).as_str(),
+        status: status_line(h.status.as_ref()),
         charts,
         happenings: happenings
             .iter()

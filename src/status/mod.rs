@@ -1,0 +1,420 @@
+//! What people and programs read about targets: the one view of a target's status (the API's
+//! `/targets` and the dashboard's overview and target page all come from here), its series
+//! at the resolution the range calls for, and what happened to it. Who may read which target
+//! is checked here, not by the callers.
+
+pub mod resolution;
+mod view;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use view::{TargetState, TargetView};
+
+use crate::auth::Principal;
+use crate::domain::{Scope, TargetName};
+use crate::live::Live;
+use crate::service_error::ServiceError;
+use crate::store::{
+    Annotation, Point, Resolution, Sample, SeriesQuery, Store, TargetStatus, now_ms,
+};
+use crate::targets::{KINDS, Kind, Role, Series, TargetSettings};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// How far back "current" values are looked for: CloudWatch data arrives minutes late.
+const CURRENT_WINDOW_MS: i64 = 30 * 60_000;
+/// The overview's sparklines read this span at 5-minute resolution: the newest hours, whose
+/// hourly rollup is not complete yet.
+const RECENT_MS: i64 = 2 * HOUR_MS;
+
+/// One series over a range, as `GET /targets/{name}/series` asks for it (times already
+/// parsed; every rule about them is checked here).
+#[derive(Debug, Default)]
+pub struct SeriesRequest {
+    pub metric: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub node: Option<String>,
+    pub resolution: Option<Resolution>,
+    pub detail: bool,
+}
+
+/// One series of one target over a range.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SeriesView {
+    pub target: String,
+    pub metric: String,
+    /// A cluster node (`host:port`), or empty for the target as a whole.
+    pub node: String,
+    pub resolution: Resolution,
+    /// Milliseconds since the epoch; the range is [from, to).
+    pub from: i64,
+    pub to: i64,
+    pub points: Vec<Point>,
+}
+
+/// Which targets the overview shows: a page of those matching a name filter and a tier.
+pub struct OverviewQuery {
+    /// Part of the name, lower case; empty: any.
+    pub name: String,
+    pub kind: Option<Kind>,
+    /// From 1; past the last page shows the last.
+    pub page: usize,
+    pub page_size: usize,
+}
+
+/// One row of the overview.
+pub struct OverviewRow {
+    pub view: TargetView,
+    /// The hit rate over the last day (hourly, then 5-minute for the newest hours).
+    pub day: Vec<(i64, f64)>,
+    /// Evictions summed over the last day, under whatever name its kind records them (none:
+    /// nothing recorded in the day).
+    pub evictions: Option<f64>,
+    /// Its alarms in alarm now.
+    pub firing: usize,
+}
+
+/// A page of the overview, in tier order.
+pub struct Overview {
+    pub rows: Vec<OverviewRow>,
+    /// Targets configured at all (zero: the empty state).
+    pub configured: usize,
+    /// Targets that pass the filter.
+    pub matching: usize,
+    pub page: usize,
+    pub pages: usize,
+    /// Alarms in alarm on every target the reader may see.
+    pub firing: usize,
+    /// The end of the day shown.
+    pub now: i64,
+}
+
+/// A target over a span, as its page draws it.
+pub struct History {
+    pub target: TargetSettings,
+    pub status: Option<TargetStatus>,
+    /// The nodes of a cluster that reported within the span.
+    pub nodes: Vec<String>,
+    /// The node shown ("" for the whole target; a node that did not report is not shown).
+    pub node: String,
+    pub from: i64,
+    pub to: i64,
+    pub resolution: Resolution,
+    /// Each series of the roles asked, in the kind's order, with its points.
+    pub series: Vec<(&'static Series, Vec<(i64, f64)>)>,
+    /// Jobs and alarm transitions within the span, oldest first.
+    pub annotations: Vec<Annotation>,
+}
+
+pub struct TargetService {
+    store: Store,
+    live: Arc<Live>,
+}
+
+impl TargetService {
+    pub fn new(store: Store, live: Arc<Live>) -> Self {
+        Self { store, live }
+    }
+
+    /// The target `name` if `who` may read it. Permission comes before existence, so a token
+    /// limited to some targets cannot probe which others exist.
+    pub fn readable(&self, who: &Principal, name: &str) -> Result<TargetSettings, ServiceError> {
+        let name = TargetName::parse(name)
+            .map_err(|e| ServiceError::invalid("name", format!("{name:?} {e}")))?;
+        who.require_target(Scope::Read, &name)?;
+        self.live
+            .settings()
+            .target(&name)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(format!("no target named {:?}", name.as_str())))
+    }
+
+    /// Every target `who` may see, in configuration order.
+    pub async fn list(&self, who: &Principal) -> Result<Vec<TargetView>, ServiceError> {
+        who.require(Scope::Read)?;
+        let settings = self.live.settings();
+        let statuses = self.statuses().await?;
+        // One query for every target's newest values, not one per target.
+        let latest = self
+            .store
+            .latest_samples_all(now_ms() - CURRENT_WINDOW_MS)
+            .await?;
+        Ok(settings
+            .targets
+            .iter()
+            .filter(|t| who.may_access(&t.name))
+            .map(|t| view(t, &statuses, &latest))
+            .collect())
+    }
+
+    /// One target.
+    pub async fn show(&self, who: &Principal, name: &str) -> Result<TargetView, ServiceError> {
+        let target = self.readable(who, name)?;
+        let status = self.store.target_status(target.name.as_str()).await?;
+        let latest = self
+            .store
+            .latest_samples(target.name.as_str(), now_ms() - CURRENT_WINDOW_MS)
+            .await?;
+        Ok(TargetView::new(&target, status.as_ref(), &latest))
+    }
+
+    /// One series of a target over a range: by default the last six hours, at the resolution
+    /// the range calls for.
+    pub async fn series(
+        &self,
+        who: &Principal,
+        name: &str,
+        req: SeriesRequest,
+    ) -> Result<SeriesView, ServiceError> {
+        let target = self.readable(who, name)?;
+        let metric = req
+            .metric
+            .ok_or_else(|| ServiceError::invalid("metric", "is required, e.g. metric=hit_rate"))?;
+        if target.kind.series_named(&metric).is_none() {
+            let known: Vec<&str> = std::iter::once("up")
+                .chain(target.kind.series().iter().map(|s| s.name))
+                .collect();
+            return Err(ServiceError::invalid(
+                "metric",
+                format!(
+                    "{metric:?} is not a series of a {} target: {}",
+                    target.kind,
+                    known.join(", ")
+                ),
+            ));
+        }
+        let now = now_ms();
+        let to = req.to.unwrap_or(now);
+        let from = req.from.unwrap_or(to - resolution::DEFAULT_RANGE_MS);
+        if from >= to {
+            return Err(ServiceError::invalid("from", "must be before to"));
+        }
+        if to - from > resolution::MAX_RANGE_MS {
+            return Err(ServiceError::invalid(
+                "from",
+                "the range may be at most 800 days",
+            ));
+        }
+        let resolution = req
+            .resolution
+            .unwrap_or_else(|| resolution::choose(from, to, now, &self.live.settings().retention));
+        let query = SeriesQuery {
+            target: target.name.to_string(),
+            node: req.node.unwrap_or_default(),
+            series: metric,
+            from,
+            to,
+            resolution,
+            detail: req.detail,
+        };
+        let points = self.store.read_series(&query).await?;
+        Ok(SeriesView {
+            target: query.target,
+            metric: query.series,
+            node: query.node,
+            resolution,
+            from,
+            to,
+            points,
+        })
+    }
+
+    /// A page of the targets `who` may see, in tier order, with a day of hit rate, the day's
+    /// evictions and the alarms firing. Its numbers come from a fixed number of queries
+    /// whatever the page's length.
+    pub async fn overview(
+        &self,
+        who: &Principal,
+        q: &OverviewQuery,
+    ) -> Result<Overview, ServiceError> {
+        who.require(Scope::Read)?;
+        let settings = self.live.settings();
+        let mut visible: Vec<&TargetSettings> = settings
+            .targets
+            .iter()
+            .filter(|t| who.may_access(&t.name))
+            .filter(|t| q.kind.is_none_or(|k| t.kind == k))
+            .filter(|t| q.name.is_empty() || t.name.as_str().contains(&q.name))
+            .collect();
+        visible.sort_by(|a, b| {
+            (a.kind.tier(), a.name.as_str()).cmp(&(b.kind.tier(), b.name.as_str()))
+        });
+        let matching = visible.len();
+        let size = q.page_size.max(1);
+        let pages = matching.div_ceil(size).max(1);
+        let page = q.page.clamp(1, pages);
+        let shown = &visible[(page - 1) * size..(page * size).min(matching)];
+
+        let now = now_ms();
+        let names: Vec<&str> = shown.iter().map(|t| t.name.as_str()).collect();
+        let statuses = self.statuses().await?;
+        let latest = self
+            .store
+            .latest_samples_of(&names, now - CURRENT_WINDOW_MS)
+            .await?;
+        // The hit rate each kind shows first, one read per such series.
+        let mut by_series: HashMap<&str, Vec<&str>> = HashMap::new();
+        for t in shown {
+            if let Some(s) = t.kind.series_with(Role::HitRatio) {
+                by_series.entry(s.name).or_default().push(t.name.as_str());
+            }
+        }
+        let mut days = HashMap::new();
+        for (series, of) in &by_series {
+            days.extend(self.day_of(of, series, now).await?);
+        }
+        // Evictions over the day, not the latest interval's handful.
+        let mut evicted_series: Vec<&str> = KINDS
+            .iter()
+            .filter_map(|k| Kind(*k).series_with(Role::Evictions).map(|s| s.name))
+            .collect();
+        evicted_series.sort_unstable();
+        evicted_series.dedup();
+        let evicted = self
+            .store
+            .sum_series_many(&names, &evicted_series, now - DAY_MS, now)
+            .await?;
+        let firing = self.firing().await?;
+        let rows = shown
+            .iter()
+            .map(|t| {
+                let name = t.name.as_str();
+                OverviewRow {
+                    view: view(t, &statuses, &latest),
+                    day: days.remove(name).unwrap_or_default(),
+                    evictions: evicted.get(name).copied(),
+                    firing: firing.get(name).copied().unwrap_or(0),
+                }
+            })
+            .collect();
+        Ok(Overview {
+            rows,
+            configured: settings.targets.len(),
+            matching,
+            page,
+            pages,
+            firing: firing
+                .iter()
+                .filter(|(t, _)| TargetName::parse(t).is_ok_and(|n| who.may_access(&n)))
+                .map(|(_, n)| n)
+                .sum(),
+            now,
+        })
+    }
+
+    /// A target over the last `span_ms`, whole or one `node` of it: the series of `roles`,
+    /// its nodes, its status, and what happened.
+    pub async fn history(
+        &self,
+        who: &Principal,
+        name: &str,
+        span_ms: i64,
+        node: &str,
+        roles: &[Role],
+    ) -> Result<History, ServiceError> {
+        let target = self.readable(who, name)?;
+        let to = now_ms();
+        let from = to - span_ms;
+        let resolution = resolution::choose(from, to, to, &self.live.settings().retention);
+        let nodes = self.store.target_nodes(target.name.as_str(), from).await?;
+        let node = if nodes.iter().any(|n| n == node) {
+            node.to_owned()
+        } else {
+            String::new()
+        };
+        let status = self.store.target_status(target.name.as_str()).await?;
+        let annotations = self
+            .store
+            .annotations(target.name.as_str(), from, to, 200)
+            .await?;
+        let mut series = Vec::new();
+        for s in target
+            .kind
+            .series()
+            .iter()
+            .filter(|s| roles.contains(&s.role))
+        {
+            let q = SeriesQuery {
+                target: target.name.to_string(),
+                node: node.clone(),
+                series: s.name.into(),
+                from,
+                to,
+                resolution,
+                detail: false,
+            };
+            let points = self.store.read_series(&q).await?;
+            series.push((s, points.into_iter().map(|p| (p.ts, p.value)).collect()));
+        }
+        Ok(History {
+            target,
+            status,
+            nodes,
+            node,
+            from,
+            to,
+            resolution,
+            series,
+            annotations,
+        })
+    }
+
+    async fn statuses(&self) -> Result<HashMap<String, TargetStatus>, ServiceError> {
+        Ok(self
+            .store
+            .list_target_status()
+            .await?
+            .into_iter()
+            .map(|s| (s.target.clone(), s))
+            .collect())
+    }
+
+    /// Alarms in alarm, by target.
+    async fn firing(&self) -> Result<HashMap<String, usize>, ServiceError> {
+        let mut firing: HashMap<String, usize> = HashMap::new();
+        for s in self.store.list_alarm_states().await? {
+            if s.state == crate::domain::AlarmState::Alarm {
+                *firing.entry(s.target).or_default() += 1;
+            }
+        }
+        Ok(firing)
+    }
+
+    /// A day of `series` for each of `names`: hourly rollups, then 5-minute ones for the
+    /// newest hours. About 30 points a target, all a sparkline can show, in two queries.
+    async fn day_of(
+        &self,
+        names: &[&str],
+        series: &str,
+        now: i64,
+    ) -> Result<HashMap<String, Vec<(i64, f64)>>, ServiceError> {
+        let split = (now - RECENT_MS) / HOUR_MS * HOUR_MS;
+        let (hourly, recent) = tokio::join!(
+            self.store
+                .read_series_many(names, series, now - DAY_MS, split, Resolution::OneHour),
+            self.store
+                .read_series_many(names, series, split, now, Resolution::FiveMinutes),
+        );
+        let mut lines = hourly?;
+        for (target, points) in recent? {
+            lines.entry(target).or_default().extend(points);
+        }
+        Ok(lines)
+    }
+}
+
+fn view(
+    t: &TargetSettings,
+    statuses: &HashMap<String, TargetStatus>,
+    latest: &HashMap<String, Vec<Sample>>,
+) -> TargetView {
+    let samples = latest
+        .get(t.name.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    TargetView::new(t, statuses.get(t.name.as_str()), samples)
+}
