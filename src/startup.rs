@@ -161,21 +161,30 @@ impl Application {
             _ => Default::default(),
         };
         let state = web::Data::new(AppState {
-            setup: Arc::new(setup),
+            access: Arc::new(crate::auth::AccessService::new(
+                store.clone(),
+                live.clone(),
+                Arc::new(setup),
+            )),
+            audit: Arc::new(crate::audit::AuditLog::new(store.clone())),
             live: live.clone(),
-            store: store.clone(),
+            database: store.backend(),
             metrics,
             jobs: job_service,
             respond: Arc::new(crate::alarms::respond::RespondService::new(
                 store.clone(),
                 live.clone(),
             )),
+            operations: Arc::new(crate::status::OperationsService::new(
+                store.clone(),
+                live.clone(),
+                leadership.clone(),
+            )),
             targets: Arc::new(crate::status::TargetService::new(
                 store.clone(),
                 live.clone(),
             )),
             leader: leadership.clone(),
-            token_usage: Default::default(),
             reloader: reloader.clone(),
         });
         let server = HttpServer::new(move || {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::config::InvalidationSettings;
 
 /// This month's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MonthlyCost {
     /// `YYYY-MM` (UTC).
     pub month: String,

@@ -10,7 +10,7 @@ use crate::config::{Schedule, Settings};
 const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// One target's share.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TargetCost {
     pub target: String,
     pub metrics_per_poll: usize,
@@ -20,7 +20,7 @@ pub struct TargetCost {
 }
 
 /// The whole estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostEstimate {
     pub price_per_1000_metrics_usd: f64,
     pub metrics_per_month: f64,

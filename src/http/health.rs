@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::{ApiError, AppState};
-use crate::store::health::Unavailable;
 
 /// Alive: the process answers HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "health", summary = "Alive: the process answers HTTP", responses((status = 200, description = "Alive", body = serde_json::Value)))]
@@ -16,29 +15,16 @@ pub async fn healthz() -> HttpResponse {
 /// in the last seconds). 503 with the reason otherwise, so a load balancer stops sending
 /// traffic to a replica that cannot accept work, and sends it again once space returns. Every
 /// replica serves, leader or not; `role` says which this one is.
-#[utoipa::path(get, path = "/readyz", tag = "health", summary = "Ready: the database takes writes", responses((status = 200, description = "Ready, with this replica's role", body = serde_json::Value), (status = 503, description = "Not ready, with the reason", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/readyz", tag = "health", summary = "Ready: the database takes writes", responses((status = 200, description = "Ready, with this replica's role", body = crate::status::Readiness), (status = 503, description = "Not ready, with the reason", body = crate::status::Readiness)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let role = if state.leader.is_leader() {
-        "leader"
+    let ready = state.operations.readiness().await;
+    if let Some(reason) = &ready.reason {
+        tracing::warn!(%reason, "Readiness check failed: the database does not take writes.");
+    }
+    if ready.is_ready() {
+        HttpResponse::Ok().json(ready)
     } else {
-        "follower"
-    };
-    match state.store.probe_write().await {
-        Ok(()) => HttpResponse::Ok()
-            .json(json!({"status": "ready", "role": role, "checks": {"database": "ok"}})),
-        Err((why, reason)) => {
-            tracing::warn!(%reason, "Readiness check failed: the database does not take writes.");
-            let check = match why {
-                Unavailable::NoConnection => "unreachable",
-                _ => "unavailable",
-            };
-            HttpResponse::ServiceUnavailable().json(json!({
-                "status": "unavailable",
-                "role": role,
-                "checks": {"database": check},
-                "reason": reason,
-            }))
-        }
+        HttpResponse::ServiceUnavailable().json(ready)
     }
 }
 

@@ -13,8 +13,8 @@ use tracing::Instrument;
 
 use super::error::ApiError;
 use super::{AppState, request_id};
-use crate::auth::{AuthError, Principal, TokenSecret};
-use crate::store::{AuditEntry, Outcome, now_ms};
+use crate::auth::{AuthError, Principal};
+use crate::store::{AuditEntry, Outcome};
 
 /// The page's own files only: scripts and styles from `/static`, fetches to this daemon, no
 /// inline code, and no framing by other sites (clickjacking on the purge and token forms).
@@ -168,7 +168,7 @@ pub async fn observe(
             request_id: Some(id),
             detail: serde_json::Value::Object(detail),
         };
-        if let Err(e) = state.store.record_audit(&entry, now_ms()).await {
+        if let Err(e) = state.audit.record(&entry).await {
             state.metrics.audit_failures.inc();
             tracing::error!(error = %e, action = %entry.action, actor = %entry.actor, "Could not write an audit entry.");
         }
@@ -221,20 +221,13 @@ async fn principal_of(req: &ServiceRequest) -> Result<Principal, AuthError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(AuthError::Unavailable)?;
-    let now = now_ms();
-    let record = match state
-        .store
-        .find_active_token(&TokenSecret::new(token).hash(), now)
-        .await
-    {
-        Ok(Some(r)) => r,
-        Ok(None) => return Err(AuthError::Unauthenticated(INVALID)),
+    match state.access.authenticate(token).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(AuthError::Unauthenticated(INVALID)),
         Err(e) => {
             // Failing closed: without the store we cannot tell a good token from a bad one.
             tracing::error!(error = %e, "Could not look up a token.");
-            return Err(AuthError::Unavailable);
+            Err(AuthError::Unavailable)
         }
-    };
-    state.token_usage.record(&state.store, &record, now);
-    Ok(record.into())
+    }
 }

@@ -20,7 +20,6 @@ use crate::collector::Collector;
 use crate::config::Settings;
 use crate::live::Live;
 use crate::metrics::Metrics;
-use crate::store::Store;
 
 pub use error::ApiError;
 
@@ -28,22 +27,25 @@ pub use error::ApiError;
 pub struct AppState {
     /// The configuration in force (`settings()`, `collector()`), replaced by a reload.
     pub live: Arc<Live>,
-    pub store: Store,
+    /// Which database engine holds the data (shown in the page footer).
+    pub database: crate::store::Backend,
     pub metrics: Arc<Metrics>,
     /// Alarms, acknowledgements and silences.
     pub respond: Arc<crate::alarms::respond::RespondService>,
+    /// Readiness, event streams, invalidation spend.
+    pub operations: Arc<crate::status::OperationsService>,
     /// Targets, their status and series.
     pub targets: Arc<crate::status::TargetService>,
     /// Submit, follow and cancel jobs of every kind.
     pub jobs: Arc<crate::jobs::JobService>,
     /// Whether this replica leads (polls, evaluates alarms, rolls up).
     pub leader: crate::leader::Leadership,
-    /// When tokens were last used, written in the background.
-    pub token_usage: Arc<crate::auth::usage::TokenUsage>,
     /// Reads the configuration again (`POST /api/v1/admin/reload`).
     pub reloader: Arc<crate::reload::Reloader>,
-    /// The one-time code that creates the first admin (empty once someone exists).
-    pub setup: Arc<crate::auth::setup::SetupCode>,
+    /// Appends to and reads the audit log.
+    pub audit: Arc<crate::audit::AuditLog>,
+    /// Tokens, sessions, sign-in and the first admin's setup.
+    pub access: Arc<crate::auth::AccessService>,
 }
 
 impl AppState {

@@ -132,6 +132,37 @@ impl JobService {
             })
     }
 
+    /// The targets `who` may start jobs of `action` on (a form's choices), by the scope of
+    /// the kind each target takes. Refused when `who` may start no kind of that action.
+    pub fn targets_for(
+        &self,
+        who: &Principal,
+        settings: &Settings,
+        action: Action,
+    ) -> Result<Vec<String>, ServiceError> {
+        let kinds: Vec<KindInfo> = self
+            .kinds()
+            .into_iter()
+            .filter(|k| k.action == action)
+            .collect();
+        if let Some(k) = kinds
+            .first()
+            .filter(|_| kinds.iter().all(|k| who.require(k.scope).is_err()))
+        {
+            who.require(k.scope)?;
+        }
+        Ok(settings
+            .targets
+            .iter()
+            .filter(|t| {
+                kinds.iter().any(|k| {
+                    k.accepts(t.kind.name()) && who.require_target(k.scope, &t.name).is_ok()
+                })
+            })
+            .map(|t| t.name.to_string())
+            .collect())
+    }
+
     /// Stores a job of `kind` on `target` for `who`, or answers with the job already stored
     /// under the same idempotency key: `(job, created)`.
     pub async fn submit(

@@ -181,6 +181,15 @@ impl Reloader {
         self.generation.subscribe()
     }
 
+    /// A reload asked for by `who` (scope admin).
+    pub async fn reload_for(
+        &self,
+        who: &crate::auth::Principal,
+    ) -> Result<Result<Reloaded, ConfigErrors>, crate::service_error::ServiceError> {
+        who.require(crate::domain::Scope::Admin)?;
+        Ok(self.reload().await)
+    }
+
     /// Reads the configuration again and puts it in force, or refuses it whole.
     pub async fn reload(&self) -> Result<Reloaded, ConfigErrors> {
         let loaded = config::load(self.file()).map(|mut s| {

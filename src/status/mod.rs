@@ -3,6 +3,7 @@
 //! at the resolution the range calls for, and what happened to it. Who may read which target
 //! is checked here, not by the callers.
 
+mod operations;
 pub mod resolution;
 mod view;
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use operations::{OperationsService, Readiness, ShardView, StreamView};
 pub use view::{TargetState, TargetView};
 
 use crate::auth::Principal;

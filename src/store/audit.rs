@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, inserted_row};
 
 /// How a mutating call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Done.
@@ -42,6 +42,11 @@ impl Outcome {
         }
     }
 
+    /// The outcome a stored row names.
+    fn stored(s: String) -> Result<Self, StoreError> {
+        Self::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("audit outcome {s:?}")))
+    }
+
     /// The outcome an HTTP status stands for.
     pub fn from_status(status: u16) -> Self {
         match status {
@@ -71,7 +76,7 @@ pub struct AuditEntry {
 }
 
 /// A stored entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
     /// Milliseconds since the Unix epoch.
@@ -79,9 +84,11 @@ pub struct AuditRecord {
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub status: Option<i64>,
     pub request_id: Option<String>,
+    /// Action-specific facts (never secrets).
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 
@@ -97,8 +104,8 @@ pub struct AuditQuery {
     pub target: Option<String>,
     /// Actions containing this text (`tokens`, `POST /api/v1/purges`).
     pub action: Option<String>,
-    /// Exactly this outcome (`ok`, `denied`, `invalid`, `error`).
-    pub outcome: Option<String>,
+    /// Exactly this outcome.
+    pub outcome: Option<Outcome>,
 }
 
 impl AuditRecord {
@@ -110,7 +117,7 @@ impl AuditRecord {
             actor: row.try_get("actor")?,
             action: row.try_get("action")?,
             target: row.try_get("target")?,
-            outcome: row.try_get("outcome")?,
+            outcome: Outcome::stored(row.try_get("outcome")?)?,
             status: row.try_get("status")?,
             request_id: row.try_get("request_id")?,
             detail: serde_json::from_str(&detail)
@@ -161,7 +168,7 @@ impl Store {
         .bind(i64::from(q.limit))
         .bind(q.target.as_deref())
         .bind(action.as_deref())
-        .bind(q.outcome.as_deref())
+        .bind(q.outcome.map(Outcome::as_str))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(AuditRecord::from_row).collect()

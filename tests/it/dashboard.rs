@@ -404,7 +404,7 @@ async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
         .unwrap();
     assert!(
         audit.iter().any(|e| e.action == "alarm.ack"
-            && e.outcome == "ok"
+            && e.outcome.as_str() == "ok"
             && e.target.as_deref() == Some("sessions")),
         "{audit:?}"
     );

@@ -124,7 +124,7 @@ async fn the_setup_link_creates_the_first_admin_once() {
     assert!(
         audit.iter().any(|e| e.actor == "root@example.com"
             && e.action == "user.setup"
-            && e.outcome == "ok"),
+            && e.outcome.as_str() == "ok"),
         "{audit:?}"
     );
 }
@@ -455,7 +455,7 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(
-        audit.iter().filter(|e| e.outcome == "denied").count(),
+        audit.iter().filter(|e| e.outcome.as_str() == "denied").count(),
         7,
         "{audit:?}"
     );

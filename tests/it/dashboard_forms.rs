@@ -2,7 +2,7 @@
 //! (a 400 page naming the rule, nothing stored).
 
 use cachewarden::domain::Role;
-use cachewarden::store::{JobFilter, Sample, now_ms};
+use cachewarden::store::{JobFilter, Outcome, Sample, now_ms};
 use reqwest::StatusCode;
 
 use crate::harness::TestApp;
@@ -307,7 +307,7 @@ async fn the_audit_page_filters_by_who_target_action_and_outcome() {
         .list_audit(&cachewarden::store::AuditQuery {
             limit: 5,
             actor: Some("vera".into()),
-            outcome: Some("denied".into()),
+            outcome: Outcome::parse("denied"),
             ..Default::default()
         })
         .await

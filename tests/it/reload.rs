@@ -416,12 +416,12 @@ async fn sighup_reloads_the_file_the_daemon_was_started_with() {
         .collect();
     entries.sort_by_key(|e| e.id);
     assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!(entries[0].outcome, "ok");
+    assert_eq!(entries[0].outcome.as_str(), "ok");
     assert_eq!(
         entries[0].detail["changes"]["targets"]["added"],
         json!(["carts"])
     );
-    assert_eq!(entries[1].outcome, "invalid");
+    assert_eq!(entries[1].outcome.as_str(), "invalid");
     assert!(
         entries[1].detail["errors"][0]
             .as_str()

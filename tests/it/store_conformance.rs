@@ -706,7 +706,7 @@ async fn audit(store: &Store) {
         page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
         ["action.4", "action.3"]
     );
-    assert_eq!(page[0].outcome, "denied");
+    assert_eq!(page[0].outcome.as_str(), "denied");
     assert_eq!(page[1].target.as_deref(), Some("web"));
     assert_eq!(page[1].detail, json!({"n": 3}));
     assert_eq!(page[1].status, Some(200));
@@ -757,7 +757,7 @@ async fn audit(store: &Store) {
     );
     assert_eq!(
         actions(AuditQuery {
-            outcome: some("denied"),
+            outcome: Outcome::parse("denied"),
             ..Default::default()
         })
         .await,

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::config::{ConfigErrors, Origin};
-use crate::domain::Scope;
 use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
 
@@ -26,8 +25,7 @@ pub async fn reload(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Scope::Admin)?;
-    match state.reloader.reload().await {
+    match state.reloader.reload_for(&who).await? {
         Ok(done) => {
             req.extensions_mut().insert(AuditNote {
                 target: None,

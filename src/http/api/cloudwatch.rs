@@ -3,8 +3,6 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Principal;
-use crate::collector::cost;
-use crate::domain::Scope;
 use crate::http::{ApiError, AppState};
 
 #[utoipa::path(
@@ -12,12 +10,11 @@ use crate::http::{ApiError, AppState};
     path = "/api/v1/cloudwatch/cost",
     tag = "targets",
     summary = "Estimated monthly CloudWatch cost of the configured polling",
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = crate::collector::cost::CostEstimate))
 )]
 pub async fn cost(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Scope::Read)?;
-    Ok(HttpResponse::Ok().json(cost::estimate(&state.settings())))
+    Ok(HttpResponse::Ok().json(state.operations.cloudwatch_cost(&who)?))
 }

@@ -9,11 +9,8 @@ use serde_json::Value;
 
 use super::jobs::{ListParams, ShowParams, cancel_kind, list_kind, show_kind, submit_action};
 use crate::auth::Principal;
-use crate::cloudfront::cost::{month_of, monthly};
-use crate::domain::Scope;
 use crate::http::{ApiError, AppState};
 use crate::jobs::Action;
-use crate::store::now_ms;
 
 fn kinds() -> Vec<&'static str> {
     crate::registry::kinds_of(Action::Invalidate)
@@ -94,14 +91,11 @@ pub async fn cancel(
     path = "/api/v1/invalidations/cost",
     tag = "invalidations",
     summary = "Paths billed this month and their estimated cost",
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = crate::cloudfront::cost::MonthlyCost))
 )]
 pub async fn cost(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Scope::Read)?;
-    let month = month_of(now_ms());
-    let billed = state.store.billed_paths(&month).await?;
-    Ok(HttpResponse::Ok().json(monthly(month, billed, &state.settings().invalidation)))
+    Ok(HttpResponse::Ok().json(state.operations.invalidation_cost(&who).await?))
 }

@@ -6,7 +6,6 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::auth::manage::{self, TokenRequest};
-use crate::domain::Scope;
 use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
 
@@ -21,8 +20,7 @@ pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Scope::Admin)?;
-    let tokens = state.store.list_tokens().await?;
+    let tokens = state.access.tokens(&who).await?;
     Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
 }
 
@@ -41,10 +39,7 @@ pub async fn create(
     who: web::ReqData<Principal>,
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Scope::Admin)?;
-    let spec = manage::parse_request(&body, &state.settings())
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let (secret, record) = manage::create(&state.store, &spec, who.name.as_str()).await?;
+    let (secret, record) = state.access.create_token(&who, &body).await?;
     req.extensions_mut().insert(AuditNote {
         target: None,
         detail: manage::audit_detail(&record),
@@ -66,8 +61,7 @@ pub async fn revoke(
     who: web::ReqData<Principal>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Scope::Admin)?;
-    let record = manage::revoke(&state.store, &name).await?;
+    let record = state.access.revoke_token(&who, &name).await?;
     req.extensions_mut().insert(AuditNote {
         target: None,
         detail: manage::audit_detail(&record),

@@ -11,10 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Chrome, PageError, Person, page_with_status, see_other};
-use crate::domain::Scope;
 use crate::http::AppState;
 use crate::http::middleware::{AuditNote, Refusal};
-use crate::jobs::{Action, JobView, KindInfo};
+use crate::jobs::{Action, JobView};
 use crate::service_error::ServiceError;
 
 fn fresh_key() -> String {
@@ -30,22 +29,15 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The targets some kind of `action` acts on that the person may act on with `scope`.
-fn targets_for(state: &AppState, person: &Person, scope: Scope, action: Action) -> Vec<String> {
-    let kinds: Vec<KindInfo> = state
+/// The targets `person` may start jobs of `action` on, or why they may start none.
+fn targets_for(
+    state: &AppState,
+    person: &Person,
+    action: Action,
+) -> Result<Vec<String>, PageError> {
+    Ok(state
         .jobs
-        .kinds()
-        .into_iter()
-        .filter(|k| k.action == action)
-        .collect();
-    state
-        .settings()
-        .targets
-        .iter()
-        .filter(|t| kinds.iter().any(|k| k.accepts(t.kind.name())))
-        .filter(|t| person.0.principal.require_target(scope, &t.name).is_ok())
-        .map(|t| t.name.to_string())
-        .collect()
+        .targets_for(&person.0.principal, &state.settings(), action)?)
 }
 
 /// One item of the form as drawn again, with its error when it has one.
@@ -83,16 +75,16 @@ fn audit(req: &HttpRequest, job: &JobView) {
 
 impl InvalidatePage {
     /// The empty form, with the distributions `person` may invalidate.
-    fn new(state: &AppState, person: &Person) -> Self {
-        Self {
+    fn new(state: &AppState, person: &Person) -> Result<Self, PageError> {
+        Ok(Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Scope::Invalidate, Action::Invalidate),
+            targets: targets_for(state, person, Action::Invalidate)?,
             target: String::new(),
             text: String::new(),
             items: Vec::new(),
             error: String::new(),
             key: fresh_key(),
-        }
+        })
     }
 }
 
@@ -100,12 +92,7 @@ pub async fn invalidate_form(
     state: web::Data<AppState>,
     person: Person,
 ) -> Result<InvalidatePage, PageError> {
-    person
-        .0
-        .principal
-        .require(Scope::Invalidate)
-        .map_err(crate::http::ApiError::from)?;
-    Ok(InvalidatePage::new(&state, &person))
+    InvalidatePage::new(&state, &person)
 }
 
 #[derive(Deserialize)]
@@ -171,7 +158,7 @@ pub async fn invalidate(
         error: message,
         // The same key: the list was refused, nothing was stored under it.
         key: f.key,
-        ..InvalidatePage::new(&state, &person)
+        ..InvalidatePage::new(&state, &person)?
     };
     page_with_status(StatusCode::BAD_REQUEST, &page)
 }
@@ -272,10 +259,10 @@ fn dry_run_of(job: &JobView) -> DryRun {
 
 impl PurgePage {
     /// The empty form, with the Redis and Memcached targets `person` may purge.
-    fn new(state: &AppState, person: &Person) -> Self {
-        Self {
+    fn new(state: &AppState, person: &Person) -> Result<Self, PageError> {
+        Ok(Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Scope::Purge, Action::Purge),
+            targets: targets_for(state, person, Action::Purge)?,
             target: String::new(),
             keys: String::new(),
             patterns: String::new(),
@@ -285,7 +272,7 @@ impl PurgePage {
             needs_confirm: false,
             error: String::new(),
             key: fresh_key(),
-        }
+        })
     }
 }
 
@@ -295,9 +282,7 @@ pub async fn purge_form(
     params: web::Query<PurgeParams>,
 ) -> Result<PurgePage, PageError> {
     let who = &person.0.principal;
-    who.require(Scope::Purge)
-        .map_err(crate::http::ApiError::from)?;
-    let mut page = PurgePage::new(&state, &person);
+    let mut page = PurgePage::new(&state, &person)?;
     if let Some(id) = params.dry_run {
         let job = state
             .jobs
@@ -408,7 +393,7 @@ pub async fn purge(
         needs_confirm,
         error: e.to_string(),
         key: f.key,
-        ..PurgePage::new(&state, &person)
+        ..PurgePage::new(&state, &person)?
     };
     Refusal::note(
         &req,

@@ -8,19 +8,13 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::{Chrome, PageError, Person, see_other, when};
+use crate::audit::AuditRequest;
 use crate::auth::manage::{self, TokenRequest};
 use crate::domain::Scope;
 use crate::http::AppState;
 use crate::http::middleware::{AuditNote, Refusal};
-use crate::store::{AuditQuery, Outcome, StoreError, TokenRecord};
-
-fn admin(person: &Person) -> Result<(), PageError> {
-    person
-        .0
-        .principal
-        .require(Scope::Admin)
-        .map_err(|e| crate::http::ApiError::from(e).into())
-}
+use crate::service_error::ServiceError;
+use crate::store::{Outcome, TokenRecord};
 
 pub struct TokenRow {
     pub name: String,
@@ -80,7 +74,7 @@ async fn tokens_page(
     created: Option<(String, String)>,
     error: String,
 ) -> Result<TokensPage, PageError> {
-    let tokens = state.store.list_tokens().await?;
+    let tokens = state.access.tokens(&person.0.principal).await?;
     Ok(TokensPage {
         chrome: Chrome::new(state, person),
         tokens: tokens.iter().map(TokenRow::from).collect(),
@@ -91,7 +85,6 @@ async fn tokens_page(
 }
 
 pub async fn tokens(state: web::Data<AppState>, person: Person) -> Result<TokensPage, PageError> {
-    admin(&person)?;
     tokens_page(&state, &person, None, String::new()).await
 }
 
@@ -103,7 +96,6 @@ pub async fn create_token(
     person: Person,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    admin(&person)?;
     let mut r = TokenRequest {
         name: String::new(),
         scopes: Vec::new(),
@@ -134,16 +126,18 @@ pub async fn create_token(
             super::page_with_status(status, &page)
         }
     };
-    let spec = match manage::parse_request(&r, &state.settings()) {
-        Ok(s) => s,
-        Err(e) => {
-            return refused(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()).await;
-        }
-    };
-    let (secret, record) = match manage::create(&state.store, &spec, &person.0.user.name).await {
+    let (secret, record) = match state.access.create_token(&person.0.principal, &r).await {
         Ok(x) => x,
-        Err(StoreError::Conflict(m)) => {
-            return refused(StatusCode::CONFLICT, "conflict", m).await;
+        Err(ServiceError::Invalid {
+            field: Some(field),
+            message,
+            ..
+        }) => {
+            let message = format!("{field}: {message}");
+            return refused(StatusCode::BAD_REQUEST, "invalid_request", message).await;
+        }
+        Err(ServiceError::Conflict { message, .. }) => {
+            return refused(StatusCode::CONFLICT, "conflict", message).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -167,8 +161,10 @@ pub async fn revoke_token(
     person: Person,
     name: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    admin(&person)?;
-    let record = manage::revoke(&state.store, &name).await?;
+    let record = state
+        .access
+        .revoke_token(&person.0.principal, &name)
+        .await?;
     req.extensions_mut().insert(AuditNote {
         target: None,
         detail: manage::audit_detail(&record),
@@ -216,19 +212,17 @@ pub async fn audit(
     person: Person,
     params: web::Query<AuditFilter>,
 ) -> Result<AuditPage, PageError> {
-    admin(&person)?;
-    const LIMIT: u32 = 100;
     let f = params.into_inner();
     let set = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
-    let query = crate::http::api::audit::filters(AuditQuery {
-        limit: LIMIT,
-        before_id: f.before,
+    let read = AuditRequest {
+        limit: 100,
+        before: f.before,
         actor: set(&f.actor),
         target: set(&f.target),
         action: set(&f.action),
         outcome: set(&f.outcome),
-    })?;
-    let records = state.store.list_audit(&query).await?;
+    };
+    let page = state.audit.read(&person.0.principal, read).await?;
     let filter_query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("actor", &f.actor)
         .append_pair("target", &f.target)
@@ -237,17 +231,16 @@ pub async fn audit(
         .finish();
     Ok(AuditPage {
         chrome: Chrome::new(&state, &person),
-        older: (records.len() == LIMIT as usize)
-            .then(|| records.last().map(|r| r.id))
-            .flatten(),
-        entries: records
+        older: page.next_before,
+        entries: page
+            .entries
             .iter()
             .map(|r| AuditRow {
                 at: when(r.at),
                 actor: r.actor.clone(),
                 action: r.action.clone(),
                 target: r.target.clone().unwrap_or_default(),
-                outcome: r.outcome.clone(),
+                outcome: r.outcome.as_str().to_owned(),
                 detail: r.detail.to_string(),
             })
             .collect(),

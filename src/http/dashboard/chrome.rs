@@ -24,7 +24,7 @@ impl Chrome {
     pub fn anonymous(state: Option<&AppState>) -> Self {
         Self {
             version: env!("CARGO_PKG_VERSION"),
-            backend: state.map_or("", |s| match s.store.backend() {
+            backend: state.map_or("", |s| match s.database {
                 Backend::Sqlite => "SQLite",
                 Backend::Postgres => "PostgreSQL",
             }),

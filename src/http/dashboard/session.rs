@@ -13,9 +13,9 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use secrecy::{ExposeSecret, SecretString};
 
 use super::PageError;
-use crate::auth::sessions::{self, COOKIE, LIFETIME, Session};
+use crate::auth::ProxyError;
+use crate::auth::sessions::{COOKIE, LIFETIME, Session};
 use crate::http::AppState;
-use crate::store::now_ms;
 
 /// Before sign-in there is no session to hold a CSRF token: the sign-in and setup forms use
 /// a random value in this cookie instead (double submit), so a foreign site cannot sign a
@@ -67,7 +67,7 @@ pub async fn attach(
     };
     let mut session = match req.cookie(COOKIE) {
         None => None,
-        Some(c) => match sessions::open(&state.store, c.value(), now_ms()).await {
+        Some(c) => match state.access.session(c.value()).await {
             Ok(s) => s,
             Err(e) => return refuse(req, e.into()),
         },
@@ -153,12 +153,15 @@ async fn proxied(
     if current.is_some_and(|s| s.user.name == name && s.user.role == role) {
         return Ok(None);
     }
-    let now = now_ms();
-    let user = state.store.upsert_proxy_user(&name, role, now).await?;
-    if user.disabled {
-        return Err(forbidden(format!("{name} is disabled")));
-    }
-    let (secret, session) = sessions::start(&state.store, &user, &client_address(req), now).await?;
+    let (secret, session) = match state
+        .access
+        .proxy_session(&name, role, &client_address(req))
+        .await
+    {
+        Ok(s) => s,
+        Err(e @ ProxyError::Disabled(_)) => return Err(forbidden(e.to_string())),
+        Err(ProxyError::Store(e)) => return Err(e.into()),
+    };
     Ok(Some((session, session_cookie(state, &secret))))
 }
 

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::session::{
@@ -11,12 +11,10 @@ use super::session::{
     session_cookie,
 };
 use super::{Chrome, PageError, page_with_status, see_other};
-use crate::auth::people;
 use crate::auth::sessions::{self, SignInError};
-use crate::domain::Role;
+use crate::auth::{Setup, SetupError};
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
-use crate::store::{NewUser, now_ms};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -65,17 +63,12 @@ fn html(
     Ok(res)
 }
 
-/// Nobody exists yet: every page leads to the setup page, which says where the link is.
-async fn nobody_yet(state: &AppState) -> bool {
-    state.store.count_users().await.is_ok_and(|n| n == 0)
-}
-
 pub async fn form(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<NextParam>,
 ) -> Result<HttpResponse, PageError> {
-    if nobody_yet(&state).await {
+    if state.access.nobody_yet().await {
         return Ok(see_other("/setup"));
     }
     let (csrf, cookie) = pre_session(&state, &req);
@@ -115,15 +108,15 @@ pub async fn submit(
     let device = req
         .cookie(sessions::DEVICE_COOKIE)
         .map(|c| c.value().to_owned());
-    let outcome = sessions::sign_in(
-        &state.store,
-        &name,
-        SecretString::from(password),
-        &address,
-        device.as_deref(),
-        now_ms(),
-    )
-    .await;
+    let outcome = state
+        .access
+        .sign_in(
+            &name,
+            SecretString::from(password),
+            &address,
+            device.as_deref(),
+        )
+        .await;
     let (status, error) = match outcome {
         Ok(signed_in) => {
             req.extensions_mut().insert(signed_in.session.principal);
@@ -163,10 +156,7 @@ pub async fn sign_out(
     state: web::Data<AppState>,
     person: Person,
 ) -> Result<HttpResponse, PageError> {
-    state
-        .store
-        .revoke_session(&person.0.id_hash, now_ms())
-        .await?;
+    state.access.sign_out(&person.0).await?;
     see_other_with("/sign-in", &expired_session_cookie(&state))
 }
 
@@ -180,12 +170,12 @@ pub async fn setup_form(
     state: web::Data<AppState>,
     q: web::Query<CodeParam>,
 ) -> Result<HttpResponse, PageError> {
-    if !nobody_yet(&state).await {
+    if !state.access.nobody_yet().await {
         return Ok(see_other("/sign-in"));
     }
     let (csrf, cookie) = pre_session(&state, &req);
     let code = q.code.clone().unwrap_or_default();
-    let (status, error) = if code.is_empty() || state.setup.matches(&code) {
+    let (status, error) = if code.is_empty() || state.access.setup_link_valid(&code) {
         (StatusCode::OK, String::new())
     } else {
         (
@@ -236,66 +226,20 @@ pub async fn setup_submit(
         };
         html(status, &page, cookie)
     };
-    let invalid_link = || {
-        refused(
-            StatusCode::FORBIDDEN,
-            "this setup link is not valid (it works once, until the daemon restarts)".into(),
-        )
+    let setup = Setup {
+        code: f.code.clone(),
+        name: name.clone(),
+        password: SecretString::from(f.password.clone()),
+        confirm: f.confirm.clone(),
     };
-    if !state.setup.matches(&f.code) || !nobody_yet(&state).await {
-        return invalid_link();
-    }
-    if let Err(e) = people::check_user_name(&name) {
-        return refused(StatusCode::BAD_REQUEST, format!("name: {e}"));
-    }
-    let password = SecretString::from(f.password);
-    if password.expose_secret() != f.confirm {
-        return refused(
-            StatusCode::BAD_REQUEST,
-            "password: the two passwords differ".into(),
-        );
-    }
-    // Spent before anything is created: of two forms sent at once, one takes the code and the
-    // other is refused here. It comes back only if creating the admin fails.
-    if !state.setup.take(&f.code) {
-        return invalid_link();
-    }
-    let hash = match tokio::task::spawn_blocking(move || people::hash_password(&password)).await {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => {
-            state.setup.restore(&f.code);
-            return refused(StatusCode::BAD_REQUEST, format!("password: {e}"));
+    match state.access.set_up(setup, &client_address(&req)).await {
+        Ok((secret, session)) => {
+            req.extensions_mut().insert(session.principal);
+            see_other_with("/", &session_cookie(&state, &secret))
         }
-        Err(e) => {
-            state.setup.restore(&f.code);
-            return Err(crate::http::ApiError::internal(&e).into());
-        }
-    };
-    let now = now_ms();
-    let created = state
-        .store
-        .create_first_user(
-            &NewUser {
-                name: name.clone(),
-                role: Role::Admin,
-                targets: Vec::new(),
-                password_hash: hash,
-                created_by: "setup-link".into(),
-            },
-            now,
-        )
-        .await;
-    let user = match created {
-        Ok(Some(user)) => user,
-        // Someone exists already (another replica's link): this code has no use left.
-        Ok(None) => return invalid_link(),
-        Err(e) => {
-            state.setup.restore(&f.code);
-            return Err(e.into());
-        }
-    };
-    let (secret, session) =
-        sessions::start(&state.store, &user, &client_address(&req), now).await?;
-    req.extensions_mut().insert(session.principal);
-    see_other_with("/", &session_cookie(&state, &secret))
+        Err(e @ SetupError::InvalidLink) => refused(StatusCode::FORBIDDEN, e.to_string()),
+        Err(e @ SetupError::Invalid { .. }) => refused(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(SetupError::Store(e)) => Err(e.into()),
+        Err(SetupError::Internal(e)) => Err(crate::http::ApiError::internal(&e).into()),
+    }
 }
