@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::hold::silence_matches;
 use crate::auth::{AuthError, Principal};
 use crate::config::{AlarmSettings, Condition, Settings};
-use crate::domain::{AlarmState, Scope, TargetName};
+use crate::domain::{AlarmState, DeliveryState, Scope, TargetName};
 use crate::live::Live;
 use crate::service_error::ServiceError;
 use crate::store::{
@@ -295,7 +295,7 @@ impl RespondService {
     pub async fn notifications(
         &self,
         who: &Principal,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         limit: u32,
     ) -> Result<Vec<Notification>, ServiceError> {
         who.require(Scope::Read)?;

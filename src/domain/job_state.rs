@@ -99,6 +99,15 @@ impl FromStr for JobState {
     }
 }
 
+/// How a stored row is read back.
+impl TryFrom<String> for JobState {
+    type Error = UnknownJobState;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::JobState::*;

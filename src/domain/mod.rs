@@ -2,6 +2,7 @@
 //! code that holds one never re-checks it.
 
 mod alarm_state;
+mod delivery_state;
 mod invalidation;
 mod job_state;
 mod name;
@@ -11,6 +12,7 @@ mod scope;
 pub mod text;
 
 pub use alarm_state::{AlarmState, UnknownAlarmState};
+pub use delivery_state::{DeliveryState, UnknownDeliveryState};
 pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};
 pub use name::{NameError, TargetName, TokenName, check_name};

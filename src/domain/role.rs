@@ -66,6 +66,15 @@ impl FromStr for Role {
     }
 }
 
+/// How a stored row is read back.
+impl TryFrom<String> for Role {
+    type Error = UnknownRole;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

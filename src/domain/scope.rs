@@ -9,7 +9,19 @@ use serde::{Deserialize, Serialize};
 ///
 /// `admin` implies every other scope. `read` is implied by every scope, because a pipeline that
 /// may invalidate must also be able to follow the job it started; target limits still apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Read targets, series, alarms and jobs.

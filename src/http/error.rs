@@ -303,16 +303,27 @@ fn json_field(message: &str) -> Option<String> {
 
 /// Query strings in the same error shape.
 pub fn query_config() -> actix_web::web::QueryConfig {
-    actix_web::web::QueryConfig::default().error_handler(|err, _req| {
+    actix_web::web::QueryConfig::default().error_handler(|err, req| {
         let message = err.to_string();
         let mut a = ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message.clone());
-        a.field = json_field(&message).or_else(|| {
+        let quoted = |after: &str| {
             message
-                .split("field `")
+                .split(after)
                 .nth(1)
                 .and_then(|r| r.split('`').next())
                 .map(str::to_owned)
-        });
+        };
+        // serde names the field of an unknown parameter, but only the value of an unknown
+        // variant (`state=sent`): the parameter is the one that has that value.
+        let by_value = || {
+            let value = quoted("unknown variant `")?;
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .find(|(_, v)| *v == value)
+                .map(|(k, _)| k.into_owned())
+        };
+        a.field = json_field(&message)
+            .or_else(|| quoted("field `"))
+            .or_else(by_value);
         a.into()
     })
 }

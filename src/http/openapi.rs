@@ -61,6 +61,8 @@ use super::api;
         super::error::Body<'static>,
         super::error::Inner<'static>,
         crate::store::Resolution,
+        crate::store::Outcome,
+        crate::domain::DeliveryState,
         crate::jobs::Action
     )),
     modifiers(&Conventions)

@@ -1,11 +1,11 @@
 //! Alarm states (one per alarm and target) and their transitions.
 
 use serde::Serialize;
-use sqlx::{FromRow, Row};
 
 use crate::domain::AlarmState;
 use sqlx::any::AnyRow;
 
+use super::columns::JsonText;
 use super::{Store, StoreError};
 
 /// The stored state of one alarm on one target.
@@ -29,15 +29,18 @@ pub struct AlarmStateRecord {
 }
 
 /// One change of state.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Transition {
     pub id: i64,
     pub state_id: i64,
+    #[sqlx(rename = "from_state", try_from = "String")]
     pub from: AlarmState,
+    #[sqlx(rename = "to_state", try_from = "String")]
     pub to: AlarmState,
     pub at: i64,
     pub reason: String,
     /// The evaluation that caused it (periods, verdicts, counts), as JSON.
+    #[sqlx(try_from = "JsonText")]
     #[schema(value_type = Object)]
     pub evaluation: serde_json::Value,
 }
@@ -53,13 +56,7 @@ pub struct Evaluated<'a> {
 }
 
 fn state_from_row(r: &AnyRow) -> Result<AlarmStateRecord, StoreError> {
-    Ok(AlarmStateRecord::from_row(r)?)
-}
-
-/// A state column of a row that is not a whole record.
-fn state_column(r: &AnyRow, column: &str) -> Result<AlarmState, StoreError> {
-    let s: String = r.try_get(column)?;
-    s.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
+    super::record(r)
 }
 
 const STATE_COLUMNS: &str = "id, alarm, target, state, since, evaluated_at, reason, notified_at, acked_by, acked_at, ack_comment";
@@ -262,28 +259,13 @@ impl Store {
         state_id: i64,
         limit: u32,
     ) -> Result<Vec<Transition>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, state_id, from_state, to_state, at, reason, evaluation FROM alarm_transitions WHERE state_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(state_id)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let evaluation: String = r.try_get("evaluation")?;
-                Ok(Transition {
-                    id: r.try_get("id")?,
-                    state_id: r.try_get("state_id")?,
-                    from: state_column(r, "from_state")?,
-                    to: state_column(r, "to_state")?,
-                    at: r.try_get("at")?,
-                    reason: r.try_get("reason")?,
-                    evaluation: serde_json::from_str(&evaluation)
-                        .map_err(|e| StoreError::Corrupt(format!("evaluation: {e}")))?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Raw samples of a series with their denominators (request volume of ratios), in
@@ -295,17 +277,13 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, f64, Option<f64>)>, StoreError> {
-        let rows = sqlx::query("SELECT ts, value, den FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
+        Ok(sqlx::query_as("SELECT ts, value, den FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
             .bind(target)
             .bind(series)
             .bind(from)
             .bind(to)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .await?)
     }
 
     /// Timestamps of a series of a target in [from, to], oldest first (the poll grid).
@@ -316,17 +294,13 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let rows = sqlx::query("SELECT ts FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
+        Ok(sqlx::query_scalar("SELECT ts FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
             .bind(target)
             .bind(series)
             .bind(from)
             .bind(to)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .await?)
     }
 
     /// Forgets alert history older than `before`: notifications no longer pending, transitions

@@ -1,24 +1,48 @@
 //! What happened to a target over a time range, to draw on its charts: jobs (invalidations,
 //! purges, event children) and alarm transitions. Dry runs changed nothing and are left out.
 
-use sqlx::Row;
-
 use super::{Store, StoreError};
+use crate::domain::{AlarmState, JobState};
+
+/// A job started on the target.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct JobMark {
+    #[sqlx(rename = "created_at")]
+    pub at: i64,
+    pub id: i64,
+    pub kind: String,
+    pub requester: String,
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
+}
+
+/// An alarm on the target changed state.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AlarmMark {
+    pub at: i64,
+    /// The alarm state's id.
+    pub id: i64,
+    pub alarm: String,
+    #[sqlx(rename = "from_state", try_from = "String")]
+    pub from: AlarmState,
+    #[sqlx(rename = "to_state", try_from = "String")]
+    pub to: AlarmState,
+}
 
 /// One mark on a chart's time axis.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Annotation {
-    pub at: i64,
-    /// `job` or `alarm`.
-    pub source: &'static str,
-    /// The job's id, or the alarm state's.
-    pub id: i64,
-    /// The job's kind, or the alarm's name.
-    pub what: String,
-    /// The job's requester; empty for alarms (the daemon decided).
-    pub who: String,
-    /// The job's state, or `from → to` for an alarm.
-    pub detail: String,
+pub enum Annotation {
+    Job(JobMark),
+    Alarm(AlarmMark),
+}
+
+impl Annotation {
+    pub fn at(&self) -> i64 {
+        match self {
+            Self::Job(j) => j.at,
+            Self::Alarm(a) => a.at,
+        }
+    }
 }
 
 impl Store {
@@ -31,7 +55,7 @@ impl Store {
         to: i64,
         limit: u32,
     ) -> Result<Vec<Annotation>, StoreError> {
-        let jobs = sqlx::query(
+        let jobs: Vec<JobMark> = sqlx::query_as(
             "SELECT id, kind, requester, state, created_at FROM jobs \
              WHERE target = $1 AND dry_run = 0 AND created_at >= $2 AND created_at < $3 ORDER BY created_at DESC LIMIT $4",
         )
@@ -41,7 +65,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        let alarms = sqlx::query(
+        let alarms: Vec<AlarmMark> = sqlx::query_as(
             "SELECT s.id, s.alarm, t.from_state, t.to_state, t.at FROM alarm_transitions t \
              JOIN alarm_states s ON s.id = t.state_id \
              WHERE s.target = $1 AND t.at >= $2 AND t.at < $3 ORDER BY t.at DESC LIMIT $4",
@@ -52,29 +76,12 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(jobs.len() + alarms.len());
-        for r in &jobs {
-            out.push(Annotation {
-                at: r.try_get("created_at")?,
-                source: "job",
-                id: r.try_get("id")?,
-                what: r.try_get("kind")?,
-                who: r.try_get("requester")?,
-                detail: r.try_get("state")?,
-            });
-        }
-        for r in &alarms {
-            let (from, to): (String, String) = (r.try_get("from_state")?, r.try_get("to_state")?);
-            out.push(Annotation {
-                at: r.try_get("at")?,
-                source: "alarm",
-                id: r.try_get("id")?,
-                what: r.try_get("alarm")?,
-                who: String::new(),
-                detail: format!("{from} → {to}"),
-            });
-        }
-        out.sort_by_key(|a| a.at);
+        let mut out: Vec<Annotation> = jobs
+            .into_iter()
+            .map(Annotation::Job)
+            .chain(alarms.into_iter().map(Annotation::Alarm))
+            .collect();
+        out.sort_by_key(Annotation::at);
         Ok(out)
     }
 }

@@ -1,9 +1,8 @@
 //! The audit log: who did what, when, and how it ended. Append-only.
 
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use super::columns::JsonText;
 use super::{Store, StoreError, inserted_row};
 
 /// How a mutating call ended.
@@ -42,11 +41,6 @@ impl Outcome {
         }
     }
 
-    /// The outcome a stored row names.
-    fn stored(s: String) -> Result<Self, StoreError> {
-        Self::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("audit outcome {s:?}")))
-    }
-
     /// The outcome an HTTP status stands for.
     pub fn from_status(status: u16) -> Self {
         match status {
@@ -55,6 +49,15 @@ impl Outcome {
             400..=499 => Outcome::Invalid,
             _ => Outcome::Error,
         }
+    }
+}
+
+/// How a stored row is read back.
+impl TryFrom<String> for Outcome {
+    type Error = StoreError;
+
+    fn try_from(s: String) -> Result<Self, StoreError> {
+        Self::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("audit outcome {s:?}")))
     }
 }
 
@@ -76,7 +79,7 @@ pub struct AuditEntry {
 }
 
 /// A stored entry.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct AuditRecord {
     pub id: i64,
     /// Milliseconds since the Unix epoch.
@@ -84,10 +87,12 @@ pub struct AuditRecord {
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
+    #[sqlx(try_from = "String")]
     pub outcome: Outcome,
     pub status: Option<i64>,
     pub request_id: Option<String>,
     /// Action-specific facts (never secrets).
+    #[sqlx(try_from = "JsonText")]
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
@@ -106,24 +111,6 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Exactly this outcome.
     pub outcome: Option<Outcome>,
-}
-
-impl AuditRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        let detail: String = row.try_get("detail")?;
-        Ok(Self {
-            id: row.try_get("id")?,
-            at: row.try_get("at")?,
-            actor: row.try_get("actor")?,
-            action: row.try_get("action")?,
-            target: row.try_get("target")?,
-            outcome: Outcome::stored(row.try_get("outcome")?)?,
-            status: row.try_get("status")?,
-            request_id: row.try_get("request_id")?,
-            detail: serde_json::from_str(&detail)
-                .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
-        })
-    }
 }
 
 impl Store {
@@ -171,6 +158,6 @@ impl Store {
         .bind(q.outcome.map(Outcome::as_str))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(AuditRecord::from_row).collect()
+        rows.iter().map(super::record).collect()
     }
 }

@@ -3,9 +3,10 @@
 //! generic job row carries the batch as its `result`, rewritten whenever the batch changes.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
+use super::columns::{Flag, JsonText};
 use super::jobs::{JOB_COLUMNS, JobRecord, job_from_row};
 use super::{Backend, Store, StoreError};
 
@@ -43,6 +44,7 @@ impl BatchState {
     }
 }
 
+/// How a stored row is read back.
 impl TryFrom<String> for BatchState {
     type Error = StoreError;
     fn try_from(s: String) -> Result<Self, StoreError> {
@@ -60,35 +62,43 @@ impl TryFrom<String> for BatchState {
 }
 
 /// The CloudFront side of a job, as its `result`.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::FromRow,
+)]
 #[schema(as = InvalidationResult)]
 pub struct BatchInfo {
     /// The batch the job's paths went out in (with other jobs' paths, coalesced).
     pub id: i64,
+    #[sqlx(try_from = "String")]
     pub state: BatchState,
     pub caller_reference: String,
     /// CloudFront's invalidation id, once created.
     pub invalidation_id: Option<String>,
     /// The paths actually sent (coalesced with other jobs' items).
+    #[sqlx(try_from = "JsonText")]
     pub items: Vec<String>,
     pub attempts: i64,
     /// Why the last attempt did not go through, while it is retried.
+    #[sqlx(rename = "error")]
     pub note: Option<String>,
 }
 
 /// A batch as its executor works on it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Batch {
     pub id: i64,
     pub target: String,
     pub distribution_id: String,
     pub caller_reference: String,
+    #[sqlx(try_from = "JsonText")]
     pub items: Vec<String>,
+    #[sqlx(try_from = "String")]
     pub state: BatchState,
     pub invalidation_id: Option<String>,
     pub attempts: i64,
     pub sent_at: Option<i64>,
     /// An attempt may have reached CloudFront (an ambiguous error, or accepted).
+    #[sqlx(try_from = "Flag")]
     pub maybe_sent: bool,
     /// The one job that drives it.
     pub lead_job_id: Option<i64>,
@@ -105,43 +115,22 @@ pub struct BatchPlan {
 
 const BATCH_COLUMNS: &str = "id, target, distribution_id, caller_reference, items, state, invalidation_id, attempts, sent_at, maybe_sent, lead_job_id";
 
-fn json_list(text: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("item list: {e}")))
-}
+/// Files and wildcards of a distribution's batches not yet ended.
+const IN_FLIGHT: &str = "SELECT CAST(COALESCE(SUM(files), 0) AS BIGINT) AS files, CAST(COALESCE(SUM(wildcards), 0) AS BIGINT) AS wildcards \
+     FROM cloudfront_batches WHERE distribution_id = $1 AND state IN ('pending', 'in_progress')";
 
 fn batch_from_row(r: &AnyRow) -> Result<Batch, StoreError> {
-    Ok(Batch {
-        id: r.try_get("id")?,
-        target: r.try_get("target")?,
-        distribution_id: r.try_get("distribution_id")?,
-        caller_reference: r.try_get("caller_reference")?,
-        items: json_list(&r.try_get::<String, _>("items")?)?,
-        state: BatchState::try_from(r.try_get::<String, _>("state")?)?,
-        invalidation_id: r.try_get("invalidation_id")?,
-        attempts: r.try_get("attempts")?,
-        sent_at: r.try_get("sent_at")?,
-        maybe_sent: r.try_get::<i64, _>("maybe_sent")? != 0,
-        lead_job_id: r.try_get("lead_job_id")?,
-    })
+    Ok(Batch::from_row(r)?)
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Writes the batch, as each of its jobs shows it, into those jobs' `result`.
 async fn sync_results(tx: &mut Tx<'_>, batch: i64, now: i64) -> Result<(), StoreError> {
-    let r = sqlx::query("SELECT id, state, caller_reference, invalidation_id, items, attempts, error FROM cloudfront_batches WHERE id = $1")
+    let info: BatchInfo = sqlx::query_as("SELECT id, state, caller_reference, invalidation_id, items, attempts, error FROM cloudfront_batches WHERE id = $1")
         .bind(batch)
         .fetch_one(&mut **tx)
         .await?;
-    let info = BatchInfo {
-        id: r.try_get("id")?,
-        state: BatchState::try_from(r.try_get::<String, _>("state")?)?,
-        caller_reference: r.try_get("caller_reference")?,
-        invalidation_id: r.try_get("invalidation_id")?,
-        items: json_list(&r.try_get::<String, _>("items")?)?,
-        attempts: r.try_get("attempts")?,
-        note: r.try_get("error")?,
-    };
     let json = serde_json::to_string(&info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query("UPDATE jobs SET result = $1, updated_at = $2 WHERE id IN (SELECT job_id FROM cloudfront_batch_jobs WHERE batch_id = $3)")
         .bind(json)
@@ -213,14 +202,10 @@ impl Store {
     /// Files and wildcards of a distribution's batches not yet ended (what counts against
     /// CloudFront's in-progress limits).
     pub async fn in_flight(&self, distribution_id: &str) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(files), 0) AS BIGINT) AS files, CAST(COALESCE(SUM(wildcards), 0) AS BIGINT) AS wildcards \
-             FROM cloudfront_batches WHERE distribution_id = $1 AND state IN ('pending', 'in_progress')",
-        )
-        .bind(distribution_id)
-        .fetch_one(self.pool())
-        .await?;
-        Ok((row.try_get("files")?, row.try_get("wildcards")?))
+        Ok(sqlx::query_as(IN_FLIGHT)
+            .bind(distribution_id)
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// Forms a batch led by job `lead` (claimed by `owner`) from the unbatched live jobs of
@@ -257,14 +242,10 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let candidates: Vec<JobRecord> = rows.iter().map(job_from_row).collect::<Result<_, _>>()?;
-        let flight = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(files), 0) AS BIGINT) AS files, CAST(COALESCE(SUM(wildcards), 0) AS BIGINT) AS wildcards \
-             FROM cloudfront_batches WHERE distribution_id = $1 AND state IN ('pending', 'in_progress')",
-        )
-        .bind(distribution_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let in_flight = (flight.try_get("files")?, flight.try_get("wildcards")?);
+        let in_flight: (i64, i64) = sqlx::query_as(IN_FLIGHT)
+            .bind(distribution_id)
+            .fetch_one(&mut *tx)
+            .await?;
         let Some(plan) = plan(&candidates, in_flight).filter(|p| p.jobs.contains(&lead)) else {
             return Ok(None);
         };
@@ -463,21 +444,21 @@ impl Store {
 
     /// The earliest deadline among a batch's jobs.
     pub async fn batch_deadline(&self, id: i64) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT MIN(deadline_at) AS d FROM jobs WHERE id IN (SELECT job_id FROM cloudfront_batch_jobs WHERE batch_id = $1)",
         )
         .bind(id)
         .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("d")?)
+        .await?)
     }
 
     /// Paths billed in `month` (`YYYY-MM`).
     pub async fn billed_paths(&self, month: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT paths FROM cloudfront_billing WHERE month = $1")
-            .bind(month)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|r| r.try_get("paths")).transpose()?.unwrap_or(0))
+        let paths: Option<i64> =
+            sqlx::query_scalar("SELECT paths FROM cloudfront_billing WHERE month = $1")
+                .bind(month)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(paths.unwrap_or(0))
     }
 }

@@ -4,10 +4,11 @@
 //! that keep two workers or two replicas from acting on one job at once.
 
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Store, StoreError, inserted_row, only_row};
+use super::columns::{Flag, JsonText, MaybeJson};
+use super::{Backend, Placeholders, Store, StoreError, inserted_row, only_row};
 use crate::domain::{JobState, TargetName};
 
 /// A job as submitted.
@@ -30,7 +31,7 @@ pub struct NewJob {
 }
 
 /// A stored job.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct JobRecord {
     pub id: i64,
     pub kind: String,
@@ -38,13 +39,19 @@ pub struct JobRecord {
     pub requester: String,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
+    #[sqlx(try_from = "JsonText")]
     pub request: Value,
+    #[sqlx(try_from = "MaybeJson")]
     pub result: Option<Value>,
+    #[sqlx(try_from = "MaybeJson")]
     pub progress: Option<Value>,
+    #[sqlx(try_from = "String")]
     pub state: JobState,
     pub error: Option<String>,
+    #[sqlx(try_from = "Flag")]
     pub cancel_requested: bool,
     /// It only looked and changed nothing.
+    #[sqlx(try_from = "Flag")]
     pub dry_run: bool,
     pub parent_id: Option<i64>,
     pub attempts: i64,
@@ -85,60 +92,8 @@ pub enum CancelRecorded {
 pub(super) const JOB_COLUMNS: &str = "id, kind, target, requester, idempotency_key, request_hash, request, result, progress, state, \
     error, cancel_requested, dry_run, parent_id, attempts, run_after, lease_owner, created_at, updated_at, started_at, deadline_at, completed_at";
 
-fn json_column(r: &AnyRow, name: &str) -> Result<Option<Value>, StoreError> {
-    r.try_get::<Option<String>, _>(name)?
-        .map(|t| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("job {name}: {e}")))
-        })
-        .transpose()
-}
-
 pub(super) fn job_from_row(r: &AnyRow) -> Result<JobRecord, StoreError> {
-    let state: String = r.try_get("state")?;
-    Ok(JobRecord {
-        id: r.try_get("id")?,
-        kind: r.try_get("kind")?,
-        target: r.try_get("target")?,
-        requester: r.try_get("requester")?,
-        idempotency_key: r.try_get("idempotency_key")?,
-        request_hash: r.try_get("request_hash")?,
-        request: json_column(r, "request")?.unwrap_or(Value::Null),
-        result: json_column(r, "result")?,
-        progress: json_column(r, "progress")?,
-        state: state
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("job state: {e}")))?,
-        error: r.try_get("error")?,
-        cancel_requested: r.try_get::<i64, _>("cancel_requested")? != 0,
-        dry_run: r.try_get::<i64, _>("dry_run")? != 0,
-        parent_id: r.try_get("parent_id")?,
-        attempts: r.try_get("attempts")?,
-        run_after: r.try_get("run_after")?,
-        lease_owner: r.try_get("lease_owner")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        started_at: r.try_get("started_at")?,
-        deadline_at: r.try_get("deadline_at")?,
-        completed_at: r.try_get("completed_at")?,
-    })
-}
-
-/// `AND target IN (…)` for a token limited to targets. Target names are parsed names (a-z,
-/// 0-9, '-', '_', '.'), which cannot break out of a quoted literal; an empty list matches
-/// nothing.
-pub(super) fn targets_clause(column: &str, targets: &Option<Vec<TargetName>>) -> String {
-    let Some(targets) = targets else {
-        return String::new();
-    };
-    let list: Vec<String> = targets
-        .iter()
-        .map(|t| format!("'{}'", t.as_str()))
-        .collect();
-    if list.is_empty() {
-        format!(" AND {column} IN (NULL)")
-    } else {
-        format!(" AND {column} IN ({})", list.join(","))
-    }
+    Ok(JobRecord::from_row(r)?)
 }
 
 impl Store {
@@ -226,28 +181,36 @@ impl Store {
 
     /// Jobs, newest first: filtered in the query, then paged.
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
-        // Kind names are the registry's static identifiers, never user input.
+        let mut list = Placeholders::after(5);
         let kinds = if f.kinds.is_empty() {
             String::new()
         } else {
-            let quoted: Vec<String> = f.kinds.iter().map(|k| format!("'{k}'")).collect();
-            format!(" AND kind IN ({})", quoted.join(","))
+            format!(" AND kind IN ({})", list.take(f.kinds.len()))
+        };
+        let targets = match &f.targets {
+            None => String::new(),
+            // A token limited to no target sees no job.
+            Some(t) if t.is_empty() => " AND 1 = 0".to_owned(),
+            Some(t) => format!(" AND target IN ({})", list.take(t.len())),
         };
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR target = $1) \
-             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR parent_id = $3) AND ($4 IS NULL OR id < $4){kinds}{} \
-             ORDER BY id DESC LIMIT $5",
-            targets_clause("target", &f.targets)
+             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR parent_id = $3) AND ($4 IS NULL OR id < $4){kinds}{targets} \
+             ORDER BY id DESC LIMIT $5"
         );
-        let rows = sqlx::query(&sql)
+        let mut q = sqlx::query_as(&sql)
             .bind(f.target.as_deref())
             .bind(f.state.map(JobState::as_str))
             .bind(f.parent_id)
             .bind(f.before_id)
-            .bind(i64::from(f.limit))
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(job_from_row).collect()
+            .bind(i64::from(f.limit));
+        for k in &f.kinds {
+            q = q.bind(*k);
+        }
+        for t in f.targets.iter().flatten() {
+            q = q.bind(t.as_str());
+        }
+        Ok(q.fetch_all(self.pool()).await?)
     }
 
     /// Takes the oldest runnable job of one of `kinds` for `owner` until `now + lease_ms`: live,
@@ -264,8 +227,7 @@ impl Store {
         if kinds.is_empty() {
             return Ok(None);
         }
-        // Kind names are the registry's static identifiers, never user input.
-        let kinds: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+        let list = Placeholders::after(3).take(kinds.len());
         let lock = match self.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -273,18 +235,17 @@ impl Store {
         let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE id = (\
                SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_after <= $3 \
-               AND (lease_until IS NULL OR lease_until < $3) AND kind IN ({}) ORDER BY run_after, id LIMIT 1{lock}) \
-             RETURNING {JOB_COLUMNS}",
-            kinds.join(",")
+               AND (lease_until IS NULL OR lease_until < $3) AND kind IN ({list}) ORDER BY run_after, id LIMIT 1{lock}) \
+             RETURNING {JOB_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        let mut q = sqlx::query_as(&sql)
             .bind(owner)
             .bind(now.saturating_add(lease_ms))
-            .bind(now)
-            .fetch_all(self.pool())
-            .await
-            .map(only_row)?;
-        row.as_ref().map(job_from_row).transpose()
+            .bind(now);
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        Ok(q.fetch_all(self.pool()).await.map(only_row)?)
     }
 
     /// Extends `owner`'s lease; `false` when the lease was lost (expired and taken by another
@@ -433,7 +394,7 @@ impl Store {
         now: i64,
         window: i64,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, kind FROM jobs WHERE target = $1 AND state IN ('queued', 'running', 'completed') AND dry_run = 0 \
              AND created_at <= $2 AND COALESCE(completed_at, $2) >= $2 - $3 ORDER BY id DESC LIMIT 1",
         )
@@ -441,10 +402,7 @@ impl Store {
         .bind(now)
         .bind(window)
         .fetch_optional(self.pool())
-        .await?;
-        Ok(row
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("kind")?)))
-            .transpose()?)
+        .await?)
     }
 }
 

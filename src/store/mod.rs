@@ -9,6 +9,7 @@ mod alarms;
 mod annotations;
 mod audit;
 mod cloudfront;
+mod columns;
 pub mod health;
 mod jobs;
 mod outbox;
@@ -21,7 +22,7 @@ mod tokens;
 mod users;
 
 pub use alarms::{AlarmStateRecord, Evaluated, Transition};
-pub use annotations::Annotation;
+pub use annotations::{AlarmMark, Annotation, JobMark};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use cloudfront::{Batch, BatchInfo, BatchPlan, BatchState};
 pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};
@@ -216,6 +217,36 @@ pub fn redact(url: &str) -> String {
 /// error sqlx drops, so a commit that fails (a full disk) returned a row that was never stored:
 /// a silence answered 201 and a job 202, then lost. Reading every row runs the statement to its
 /// end and makes that failure an error. Inside a transaction the commit reports it instead.
+/// A record read from its row (each record derives `sqlx::FromRow`; see `columns`).
+pub(crate) fn record<T>(row: &sqlx::any::AnyRow) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    Ok(T::from_row(row)?)
+}
+
+/// Numbered placeholders for lists bound as parameters (`IN ($4,$5,$6)`), never spliced into
+/// the SQL as text. Each `take` continues where the previous one ended.
+pub(crate) struct Placeholders {
+    next: usize,
+}
+
+impl Placeholders {
+    /// Lists that come after parameters `$1..=$last`.
+    pub(crate) fn after(last: usize) -> Self {
+        Self { next: last + 1 }
+    }
+
+    /// `n` more placeholders, comma-separated.
+    pub(crate) fn take(&mut self, n: usize) -> String {
+        let list: Vec<String> = (self.next..self.next + n)
+            .map(|i| format!("${i}"))
+            .collect();
+        self.next += n;
+        list.join(",")
+    }
+}
+
 pub(crate) fn only_row<T>(rows: Vec<T>) -> Option<T> {
     rows.into_iter().next()
 }
@@ -237,17 +268,6 @@ fn targets_to_db(targets: &[crate::domain::TargetName]) -> String {
         .map(crate::domain::TargetName::as_str)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Target limits read back; `what` names the row kind in the error.
-fn targets_from_db(s: &str, what: &str) -> Result<Vec<crate::domain::TargetName>, StoreError> {
-    s.split(',')
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            crate::domain::TargetName::parse(t)
-                .map_err(|e| StoreError::Corrupt(format!("{what} targets: {e}")))
-        })
-        .collect()
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Conflict`] with `message`.

@@ -1,22 +1,29 @@
 //! The notification outbox.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
+use super::columns::JsonText;
 use super::{Store, StoreError};
+use crate::domain::DeliveryState;
 
 /// A notification to deliver.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notification {
     pub id: i64,
     pub transition_id: i64,
     pub notifier: String,
     /// 0 for a transition's own message; 1, 2… for reminders and released messages.
     pub seq: i64,
+    /// `alarm`, `resolved` or `reminder`.
     pub kind: String,
+    /// The message as receivers get it.
+    #[sqlx(try_from = "JsonText")]
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: DeliveryState,
     /// What held it (state `held`): a silence, an acknowledgement, a window, an expected dip.
     pub held_by: Option<String>,
     pub attempts: i64,
@@ -37,23 +44,7 @@ pub struct NewNotification {
 const COLUMNS: &str = "id, transition_id, notifier, seq, kind, payload, state, held_by, attempts, next_attempt_at, last_error, created_at, delivered_at";
 
 fn from_row(r: &AnyRow) -> Result<Notification, StoreError> {
-    let payload: String = r.try_get("payload")?;
-    Ok(Notification {
-        id: r.try_get("id")?,
-        transition_id: r.try_get("transition_id")?,
-        notifier: r.try_get("notifier")?,
-        seq: r.try_get("seq")?,
-        kind: r.try_get("kind")?,
-        payload: serde_json::from_str(&payload)
-            .map_err(|e| StoreError::Corrupt(format!("notification payload: {e}")))?,
-        state: r.try_get("state")?,
-        held_by: r.try_get("held_by")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        delivered_at: r.try_get("delivered_at")?,
-    })
+    Ok(Notification::from_row(r)?)
 }
 
 /// Inserts the notifications of a transition inside its transaction, each with the next
@@ -65,7 +56,11 @@ pub(super) async fn insert_in(
     held_by: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let state = if held_by.is_some() { "held" } else { "pending" };
+    let state = if held_by.is_some() {
+        DeliveryState::Held
+    } else {
+        DeliveryState::Pending
+    };
     for n in items {
         sqlx::query(
             "INSERT INTO notifications (transition_id, notifier, seq, kind, payload, state, held_by, next_attempt_at, created_at) \
@@ -75,7 +70,7 @@ pub(super) async fn insert_in(
         .bind(&n.notifier)
         .bind(&n.kind)
         .bind(n.payload.to_string())
-        .bind(state)
+        .bind(state.as_str())
         .bind(held_by)
         .bind(now)
         .execute(&mut **tx)
@@ -162,7 +157,7 @@ impl Store {
     /// Notifications, newest first, optionally in one state.
     pub async fn list_notifications(
         &self,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
         self.notifications_before(state, None, limit).await
@@ -171,12 +166,12 @@ impl Store {
     /// Notifications older than `before` (an id), newest first: a page of a longer read.
     pub async fn notifications_before(
         &self,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"))
-            .bind(state)
+            .bind(state.map(DeliveryState::as_str))
             .bind(before)
             .bind(i64::from(limit))
             .fetch_all(self.pool())

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, StoreError};
 
 /// One value of one series at one time. Ratios carry their numerator and denominator
 /// (hits, hits + misses) so rollups can sum them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Sample {
     pub target: String,
     /// `""` for the target as a whole; `host:port` for one node of a cluster.
@@ -77,18 +76,21 @@ impl Resolution {
     }
 }
 
-/// One point of a series read back.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// One point of a series read back (`min`, `max` and `count` only when selected).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Point {
     pub ts: i64,
     /// The value; for a rollup of a ratio, summed numerator over summed denominator.
     pub value: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[sqlx(default)]
     pub min: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[sqlx(default)]
     pub max: Option<f64>,
     /// Raw samples in the bucket (rollups with `detail` only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[sqlx(default)]
     pub count: Option<i64>,
 }
 
@@ -144,37 +146,19 @@ macro_rules! read_points {
         let value = "CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END";
         let sql = match (q.resolution, detail) {
             (Resolution::Raw, _) => format!("SELECT ts, value FROM {table} {filter}"),
-            (_, false) => format!("SELECT ts, {value} FROM {table} {filter}"),
-            (_, true) => format!("SELECT ts, {value}, min, max, count FROM {table} {filter}"),
+            (_, false) => format!("SELECT ts, {value} AS value FROM {table} {filter}"),
+            (_, true) => {
+                format!("SELECT ts, {value} AS value, min, max, count FROM {table} {filter}")
+            }
         };
-        let rows = sqlx::query(&sql)
+        sqlx::query_as::<_, Point>(&sql)
             .bind(&q.target)
             .bind(&q.node)
             .bind(&q.series)
             .bind(q.from)
             .bind(q.to)
             .fetch_all($pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let (min, max, count) = if detail {
-                    (
-                        Some(r.try_get(2)?),
-                        Some(r.try_get(3)?),
-                        Some(r.try_get(4)?),
-                    )
-                } else {
-                    (None, None, None)
-                };
-                Ok(Point {
-                    ts: r.try_get(0)?,
-                    value: r.try_get(1)?,
-                    min,
-                    max,
-                    count,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?
+            .await?
     }};
 }
 
@@ -341,24 +325,25 @@ impl Store {
             Resolution::Raw => "value",
             _ => "CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END",
         };
-        let list: Vec<String> = (0..targets.len()).map(|i| format!("${}", i + 4)).collect();
+        let list = super::Placeholders::after(3).take(targets.len());
         let sql = format!(
             "SELECT target, ts, {value} AS v FROM {} WHERE node = '' AND series = $1 \
              AND ts >= $2 AND ts < $3 AND target IN ({}) ORDER BY target, ts",
             resolution.table(),
-            list.join(",")
+            list
         );
         macro_rules! read_many {
             ($pool:expr) => {{
-                let mut q = sqlx::query(&sql).bind(series).bind(from).bind(to);
+                let mut q = sqlx::query_as::<_, (String, i64, f64)>(&sql)
+                    .bind(series)
+                    .bind(from)
+                    .bind(to);
                 for t in targets {
                     q = q.bind(*t);
                 }
                 let mut out: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
-                for r in q.fetch_all($pool).await? {
-                    out.entry(r.try_get(0)?)
-                        .or_default()
-                        .push((r.try_get(1)?, r.try_get(2)?));
+                for (target, ts, v) in q.fetch_all($pool).await? {
+                    out.entry(target).or_default().push((ts, v));
                 }
                 out
             }};
@@ -385,25 +370,19 @@ impl Store {
         }
         let hour = Resolution::OneHour.bucket_ms();
         let raw_from = ((to - 2 * hour).div_euclid(hour) * hour).max(from);
-        let mut n = 4;
-        let mut list = |count: usize| {
-            let l: Vec<String> = (n..n + count).map(|i| format!("${i}")).collect();
-            n += count;
-            l.join(",")
-        };
-        let (s, t) = (list(series.len()), list(targets.len()));
+        let mut list = super::Placeholders::after(3);
+        let (s, t) = (list.take(series.len()), list.take(targets.len()));
         let sql = format!(
             "SELECT target, SUM(v) AS total FROM (               SELECT target, sum AS v FROM samples_1h WHERE node = '' AND ts >= $1 AND ts < $2                  AND series IN ({s}) AND target IN ({t})                UNION ALL                SELECT target, value AS v FROM samples WHERE node = '' AND ts >= $2 AND ts < $3                  AND series IN ({s}) AND target IN ({t})             ) w GROUP BY target"
         );
-        let mut q = sqlx::query(&sql).bind(from).bind(raw_from).bind(to);
+        let mut q = sqlx::query_as::<_, (String, f64)>(&sql)
+            .bind(from)
+            .bind(raw_from)
+            .bind(to);
         for v in series.iter().chain(targets) {
             q = q.bind(*v);
         }
-        let mut out = HashMap::new();
-        for r in q.fetch_all(self.pool()).await? {
-            out.insert(r.try_get("target")?, r.try_get("total")?);
-        }
-        Ok(out)
+        Ok(q.fetch_all(self.pool()).await?.into_iter().collect())
     }
 
     /// The newest sample of each series of a target (node `""`) since `since`, for status pages.
@@ -448,31 +427,21 @@ impl Store {
         let only = if targets.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = (0..targets.len()).map(|i| format!("${}", i + 2)).collect();
-            format!(" AND target IN ({})", list.join(","))
+            let list = super::Placeholders::after(1).take(targets.len());
+            format!(" AND target IN ({list})")
         };
         let sql = format!(
-            "SELECT s.target, s.series, s.ts, s.value, s.num, s.den FROM samples s \
+            "SELECT s.target, s.node, s.series, s.ts, s.value, s.num, s.den FROM samples s \
              JOIN (SELECT target, series, MAX(ts) AS ts FROM samples \
                    WHERE node = '' AND ts >= $1{only} GROUP BY target, series) m \
              ON s.target = m.target AND s.series = m.series AND s.ts = m.ts WHERE s.node = ''"
         );
-        let mut q = sqlx::query(&sql).bind(since);
+        let mut q = sqlx::query_as::<_, Sample>(&sql).bind(since);
         for t in targets {
             q = q.bind(*t);
         }
-        let rows = q.fetch_all(self.pool()).await?;
         let mut out: HashMap<String, Vec<Sample>> = HashMap::new();
-        for r in &rows {
-            let sample = Sample {
-                target: r.try_get("target")?,
-                node: String::new(),
-                series: r.try_get("series")?,
-                ts: r.try_get("ts")?,
-                value: r.try_get("value")?,
-                num: r.try_get("num")?,
-                den: r.try_get("den")?,
-            };
+        for sample in q.fetch_all(self.pool()).await? {
             out.entry(sample.target.clone()).or_default().push(sample);
         }
         Ok(out)

@@ -1,7 +1,5 @@
 //! Dashboard sessions (stored by the SHA-256 of their secret) and failed sign-ins.
 
-use sqlx::Row;
-
 use super::users::{COLUMNS, UserRecord};
 use super::{Store, StoreError, only_row};
 
@@ -16,10 +14,12 @@ pub struct NewSession {
 }
 
 /// A live session and the person it belongs to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
+    #[sqlx(flatten)]
     pub user: UserRecord,
     pub csrf: String,
+    #[sqlx(rename = "s_created")]
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -50,24 +50,14 @@ impl Store {
             .map(|c| format!("u.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let row = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {cols}, s.csrf, s.created_at AS s_created, s.last_seen_at, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = $1 AND s.revoked_at IS NULL"
         ))
         .bind(id_hash)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(SessionRecord {
-                user: UserRecord::from_row(&r)?,
-                csrf: r.try_get("csrf")?,
-                created_at: r.try_get("s_created")?,
-                last_seen_at: r.try_get("last_seen_at")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
     /// Records activity (idle expiry counts from here).
@@ -176,7 +166,7 @@ impl Store {
         key: &str,
         since: i64,
     ) -> Result<(i64, Option<i64>), StoreError> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM sign_in_failures WHERE key = $1 AND at >= $2",
         )
         .bind(key)
@@ -184,8 +174,7 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map(only_row)?
-        .ok_or(StoreError::NotFound)?;
-        Ok((row.try_get("n")?, row.try_get("oldest")?))
+        .ok_or(StoreError::NotFound)
     }
 
     /// Forgets failures under `key` (a successful sign-in), and every failure older than

@@ -2,22 +2,23 @@
 //! until a time or until the alarm resolves.
 
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, inserted_row};
 
 /// One silence.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Silence {
     pub id: i64,
     /// One alarm state (an alarm on one target).
+    #[sqlx(rename = "state_id")]
     pub alarm_id: Option<i64>,
     /// An alarm name.
     pub alarm: Option<String>,
     /// A target name or glob.
     pub target: Option<String>,
     /// Ends then; `None`: when the alarm (`alarm_id`) resolves.
+    #[sqlx(rename = "until_at")]
     pub until: Option<i64>,
     pub comment: String,
     pub created_by: String,
@@ -49,18 +50,7 @@ const COLUMNS: &str =
     "id, state_id, alarm, target, until_at, comment, created_by, created_at, ended_at, ended_by";
 
 fn from_row(r: &AnyRow) -> Result<Silence, StoreError> {
-    Ok(Silence {
-        id: r.try_get("id")?,
-        alarm_id: r.try_get("state_id")?,
-        alarm: r.try_get("alarm")?,
-        target: r.try_get("target")?,
-        until: r.try_get("until_at")?,
-        comment: r.try_get("comment")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        ended_at: r.try_get("ended_at")?,
-        ended_by: r.try_get("ended_by")?,
-    })
+    super::record(r)
 }
 
 impl Store {

@@ -1,37 +1,28 @@
 //! Where each DynamoDB stream was read to: checkpoints per shard, and the first read.
 
-use sqlx::Row;
-
+use super::columns::Flag;
 use super::{Store, StoreError};
 
 /// How far one shard was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Checkpoint {
     pub shard_id: String,
     /// The last sequence number whose events were accepted.
     pub sequence: Option<String>,
     /// Closed and read to its end: its children may be read.
+    #[sqlx(try_from = "Flag")]
     pub finished: bool,
 }
 
 impl Store {
     /// Every checkpoint of `stream`.
     pub async fn stream_checkpoints(&self, stream: &str) -> Result<Vec<Checkpoint>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT shard_id, sequence, finished FROM stream_checkpoints WHERE stream = $1 ORDER BY shard_id",
         )
         .bind(stream)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Checkpoint {
-                    shard_id: r.try_get("shard_id")?,
-                    sequence: r.try_get("sequence")?,
-                    finished: r.try_get::<i64, _>("finished")? != 0,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Records that `shard_id` was read to `sequence` (and to its end, when `finished`).

@@ -1,14 +1,15 @@
 //! The outcome of each target's latest poll.
 
 use serde::Serialize;
-use sqlx::Row;
 
+use super::columns::Flag;
 use super::{Store, StoreError};
 
 /// How a target's latest poll went.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TargetStatus {
     pub target: String,
+    #[sqlx(try_from = "Flag")]
     pub up: bool,
     pub last_poll_at: i64,
     pub last_success_at: Option<i64>,
@@ -51,26 +52,12 @@ impl Store {
     }
 
     async fn target_statuses(&self, target: Option<&str>) -> Result<Vec<TargetStatus>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT target, up, last_poll_at, last_success_at, last_error, notice, duration_ms FROM target_status \
              WHERE ($1 IS NULL OR target = $1) ORDER BY target",
         )
         .bind(target)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TargetStatus {
-                    target: r.try_get("target")?,
-                    up: r.try_get::<i64, _>("up")? != 0,
-                    last_poll_at: r.try_get("last_poll_at")?,
-                    last_success_at: r.try_get("last_success_at")?,
-                    last_error: r.try_get("last_error")?,
-                    notice: r.try_get("notice")?,
-                    duration_ms: r.try_get("duration_ms")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .await?)
     }
 }

@@ -1,12 +1,8 @@
 //! API tokens: stored hashed, looked up by hash, revocable.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::{
-    Store, StoreError, conflict_on_unique, inserted_row, only_row, targets_from_db, targets_to_db,
-};
-use crate::domain::{ScopeSet, TargetName, TokenName};
+use super::columns::{ScopeList, TargetList};
+use super::{Store, StoreError, conflict_on_unique, inserted_row, only_row, record, targets_to_db};
+use crate::domain::{Scope, ScopeSet, TargetName, TokenName};
 
 /// What is stored for a new token (the secret itself never is).
 #[derive(Debug, Clone)]
@@ -24,13 +20,20 @@ pub struct NewToken {
 }
 
 /// A stored token, without its hash.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TokenRecord {
     pub id: i64,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
     pub name: TokenName,
+    /// The secret's first characters, to recognise it.
     pub prefix: String,
+    #[sqlx(try_from = "ScopeList")]
+    #[schema(value_type = Vec<Scope>)]
     pub scopes: ScopeSet,
     /// Empty: every target.
+    #[sqlx(try_from = "TargetList")]
+    #[schema(value_type = Vec<String>)]
     pub targets: Vec<TargetName>,
     pub created_at: i64,
     pub created_by: String,
@@ -40,29 +43,6 @@ pub struct TokenRecord {
 }
 
 const COLUMNS: &str = "id, name, prefix, scopes, targets, created_at, created_by, expires_at, last_used_at, revoked_at";
-
-impl TokenRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError::Corrupt(format!("token {what}: {e}"))
-        };
-        let name: String = row.try_get("name")?;
-        let scopes: String = row.try_get("scopes")?;
-        let targets: String = row.try_get("targets")?;
-        Ok(Self {
-            id: row.try_get("id")?,
-            name: TokenName::parse(&name).map_err(|e| corrupt("name", &e))?,
-            prefix: row.try_get("prefix")?,
-            scopes: ScopeSet::from_db(&scopes).map_err(|e| corrupt("scopes", &e))?,
-            targets: targets_from_db(&targets, "token")?,
-            created_at: row.try_get("created_at")?,
-            created_by: row.try_get("created_by")?,
-            expires_at: row.try_get("expires_at")?,
-            last_used_at: row.try_get("last_used_at")?,
-            revoked_at: row.try_get("revoked_at")?,
-        })
-    }
-}
 
 impl Store {
     /// Stores a new token. A name held by another active token is a conflict.
@@ -84,7 +64,7 @@ impl Store {
         .await
         .and_then(inserted_row)
         .map_err(|e| conflict_on_unique(e, || format!("a token named {:?} already exists; revoke it first", t.name.as_str())))?;
-        TokenRecord::from_row(&row)
+        record(&row)
     }
 
     /// The active (not revoked, not expired) token with this hash.
@@ -101,7 +81,7 @@ impl Store {
         .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(TokenRecord::from_row).transpose()
+        row.as_ref().map(record).transpose()
     }
 
     /// Records that a token was used.
@@ -121,7 +101,7 @@ impl Store {
         ))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(TokenRecord::from_row).collect()
+        rows.iter().map(record).collect()
     }
 
     /// Revokes the active token with this name.
@@ -139,7 +119,7 @@ impl Store {
         .await
         .map(only_row)?;
         row.as_ref()
-            .map(TokenRecord::from_row)
+            .map(record)
             .transpose()?
             .ok_or(StoreError::NotFound)
     }

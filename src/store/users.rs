@@ -1,9 +1,7 @@
 //! People who sign in: name, role, target limits, the argon2id hash of their password.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::{Store, StoreError, conflict_on_unique, inserted_row, targets_from_db, targets_to_db};
+use super::columns::{Flag, TargetList};
+use super::{Store, StoreError, conflict_on_unique, inserted_row, record, targets_to_db};
 use crate::domain::{Role, TargetName};
 
 /// A person to store; `password_hash` is already an argon2id PHC string.
@@ -18,16 +16,27 @@ pub struct NewUser {
 }
 
 /// A stored person, without the password hash (which only sign-in reads).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct UserRecord {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
+    #[sqlx(try_from = "TargetList")]
     pub targets: Vec<TargetName>,
+    #[sqlx(try_from = "Flag")]
     pub disabled: bool,
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A person with the hash sign-in checks.
+#[derive(sqlx::FromRow)]
+struct WithHash {
+    #[sqlx(flatten)]
+    user: UserRecord,
+    password_hash: String,
 }
 
 /// A change to a person (see `update_user`).
@@ -39,26 +48,6 @@ enum Change<'a> {
 
 pub(super) const COLUMNS: &str =
     "id, name, role, targets, disabled, created_by, created_at, updated_at";
-
-impl UserRecord {
-    pub(super) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError::Corrupt(format!("user {what}: {e}"))
-        };
-        let role: String = row.try_get("role")?;
-        let targets: String = row.try_get("targets")?;
-        Ok(Self {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            role: role.parse().map_err(|e| corrupt("role", &e))?,
-            targets: targets_from_db(&targets, "user")?,
-            disabled: row.try_get::<i64, _>("disabled")? != 0,
-            created_by: row.try_get("created_by")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-}
 
 impl Store {
     /// Stores the first person, only while nobody exists: `None` when someone does (another
@@ -88,9 +77,7 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-        let user = super::only_row(row)
-            .map(|r| UserRecord::from_row(&r))
-            .transpose()?;
+        let user = super::only_row(row).map(|r| record(&r)).transpose()?;
         tx.commit().await?;
         Ok(user)
     }
@@ -112,7 +99,7 @@ impl Store {
         .await
         .and_then(inserted_row)
         .map_err(|e| conflict_on_unique(e, || format!("a user named {:?} already exists", u.name)))?;
-        UserRecord::from_row(&row)
+        record(&row)
     }
 
     /// Everyone, in name order, disabled people included.
@@ -120,7 +107,7 @@ impl Store {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY name"))
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(UserRecord::from_row).collect()
+        rows.iter().map(record).collect()
     }
 
     /// How many people exist (none: the first start offers the setup link).
@@ -135,14 +122,13 @@ impl Store {
         &self,
         name: &str,
     ) -> Result<Option<(UserRecord, String)>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<WithHash> = sqlx::query_as(&format!(
             "SELECT {COLUMNS}, password_hash FROM users WHERE name = $1"
         ))
         .bind(name)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| Ok((UserRecord::from_row(&r)?, r.try_get("password_hash")?)))
-            .transpose()
+        Ok(row.map(|r| (r.user, r.password_hash)))
     }
 
     /// Disables or re-enables a person; `NotFound` when there is no such name. Disabling
@@ -196,7 +182,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let user = UserRecord::from_row(&row)?;
+        let user: UserRecord = record(&row)?;
         if end_sessions {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = $2",
@@ -230,6 +216,6 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .and_then(inserted_row)?;
-        UserRecord::from_row(&row)
+        record(&row)
     }
 }

@@ -455,7 +455,10 @@ async fn each_role_may_do_what_it_maps_to_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(
-        audit.iter().filter(|e| e.outcome.as_str() == "denied").count(),
+        audit
+            .iter()
+            .filter(|e| e.outcome.as_str() == "denied")
+            .count(),
         7,
         "{audit:?}"
     );

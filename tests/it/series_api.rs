@@ -96,7 +96,7 @@ async fn bad_series_requests_name_the_field() {
             "/api/v1/targets/sessions/series?metric=up&resolution=10s",
             400,
             "invalid_query",
-            None,
+            Some("resolution"),
         ),
         (
             "/api/v1/targets/sessions/series?metric=up&colour=red",

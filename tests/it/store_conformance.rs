@@ -1,5 +1,6 @@
 //! One suite of store behaviour, run against both backends: SQLite and PostgreSQL.
 
+use cachewarden::domain::DeliveryState;
 use cachewarden::domain::{Scope, ScopeSet, TargetName, TokenName};
 use cachewarden::store::{
     AuditEntry, AuditQuery, Backend, Evaluated, NewJob, NewNotification, NewSilence, NewToken,
@@ -380,7 +381,10 @@ async fn alarms(store: &Store) {
         store.active_silences(4_001).await.unwrap(),
         std::slice::from_ref(&timed)
     );
-    let held = &store.list_notifications(Some("held"), 10).await.unwrap()[0];
+    let held = &store
+        .list_notifications(Some(DeliveryState::Held), 10)
+        .await
+        .unwrap()[0];
     assert_eq!(
         (held.kind.as_str(), held.held_by.as_deref()),
         ("resolved", Some("its alarm message was held"))
@@ -391,7 +395,7 @@ async fn alarms(store: &Store) {
             .await
             .unwrap()
             .iter()
-            .all(|n| n.state == "pending")
+            .all(|n| n.state == DeliveryState::Pending)
     );
     // Someone ends the timed silence early; it is kept.
     let gone = store
@@ -434,7 +438,7 @@ async fn alarms(store: &Store) {
     assert!(store.list_silences(10).await.unwrap().is_empty());
     let left = store.list_notifications(None, 10).await.unwrap();
     assert_eq!(left.len(), 2);
-    assert!(left.iter().all(|n| n.state == "pending"));
+    assert!(left.iter().all(|n| n.state == DeliveryState::Pending));
     let s = store.alarm_state("hit-rate", "web").await.unwrap().unwrap();
     assert_eq!(store.alarm_history(s.id, 10).await.unwrap().len(), 2);
 }

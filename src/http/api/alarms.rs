@@ -125,7 +125,8 @@ pub async fn unack(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxParams {
-    state: Option<String>,
+    /// Only notifications in this state.
+    state: Option<crate::domain::DeliveryState>,
     limit: Option<u32>,
 }
 
@@ -143,18 +144,10 @@ pub async fn outbox(
     who: web::ReqData<Principal>,
     params: web::Query<OutboxParams>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(s) = &params.state
-        && !["pending", "delivered", "failed", "held"].contains(&s.as_str())
-    {
-        return Err(ApiError::invalid(
-            "state",
-            "must be one of pending, delivered, failed, held",
-        ));
-    }
     let limit = super::params::limit(params.limit, 100, 1000)?;
     let visible = state
         .respond
-        .notifications(&who, params.state.as_deref(), limit)
+        .notifications(&who, params.state, limit)
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "notifications": visible })))
 }

@@ -21,7 +21,8 @@ pub struct Params {
     target: Option<String>,
     /// Only actions containing this text (`tokens`, `POST /api/v1/purges`).
     action: Option<String>,
-    /// Only this outcome: `ok`, `denied`, `invalid` or `error`.
+    /// Only this outcome.
+    #[param(value_type = Option<crate::store::Outcome>)]
     outcome: Option<String>,
 }
 

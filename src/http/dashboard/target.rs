@@ -85,18 +85,18 @@ pub struct Params {
 }
 
 fn describe(a: &Annotation) -> Happening {
-    match a.source {
-        "job" => Happening {
-            at: a.at,
+    match a {
+        Annotation::Job(j) => Happening {
+            at: j.at,
             class: "job",
-            label: format!("{} #{} by {} ({})", a.what, a.id, a.who, a.detail),
-            href: format!("/jobs/{}", a.id),
+            label: format!("{} #{} by {} ({})", j.kind, j.id, j.requester, j.state),
+            href: format!("/jobs/{}", j.id),
         },
-        _ => Happening {
+        Annotation::Alarm(a) => Happening {
             at: a.at,
             class: "alarm",
-            label: format!("alarm {}: {}", a.what, a.detail),
-            href: "/alarms".into(),
+            label: format!("alarm {}: {} → {}", a.alarm, a.from.label(), a.to.label()),
+            href: format!("/alarms#alarm-{}", a.id),
         },
     }
 }
