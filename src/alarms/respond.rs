@@ -53,9 +53,12 @@ pub struct SilenceChange {
 }
 
 /// Which silences to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum SilenceFilter {
+    /// Holding notifications now.
     Active,
+    /// Expired or ended early.
     Ended,
     All,
 }

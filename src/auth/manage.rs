@@ -16,13 +16,18 @@ use crate::store::{NewToken, Store, StoreError, TokenRecord, now_ms};
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    /// Who or what it is for; the actor in the audit log.
+    #[schema(value_type = crate::domain::TokenName)]
     pub name: String,
+    #[schema(min_items = 1, value_type = Vec<crate::domain::Scope>)]
     pub scopes: Vec<String>,
     /// Limit the token to these targets; empty or absent: every target.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::domain::TargetName>)]
     pub targets: Vec<String>,
     /// Lifetime such as `90d`; absent: no expiry.
     #[serde(default)]
+    #[schema(pattern = "^[1-9][0-9]{0,3}(m|h|d)$")]
     pub expires_in: Option<String>,
 }
 

@@ -32,7 +32,7 @@ pub const KIND: &str = <Invalidation as JobKind>::NAME;
 #[schema(as = InvalidationRequest)]
 pub struct Request {
     /// Paths as the viewer requested them (URL-encoded, `*` only last) or `#tags`.
-    #[schema(min_items = 1, max_items = 3000)]
+    #[schema(min_items = 1, max_items = 3000, value_type = Vec<crate::domain::InvalidationItem>)]
     pub items: Vec<String>,
 }
 

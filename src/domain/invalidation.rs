@@ -50,6 +50,25 @@ pub enum ItemError {
     TagWildcard,
 }
 
+/// What [`InvalidationItem::parse`] accepts, as a regular expression (for the API document): a
+/// URL-encoded path with `*` only last, or `#` and a tag of ASCII 33-126 without `,` or `*`.
+pub const ITEM_PATTERN: &str =
+    r"^(/([A-Za-z0-9._~!$&'()+,;=:@/-]|%[0-9A-Fa-f]{2})*\*?|#[!-)+\x2D-~]{1,256})$";
+
+/// In the API document: an item as a string that [`InvalidationItem::parse`] accepts.
+impl utoipa::PartialSchema for InvalidationItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(ITEM_PATTERN))
+            .max_length(Some(MAX_PATH_LEN))
+            .description(Some("A path (`/index.html`, `/assets/*`) or `#cache-tag`"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for InvalidationItem {}
+
 impl InvalidationItem {
     /// Parses `/path`, `/prefix*` or `#tag`.
     pub fn parse(s: &str) -> Result<Self, ItemError> {

@@ -13,9 +13,9 @@ pub mod text;
 
 pub use alarm_state::{AlarmState, UnknownAlarmState};
 pub use delivery_state::{DeliveryState, UnknownDeliveryState};
-pub use invalidation::{InvalidationItem, ItemCounts, ItemError, coalesce};
+pub use invalidation::{ITEM_PATTERN, InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};
-pub use name::{NameError, TargetName, TokenName, check_name};
+pub use name::{MAX_NAME_LEN, NAME_PATTERN, NameError, TargetName, TokenName, check_name};
 pub use role::{Role, UnknownRole};
 pub use schedule::Schedule;
 pub use scope::{Scope, ScopeError, ScopeSet};

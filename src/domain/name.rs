@@ -17,7 +17,10 @@ pub enum NameError {
     BadCharacter(char),
 }
 
-const MAX_NAME_LEN: usize = 64;
+pub const MAX_NAME_LEN: usize = 64;
+
+/// What [`check_name`] accepts, as a regular expression (for the API document).
+pub const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9._-]*$";
 
 /// The shared rule for names (targets, tokens, notifiers, alarms): they appear in URLs, metric labels and log lines, so they are
 /// kept to a set of characters that never needs escaping in any of them.
@@ -60,6 +63,19 @@ macro_rules! name_type {
                 &self.0
             }
         }
+
+        /// In the API document: a string [`check_name`] accepts.
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(NAME_PATTERN))
+                    .max_length(Some(MAX_NAME_LEN))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
 
         impl TryFrom<String> for $ty {
             type Error = NameError;

@@ -16,6 +16,24 @@ pub fn plain(text: &str) -> Result<&str, ControlCharacter> {
     }
 }
 
+/// The longest text a listing filters by (audit actor, target, action; a job's target).
+pub const MAX_FILTER_LEN: usize = 200;
+
+/// What [`filter`] accepts, as a regular expression (for the API document).
+pub const FILTER_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]{0,200}$";
+
+/// Text a listing filters by: plain, and at most [`MAX_FILTER_LEN`] characters.
+pub fn filter(text: &str) -> Result<&str, String> {
+    plain(text).map_err(|e| e.to_string())?;
+    let n = text.chars().count();
+    if n > MAX_FILTER_LEN {
+        return Err(format!(
+            "may be at most {MAX_FILTER_LEN} characters (this has {n})"
+        ));
+    }
+    Ok(text)
+}
+
 /// Text as it may be written to a terminal: control characters (which could be escape
 /// sequences from a daemon or a stored row) are shown escaped, like `\u{1b}`, never sent raw.
 /// Tabs stay: they separate the columns of the CLI's lists and move only the cursor.

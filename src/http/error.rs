@@ -22,6 +22,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// One entry per bad element when a list has several (each with its own field).
     pub details: Vec<serde_json::Value>,
+    /// The methods a path takes, for a 405's `Allow` header.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -32,6 +34,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             details: Vec::new(),
+            allow: None,
         }
     }
 
@@ -117,6 +120,9 @@ impl ResponseError for ApiError {
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.insert_header(("Retry-After", "30"));
+        }
+        if let Some(allow) = &self.allow {
+            res.insert_header(("Allow", allow.as_str()));
         }
         let mut answer = res.json(Body {
             error: Inner {
@@ -217,6 +223,23 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+/// 405 for `method` on a path the API document gives other methods, naming them (also in
+/// `Allow`); `None` when the document has no such path.
+pub fn method_not_allowed(method: &str, path: &str) -> Option<ApiError> {
+    let allowed = super::openapi::methods_at(path);
+    if allowed.is_empty() {
+        return None;
+    }
+    let list = allowed.join(", ");
+    let mut e = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {path}; it takes {list}"),
+    );
+    e.allow = Some(list);
+    Some(e)
+}
+
 /// Puts every error answer that is not already ours (JSON or a page) into our JSON shape (with the request
 /// id): actix answers some itself, such as 405 for a method a route lacks (empty body) or 413
 /// for an oversized raw body (text).
@@ -239,6 +262,15 @@ pub fn json_errors<B: actix_web::body::MessageBody + 'static>(
         res.request().method().clone(),
         res.request().path().to_owned(),
     );
+    if status == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(answer) = method_not_allowed(method.as_str(), &path)
+    {
+        let (req, _) = res.into_parts();
+        return Ok(ErrorHandlerResponse::Response(
+            actix_web::dev::ServiceResponse::new(req, answer.error_response())
+                .map_into_right_body(),
+        ));
+    }
     let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",

@@ -1,14 +1,20 @@
 //! `/healthz`, `/readyz`, `/metrics`: unauthenticated, for load balancers and Prometheus.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
 use super::{ApiError, AppState};
 
 /// Alive: the process answers HTTP.
-#[utoipa::path(get, path = "/healthz", tag = "health", summary = "Alive: the process answers HTTP", responses((status = 200, description = "Alive", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", summary = "Alive: the process answers HTTP", responses((status = 200, description = "Alive", body = Alive)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Alive { status: "ok" })
+}
+
+/// The process answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Alive {
+    /// Always `ok`.
+    pub status: &'static str,
 }
 
 /// Ready: the database takes writes (a small write within 2 s, and no full disk or I/O error

@@ -81,10 +81,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// No route answered: 405 naming the methods the path takes, when it takes some (a client
+/// that sent PUT where POST goes learns so), else 404.
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
+    Err(
+        error::method_not_allowed(req.method().as_str(), req.path()).unwrap_or_else(|| {
+            ApiError::not_found(format!("no route for {} {}", req.method(), req.path()))
+        }),
+    )
 }

@@ -63,6 +63,7 @@ use super::api;
         crate::store::Resolution,
         crate::store::Outcome,
         crate::domain::DeliveryState,
+        crate::alarms::respond::SilenceFilter,
         crate::jobs::Action
     )),
     modifiers(&Conventions)
@@ -118,6 +119,9 @@ impl utoipa::Modify for Conventions {
                 if method != "get" {
                     errors.push(("409", "Conflicts with what is stored"));
                 }
+                if op.request_body.is_some() {
+                    errors.push(("415", "The body is not sent as application/json"));
+                }
                 if method == "post" {
                     errors.push(("413", "The body is too large"));
                     errors.push(("422", "Well-formed, but a rule refuses it now"));
@@ -152,7 +156,125 @@ fn error_response(description: &str) -> RefOr<Response> {
 pub fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     super::openapi_kinds::describe(&mut doc, &crate::registry::job_kinds());
+    exact_parameters(&mut doc);
     doc
+}
+
+/// What the handlers accept of the parameters every route shares the meaning of: a `{name}`
+/// in a path is a name (`domain::check_name`); `metric` is a series some target kind records;
+/// a text filter is `domain::text::filter`'s.
+fn exact_parameters(doc: &mut serde_json::Value) {
+    let mut metrics: Vec<&str> = std::iter::once("up")
+        .chain(
+            crate::targets::KINDS
+                .iter()
+                .flat_map(|k| k.series().iter().map(|s| s.name)),
+        )
+        .collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    // A silence ends at a time, or (one alarm) when it resolves.
+    let time = super::api::params::TIME_PATTERN;
+    let until = serde_json::json!({
+        "type": ["string", "integer", "null"],
+        "pattern": format!("^(resolved|{})$", &time[1..time.len() - 1]),
+        "description": "RFC 3339, milliseconds since the epoch, or \"resolved\" (with alarm_id)",
+    });
+    for body in ["NewSilence", "SilenceChange"] {
+        if let Some(p) = doc["components"]["schemas"][body].get_mut("properties") {
+            p["until"] = until.clone();
+        }
+    }
+    let paths = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut());
+    for op in paths.flat_map(|item| {
+        item.as_object_mut()
+            .into_iter()
+            .flat_map(|i| i.values_mut())
+    }) {
+        let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+        for p in params.into_iter().flatten() {
+            match (p["in"].as_str(), p["name"].as_str()) {
+                (Some("path"), Some("name")) => {
+                    p["schema"] = serde_json::json!({
+                        "type": "string",
+                        "pattern": crate::domain::NAME_PATTERN,
+                        "maxLength": crate::domain::MAX_NAME_LEN,
+                    });
+                }
+                (Some("query"), Some("actor" | "target" | "action"))
+                    if p["schema"]["enum"].is_null() && p["schema"]["$ref"].is_null() =>
+                {
+                    p["schema"] = serde_json::json!({
+                        "type": "string",
+                        "pattern": crate::domain::text::FILTER_PATTERN,
+                    });
+                }
+                (Some("query"), Some("from" | "to")) => {
+                    p["schema"] = serde_json::json!({
+                        "type": "string",
+                        "pattern": super::api::params::TIME_PATTERN,
+                    });
+                }
+                (Some("query"), Some("metric")) => {
+                    p["schema"] = serde_json::json!({ "type": "string", "enum": metrics });
+                }
+                (Some("query"), _) => not_null(&mut p["schema"]),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A query parameter is given or absent; it has no null (an empty `?state=` is not one).
+fn not_null(schema: &mut serde_json::Value) {
+    // (`get_mut`, not indexing: indexing a missing key would add it as null.)
+    if let Some(types) = schema.get_mut("type").and_then(|t| t.as_array_mut()) {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            schema["type"] = only;
+        }
+    }
+    let one_of = schema.get("oneOf").and_then(|o| o.as_array()).cloned();
+    if let Some(mut alternatives) = one_of {
+        alternatives.retain(|a| a["type"] != "null");
+        if alternatives.len() == 1 {
+            *schema = alternatives.remove(0);
+        } else {
+            schema["oneOf"] = serde_json::Value::Array(alternatives);
+        }
+    }
+}
+
+/// The methods the document gives `path` (`GET`, `POST`…), in the document's order; empty
+/// when no documented route matches it. Read once, from the document itself, so a route and
+/// its 405 answer cannot disagree.
+pub fn methods_at(path: &str) -> Vec<&'static str> {
+    static ROUTES: std::sync::OnceLock<Vec<(actix_web::dev::ResourceDef, Vec<&'static str>)>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let doc = document();
+        doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(template, item)| {
+                let methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+                    .into_iter()
+                    .filter(|m| item.get(m.to_lowercase()).is_some())
+                    .collect();
+                (actix_web::dev::ResourceDef::new(template.as_str()), methods)
+            })
+            .collect()
+    });
+    routes
+        .iter()
+        .filter(|(def, _)| def.is_match(path))
+        .flat_map(|(_, m)| m.iter().copied())
+        .collect()
 }
 
 pub async fn json() -> HttpResponse {

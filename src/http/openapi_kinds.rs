@@ -30,6 +30,16 @@ fn or_null(schema: &Value, components: &Map<String, Value>) -> Value {
     }
 }
 
+/// A target's (or an event type's) name, as `domain::check_name` accepts it.
+fn name_schema(description: String) -> Value {
+    json!({
+        "type": "string",
+        "pattern": crate::domain::NAME_PATTERN,
+        "maxLength": crate::domain::MAX_NAME_LEN,
+        "description": description,
+    })
+}
+
 /// `Kind` → `Job_kind_name` component names.
 fn view_name(kind: &str) -> String {
     format!("Job_{kind}")
@@ -94,14 +104,11 @@ pub fn describe(doc: &mut Value, kinds: &[KindInfo]) {
                 "description": format!("A {} ({}).", k.label, k.name),
                 "properties": {
                     "kind": { "type": "string", "enum": [k.name] },
-                    "target": {
-                        "type": "string",
-                        "description": if k.target_kinds.is_empty() {
-                            "What it is about (an event's type).".to_owned()
-                        } else {
-                            format!("A {} target.", k.target_kinds.join(" or "))
-                        },
-                    },
+                    "target": name_schema(if k.target_kinds.is_empty() {
+                        "What it is about (an event's type).".to_owned()
+                    } else {
+                        format!("A {} target.", k.target_kinds.join(" or "))
+                    }),
                     "request": request,
                 },
                 "required": ["kind", "target", "request"],
@@ -142,10 +149,8 @@ pub fn describe(doc: &mut Value, kinds: &[KindInfo]) {
                 k.label,
                 k.target_kinds.join(" or ")
             ));
-            shape["properties"]["target"] = json!({
-                "type": "string",
-                "description": format!("A {} target.", k.target_kinds.join(" or ")),
-            });
+            shape["properties"]["target"] =
+                name_schema(format!("A {} target.", k.target_kinds.join(" or ")));
             let mut required: Vec<Value> =
                 shape["required"].as_array().cloned().unwrap_or_default();
             required.insert(0, json!("target"));
@@ -161,6 +166,26 @@ pub fn describe(doc: &mut Value, kinds: &[KindInfo]) {
         bodies.push((route, reference(name)));
     }
     bodies.push(("/api/v1/jobs", reference("NewJob")));
+    // A `kind` filter takes the registered kinds.
+    let names: Vec<&str> = kinds.iter().map(|k| k.name).collect();
+    for item in doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+    {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|i| i.values_mut())
+        {
+            let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in params.into_iter().flatten() {
+                if p["name"] == "kind" && p["in"] == "query" {
+                    p["schema"] = json!({ "type": "string", "enum": names });
+                }
+            }
+        }
+    }
     for (route, schema) in bodies {
         let body = &mut doc["paths"][route]["post"]["requestBody"];
         body["content"]["application/json"]["schema"] = schema;

@@ -97,8 +97,8 @@ async fn every_error_answer_is_json_with_a_request_id() {
             "/healthz",
             None,
             None,
-            404,
-            "not_found",
+            405,
+            "method_not_allowed",
         ),
         (
             "a raw body past the limit",
@@ -138,6 +138,16 @@ async fn every_error_answer_is_json_with_a_request_id() {
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status().as_u16(), status, "{what}");
+        if status == 405 {
+            // What the path takes instead, as RFC 9110 asks.
+            let allow = res.headers().get("allow").and_then(|v| v.to_str().ok());
+            let expected = if path == "/healthz" {
+                "GET"
+            } else {
+                "GET, POST"
+            };
+            assert_eq!(allow, Some(expected), "{what}");
+        }
         let id = res
             .headers()
             .get("x-request-id")

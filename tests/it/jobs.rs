@@ -284,7 +284,7 @@ async fn jobs_of_every_kind_are_listed_and_bad_requests_are_refused_precisely() 
             "/api/v1/jobs?state=done".into(),
             Some(&ci),
             400,
-            "invalid_request",
+            "invalid_query",
             Some("state"),
         ),
         (
@@ -293,7 +293,7 @@ async fn jobs_of_every_kind_are_listed_and_bad_requests_are_refused_precisely() 
             format!("/api/v1/jobs/{a}?wait=1s&seen=later"),
             Some(&ci),
             400,
-            "invalid_request",
+            "invalid_query",
             Some("seen"),
         ),
         (

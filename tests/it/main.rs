@@ -6,6 +6,7 @@ mod harness;
 mod alarm_gaps;
 mod alarms;
 mod api_auth;
+mod api_contract;
 mod aws_access;
 mod cli;
 mod cli_invalidate;

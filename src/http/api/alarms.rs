@@ -2,7 +2,7 @@
 //! acknowledgements (scope `respond`).
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::alarms::respond::AlarmView;
@@ -16,20 +16,34 @@ use crate::store::now_ms;
     path = "/api/v1/alarms",
     tag = "alarms",
     summary = "Alarm states, with acknowledgement and covering silences",
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = AlarmList))
 )]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
     let alarms = state.respond.alarms(&who, now_ms()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "alarms": alarms })))
+    Ok(HttpResponse::Ok().json(AlarmList { alarms }))
+}
+
+/// The alarm states a token may see.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlarmList {
+    pub alarms: Vec<AlarmView>,
+}
+
+/// Notifications, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NotificationList {
+    pub notifications: Vec<crate::store::Notification>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
+    /// At most this many transitions (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -55,6 +69,8 @@ pub async fn history(
 #[schema(as = Acknowledgement)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
+    /// Why (at most 1,000 characters, no control characters).
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{0,1000}$")]
     comment: Option<String>,
 }
 
@@ -86,12 +102,14 @@ pub async fn ack(
     let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
         AckBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::invalid(
-                "body",
-                format!("is not a JSON object like {{\"comment\": \"…\"}} ({e})"),
-            )
-        })?
+        serde_json::from_slice::<Option<AckBody>>(&body)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                ApiError::invalid(
+                    "body",
+                    format!("is not a JSON object like {{\"comment\": \"…\"}} ({e})"),
+                )
+            })?
     };
     let a = state
         .respond
@@ -127,6 +145,8 @@ pub async fn unack(
 pub struct OutboxParams {
     /// Only notifications in this state.
     state: Option<crate::domain::DeliveryState>,
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -137,7 +157,7 @@ pub struct OutboxParams {
     tag = "alarms",
     summary = "The notification outbox",
     params(OutboxParams),
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = NotificationList))
 )]
 pub async fn outbox(
     state: web::Data<AppState>,
@@ -149,5 +169,7 @@ pub async fn outbox(
         .respond
         .notifications(&who, params.state, limit)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "notifications": visible })))
+    Ok(HttpResponse::Ok().json(NotificationList {
+        notifications: visible,
+    }))
 }

@@ -11,7 +11,8 @@ use crate::http::{ApiError, AppState};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// How many entries (1-1000, default 100).
+    /// How many entries (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Only entries older than this id (the previous page's `next_before`).
     before: Option<i64>,

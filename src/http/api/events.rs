@@ -19,6 +19,7 @@ use crate::jobs::{JobView, ListQuery};
 pub struct EventBody {
     /// The event type a `[[rules]]` entry names (`product.updated`).
     #[serde(rename = "type")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]*$", max_length = 64)]
     pub event_type: String,
     /// The event's fields, which the rules' `{field}` templates are filled from.
     #[schema(value_type = Object)]

@@ -190,15 +190,11 @@ pub fn submitted_as(
 #[serde(deny_unknown_fields)]
 pub struct ShowParams {
     /// Long-poll until the job is final or this much time passed (e.g. `30s`, at most 15m).
+    #[param(pattern = "^[0-9]{1,3}(ms|s|m)$")]
     wait: Option<String>,
     /// With `wait`: also answer as soon as the job's state is no longer this one (the state
     /// the client last showed), so a waiting client can show progress.
-    seen: Option<String>,
-}
-
-fn parse_state(field: &str, s: &str) -> Result<JobState, ApiError> {
-    s.parse()
-        .map_err(|e: crate::domain::UnknownJobState| ApiError::invalid(field, e.to_string()))
+    seen: Option<JobState>,
 }
 
 /// GET one job of `kinds` (any kind when empty), waiting as the parameters say.
@@ -226,11 +222,7 @@ pub async fn waited(
             ApiError::invalid("wait", format!("{w:?} is not a duration like \"30s\""))
         })?,
     };
-    let seen = params
-        .seen
-        .as_deref()
-        .map(|s| parse_state("seen", s))
-        .transpose()?;
+    let seen = params.seen;
     Ok(state.jobs.wait(who, id, kinds, wait, seen).await?)
 }
 
@@ -238,14 +230,14 @@ pub async fn waited(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// Only jobs of this kind (`cloudfront_invalidation`, `redis_purge`, …).
+    /// Only jobs of this kind (one of the registered kinds).
     kind: Option<String>,
-    /// Only jobs of the kinds of this action (invalidate, purge, broadcast, event).
-    action: Option<String>,
+    /// Only jobs of the kinds of this action.
+    action: Option<Action>,
     /// Only jobs on this target.
     target: Option<String>,
-    /// Only jobs in this state (queued, running, completed, failed, cancelled).
-    state: Option<String>,
+    /// Only jobs in this state.
+    state: Option<JobState>,
     /// Only the jobs this one made (an event's children).
     parent: Option<i64>,
     /// Older than this id (the previous page's `next_before`).
@@ -269,21 +261,7 @@ pub async fn list_kind(
 /// The listing `params` ask for, within `kinds`.
 pub fn list_query(params: &ListParams, kinds: &[&str]) -> Result<ListQuery, ApiError> {
     // The route's kinds, narrowed to an action's.
-    let action = params
-        .action
-        .as_deref()
-        .map(|a| {
-            Action::ALL
-                .into_iter()
-                .find(|x| x.as_str() == a)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "action",
-                        format!("{a:?} is not an action: invalidate, purge, broadcast or event"),
-                    )
-                })
-        })
-        .transpose()?;
+    let action = params.action;
     let of_action = action.map(crate::registry::kinds_of);
     let within: Vec<&str> = match (&of_action, kinds.is_empty()) {
         (Some(a), true) => a.clone(),
@@ -302,16 +280,12 @@ pub fn list_query(params: &ListParams, kinds: &[&str]) -> Result<ListQuery, ApiE
         None => within.iter().map(|k| k.to_string()).collect(),
     };
     if let Some(t) = &params.target {
-        crate::domain::text::plain(t).map_err(|e| ApiError::invalid("target", e.to_string()))?;
+        crate::domain::text::filter(t).map_err(|e| ApiError::invalid("target", e))?;
     }
     let q = ListQuery {
         kinds,
         target: params.target.clone(),
-        state: params
-            .state
-            .as_deref()
-            .map(|s| parse_state("state", s))
-            .transpose()?,
+        state: params.state,
         parent_id: params.parent,
         before: params.before,
         limit: super::params::limit(params.limit, 50, 500)?,

@@ -8,7 +8,7 @@ pub(crate) mod cloudwatch;
 pub(crate) mod events;
 pub(crate) mod invalidations;
 pub(crate) mod jobs;
-mod params;
+pub(crate) mod params;
 pub(crate) mod purges;
 pub(crate) mod series;
 pub(crate) mod silences;

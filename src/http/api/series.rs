@@ -15,6 +15,7 @@ use crate::store::Resolution;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// A series of the target's kind, e.g. `hit_rate`.
+    #[param(required = true)]
     metric: Option<String>,
     /// Start: RFC 3339 or milliseconds since the epoch. Default: `to` minus 6 h.
     from: Option<String>,

@@ -5,7 +5,7 @@
 //! in `alarms::respond`; these handlers parse and answer.
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::params::parse_time;
@@ -27,8 +27,12 @@ pub struct CreateBody {
     /// RFC 3339, milliseconds since the epoch, or "resolved" (with alarm_id).
     #[schema(value_type = Option<String>)]
     until: Option<Value>,
+    /// How long, e.g. `2h` (instead of `until`).
     #[serde(rename = "for")]
+    #[schema(pattern = "^[1-9][0-9]{0,3}(s|m|h|d)$")]
     duration: Option<String>,
+    /// Why (at most 1,000 characters, no control characters).
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{0,1000}$")]
     comment: Option<String>,
 }
 
@@ -39,8 +43,12 @@ pub struct UpdateBody {
     /// RFC 3339 or milliseconds since the epoch.
     #[schema(value_type = Option<String>)]
     until: Option<Value>,
+    /// How long, e.g. `2h` (instead of `until`).
     #[serde(rename = "for")]
+    #[schema(pattern = "^[1-9][0-9]{0,3}(s|m|h|d)$")]
     duration: Option<String>,
+    /// Why (at most 1,000 characters, no control characters).
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{0,1000}$")]
     comment: Option<String>,
 }
 
@@ -114,8 +122,17 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    state: Option<String>,
+    /// Which silences (default active).
+    state: Option<SilenceFilter>,
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+}
+
+/// Silences, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SilenceList {
+    pub silences: Vec<SilenceView>,
 }
 
 #[utoipa::path(
@@ -124,30 +141,20 @@ pub struct ListParams {
     tag = "silences",
     summary = "Silences",
     params(ListParams),
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = SilenceList))
 )]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = match params.state.as_deref().unwrap_or("active") {
-        "active" => SilenceFilter::Active,
-        "ended" => SilenceFilter::Ended,
-        "all" => SilenceFilter::All,
-        _ => {
-            return Err(ApiError::invalid(
-                "state",
-                "must be one of active, ended, all",
-            ));
-        }
-    };
+    let filter = params.state.unwrap_or(SilenceFilter::Active);
     let limit = super::params::limit(params.limit, 100, 1000)?;
     let silences = state
         .respond
         .silences(&who, filter, limit, now_ms())
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "silences": silences })))
+    Ok(HttpResponse::Ok().json(SilenceList { silences }))
 }
 
 #[utoipa::path(

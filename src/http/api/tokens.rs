@@ -2,26 +2,46 @@
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::auth::manage::{self, TokenRequest};
 use crate::http::middleware::AuditNote;
 use crate::http::{ApiError, AppState};
+use crate::store::TokenRecord;
+
+/// Every token, active or not (never a secret).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenRecord>,
+}
+
+/// A new token: its secret, shown this once, and its record.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub token: String,
+    pub record: TokenRecord,
+}
+
+/// The token as it is now, revoked.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RevokedToken {
+    pub record: TokenRecord,
+}
 
 #[utoipa::path(
     get,
     path = "/api/v1/tokens",
     tag = "tokens",
     summary = "Tokens (never their secrets); scope admin",
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = TokenList))
 )]
 pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
     let tokens = state.access.tokens(&who).await?;
-    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
+    Ok(HttpResponse::Ok().json(TokenList { tokens }))
 }
 
 /// Creates a token and returns its secret, once.
@@ -31,7 +51,7 @@ pub async fn list(
     tag = "tokens",
     summary = "Create a token; the secret is in the answer once; scope admin",
     request_body = crate::auth::manage::TokenRequest,
-    responses((status = 201, description = "The token, with its secret", body = serde_json::Value))
+    responses((status = 201, description = "The token, with its secret", body = CreatedToken))
 )]
 pub async fn create(
     req: HttpRequest,
@@ -44,7 +64,10 @@ pub async fn create(
         target: None,
         detail: manage::audit_detail(&record),
     });
-    Ok(HttpResponse::Created().json(json!({ "token": secret.expose_secret(), "record": record })))
+    Ok(HttpResponse::Created().json(CreatedToken {
+        token: secret.expose_secret().to_owned(),
+        record,
+    }))
 }
 
 #[utoipa::path(
@@ -53,7 +76,7 @@ pub async fn create(
     tag = "tokens",
     summary = "Revoke the active token with this name; scope admin",
     params(("name" = String, Path, description = "The name")),
-    responses((status = 200, description = "OK", body = serde_json::Value))
+    responses((status = 200, description = "OK", body = RevokedToken))
 )]
 pub async fn revoke(
     req: HttpRequest,
@@ -66,5 +89,5 @@ pub async fn revoke(
         target: None,
         detail: manage::audit_detail(&record),
     });
-    Ok(HttpResponse::Ok().json(json!({ "record": record })))
+    Ok(HttpResponse::Ok().json(RevokedToken { record }))
 }
