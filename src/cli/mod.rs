@@ -79,11 +79,13 @@ enum Command {
         create: CreateArg,
     },
     /// Check a configuration file and list every error in it (exit 2 if there are any).
+    #[command(after_help = config::kinds_help())]
     CheckConfig {
         /// The file to check.
         file: PathBuf,
     },
     /// Print a commented example configuration.
+    #[command(after_help = config::kinds_help())]
     PrintDefaultConfig,
     /// Exit 0 if a running daemon is alive (or, with --ready, ready), 1 if not: for container
     /// health checks.

@@ -21,6 +21,7 @@ use std::path::Path;
 /// parsed in a unit test so it cannot drift from what is accepted.
 pub fn example_config() -> String {
     let mut out = String::from(include_str!("example_head.toml"));
+    out.push_str(&format!("# {}\n\n", kinds_help().replace('\n', "\n# ")));
     for kind in crate::targets::KINDS {
         out.push_str(kind.example());
         out.push('\n');
@@ -31,6 +32,18 @@ pub fn example_config() -> String {
     }
     out.push_str(include_str!("example_tail.toml"));
     out
+}
+
+/// The kinds a configuration may name, from the registries: what `check-config --help` and
+/// the example configuration list.
+pub fn kinds_help() -> String {
+    let targets: Vec<&str> = crate::targets::KINDS.iter().map(|k| k.name()).collect();
+    let receivers: Vec<&str> = crate::notify::RECEIVERS.iter().map(|r| r.name()).collect();
+    format!(
+        "Target kinds: {}.\nReceiver kinds (notifiers): {}.",
+        targets.join(", "),
+        receivers.join(", ")
+    )
 }
 
 /// The prefix of environment variables that override configuration keys.

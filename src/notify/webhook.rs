@@ -61,7 +61,7 @@ impl ReceiverKind for WebhookKind {
     fn example(&self) -> &'static str {
         r#"[[notifiers]]
 name = "ops"
-kind = "webhook"                      # webhook | slack | pagerduty | sns | email | alertmanager
+kind = "webhook"
 url = "https://hooks.example.com/cache"
 secret = "change-me"                  # signs X-Cachewarden-Signature (HMAC-SHA256)
 "#

@@ -30,7 +30,7 @@ pub fn choose(from: i64, to: i64, now: i64, keep: &RetentionSettings) -> Resolut
 /// What a page says it shows.
 pub fn label(r: Resolution) -> &'static str {
     match r {
-        Resolution::Raw => "every poll",
+        Resolution::Raw => "a point per poll",
         Resolution::FiveMinutes => "5-minute averages",
         Resolution::OneHour => "hourly averages",
     }

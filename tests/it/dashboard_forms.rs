@@ -330,3 +330,84 @@ async fn the_audit_page_filters_by_who_target_action_and_outcome() {
         bad.body
     );
 }
+
+/// The purge page reads a running dry run's count from the progress its executor stores (the
+/// count was once blank until the dry run ended).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_dry_run_shows_its_count_so_far() {
+    let redis = RedisServer::start_with(&["--enable-debug-command", "yes"]);
+    let mut c = redis.connection().await;
+    // 300,000 keys, scanned ten at a time (the page size a 10 keys/s rate asks for): seconds.
+    let _: () = redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(300_000)
+        .arg("product")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let app = TestApp::sqlite_scheduled(&redis_config(&redis.url())).await;
+    let ops = app.token("ops", &["purge"], &[]).await;
+    let job = app
+        .post(
+            "/api/v1/purges",
+            Some(&ops),
+            &serde_json::json!({
+                "target": "sessions", "patterns": ["product:*"], "dry_run": true, "rate_limit": 10,
+            }),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let id = job["id"].as_i64().expect("the dry run's id");
+    // Once a step has stored a count, hold Redis still so the dry run stays running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let j = app
+            .get_json(&format!("/api/v1/purges/{id}"), Some(&ops))
+            .await;
+        assert!(
+            j["state"] == "queued" || j["state"] == "running",
+            "not over yet: {j}"
+        );
+        if j["progress"]["matched"].as_u64().is_some_and(|m| m > 0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no count stored: {j}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(5000)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    app.person("olga", Role::Operator, &[]).await;
+    let olga = app.sign_in("olga").await;
+    let page = app
+        .page(Some(&olga.cookie), &format!("/purge?dry_run={id}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<span class=\"state running\">running</span>"),
+        "{}",
+        page.body
+    );
+    let count = page
+        .body
+        .split("id=\"dry-run-count\"><strong>")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the count so far");
+    assert!(
+        count.replace(',', "").parse::<u64>().is_ok_and(|n| n > 0),
+        "{count}"
+    );
+    app.post(
+        &format!("/api/v1/purges/{id}/cancel"),
+        Some(&ops),
+        &serde_json::json!({}),
+    )
+    .await;
+}

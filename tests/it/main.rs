@@ -35,6 +35,7 @@ mod openapi;
 mod overview;
 mod prometheus;
 mod purges;
+mod registries;
 mod reload;
 mod replicas;
 mod security_headers;

@@ -69,6 +69,13 @@ pub struct JobsPage {
     /// One tab per action some kind performs: (value, label).
     tabs: Vec<(&'static str, &'static str)>,
     action: String,
+    /// The kinds of the tab shown, for the kind filter: (name, what people call it).
+    kinds: Vec<(&'static str, &'static str)>,
+    states: Vec<&'static str>,
+    /// The filters as given.
+    kind: String,
+    state: String,
+    target: String,
     /// The query string of the current filters, for the next page's link.
     query: String,
 }
@@ -163,6 +170,15 @@ pub async fn list(
         next_before: page.next_before,
         tabs,
         action: params.action.clone(),
+        kinds: kinds
+            .iter()
+            .filter(|k| action.is_none_or(|a| k.action == a))
+            .map(|k| (k.name, k.label))
+            .collect(),
+        states: crate::domain::JobState::ALL.map(|s| s.as_str()).to_vec(),
+        kind: params.kind.clone(),
+        state: params.state.clone(),
+        target: params.target.clone(),
         query,
     })
 }
