@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::batch::{MAX_FILES_IN_FLIGHT, MAX_WILDCARDS_IN_FLIGHT, plan};
 use super::cost::{exceeds_budget, month_of, monthly};
 use crate::aws::{CloudFrontApi, CloudFrontError};
 use crate::config::Settings;
@@ -16,12 +17,8 @@ use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
 use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Nothing, Outcome};
 use crate::metrics::Metrics;
 use crate::service_error::{BadItem, ServiceError};
-use crate::store::{Batch, BatchInfo, BatchPlan, BatchState, JobRecord, Store, StoreError};
+use crate::store::{Batch, BatchInfo, BatchState, JobRecord, Store, StoreError};
 use crate::targets::cloudfront::Config as Distribution;
-
-/// CloudFront's limits on what may be in progress per distribution.
-pub const MAX_FILES_IN_FLIGHT: usize = 3000;
-pub const MAX_WILDCARDS_IN_FLIGHT: usize = 15;
 
 /// The stored kind name.
 pub const KIND: &str = <Invalidation as JobKind>::NAME;
@@ -57,13 +54,6 @@ pub struct Invalidation {
     metrics: Arc<Metrics>,
 }
 
-/// The items a stored request holds.
-fn stored_items(job: &JobRecord) -> Vec<String> {
-    serde_json::from_value::<Request>(job.request.clone())
-        .map(|r| r.items)
-        .unwrap_or_default()
-}
-
 /// Checks every item and returns them parsed, or one error listing each bad item.
 fn parse_items(
     items: &[String],
@@ -97,39 +87,6 @@ fn parse_items(
     }
     ServiceError::bad_items("invalid_items", items.len(), bad)?;
     Ok(parsed)
-}
-
-/// The largest prefix of `candidates` (oldest first) that fits beside what is in flight,
-/// coalesced. Order is kept: a job that does not fit makes the later ones wait behind it.
-fn plan(candidates: &[JobRecord], in_flight: (i64, i64)) -> Option<BatchPlan> {
-    let (files, wildcards) = in_flight;
-    let mut chosen = Vec::new();
-    let mut items: Vec<InvalidationItem> = Vec::new();
-    for job in candidates {
-        let parsed = stored_items(job)
-            .iter()
-            .filter_map(|i| InvalidationItem::parse(i).ok())
-            .collect::<Vec<_>>();
-        let candidate = coalesce(items.iter().cloned().chain(parsed));
-        let c = ItemCounts::of(&candidate);
-        if files as usize + c.files > MAX_FILES_IN_FLIGHT
-            || wildcards as usize + c.wildcards > MAX_WILDCARDS_IN_FLIGHT
-        {
-            break;
-        }
-        items = candidate;
-        chosen.push(job.id);
-    }
-    if chosen.is_empty() {
-        return None;
-    }
-    let c = ItemCounts::of(&items);
-    Some(BatchPlan {
-        jobs: chosen,
-        items: items.iter().map(InvalidationItem::to_cloudfront).collect(),
-        files: c.files as i64,
-        wildcards: c.wildcards as i64,
-    })
 }
 
 impl Invalidation {

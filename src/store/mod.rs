@@ -14,6 +14,7 @@ pub mod health;
 mod jobs;
 mod outbox;
 mod samples;
+mod series;
 mod sessions;
 mod silences;
 mod streams;
