@@ -268,7 +268,10 @@ impl Store {
         .await?;
         // Derived from the batch id and its items: a retried call after a crash or a timeout
         // sends the same reference, and CloudFront answers with the invalidation it has.
-        let digest = crate::auth::hash_token(&items_json);
+        let digest = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(items_json.as_bytes()))
+        };
         sqlx::query("UPDATE cloudfront_batches SET caller_reference = $1 WHERE id = $2")
             .bind(format!("cachewarden-{id}-{}", &digest[..16]))
             .bind(id)
