@@ -16,6 +16,12 @@ pub struct Live {
     streams: ArcSwap<Vec<Arc<StreamConsumer>>>,
 }
 
+impl crate::config::InForce for Live {
+    fn settings(&self) -> Arc<Settings> {
+        Live::settings(self)
+    }
+}
+
 impl Live {
     pub fn new(
         settings: Arc<Settings>,

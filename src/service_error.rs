@@ -4,8 +4,27 @@
 
 use serde_json::Value;
 
-use crate::auth::AuthError;
+use crate::domain::Scope;
 use crate::store::StoreError;
+
+/// Why a call is not allowed. `Unauthenticated` is a 401 (who are you?), `Forbidden` a 403
+/// (we know who you are, and the answer is no).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// `who` is the caller as `auth::Principal::describe` puts it (`token "deploy"`).
+    #[error("{who} lacks the {needed} scope")]
+    MissingScope { who: String, needed: Scope },
+    #[error("{who} is not allowed to act on target {target:?}")]
+    TargetNotAllowed { who: String, target: String },
+    /// A caller limited to some targets asked for something that reaches beyond one target.
+    #[error("{who} is limited to some targets; {hint}")]
+    NamedTargetOnly { who: String, hint: &'static str },
+    /// The token store could not be reached: neither yes nor no, try again.
+    #[error("the token could not be checked; try again")]
+    Unavailable,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

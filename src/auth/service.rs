@@ -13,8 +13,8 @@ use super::sessions::{self, Session, SignInError, SignedIn};
 use super::setup::SetupCode;
 use super::usage::TokenUsage;
 use super::{Principal, TokenSecret};
+use crate::config::InForce;
 use crate::domain::{Role, Scope};
-use crate::live::Live;
 use crate::service_error::ServiceError;
 use crate::store::{NewUser, Store, StoreError, TokenRecord, now_ms};
 
@@ -56,13 +56,13 @@ pub enum ProxyError {
 
 pub struct AccessService {
     store: Store,
-    live: Arc<Live>,
+    live: Arc<dyn InForce>,
     setup: Arc<SetupCode>,
     usage: TokenUsage,
 }
 
 impl AccessService {
-    pub fn new(store: Store, live: Arc<Live>, setup: Arc<SetupCode>) -> Self {
+    pub fn new(store: Store, live: Arc<dyn InForce>, setup: Arc<SetupCode>) -> Self {
         Self {
             store,
             live,

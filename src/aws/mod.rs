@@ -33,8 +33,7 @@ impl Clients {
     }
 }
 
-/// CloudFront's API and its CloudWatch metrics live in us-east-1, whatever the stack's region.
-pub const CLOUDFRONT_REGION: &str = "us-east-1";
+pub use crate::targets::cloudfront::CLOUDFRONT_REGION;
 
 /// A loader with cachewarden's settings applied; `load().await` it, or add to it (tests
 /// supply static credentials for the emulator this way).

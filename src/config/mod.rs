@@ -46,6 +46,12 @@ pub fn kinds_help() -> String {
     )
 }
 
+/// Where a service reads the settings in force from (the daemon's `live::Live`, swapped by a
+/// reload). A trait, so that services need not know what else a reload replaces.
+pub trait InForce: Send + Sync {
+    fn settings(&self) -> std::sync::Arc<Settings>;
+}
+
 /// The prefix of environment variables that override configuration keys.
 pub const ENV_PREFIX: &str = "CACHEWARDEN__";
 

@@ -14,6 +14,9 @@ use crate::checker::{Checker, KeyPath};
 use crate::sources::cloudwatch::plan::{self, Answers, CloudWatchQueries, MetricSpec, spec};
 use crate::store::Sample;
 
+/// CloudFront's API and its CloudWatch metrics live in us-east-1, whatever the stack's region.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
 pub struct CloudFront;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -185,7 +188,7 @@ impl CloudWatchQueries for Config {
 
 impl TargetConfig for Config {
     fn region(&self, _default: Option<&str>) -> Option<String> {
-        Some(crate::aws::CLOUDFRONT_REGION.to_owned())
+        Some(CLOUDFRONT_REGION.to_owned())
     }
 
     fn cloudwatch(&self) -> Option<Arc<dyn CloudWatchQueries>> {

@@ -112,3 +112,70 @@ fn each_folder_imports_only_what_the_code_map_allows() {
     }
     assert!(broken.is_empty(), "{broken:#?}");
 }
+
+/// The top-level modules of `src/` and the others each one names.
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = repo_root().join("src");
+    let mut graph = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "main" || name == "lib" {
+            continue;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for file in sources(&path) {
+            let code = code(&file);
+            for part in code.split("crate::").skip(1) {
+                let m: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if !m.is_empty() && m != name {
+                    names.insert(m);
+                }
+            }
+        }
+        graph.insert(name, names);
+    }
+    graph
+}
+
+#[test]
+fn no_import_circle_between_modules() {
+    let graph = module_graph();
+    // Depth-first search for a path back to where it started.
+    fn path_back(
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        start: &str,
+        at: &str,
+        seen: &mut std::collections::BTreeSet<String>,
+        path: &mut Vec<String>,
+    ) -> bool {
+        for next in graph.get(at).into_iter().flatten() {
+            if next == start {
+                path.push(next.clone());
+                return true;
+            }
+            if graph.contains_key(next) && seen.insert(next.clone()) {
+                path.push(next.clone());
+                if path_back(graph, start, next, seen, path) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    for start in graph.keys() {
+        let mut path = vec![start.clone()];
+        let found = path_back(
+            &graph,
+            start,
+            start,
+            &mut std::collections::BTreeSet::new(),
+            &mut path,
+        );
+        assert!(!found, "an import circle: {}", path.join(" → "));
+    }
+}

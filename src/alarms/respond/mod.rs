@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use super::hold::silence_matches;
 use crate::auth::Principal;
+use crate::config::InForce;
 use crate::config::{AlarmSettings, Condition, Settings};
 use crate::domain::{AlarmState, DeliveryState, Scope, TargetName};
-use crate::live::Live;
 use crate::service_error::ServiceError;
 use crate::store::{AlarmStateRecord, Notification, Silence, Store, StoreError, Transition};
 
@@ -143,11 +143,11 @@ fn in_force(settings: &Settings, s: &AlarmStateRecord) -> bool {
 pub struct RespondService {
     store: Store,
     /// Alarms and targets are read from the configuration in force at each call.
-    live: Arc<Live>,
+    live: Arc<dyn InForce>,
 }
 
 impl RespondService {
-    pub fn new(store: Store, live: Arc<Live>) -> Self {
+    pub fn new(store: Store, live: Arc<dyn InForce>) -> Self {
         Self { store, live }
     }
 
