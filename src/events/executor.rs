@@ -94,10 +94,10 @@ impl Event {
     /// The kind of `action` that acts on `target` (the kind follows the target's kind).
     fn kind_for(&self, action: Action, target: &TargetName) -> Option<Arc<dyn Executor>> {
         let kind = self.settings.target(target)?.kind;
-        self.peers.all().into_iter().find(|e| {
-            let info = e.info();
-            info.action == action && info.accepts(kind.name())
-        })
+        self.peers
+            .all()
+            .into_iter()
+            .find(|e| e.info().serves(action, kind.name()))
     }
 
     /// Every tier action of `rule`, rendered: (action, target, request).

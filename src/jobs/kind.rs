@@ -100,6 +100,12 @@ impl KindInfo {
     pub fn accepts(&self, target_kind: &str) -> bool {
         self.target_kinds.contains(&target_kind)
     }
+
+    /// Whether it is the kind that does `action` on targets of kind `target_kind`: the one
+    /// rule by which a request for an action (a purge, an event's invalidation) finds its kind.
+    pub fn serves(&self, action: Action, target_kind: &str) -> bool {
+        self.action == action && self.accepts(target_kind)
+    }
 }
 
 /// The schema of `T`, registered (with what it refers to) under its name.

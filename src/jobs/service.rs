@@ -111,7 +111,7 @@ impl JobService {
         };
         of_action
             .iter()
-            .find(|k| k.accepts(t.kind.name()))
+            .find(|k| k.serves(action, t.kind.name()))
             .map(|k| k.name)
             .ok_or_else(|| {
                 let mut takes: Vec<&str> = of_action
@@ -156,7 +156,7 @@ impl JobService {
             .iter()
             .filter(|t| {
                 kinds.iter().any(|k| {
-                    k.accepts(t.kind.name()) && who.require_target(k.scope, &t.name).is_ok()
+                    k.serves(action, t.kind.name()) && who.require_target(k.scope, &t.name).is_ok()
                 })
             })
             .map(|t| t.name.to_string())
