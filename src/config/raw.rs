@@ -109,37 +109,6 @@ pub(super) struct Alarm {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Rule {
-    pub event: Option<String>,
-    pub redis: Option<Vec<RedisAction>>,
-    pub cloudfront: Option<Vec<CloudfrontAction>>,
-    pub broadcast: Option<Broadcast>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RedisAction {
-    pub target: Option<String>,
-    #[serde(default)]
-    pub keys: Vec<String>,
-    #[serde(default)]
-    pub patterns: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CloudfrontAction {
-    pub target: Option<String>,
-    #[serde(default)]
-    pub paths: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct Broadcast {
     pub target: Option<String>,
     pub channel: Option<String>,

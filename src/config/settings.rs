@@ -263,32 +263,21 @@ pub struct MaintenanceWindow {
     pub timezone: chrono_tz::Tz,
 }
 
-/// `[[rules]]`: one domain event type mapped to invalidations on every tier.
+/// `[[rules]]`: one domain event type mapped to changes on every tier.
 #[derive(Debug, Clone)]
 pub struct RuleSettings {
     /// Event type (`product.updated`).
     pub event: String,
-    pub redis: Vec<RedisAction>,
-    pub cloudfront: Vec<CloudfrontAction>,
+    /// One per entry of the rule's sections (`redis`, `cloudfront`, …), in order.
+    pub actions: Vec<RuleTarget>,
     pub broadcast: Option<Broadcast>,
 }
 
-/// Keys, patterns and tags to purge on one Redis or Memcached target; `{field}` placeholders
-/// are filled from the event.
+/// One entry of a rule's section: the target, and what its kind checked of the entry.
 #[derive(Debug, Clone)]
-pub struct RedisAction {
+pub struct RuleTarget {
     pub target: TargetName,
-    pub keys: Vec<String>,
-    pub patterns: Vec<String>,
-    pub tags: Vec<String>,
-}
-
-/// Paths and cache tags to invalidate on one CloudFront target.
-#[derive(Debug, Clone)]
-pub struct CloudfrontAction {
-    pub target: TargetName,
-    pub paths: Vec<String>,
-    pub tags: Vec<String>,
+    pub action: std::sync::Arc<dyn crate::targets::RuleAction>,
 }
 
 /// A Redis pub/sub message telling application instances to drop local copies.

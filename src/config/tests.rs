@@ -120,7 +120,7 @@ fn bad_configurations_are_refused_with_the_rule() {
         ("every and cron", format!("{redis}every = \"1s\"\ncron = \"* * * * * *\"\n"), "targets[0].cron: set either every or cron"),
         ("bad cron", format!("{redis}cron = \"* * *\"\n"), "targets[0].cron: \"* * *\" is not a six-field cron"),
         ("too fast", format!("{redis}every = \"10ms\"\n"), "targets[0].every: must be at least 1s"),
-        ("field of other kind", format!("{redis}distribution_id = \"E1\"\n"), "targets[0].distribution_id: does not apply to kind redis"),
+        ("field of other kind", format!("{redis}distribution_id = \"E2QWRUHEXAMPLE\"\n"), "targets[0].distribution_id: does not apply to kind redis"),
         ("bad redis scheme", "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"http://h:1\"\n".into(), "targets[0].url: scheme \"http\" is not allowed"),
         ("a redis database that is not a number (issue 14)", "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:1/x9\"\n".into(), "targets[0].url: the database \"x9\" in the URL's path is not a number"),
         ("memcached address", "[[targets]]\nname = \"m\"\nkind = \"memcached\"\naddress = \"h\"\n".into(), "targets[0].address: \"h\" is not host:port"),
@@ -163,6 +163,11 @@ fn bad_configurations_are_refused_with_the_rule() {
         ("short raw retention", "[retention]\nraw = \"10m\"\n".into(), "retention.raw: must be at least 1h"),
         ("lookback", "[cloudwatch]\nlookback = \"30s\"\n".into(), "cloudwatch.lookback: must be from 2m to 24h"),
         ("empty rule", format!("{redis}[[rules]]\nevent = \"x\"\n"), "rules[0]: does nothing"),
+        ("rule section unknown", format!("{redis}[[rules]]\nevent = \"x\"\nvarnish = [{{ target = \"r\" }}]\n"), "rules[0].varnish: unknown key; a rule has event, broadcast and the sections cloudfront, redis"),
+        ("rule entry key", format!("{redis}[[rules]]\nevent = \"x\"\nredis = [{{ target = \"r\", key = [\"a\"] }}]\n"), "rules[0].redis[0].key: unknown key"),
+        ("rule memcached tags", "[[targets]]\nname = \"m\"\nkind = \"memcached\"\naddresses = [\"h:1\"]\n[[rules]]\nevent = \"x\"\nredis = [{ target = \"m\", tags = [\"t\"] }]\n".into(), "rules[0].redis[0].tags: this kind has no tags"),
+        ("rule cloudfront path", "[[targets]]\nname = \"w\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target = \"w\", paths = [\"a\"], tags = [\"t\"] }]\n".into(), "rules[0].cloudfront[0].paths[0]: \"a\" must start with /"),
+        ("rule cloudfront tags", "[[targets]]\nname = \"w\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target = \"w\", tags = [\"t\"] }]\n".into(), "rules[0].cloudfront[0].tags: the target does not have cache_tags = true"),
     ];
     for (what, text, want) in cases {
         let errors = errors_of(text);

@@ -1,6 +1,7 @@
 //! Parsed domain values. Each type can only be constructed valid (parse, don't validate), so
 //! code that holds one never re-checks it.
 
+mod action;
 mod alarm_state;
 mod delivery_state;
 mod invalidation;
@@ -9,8 +10,10 @@ mod name;
 mod role;
 mod schedule;
 mod scope;
+pub mod template;
 pub mod text;
 
+pub use action::Action;
 pub use alarm_state::{AlarmState, UnknownAlarmState};
 pub use delivery_state::{DeliveryState, UnknownDeliveryState};
 pub use invalidation::{ITEM_PATTERN, InvalidationItem, ItemCounts, ItemError, coalesce};

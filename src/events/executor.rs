@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::render::{self, Place, RenderError};
 use crate::config::{RuleSettings, Settings};
+use crate::domain::template::{self, RenderError};
 use crate::domain::{Scope, TargetName};
 use crate::jobs::{Accepted, Action, Ctx, Deps, Executor, JobKind, Outcome, Peers};
 use crate::service_error::ServiceError;
@@ -106,37 +106,13 @@ impl Event {
         rule: &RuleSettings,
         fields: &std::collections::BTreeMap<String, String>,
     ) -> Result<Vec<(Action, TargetName, Value)>, ServiceError> {
-        let each = |items: &[String], place| -> Result<Vec<String>, ServiceError> {
-            items
-                .iter()
-                .map(|t| render::render(t, fields, place).map_err(invalid))
-                .collect()
-        };
         let mut out = Vec::new();
         let (mut keys, mut tags) = (Vec::new(), Vec::new());
-        for a in &rule.redis {
-            let request = json!({
-                "keys": each(&a.keys, Place::Exact)?,
-                "patterns": each(&a.patterns, Place::Pattern)?,
-                "tags": each(&a.tags, Place::Exact)?,
-            });
-            keys.extend(request["keys"].as_array().cloned().unwrap_or_default());
-            tags.extend(request["tags"].as_array().cloned().unwrap_or_default());
-            out.push((Action::Purge, a.target.clone(), request));
-        }
-        for a in &rule.cloudfront {
-            let mut items = each(&a.paths, Place::Path)?;
-            for t in &a.tags {
-                let tag = render::render(t.trim_start_matches('#'), fields, Place::CacheTag)
-                    .map_err(invalid)?;
-                tags.push(json!(tag));
-                items.push(format!("#{tag}"));
-            }
-            out.push((
-                Action::Invalidate,
-                a.target.clone(),
-                json!({ "items": items }),
-            ));
+        for a in &rule.actions {
+            let r = a.action.render(fields).map_err(invalid)?;
+            keys.extend(r.keys.into_iter().map(Value::String));
+            tags.extend(r.tags.into_iter().map(Value::String));
+            out.push((r.action, a.target.clone(), r.request));
         }
         if let Some(b) = &rule.broadcast {
             // `event_id` and `at` are filled in when the child is created.
@@ -158,7 +134,7 @@ impl Event {
         request: Request,
         now: i64,
     ) -> Result<Accepted<Request>, ServiceError> {
-        let fields = render::fields(&request.data).map_err(invalid)?;
+        let fields = template::fields(&request.data).map_err(invalid)?;
         let rules: Vec<&RuleSettings> = self
             .settings
             .rules

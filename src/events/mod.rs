@@ -4,6 +4,5 @@
 
 pub mod executor;
 pub mod publish;
-pub mod render;
 
 pub use executor::{Event, KIND};

@@ -19,54 +19,11 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::executor::{Executor, JobContext, Step, Validated};
 use crate::config::Settings;
+pub use crate::domain::Action;
 use crate::domain::{Scope, TargetName};
 use crate::metrics::Metrics;
 use crate::service_error::ServiceError;
 use crate::store::{JobRecord, Store, StoreError};
-
-/// What a job of a kind does, as people ask for it. The kind-grouping routes
-/// (`/api/v1/invalidations`, `/api/v1/purges`) and the dashboard's tabs take every kind of
-/// an action, and the target says which one applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Make a cache forget paths or entries (CloudFront).
-    Invalidate,
-    /// Delete keys (Redis, Memcached).
-    Purge,
-    /// Tell application instances to drop their copies (Redis pub/sub).
-    Broadcast,
-    /// Turn a domain event into changes on every tier.
-    Event,
-}
-
-impl Action {
-    pub const ALL: [Action; 4] = [
-        Action::Invalidate,
-        Action::Purge,
-        Action::Broadcast,
-        Action::Event,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Invalidate => "invalidate",
-            Action::Purge => "purge",
-            Action::Broadcast => "broadcast",
-            Action::Event => "event",
-        }
-    }
-
-    /// For people, in the plural (a tab, a heading).
-    pub fn plural(self) -> &'static str {
-        match self {
-            Action::Invalidate => "invalidations",
-            Action::Purge => "purges",
-            Action::Broadcast => "broadcasts",
-            Action::Event => "events",
-        }
-    }
-}
 
 /// Named schemas collected for the API document's components.
 pub type Schemas = Vec<(String, RefOr<Schema>)>;

@@ -74,22 +74,33 @@ impl Resolution {
     }
 }
 
-/// One point of a series read back (`min`, `max` and `count` only when selected).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+/// One point of a series read back (`min`, `max` and `count` only for a rollup read with
+/// `detail`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Point {
     pub ts: i64,
     /// The value; for a rollup of a ratio, summed numerator over summed denominator.
     pub value: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[sqlx(default)]
     pub min: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[sqlx(default)]
     pub max: Option<f64>,
     /// Raw samples in the bucket (rollups with `detail` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[sqlx(default)]
     pub count: Option<i64>,
+}
+
+impl Point {
+    /// A plain point.
+    pub fn new(ts: i64, value: f64) -> Self {
+        Self {
+            ts,
+            value,
+            min: None,
+            max: None,
+            count: None,
+        }
+    }
 }
 
 /// Which series and range to read.

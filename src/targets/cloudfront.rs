@@ -3,14 +3,19 @@
 //! "additional metrics" a distribution must have turned on: a notice says so when it is
 //! missing while requests are not.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::json;
 
+use super::rules::{Rendered, RuleAction, check_templates, render_all};
 use super::series::{Role, Series, Unit, common, counter, gauge};
 use super::{Polling, TargetConfig, TargetKind};
 use crate::checker::fields::{self, Field};
 use crate::checker::{Checker, KeyPath};
+use crate::domain::Action;
+use crate::domain::template::{self, Place, RenderError};
 use crate::sources::cloudwatch::plan::{self, Answers, CloudWatchQueries, MetricSpec, spec};
 use crate::store::Sample;
 
@@ -28,6 +33,36 @@ struct Raw {
     cache_tags: Option<bool>,
     /// Refused with the reason: CloudFront is read in us-east-1 only.
     region: Option<String>,
+}
+
+/// Paths and cache tags to invalidate when an event comes (the `cloudfront` section of a rule).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PathRule {
+    /// Paths; an event's values are percent-encoded into them.
+    #[serde(default)]
+    paths: Vec<String>,
+    /// Cache tags, with or without `#`.
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+impl RuleAction for PathRule {
+    fn render(&self, fields: &BTreeMap<String, String>) -> Result<Rendered, RenderError> {
+        let mut items = render_all(&self.paths, fields, Place::Path)?;
+        let mut tags = Vec::with_capacity(self.tags.len());
+        for t in &self.tags {
+            let tag = template::render(t.trim_start_matches('#'), fields, Place::CacheTag)?;
+            items.push(format!("#{tag}"));
+            tags.push(tag);
+        }
+        Ok(Rendered {
+            action: Action::Invalidate,
+            request: json!({ "items": items }),
+            keys: Vec::new(),
+            tags,
+        })
+    }
 }
 
 /// A distribution.
@@ -135,6 +170,36 @@ distribution_id = "E2QWRUHEXAMPLE"
 cache_tags = true                     # the distribution has a CacheTagConfig
 every = "60s"
 "#
+    }
+
+    fn rule_section(&self) -> Option<&'static str> {
+        Some("cloudfront")
+    }
+
+    fn parse_rule(
+        &self,
+        v: &mut Checker,
+        at: &KeyPath,
+        table: toml::Table,
+        config: Option<&dyn TargetConfig>,
+        foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn RuleAction>> {
+        let r: PathRule = fields::read(v, at, table, foreign)?;
+        // Known only of a target whose own keys are valid; a broken one says so itself.
+        let tags_off = config
+            .and_then(|c| c.as_any().downcast_ref::<Config>())
+            .is_some_and(|c| !c.cache_tags);
+        if !r.tags.is_empty() && tags_off {
+            v.error(at.key("tags"), "the target does not have cache_tags = true");
+        }
+        for (j, p) in r.paths.iter().enumerate() {
+            if !p.starts_with('/') {
+                v.error(at.key("paths").index(j), format!("{p:?} must start with /"));
+            }
+        }
+        check_templates(v, at, "paths", &r.paths);
+        check_templates(v, at, "tags", &r.tags);
+        Some(Arc::new(r))
     }
 }
 

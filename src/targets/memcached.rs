@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::rules::KeyRule;
 use super::series::{Role, Series, Unit, common, gauge};
-use super::{Polling, PurgeRules, Purgeable, TargetConfig, TargetKind};
+use super::{Polling, PurgeRules, Purgeable, RuleAction, TargetConfig, TargetKind};
 use crate::checker::fields::{self, Field};
 use crate::checker::{Checker, KeyPath};
 use crate::domain::TargetName;
@@ -132,6 +133,21 @@ address = "127.0.0.1:11211"
 # addresses = ["10.0.0.1:11211", "10.0.0.2:11211"]   # the pool purges go to (default: address)
 purge_prefixes = ["frag:"]
 "#
+    }
+
+    fn rule_section(&self) -> Option<&'static str> {
+        Some("redis")
+    }
+
+    fn parse_rule(
+        &self,
+        v: &mut Checker,
+        at: &KeyPath,
+        table: toml::Table,
+        _config: Option<&dyn TargetConfig>,
+        foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn RuleAction>> {
+        KeyRule::parse(v, at, table, foreign, false)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod dax;
 pub mod elasticache;
 pub mod memcached;
 pub mod redis;
+pub mod rules;
 pub mod series;
 
 use std::any::Any;
@@ -21,6 +22,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use rules::{Rendered, RuleAction};
 pub use series::{Role, Series, Unit};
 
 use crate::checker::fields::Field;
@@ -87,6 +89,25 @@ pub trait TargetKind: Send + Sync + 'static {
 
     /// A commented example of a target of this kind, for `print-default-config`.
     fn example(&self) -> &'static str;
+
+    /// The `[[rules]]` section whose entries act on targets of this kind, when event rules
+    /// can change them (kinds may share one: `redis` serves Redis and Memcached).
+    fn rule_section(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Checks one entry of its rule section (`target` already taken out), reporting every
+    /// mistake through `v`; `config` is the target's own configuration when that is valid.
+    fn parse_rule(
+        &self,
+        _v: &mut Checker,
+        _at: &KeyPath,
+        _table: toml::Table,
+        _config: Option<&dyn TargetConfig>,
+        _foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn RuleAction>> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn TargetKind {

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::rules::KeyRule;
 use super::series::{Role, Series, Unit, common, counter, gauge};
-use super::{Polling, PurgeRules, Purgeable, TargetConfig, TargetKind};
+use super::{Polling, PurgeRules, Purgeable, RuleAction, TargetConfig, TargetKind};
 use crate::checker::fields::{self, Field};
 use crate::checker::{Checker, KeyPath};
 use crate::domain::TargetName;
@@ -193,6 +194,21 @@ purge_prefixes = ["session:", "product:"]  # what pattern purges may touch witho
 max_purge_keys = 100000               # a pattern purge matching more needs "confirm": "sessions"
 tag_key = "tag:{tag}"                 # the set listing a tag's keys (the tagging libraries' convention)
 "#
+    }
+
+    fn rule_section(&self) -> Option<&'static str> {
+        Some("redis")
+    }
+
+    fn parse_rule(
+        &self,
+        v: &mut Checker,
+        at: &KeyPath,
+        table: toml::Table,
+        _config: Option<&dyn TargetConfig>,
+        foreign: &dyn Fn(&str) -> String,
+    ) -> Option<Arc<dyn RuleAction>> {
+        KeyRule::parse(v, at, table, foreign, true)
     }
 }
 

@@ -103,8 +103,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
         .iter()
         .filter_map(|(_, t)| t.get("event").and_then(|e| e.as_str()).map(str::to_owned))
         .collect();
-    let raw_rules = v.list::<raw::Rule>(table, "rules");
-    let rules = rules::all(&mut v, raw_rules, &declared, &targets);
+    let rules = rules::all(&mut v, rule_tables, &declared, &targets);
     let raw_streams = v.list::<raw::Stream>(table, "streams");
     let streams = streams::all(&mut v, raw_streams, &rule_events);
     let built = (|| {

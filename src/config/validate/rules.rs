@@ -1,108 +1,69 @@
-//! `[[rules]]`: domain events mapped to invalidations.
+//! `[[rules]]`: domain events mapped to changes on every tier. A rule has an `event`, an
+//! optional `broadcast`, and sections of entries (`redis = [...]`, `cloudfront = [...]`):
+//! each section belongs to the target kinds that name it (`TargetKind::rule_section`), and
+//! the kind of the target an entry names checks the rest of the entry.
 
 use super::{Checker, Declarations, Declared, KeyPath};
 use crate::config::raw;
 use crate::config::settings::*;
 use crate::domain::TargetName;
+use crate::targets::{KINDS, Kind};
+
+/// Every section a rule may have, in tier order, without repeats.
+fn sections() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for s in KINDS.iter().filter_map(|k| k.rule_section()) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The kinds whose targets a section's entries act on.
+fn kinds_of(section: &str) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.rule_section() == Some(section))
+        .map(|k| k.name())
+        .collect()
+}
 
 pub(super) fn all(
     v: &mut Checker,
-    raw: Vec<(KeyPath, raw::Rule)>,
+    tables: Vec<(KeyPath, toml::Table)>,
     declared: &Declarations,
     valid: &[TargetSettings],
 ) -> Vec<RuleSettings> {
-    raw.into_iter()
-        .filter_map(|(path, r)| rule(v, &path, r, &declared.targets, valid))
+    tables
+        .into_iter()
+        .filter_map(|(path, t)| rule(v, &path, t, &declared.targets, valid))
         .collect()
 }
 
 fn rule(
     v: &mut Checker,
     path: &KeyPath,
-    r: raw::Rule,
+    mut table: toml::Table,
     targets: &[Declared],
     valid: &[TargetSettings],
 ) -> Option<RuleSettings> {
-    let event = v.required(path, "event", &r.event).and_then(|e| {
-        let ok = !e.is_empty()
-            && e.chars().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-            });
-        if !ok {
-            v.error(
-                path.key("event"),
-                format!("{e:?} is not an event type like \"product.updated\""),
-            );
+    let sections = sections();
+    let event = match table.remove("event") {
+        None => {
+            v.error(path.key("event"), "is required");
+            None
         }
-        ok.then(|| e.clone())
-    });
-    let mut redis = Vec::new();
-    for (i, a) in r.redis.unwrap_or_default().into_iter().enumerate() {
-        let at = path.key("redis").index(i);
-        let Some(target) = target_of(v, &at, &a.target, targets, &["redis", "memcached"]) else {
-            continue;
-        };
-        let kind = targets
-            .iter()
-            .find(|t| t.name == target)
-            .and_then(|t| t.kind)
-            .map(|k| k.name());
-        if kind == Some("memcached") {
-            for (field, set) in [
-                ("patterns", !a.patterns.is_empty()),
-                ("tags", !a.tags.is_empty()),
-            ] {
-                if set {
-                    v.error(at.key(field), "Memcached can only delete exact keys");
-                }
-            }
+        Some(toml::Value::String(e)) => event_type(v, path, e),
+        Some(_) => {
+            v.error(path.key("event"), "must be a string");
+            None
         }
-        templates(v, &at, "keys", &a.keys);
-        templates(v, &at, "patterns", &a.patterns);
-        templates(v, &at, "tags", &a.tags);
-        redis.push(RedisAction {
-            target,
-            keys: a.keys,
-            patterns: a.patterns,
-            tags: a.tags,
-        });
-    }
-    let mut cloudfront = Vec::new();
-    for (i, a) in r.cloudfront.unwrap_or_default().into_iter().enumerate() {
-        let at = path.key("cloudfront").index(i);
-        let Some(target) = target_of(v, &at, &a.target, targets, &["cloudfront"]) else {
-            continue;
-        };
-        // Known only of a target whose own keys are valid; a broken one says so itself.
-        let tags_disabled = valid.iter().any(|t| {
-            t.name == target
-                && t.config::<crate::targets::cloudfront::Config>()
-                    .is_some_and(|c| !c.cache_tags)
-        });
-        if !a.tags.is_empty() && tags_disabled {
-            v.error(
-                at.key("tags"),
-                format!(
-                    "target {:?} does not have cache_tags = true",
-                    target.as_str()
-                ),
-            );
-        }
-        for (j, p) in a.paths.iter().enumerate() {
-            if !p.starts_with('/') {
-                v.error(at.key("paths").index(j), format!("{p:?} must start with /"));
-            }
-        }
-        templates(v, &at, "paths", &a.paths);
-        templates(v, &at, "tags", &a.tags);
-        cloudfront.push(CloudfrontAction {
-            target,
-            paths: a.paths,
-            tags: a.tags,
-        });
-    }
-    let broadcast = r.broadcast.and_then(|b| {
+    };
+    let broadcast_written = table.contains_key("broadcast");
+    let broadcast = table.remove("broadcast").and_then(|b| {
         let at = path.key("broadcast");
+        let (_, b) = v.shape::<raw::Broadcast>(at.clone(), &b)?;
         let target = target_of(v, &at, &b.target, targets, &["redis"]);
         let channel = v.required(&at, "channel", &b.channel).cloned();
         Some(Broadcast {
@@ -110,18 +71,97 @@ fn rule(
             channel: channel?,
         })
     });
-    if redis.is_empty() && cloudfront.is_empty() && broadcast.is_none() {
+    let mut actions = Vec::new();
+    // Entries as written, valid or not: a rule with a broken entry is not also empty.
+    let mut written = broadcast_written;
+    for key in table.keys() {
+        if !sections.contains(&key.as_str()) {
+            written = true;
+            v.error(
+                path.key(key),
+                format!(
+                    "unknown key; a rule has event, broadcast and the sections {}",
+                    sections.join(", ")
+                ),
+            );
+        }
+    }
+    // From the origin outwards, whatever order they are written in: a data cache is purged
+    // before the API and the edge in front of it are told to fetch again.
+    for &section in sections.iter().rev() {
+        let Some(entries) = table.remove(section) else {
+            continue;
+        };
+        let at = path.key(section);
+        let toml::Value::Array(entries) = entries else {
+            v.error(at, "must be a list of tables");
+            continue;
+        };
+        written |= !entries.is_empty();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let at = at.index(i);
+            let toml::Value::Table(mut entry) = entry else {
+                v.error(at, "must be a table");
+                continue;
+            };
+            let name = match entry.remove("target") {
+                Some(toml::Value::String(n)) => Some(n),
+                Some(_) => {
+                    v.error(at.key("target"), "must be a string");
+                    continue;
+                }
+                None => None,
+            };
+            let Some(target) = target_of(v, &at, &name, targets, &kinds_of(section)) else {
+                continue;
+            };
+            let Some(kind) = kind_of(targets, &target) else {
+                continue;
+            };
+            let config = valid
+                .iter()
+                .find(|t| t.name == target)
+                .map(|t| t.config.as_ref());
+            let unknown = |_: &str| "unknown key".to_owned();
+            if let Some(action) = kind.parse_rule(v, &at, entry, config, &unknown) {
+                actions.push(RuleTarget { target, action });
+            }
+        }
+    }
+    if !written {
         v.error(
             path.clone(),
-            "does nothing: add redis, cloudfront or broadcast actions",
+            format!(
+                "does nothing: add entries to {} or a broadcast",
+                sections.join(", ")
+            ),
         );
     }
     Some(RuleSettings {
         event: event?,
-        redis,
-        cloudfront,
+        actions,
         broadcast,
     })
+}
+
+fn event_type(v: &mut Checker, path: &KeyPath, e: String) -> Option<String> {
+    let ok = !e.is_empty()
+        && e.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        v.error(
+            path.key("event"),
+            format!("{e:?} is not an event type like \"product.updated\""),
+        );
+    }
+    ok.then_some(e)
+}
+
+fn kind_of(targets: &[Declared], name: &TargetName) -> Option<Kind> {
+    targets
+        .iter()
+        .find(|t| t.name == *name)
+        .and_then(|t| t.kind)
 }
 
 /// A target reference that must name a configured target of one of `kinds`.
@@ -154,30 +194,4 @@ fn target_of(
         return None;
     }
     Some(t.name.clone())
-}
-
-/// Checks `{field}` placeholders: balanced braces around a field name.
-fn templates(v: &mut Checker, at: &KeyPath, field: &str, items: &[String]) {
-    for (i, item) in items.iter().enumerate() {
-        if let Err(why) = check_template(item) {
-            v.error(at.key(field).index(i), format!("{item:?}: {why}"));
-        }
-    }
-}
-
-fn check_template(s: &str) -> Result<(), &'static str> {
-    let mut rest = s;
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest[open..].starts_with('}') {
-            return Err("'}' without a matching '{'");
-        }
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or("'{' without a matching '}'")?;
-        let name = &after[..close];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err("placeholders are {field} with letters, digits and _");
-        }
-        rest = &after[close + 1..];
-    }
-    Ok(())
 }

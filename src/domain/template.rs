@@ -1,4 +1,4 @@
-//! Filling a rule's templates with an event's fields. Pure. A value is escaped for where it
+//! Event rules' templates: checking one as written, and filling it with an event's fields. A value is escaped for where it
 //! lands, so an event can never widen what a rule deletes: in a Redis pattern its glob
 //! characters are literal (`id = "*"` matches a key named `*`), in a CloudFront path it is
 //! percent-encoded (a `/` or `*` in a value stays inside one path segment), and a CloudFront
@@ -17,7 +17,7 @@ pub enum Place {
     Exact,
     /// A Redis glob pattern.
     Pattern,
-    /// A CloudFront path.
+    /// A URL path (a CloudFront path, an API Gateway resource).
     Path,
     /// A CloudFront cache tag (without its `#`).
     CacheTag,
@@ -69,6 +69,39 @@ pub fn fields(data: &Value) -> Result<BTreeMap<String, String>, RenderError> {
             Ok((k.clone(), text))
         })
         .collect()
+}
+
+/// Checks `{field}` placeholders as written in a rule: balanced braces around a field name.
+pub fn check(s: &str) -> Result<(), &'static str> {
+    let mut rest = s;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err("'}' without a matching '{'");
+        }
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or("'{' without a matching '}'")?;
+        let name = &after[..close];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err("placeholders are {field} with letters, digits and _");
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// `template` with every `{field}` replaced by `x`: what it looks like filled, for checking
+/// the rest of it when the configuration is read.
+pub fn sample(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push('x');
+        let after = &rest[open + 1..];
+        rest = after.find('}').map_or("", |close| &after[close + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `template` with every `{field}` replaced by the escaped value of that field.
