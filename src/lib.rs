@@ -5,6 +5,7 @@
 //! integration tests build the daemon through.
 
 pub mod alarms;
+pub mod apigateway;
 pub mod audit;
 pub mod auth;
 pub mod aws;

@@ -26,6 +26,7 @@ macro_rules! job_kinds {
 
 job_kinds![
     crate::cloudfront::Invalidation,
+    crate::apigateway::ApiGatewayInvalidation,
     crate::purge::redis::RedisPurge,
     crate::purge::memcached::MemcachedPurge,
     crate::events::publish::Publish,

@@ -1,5 +1,6 @@
 //! `cachewarden invalidate`: for deploy pipelines. Safe to re-run: the same
-//! `--idempotency-key` returns the same job (never a second CloudFront invalidation).
+//! `--idempotency-key` returns the same job (never a second CloudFront invalidation). The
+//! kind follows the target: CloudFront paths and tags, API Gateway entries or a stage flush.
 //! Progress goes to stderr; `--json` prints the job on stdout.
 
 use std::time::Duration;
@@ -14,15 +15,25 @@ use super::follow::Follow;
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub(super) client: ClientArgs,
-    /// A configured CloudFront target.
+    /// A configured CloudFront or API Gateway target.
     #[arg(long)]
     target: String,
     /// A path to invalidate (`/index.html`, `/assets/*`); repeat for several.
     #[arg(long = "path")]
     paths: Vec<String>,
-    /// A cache tag to invalidate (without `#`); repeat for several.
+    /// A CloudFront cache tag to invalidate (without `#`); repeat for several.
     #[arg(long = "tag")]
     tags: Vec<String>,
+    /// An API Gateway cache entry (`GET /products/42?lang=en accept-language:en`); repeat
+    /// for several.
+    #[arg(long = "entry")]
+    entries: Vec<String>,
+    /// Empty an API Gateway stage's whole cache (needs --confirm with the target's name).
+    #[arg(long, conflicts_with_all = ["paths", "tags", "entries"])]
+    flush: bool,
+    /// The target's name again, to confirm a flush.
+    #[arg(long, requires = "flush")]
+    confirm: Option<String>,
     /// Makes re-runs safe (e.g. the commit SHA). Default: a fresh key for this run, which
     /// still makes this run's own retries safe.
     #[arg(long)]
@@ -50,14 +61,19 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
                 .iter()
                 .map(|t| format!("#{}", t.trim_start_matches('#'))),
         )
+        .chain(args.entries.iter().cloned())
         .collect();
-    if items.is_empty() {
+    if items.is_empty() && !args.flush {
         return Err(invalid(
-            "nothing to invalidate: give --path or --tag".into(),
+            "nothing to invalidate: give --path, --tag, --entry or --flush".into(),
         ));
     }
     let client = Client::new(&args.client.server, args.client.token.clone())?;
-    let body = json!({ "target": args.target, "items": items });
+    let body = if args.flush {
+        json!({ "target": args.target, "flush": true, "confirm": args.confirm })
+    } else {
+        json!({ "target": args.target, "items": items })
+    };
     let sent = super::follow::submit(
         &client,
         "/api/v1/invalidations",
@@ -66,11 +82,15 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
     )
     .await?;
     let (id, mut job) = (sent.id, sent.job.clone());
+    let what = if args.flush {
+        "the whole stage".to_owned()
+    } else {
+        crate::domain::text::count(items.len(), "item", "items")
+    };
     eprintln!(
-        "{} invalidation job {id} for {} ({}, key {}).",
+        "{} invalidation job {id} for {} ({what}, key {}).",
         sent.verb(),
         args.target,
-        crate::domain::text::count(items.len(), "item", "items"),
         sent.key
     );
     if args.wait {
@@ -84,10 +104,15 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
     super::follow::finish(args.client.json, id, &job)
 }
 
-/// An invalidation job as a progress line: its state and CloudFront's side.
+/// An invalidation job as a progress line: its state and the service's side (CloudFront's
+/// invalidation, or API Gateway entries done).
 fn render(job: &Value) -> String {
     let id = job["id"].as_i64().unwrap_or_default();
     let state = job["state"].as_str().unwrap_or("unknown");
+    if let Some(entries) = job["progress"]["entries"].as_array() {
+        let done = job["progress"]["done"].as_u64().unwrap_or_default();
+        return format!("job {id} {state} ({done} of {} entries)", entries.len());
+    }
     let note = job["result"]["note"].as_str().unwrap_or_default();
     match job["result"]["invalidation_id"].as_str() {
         Some(inv) if note.is_empty() => format!("job {id} {state} (CloudFront {inv})"),

@@ -163,10 +163,15 @@ fn bad_configurations_are_refused_with_the_rule() {
         ("short raw retention", "[retention]\nraw = \"10m\"\n".into(), "retention.raw: must be at least 1h"),
         ("lookback", "[cloudwatch]\nlookback = \"30s\"\n".into(), "cloudwatch.lookback: must be from 2m to 24h"),
         ("empty rule", format!("{redis}[[rules]]\nevent = \"x\"\n"), "rules[0]: does nothing"),
-        ("rule section unknown", format!("{redis}[[rules]]\nevent = \"x\"\nvarnish = [{{ target = \"r\" }}]\n"), "rules[0].varnish: unknown key; a rule has event, broadcast and the sections cloudfront, redis"),
+        ("rule section unknown", format!("{redis}[[rules]]\nevent = \"x\"\nvarnish = [{{ target = \"r\" }}]\n"), "rules[0].varnish: unknown key; a rule has event, broadcast and the sections cloudfront, apigateway, redis"),
         ("rule entry key", format!("{redis}[[rules]]\nevent = \"x\"\nredis = [{{ target = \"r\", key = [\"a\"] }}]\n"), "rules[0].redis[0].key: unknown key"),
         ("rule memcached tags", "[[targets]]\nname = \"m\"\nkind = \"memcached\"\naddresses = [\"h:1\"]\n[[rules]]\nevent = \"x\"\nredis = [{ target = \"m\", tags = [\"t\"] }]\n".into(), "rules[0].redis[0].tags: this kind has no tags"),
         ("rule cloudfront path", "[[targets]]\nname = \"w\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target = \"w\", paths = [\"a\"], tags = [\"t\"] }]\n".into(), "rules[0].cloudfront[0].paths[0]: \"a\" must start with /"),
+        ("rule apigateway entry", "[[targets]]\nname = \"api\"\nkind = \"apigateway\"\napi_name = \"shop\"\nstage = \"prod\"\ncache_key_query = [\"lang\"]\n[[rules]]\nevent = \"x\"\napigateway = [{ target = \"api\", items = [\"GET /p/{id}?page={n}\"] }]\n".into(), "rules[0].apigateway[0].items[0]: \"GET /p/{id}?page={n}\": \"page\" is not a query parameter the stage caches by (cache_key_query: lang)"),
+        ("rule apigateway wildcard", "[[targets]]\nname = \"api\"\nkind = \"apigateway\"\napi_name = \"shop\"\nstage = \"prod\"\n[[rules]]\nevent = \"x\"\napigateway = [{ target = \"api\", items = [\"/p/*\"] }]\n".into(), "rules[0].apigateway[0].items[0]: \"/p/*\": API Gateway has no wildcard invalidation"),
+        ("apigateway rate", "[[targets]]\nname = \"api\"\nkind = \"apigateway\"\napi_name = \"shop\"\nstage = \"prod\"\ninvalidation_rate = 0\n".into(), "targets[0].invalidation_rate: 0 is outside 0-1000 entries a second"),
+        ("apigateway id", "[[targets]]\nname = \"api\"\nkind = \"apigateway\"\napi_name = \"shop\"\nstage = \"prod\"\nrest_api_id = \"a/b\"\n".into(), "targets[0].rest_api_id: \"a/b\" is not a REST API id"),
+        ("apigateway invoke url", "[[targets]]\nname = \"api\"\nkind = \"apigateway\"\napi_name = \"shop\"\nstage = \"prod\"\ninvoke_url = \"ftp://x\"\n".into(), "targets[0].invoke_url:"),
         ("rule cloudfront tags", "[[targets]]\nname = \"w\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target = \"w\", tags = [\"t\"] }]\n".into(), "rules[0].cloudfront[0].tags: the target does not have cache_tags = true"),
     ];
     for (what, text, want) in cases {

@@ -7,6 +7,7 @@ mod alarm_gaps;
 mod alarms;
 mod api_auth;
 mod api_contract;
+mod apigateway;
 mod architecture;
 mod aws_access;
 mod cli;

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // Each test module uses a different part of the harness.
 
 pub mod alertmanager;
+pub mod apigateway;
 pub mod app;
 pub mod browser;
 pub mod cloudfront;
