@@ -41,6 +41,15 @@ pub fn label_of(name: &str) -> Option<&'static str> {
         .map(|k| k.label)
 }
 
+/// What people call a job of kind `name` with its service ("CloudFront invalidation"); an
+/// unknown kind (of a newer build, in a shared database) as it is stored.
+pub fn title_of(name: &str) -> String {
+    job_kinds()
+        .into_iter()
+        .find(|k| k.name == name)
+        .map_or_else(|| name.to_owned(), |k| k.title())
+}
+
 /// The kinds of `action`.
 pub fn kinds_of(action: Action) -> Vec<&'static str> {
     job_kinds()

@@ -478,6 +478,27 @@ impl JobKind for ApiGatewayInvalidation {
     async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
         self.run(ctx).await
     }
+
+    fn summary(r: &Request, p: Option<&Progress>, _: Option<&Done>) -> Option<String> {
+        let p = p.cloned().unwrap_or_default();
+        Some(if r.flush {
+            if p.flushed {
+                "the whole stage cache was flushed".to_owned()
+            } else {
+                "the whole stage cache is to be flushed".to_owned()
+            }
+        } else {
+            let mut s = format!("{} of {} entries invalidated", p.done, r.items.len());
+            if p.failed > 0 {
+                s.push_str(&format!(", {} failed", p.failed));
+            }
+            let retries = p.sent.saturating_sub(p.done + p.failed);
+            if retries > 0 {
+                s.push_str(&format!(", {retries} requests retried or awaiting retry"));
+            }
+            s
+        })
+    }
 }
 
 #[cfg(test)]

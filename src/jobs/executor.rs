@@ -92,4 +92,8 @@ pub trait Executor: Send + Sync {
         &'a self,
         job: &'a JobRecord,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    /// What a job has done so far, in one line for people, when the kind says it better than
+    /// its counters do.
+    fn summary(&self, job: &JobRecord) -> Option<String>;
 }

@@ -58,6 +58,23 @@ impl KindInfo {
         self.target_kinds.contains(&target_kind)
     }
 
+    /// What people call a job of this kind with the service it acts on ("CloudFront
+    /// invalidation", "Redis purge"); a kind that spans targets is its label ("Event").
+    pub fn title(&self) -> String {
+        match self.target_kinds {
+            [one] => {
+                let service = crate::targets::Kind::named(one).map_or(*one, |k| k.label());
+                format!("{service} {}", self.label)
+            }
+            _ => {
+                let mut c = self.label.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
     /// Whether it is the kind that does `action` on targets of kind `target_kind`: the one
     /// rule by which a request for an action (a purge, an event's invalidation) finds its kind.
     pub fn serves(&self, action: Action, target_kind: &str) -> bool {
@@ -216,6 +233,16 @@ pub trait JobKind: Send + Sync + Sized + 'static {
         async { Ok(None) }
     }
 
+    /// What a job has done so far, in one line for people ("12 of 30 entries invalidated");
+    /// `None` shows its counters.
+    fn summary(
+        _request: &Self::Request,
+        _progress: Option<&Self::Progress>,
+        _result: Option<&Self::Result>,
+    ) -> Option<String> {
+        None
+    }
+
     /// The targets a job acts on (a kind that spans targets says which).
     fn targets(&self, target: &str, _request: &Self::Request) -> Vec<String> {
         vec![target.to_owned()]
@@ -341,6 +368,17 @@ impl<K: JobKind> Executor for Typed<K> {
         job: &'a JobRecord,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
         Box::pin(self.0.cannot_stop(job))
+    }
+
+    fn summary(&self, job: &JobRecord) -> Option<String> {
+        // What cannot be read as the kind's types has no summary; its JSON still shows.
+        let request = serde_json::from_value(job.request.clone()).ok()?;
+        fn read<T: DeserializeOwned>(v: &Option<Value>) -> Option<T> {
+            v.clone().and_then(|v| serde_json::from_value(v).ok())
+        }
+        let progress: Option<K::Progress> = read(&job.progress);
+        let result: Option<K::Result> = read(&job.result);
+        K::summary(&request, progress.as_ref(), result.as_ref())
     }
 }
 

@@ -79,7 +79,11 @@ impl JobService {
     }
 
     fn view(&self, job: JobRecord) -> JobView {
-        JobView::new(job)
+        let summary = self
+            .runtime
+            .executor(&job.kind)
+            .and_then(|e| e.summary(&job));
+        JobView::new(job, summary)
     }
 
     /// Every kind this build runs.

@@ -35,11 +35,14 @@ pub struct JobView {
     pub started_at: Option<i64>,
     pub deadline_at: i64,
     pub completed_at: Option<i64>,
+    /// What it has done so far, in one line for people, when its kind says.
+    pub summary: Option<String>,
 }
 
 impl JobView {
-    pub fn new(job: JobRecord) -> Self {
+    pub fn new(job: JobRecord, summary: Option<String>) -> Self {
         Self {
+            summary,
             id: job.id,
             kind: job.kind,
             target: job.target,

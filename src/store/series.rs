@@ -6,6 +6,18 @@ use std::collections::HashMap;
 use super::samples::{Point, Resolution, Sample, SeriesQuery};
 use super::{Store, StoreError};
 
+/// A series query's parameters, in the order every read's SQL names them.
+macro_rules! bind_series {
+    ($query:expr, $q:expr) => {
+        $query
+            .bind(&$q.target)
+            .bind(&$q.node)
+            .bind(&$q.series)
+            .bind($q.from)
+            .bind($q.to)
+    };
+}
+
 /// The points of one series query, from any pool (`Any` or native SQLite). The value is
 /// computed in SQL, so each row carries only what the API returns: the driver copies every
 /// column of every row, and fewer columns make long reads measurably faster.
@@ -28,12 +40,7 @@ macro_rules! read_points {
         // Rows read by position as tuples: a 30-day raw read is 43,200 rows, and looking up
         // absent columns by name (min, max, count) on each would cost more than the read.
         if detail {
-            sqlx::query_as::<_, (i64, f64, f64, f64, i64)>(&sql)
-                .bind(&q.target)
-                .bind(&q.node)
-                .bind(&q.series)
-                .bind(q.from)
-                .bind(q.to)
+            bind_series!(sqlx::query_as::<_, (i64, f64, f64, f64, i64)>(&sql), q)
                 .fetch_all($pool)
                 .await?
                 .into_iter()
@@ -46,12 +53,7 @@ macro_rules! read_points {
                 })
                 .collect()
         } else {
-            sqlx::query_as::<_, (i64, f64)>(&sql)
-                .bind(&q.target)
-                .bind(&q.node)
-                .bind(&q.series)
-                .bind(q.from)
-                .bind(q.to)
+            bind_series!(sqlx::query_as::<_, (i64, f64)>(&sql), q)
                 .fetch_all($pool)
                 .await?
                 .into_iter()

@@ -612,3 +612,61 @@ async fn bad_requests_are_refused_naming_the_field_and_nothing_is_sent() {
     // Kept: the moto container is used by the stack.
     let _ = &s.moto;
 }
+
+/// The dashboard's invalidate form takes API Gateway entries (a bad one marked beside it) and
+/// a flush, which it refuses until the target's name is typed.
+#[tokio::test]
+async fn the_dashboard_form_invalidates_entries_and_flushes_a_confirmed_stage() {
+    use crate::harness::browser::{Browser, click, fill, screenshot, wait_for};
+    use cachewarden::domain::Role;
+    use fantoccini::Locator;
+
+    let s = stack(10).await;
+    s.app.person("olga", Role::Operator, &[]).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    crate::harness::people::sign_in_browser(b, &s.app, "olga").await;
+    b.goto(&s.app.url("/invalidate")).await.unwrap();
+    fill(
+        b,
+        "textarea[name=items]",
+        "GET /products/1?lang=en\n/products/*",
+    )
+    .await;
+    click(b, "#invalidate button").await;
+    let bad = wait_for(b, "#items li.bad").await;
+    let text = bad.text().await.unwrap();
+    assert!(text.contains("no wildcard invalidation"), "{text}");
+    screenshot(b, "invalidate-apigateway-error").await;
+
+    // A flush without the name typed is refused on the form; nothing reaches API Gateway.
+    click(b, "#flush").await;
+    click(b, "#invalidate button").await;
+    let error = wait_for(b, "#form-error").await.text().await.unwrap();
+    assert!(error.contains("repeat the target's name"), "{error}");
+    assert!(s.standin.requests().is_empty());
+    assert!(
+        b.find(Locator::Css("#flush:checked")).await.is_ok(),
+        "the box stays ticked"
+    );
+    fill(b, "#confirm", "shop-api").await;
+    click(b, "#invalidate button").await;
+    wait_for(b, "#job-state").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = match b.find(Locator::Css("#job-state")).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if state == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the page still says {state}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(b, "job-apigateway-flush").await;
+    let flushes = s.standin.requests();
+    assert_eq!(flushes.len(), 1);
+    assert_eq!(flushes[0]["flush"]["stage"], "prod");
+    browser.close().await;
+}

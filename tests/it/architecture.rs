@@ -56,6 +56,7 @@ fn each_folder_imports_only_what_the_code_map_allows() {
             &[
                 "crate::registry",
                 "crate::cloudfront",
+                "crate::apigateway",
                 "crate::purge",
                 "crate::events",
                 "crate::http",
@@ -80,6 +81,7 @@ fn each_folder_imports_only_what_the_code_map_allows() {
             ],
         ),
         ("cloudfront", &["crate::http"]),
+        ("apigateway", &["crate::http"]),
         ("purge", &["crate::http"]),
         ("events", &["crate::http"]),
         ("status", &["crate::http"]),

@@ -216,7 +216,7 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         .unwrap();
     assert_eq!(
         title,
-        format!("cloudfront_invalidation #{job_id} by olga (completed)")
+        format!("CloudFront invalidation #{job_id} by olga (completed)")
     );
     assert_eq!(
         mark.attr("href").await.unwrap().as_deref(),
@@ -225,7 +225,7 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
     let listed = texts(b, "#happenings li").await;
     assert!(
         listed[0].ends_with(&format!(
-            "cloudfront_invalidation #{job_id} by olga (completed)"
+            "CloudFront invalidation #{job_id} by olga (completed)"
         )),
         "{listed:?}"
     );
@@ -235,7 +235,7 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
     let rows = texts(b, "table.jobs tbody tr").await;
     assert!(
         rows[0].starts_with(&format!(
-            "{job_id} cloudfront_invalidation web completed olga"
+            "{job_id} CloudFront invalidation web completed olga"
         )),
         "{rows:?}"
     );

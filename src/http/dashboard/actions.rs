@@ -53,6 +53,8 @@ pub struct InvalidatePage {
     targets: Vec<String>,
     target: String,
     text: String,
+    /// The whole stage was asked to be flushed (API Gateway).
+    flush: bool,
     items: Vec<Item>,
     error: String,
     key: String,
@@ -81,6 +83,7 @@ impl InvalidatePage {
             targets: targets_for(state, person, Action::Invalidate)?,
             target: String::new(),
             text: String::new(),
+            flush: false,
             items: Vec::new(),
             error: String::new(),
             key: fresh_key(),
@@ -100,6 +103,11 @@ pub struct InvalidateForm {
     target: String,
     #[serde(default)]
     items: String,
+    /// "on" when the whole stage is to be flushed.
+    #[serde(default)]
+    flush: Option<String>,
+    #[serde(default)]
+    confirm: String,
     key: String,
 }
 
@@ -111,6 +119,12 @@ pub async fn invalidate(
 ) -> Result<HttpResponse, PageError> {
     let f = form.into_inner();
     let items = lines(&f.items);
+    let flush = f.flush.is_some();
+    let request = if flush {
+        json!({ "flush": true, "confirm": f.confirm })
+    } else {
+        json!({ "items": items })
+    };
     // Named before the service decides, so a refusal is audited with its target too.
     targeting(&req, &f.target);
     let submitted = state
@@ -120,18 +134,27 @@ pub async fn invalidate(
             &state.settings(),
             Action::Invalidate,
             &f.target,
-            &json!({ "items": items }),
+            &request,
             Some(f.key.clone()),
         )
         .await;
-    let (message, details) = match submitted {
+    let (code, message, details) = match submitted {
         Ok((job, _)) => {
             audit(&req, &job);
             return Ok(see_other(&format!("/jobs/{}", job.id)));
         }
         Err(ServiceError::Invalid {
-            message, details, ..
-        }) => (message, details),
+            code,
+            message,
+            details,
+            ..
+        }) => (code, message, details),
+        // A flush not confirmed: said on the form, which keeps what was typed.
+        Err(ServiceError::Refused {
+            code: "confirmation_required",
+            message,
+            ..
+        }) => ("confirmation_required", message, Vec::new()),
         Err(other) => return Err(other.into()),
     };
     // Each bad item's message beside it; the rest of the list as it was.
@@ -143,10 +166,11 @@ pub async fn invalidate(
             .unwrap_or_default()
             .to_owned()
     };
-    Refusal::note(&req, "invalid_items", &message);
+    Refusal::note(&req, code, &message);
     let page = InvalidatePage {
         target: f.target,
         text: f.items,
+        flush,
         items: items
             .iter()
             .enumerate()

@@ -15,7 +15,8 @@ use crate::jobs::{JobView, ListQuery};
 
 pub struct JobRow {
     pub id: i64,
-    pub kind: String,
+    /// What people call it ("CloudFront invalidation").
+    pub title: String,
     /// It only looked: shown as such, since it changed nothing.
     pub dry_run: bool,
     pub target: String,
@@ -28,14 +29,22 @@ pub struct JobRow {
 
 /// One line for a job's progress: the counters its kind reports (numbers only).
 fn summary(job: &JobView) -> String {
+    if let Some(s) = &job.summary {
+        return match &job.error {
+            Some(e) => format!("{s}; {e}"),
+            None => s.clone(),
+        };
+    }
     let source = job.progress.as_ref().or(job.result.as_ref());
     let Some(Value::Object(m)) = source else {
         return job.error.clone().unwrap_or_default();
     };
     let mut parts: Vec<String> = m
         .iter()
-        // Counters, not identifiers.
-        .filter(|(k, _)| *k != "id" && !k.ends_with("_id"))
+        // Counters, not identifiers or times.
+        .filter(|(k, _)| {
+            *k != "id" && !k.ends_with("_id") && !k.ends_with("_at") && !k.ends_with("_until")
+        })
         .filter_map(|(k, v)| v.as_f64().map(|n| format!("{}: {n}", k.replace('_', " "))))
         .take(4)
         .collect();
@@ -48,7 +57,7 @@ fn summary(job: &JobView) -> String {
 fn row(job: &JobView) -> JobRow {
     JobRow {
         id: job.id,
-        kind: job.kind.clone(),
+        title: crate::registry::title_of(&job.kind),
         dry_run: job.dry_run,
         target: job.target.clone(),
         requester: job.requester.clone(),

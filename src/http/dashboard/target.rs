@@ -89,7 +89,13 @@ fn describe(a: &Annotation) -> Happening {
         Annotation::Job(j) => Happening {
             at: j.at,
             class: "job",
-            label: format!("{} #{} by {} ({})", j.kind, j.id, j.requester, j.state),
+            label: format!(
+                "{} #{} by {} ({})",
+                crate::registry::title_of(&j.kind),
+                j.id,
+                j.requester,
+                j.state
+            ),
             href: format!("/jobs/{}", j.id),
         },
         Annotation::Alarm(a) => Happening {

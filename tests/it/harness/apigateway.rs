@@ -51,15 +51,7 @@ impl ApiGatewayStandIn {
 
     /// SDK settings whose every call goes through the stand-in, with the test credentials.
     pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
-        let settings = cachewarden::config::AwsSettings {
-            region: Some(region.to_owned()),
-            endpoint: Some(self.endpoint().parse().expect("valid URL")),
-            profile: None,
-        };
-        cachewarden::aws::loader(&settings)
-            .credentials_provider(aws_credential_types::Credentials::for_tests())
-            .load()
-            .await
+        super::moto::sdk_config_at(&self.endpoint(), region).await
     }
 
     /// Answers `statuses` in turn to requests for `path` (the last one repeats).

@@ -79,20 +79,25 @@ impl Moto {
 
     /// SDK settings pointing at this emulator, with static test credentials.
     pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
-        let settings = cachewarden::config::AwsSettings {
-            region: Some(region.to_owned()),
-            endpoint: Some(self.endpoint().parse().expect("valid URL")),
-            profile: None,
-        };
-        cachewarden::aws::loader(&settings)
-            .credentials_provider(aws_credential_types::Credentials::for_tests())
-            .load()
-            .await
+        sdk_config_at(&self.endpoint(), region).await
     }
 
     pub fn pid(&self) -> u32 {
         self.proc.pid()
     }
+}
+
+/// SDK settings whose every call goes to `endpoint`, with static test credentials.
+pub async fn sdk_config_at(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    let settings = cachewarden::config::AwsSettings {
+        region: Some(region.to_owned()),
+        endpoint: Some(endpoint.parse().expect("valid URL")),
+        profile: None,
+    };
+    cachewarden::aws::loader(&settings)
+        .credentials_provider(aws_credential_types::Credentials::for_tests())
+        .load()
+        .await
 }
 
 /// Creates a distribution in the emulator and returns its id.
