@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod impact;
 pub mod jobs;
 pub mod leader;
 pub mod live;

@@ -171,6 +171,10 @@ impl Application {
             database: store.backend(),
             metrics,
             jobs: job_service,
+            impact: Arc::new(crate::impact::ImpactService::new(
+                store.clone(),
+                live.clone(),
+            )),
             respond: Arc::new(crate::alarms::respond::RespondService::new(
                 store.clone(),
                 live.clone(),

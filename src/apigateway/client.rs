@@ -72,6 +72,10 @@ impl Stage {
         }
     }
 
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// The id of the REST API named `name`: exactly one must have that name.
     pub async fn rest_api_id(&self, name: &str) -> Result<String, CallError> {
         let apis: Vec<_> = self

@@ -6,8 +6,8 @@
 //! cancel is honoured between entries. Repeating an entry or a flush does no harm: both only
 //! make the cache fetch again.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -113,6 +113,9 @@ fn backoff(attempt: u32) -> i64 {
 pub struct ApiGatewayInvalidation {
     settings: Arc<Settings>,
     sdk: Option<aws_config::SdkConfig>,
+    /// REST API ids found by name, by (region, name): an id does not change while the API
+    /// exists, so GetRestApis (paged through every API of the region) runs once per name.
+    ids: Mutex<HashMap<(String, String), String>>,
 }
 
 impl ApiGatewayInvalidation {
@@ -223,9 +226,17 @@ impl ApiGatewayInvalidation {
         client: &Stage,
         p: &mut Progress,
     ) -> Result<String, CallError> {
-        let id = match (&p.rest_api_id, &stage.rest_api_id) {
-            (Some(id), _) | (None, Some(id)) => id.clone(),
-            (None, None) => client.rest_api_id(&stage.api_name).await?,
+        let key = (client.region().to_owned(), stage.api_name.clone());
+        let known = self.ids.lock().ok().and_then(|m| m.get(&key).cloned());
+        let id = match (&p.rest_api_id, &stage.rest_api_id, known.as_ref()) {
+            (Some(id), _, _) | (None, Some(id), _) | (None, None, Some(id)) => id.clone(),
+            (None, None, None) => {
+                let id = client.rest_api_id(&stage.api_name).await?;
+                if let Ok(mut m) = self.ids.lock() {
+                    m.insert(key, id.clone());
+                }
+                id
+            }
         };
         if !client.cache_enabled(&id, &stage.stage).await? {
             return Err(CallError::Permanent(format!(
@@ -463,6 +474,7 @@ impl JobKind for ApiGatewayInvalidation {
         Self {
             settings: deps.settings.clone(),
             sdk: deps.aws.sdk.clone(),
+            ids: Mutex::default(),
         }
     }
 

@@ -38,6 +38,8 @@ pub struct AppState {
     pub targets: Arc<crate::status::TargetService>,
     /// Submit, follow and cancel jobs of every kind.
     pub jobs: Arc<crate::jobs::JobService>,
+    /// What each job cost its target's hit ratio.
+    pub impact: Arc<crate::impact::ImpactService>,
     /// Whether this replica leads (polls, evaluates alarms, rolls up).
     pub leader: crate::leader::Leadership,
     /// Reads the configuration again (`POST /api/v1/admin/reload`).

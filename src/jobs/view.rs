@@ -37,12 +37,16 @@ pub struct JobView {
     pub completed_at: Option<i64>,
     /// What it has done so far, in one line for people, when its kind says.
     pub summary: Option<String>,
+    /// What it cost the target's hit ratio (shown for one job, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<crate::impact::Impact>,
 }
 
 impl JobView {
     pub fn new(job: JobRecord, summary: Option<String>) -> Self {
         Self {
             summary,
+            impact: None,
             id: job.id,
             kind: job.kind,
             target: job.target,
@@ -61,6 +65,18 @@ impl JobView {
             started_at: job.started_at,
             deadline_at: job.deadline_at,
             completed_at: job.completed_at,
+        }
+    }
+
+    /// What its impact is measured from.
+    pub fn change(&self) -> crate::impact::Change<'_> {
+        crate::impact::Change {
+            id: self.id,
+            target: &self.target,
+            state: self.state,
+            dry_run: self.dry_run,
+            created_at: self.created_at,
+            started_at: self.started_at,
         }
     }
 

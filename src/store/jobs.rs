@@ -406,6 +406,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The next change on `target` after job `id` started at `at`: its id and when it was
+    /// made. Failed and cancelled jobs, and dry runs, changed nothing, so they are not one.
+    pub async fn next_change(
+        &self,
+        target: &str,
+        id: i64,
+        at: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, created_at FROM jobs WHERE target = $1 AND id > $2 AND created_at >= $3 \
+             AND state IN ('queued', 'running', 'completed') AND dry_run = 0 ORDER BY id LIMIT 1",
+        )
+        .bind(target)
+        .bind(id)
+        .bind(at)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}
+
 /// A stored job answers a request with the same key only if it is the same request.
 fn same_request(existing: JobRecord, job: &NewJob) -> Result<JobRecord, StoreError> {
     if existing.request_hash == job.request_hash {

@@ -20,6 +20,7 @@ fn config(redis: &str, memcached: &str) -> String {
         "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{redis}\"\n\
          [[targets]]\nname = \"items\"\nkind = \"memcached\"\naddress = \"{memcached}\"\n\
          [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n\
+         [[targets]]\nname = \"shop-api\"\nkind = \"apigateway\"\napi_name = \"storefront\"\nstage = \"prod\"\ncache_key_query = [\"lang\"]\n\
          [[rules]]\nevent = \"product.updated\"\n\
          redis = [{{ target = \"sessions\", keys = [\"product:{{id}}\"] }}]\n"
     )

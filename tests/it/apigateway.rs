@@ -180,6 +180,32 @@ async fn one_entry_is_requested_signed_with_max_age_zero_at_the_api_found_by_nam
     assert_eq!(r["headers"]["accept-language"], "en");
     assert_eq!(r["signature"], "valid", "{r}");
     assert_eq!(r["status"], 200);
+
+    // The id found by name is kept: a second job asks for the stage, not for every API again.
+    let again = s
+        .run(json!({"target": "shop-api", "items": ["/products/43"]}))
+        .await;
+    assert_eq!(again["state"], "completed", "{again}");
+    let calls: Vec<String> = s
+        .standin
+        .forwarded()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["method"].as_str().unwrap(),
+                f["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let lookups = calls.iter().filter(|c| *c == "GET /restapis").count();
+    assert_eq!(lookups, 1, "{calls:?}");
+    let stage = format!("GET /restapis/{}/stages/prod", s.rest_api_id);
+    assert_eq!(
+        calls.iter().filter(|c| **c == stage).count(),
+        2,
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]

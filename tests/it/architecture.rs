@@ -82,6 +82,7 @@ fn each_folder_imports_only_what_the_code_map_allows() {
         ),
         ("cloudfront", &["crate::http"]),
         ("apigateway", &["crate::http"]),
+        ("impact", &["crate::http", "crate::jobs"]),
         ("purge", &["crate::http"]),
         ("events", &["crate::http"]),
         ("status", &["crate::http"]),

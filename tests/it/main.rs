@@ -30,6 +30,7 @@ mod full_disk;
 mod harness_cleanup;
 mod health;
 mod holds;
+mod impact;
 mod invalidations;
 mod jobs;
 mod notifications;

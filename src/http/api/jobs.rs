@@ -223,7 +223,13 @@ pub async fn waited(
         })?,
     };
     let seen = params.seen;
-    Ok(state.jobs.wait(who, id, kinds, wait, seen).await?)
+    let mut job = state.jobs.wait(who, id, kinds, wait, seen).await?;
+    job.impact = state
+        .impact
+        .of_job(&job.change())
+        .await
+        .map_err(crate::service_error::ServiceError::from)?;
+    Ok(job)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

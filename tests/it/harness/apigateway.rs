@@ -67,7 +67,16 @@ impl ApiGatewayStandIn {
 
     /// Every request it answered itself (flushes and invoke-URL requests), in order.
     pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+        self.lines("requests.jsonl")
+    }
+
+    /// Every request it passed on to moto (`{"method", "path"}`), in order.
+    pub fn forwarded(&self) -> Vec<Value> {
+        self.lines("forwarded.jsonl")
+    }
+
+    fn lines(&self, file: &str) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join(file))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())

@@ -4,7 +4,8 @@ invoke URL. It checks what real API Gateway checks: the route, a valid SigV4 sig
 invalidating request. Everything else (GetRestApis, GetStage, ...) is passed on to moto.
 
 Usage: apigateway_standin.py PORT UPSTREAM ACCESS_KEY SECRET_KEY DIR
-DIR/requests.jsonl gets one line per request it answered itself; DIR/script.json, if
+DIR/requests.jsonl gets one line per request it answered itself, DIR/forwarded.jsonl one
+per request it passed on (method and path); DIR/script.json, if
 present, maps a path (without the query) to the statuses to answer in turn (the last one
 repeats), e.g. {"/prod/busy": [429, 200], "/prod/secret": [403]}."""
 
@@ -136,6 +137,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(status, {"ok": status < 400})
 
     def forward(self, body):
+        with LOCK, open(os.path.join(DIR, "forwarded.jsonl"), "a") as f:
+            f.write(json.dumps({"method": self.command, "path": urlsplit(self.path).path}) + "\n")
         up = urlsplit(UPSTREAM)
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}

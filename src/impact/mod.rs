@@ -1,0 +1,115 @@
+//! What each change cost: a job's impact on its target's hit ratio (`measure.rs` says how it
+//! is measured), read from the target's own series around the job. A target kind's series
+//! roles say where its hit ratio and its requests are (a requests series, or hits plus
+//! misses), so every kind with a hit ratio is measured the same way.
+
+pub mod measure;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use measure::{Impact, Interval, Measured, Rules, measure};
+
+use crate::config::InForce;
+use crate::domain::{JobState, TargetName};
+use crate::store::{Resolution, SeriesQuery, Store, StoreError, now_ms};
+use crate::targets::Role;
+
+/// A job, as far as its impact goes.
+pub struct Change<'a> {
+    pub id: i64,
+    pub target: &'a str,
+    pub state: JobState,
+    pub dry_run: bool,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+}
+
+/// Measures jobs on the targets they changed.
+pub struct ImpactService {
+    store: Store,
+    settings: Arc<dyn InForce>,
+    rules: Rules,
+}
+
+impl ImpactService {
+    pub fn new(store: Store, settings: Arc<dyn InForce>) -> Self {
+        Self {
+            store,
+            settings,
+            rules: Rules::default(),
+        }
+    }
+
+    /// The impact of `job`, or `None` for a job that changed no hit ratio: one that spans
+    /// targets (an event: its children are measured), a dry run, one that failed or was
+    /// cancelled before changing anything, or a target without a hit ratio.
+    pub async fn of_job(&self, job: &Change<'_>) -> Result<Option<Impact>, StoreError> {
+        if job.dry_run || matches!(job.state, JobState::Failed | JobState::Cancelled) {
+            return Ok(None);
+        }
+        let settings = self.settings.settings();
+        let Some(target) = TargetName::parse(job.target)
+            .ok()
+            .and_then(|n| settings.target(&n).cloned())
+        else {
+            return Ok(None);
+        };
+        let kind = target.kind;
+        let Some(ratio) = kind.series_with(Role::HitRatio) else {
+            return Ok(None);
+        };
+        // The job changed the cache when it started working (when it was made, if it ended
+        // before anyone saw it start).
+        let at = job.started_at.unwrap_or(job.created_at);
+        let step = target.schedule_hint_ms().max(1000);
+        let from = at - step * (self.rules.baseline_intervals as i64 + 2);
+        let next = self.store.next_change(job.target, job.id, at).await?;
+        let until = next.map(|(_, made)| made.max(at + 1));
+        let to = until
+            .unwrap_or(i64::MAX)
+            .min(at + self.rules.limit_ms)
+            .min(now_ms())
+            + 1;
+        let read = |series: &str| SeriesQuery {
+            target: job.target.to_owned(),
+            node: String::new(),
+            series: series.to_owned(),
+            from,
+            to,
+            resolution: Resolution::Raw,
+            detail: false,
+        };
+        let ratios = self.store.read_series(&read(ratio.name)).await?;
+        // Requests per interval: a requests series, or hits plus misses.
+        let mut requests: BTreeMap<i64, f64> = BTreeMap::new();
+        let parts: Vec<&str> = match kind.series_with(Role::Requests) {
+            Some(r) => vec![r.name],
+            None => [Role::Hits, Role::Misses]
+                .iter()
+                .filter_map(|r| kind.series_with(*r).map(|s| s.name))
+                .collect(),
+        };
+        for name in parts {
+            for p in self.store.read_series(&read(name)).await? {
+                *requests.entry(p.ts).or_default() += p.value;
+            }
+        }
+        let intervals: Vec<Interval> = ratios
+            .iter()
+            .map(|p| Interval {
+                at: p.ts,
+                ratio: p.value,
+                requests: requests.get(&p.ts).copied().unwrap_or(0.0),
+            })
+            .collect();
+        let mut impact = measure(&intervals, at, until, now_ms(), &self.rules);
+        // A window the next change cut short names it: what came after is that one's.
+        if let (Impact::Measured(m) | Impact::Pending(m), Some((next, _))) = (&mut impact, next)
+            && m.recovered_after_ms.is_none()
+        {
+            m.cut_by_job = Some(next);
+        }
+        Ok(Some(impact))
+    }
+}

@@ -1,0 +1,178 @@
+//! What a change cost (issue 24, first part): a real redis-server driven by a traffic
+//! generator of known shape (a steady hit ratio, a purge, a recovery over a known number of
+//! intervals), polled as the daemon polls; the purge's `impact` agrees with the generator's
+//! truth; overlapping purges split the window; a quiet target is not measurable.
+
+use cachewarden::store::now_ms;
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::harness::redis::RedisServer;
+
+struct Stack {
+    _redis: RedisServer,
+    app: TestApp,
+    c: redis::aio::MultiplexedConnection,
+    token: String,
+}
+
+async fn stack() -> Stack {
+    let redis = RedisServer::start();
+    let toml = format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n",
+        redis.url()
+    );
+    let app = TestApp::sqlite(&toml).await;
+    let c = redis.connection().await;
+    let token = app.token("ci", &["purge", "read"], &[]).await;
+    // The first poll only learns the counters.
+    app.collector().poll_target_once("sessions").await.unwrap();
+    Stack {
+        _redis: redis,
+        app,
+        c,
+        token,
+    }
+}
+
+impl Stack {
+    /// One interval of `requests` with hit ratio `ratio`, then a poll.
+    async fn interval(&mut self, ratio: f64, requests: usize) {
+        let hits = (ratio * requests as f64).round() as usize;
+        self.app
+            .redis_interval(&mut self.c, "sessions", hits, requests - hits)
+            .await;
+    }
+
+    /// A purge, run to its end by one worker pass; its id and when it started.
+    async fn purge(&self) -> (i64, i64) {
+        let res = self
+            .app
+            .post_keyed(
+                "/api/v1/purges",
+                &self.token,
+                None,
+                &json!({"target": "sessions", "keys": ["present"]}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        self.app.jobs.run_once(now_ms()).await.unwrap();
+        let job = self.job(id).await;
+        assert_eq!(job["state"], "completed", "{job}");
+        (id, job["started_at"].as_i64().unwrap())
+    }
+
+    async fn job(&self, id: i64) -> Value {
+        self.app
+            .get_json(&format!("/api/v1/jobs/{id}"), Some(&self.token))
+            .await
+    }
+}
+
+fn near(got: f64, want: f64, what: &str) {
+    let ok = if want == 0.0 {
+        got.abs() < 1e-9
+    } else {
+        ((got - want) / want).abs() <= 0.10
+    };
+    assert!(ok, "{what}: measured {got}, the generator's truth {want}");
+}
+
+#[tokio::test]
+async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
+    let mut s = stack().await;
+    for _ in 0..12 {
+        s.interval(0.9, 100).await;
+    }
+    let (id, started) = s.purge().await;
+    // Still recovering: pending, with the figures so far.
+    s.interval(0.3, 100).await;
+    let job = s.job(id).await;
+    assert_eq!(job["impact"]["state"], "pending", "{job}");
+
+    s.interval(0.6, 100).await;
+    s.interval(0.8, 100).await;
+    let back = now_ms();
+    s.interval(0.9, 100).await;
+    let back_polled = now_ms();
+    s.interval(0.9, 100).await;
+    s.interval(0.9, 100).await;
+
+    let impact = s.job(id).await["impact"].clone();
+    assert_eq!(impact["state"], "measured", "{impact}");
+    near(impact["baseline"].as_f64().unwrap(), 0.9, "baseline");
+    near(
+        impact["baseline_requests"].as_f64().unwrap(),
+        100.0,
+        "requests per interval",
+    );
+    near(impact["dip"].as_f64().unwrap(), 0.3, "dip");
+    near(impact["depth"].as_f64().unwrap(), 0.6, "depth");
+    // (0.9 − 0.3 + 0.9 − 0.6 + 0.9 − 0.8) × 100 misses the baseline did not predict.
+    near(
+        impact["extra_misses"].as_f64().unwrap(),
+        100.0,
+        "extra misses",
+    );
+    assert_eq!(impact["intervals"], 3);
+    // Recovered with the first interval back at 0.9, which was polled between these times.
+    let after = impact["recovered_after_ms"].as_i64().unwrap();
+    assert!(
+        (back - started..=back_polled - started).contains(&after),
+        "recovered after {after} ms, the generator says between {} and {}",
+        back - started,
+        back_polled - started
+    );
+    assert_eq!(impact["cut_by_job"], Value::Null);
+    // Lists stay light: impact is for one job.
+    let list = s.app.get_json("/api/v1/jobs", Some(&s.token)).await;
+    assert!(list["jobs"][0].get("impact").is_none(), "{list}");
+}
+
+#[tokio::test]
+async fn a_second_purge_before_recovery_takes_the_rest_of_the_window() {
+    let mut s = stack().await;
+    for _ in 0..12 {
+        s.interval(0.9, 100).await;
+    }
+    let (first, _) = s.purge().await;
+    s.interval(0.4, 100).await;
+    s.interval(0.5, 100).await;
+    let (second, _) = s.purge().await;
+    s.interval(0.3, 100).await;
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+    }
+    let one = s.job(first).await["impact"].clone();
+    assert_eq!(one["state"], "measured", "{one}");
+    assert_eq!(one["cut_by_job"], second, "{one}");
+    assert_eq!(one["recovered_after_ms"], Value::Null);
+    near(
+        one["extra_misses"].as_f64().unwrap(),
+        90.0,
+        "first purge's extra misses",
+    );
+    let two = s.job(second).await["impact"].clone();
+    assert_eq!(two["state"], "measured", "{two}");
+    near(
+        two["extra_misses"].as_f64().unwrap(),
+        60.0,
+        "second purge's extra misses",
+    );
+    assert!(two["recovered_after_ms"].as_i64().is_some(), "{two}");
+}
+
+#[tokio::test]
+async fn a_quiet_target_is_not_measurable_with_the_reason() {
+    let mut s = stack().await;
+    for _ in 0..12 {
+        s.interval(0.5, 4).await;
+    }
+    let (id, _) = s.purge().await;
+    s.interval(0.0, 4).await;
+    let impact = s.job(id).await["impact"].clone();
+    assert_eq!(impact["state"], "not_measurable", "{impact}");
+    let reason = impact["reason"].as_str().unwrap();
+    assert!(reason.contains("4.0 requests per interval"), "{reason}");
+}
