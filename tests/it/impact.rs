@@ -125,6 +125,23 @@ async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
         back_polled - started
     );
     assert_eq!(impact["cut_by_job"], Value::Null);
+    // The job page says the same for people: percent, points, a count, a duration.
+    s.app
+        .person("olga", cachewarden::domain::Role::Operator, &[])
+        .await;
+    let session = s.app.sign_in("olga").await;
+    let page = s
+        .app
+        .page(Some(&session.cookie), &format!("/jobs/{id}"))
+        .await;
+    for fact in [
+        "<dt>Hit ratio before</dt><dd class=\"impact\">90.0 % (100 requests an interval)</dd>",
+        "<dt>Lowest after</dt><dd class=\"impact\">30.0 % (60.0 points down)</dd>",
+        "<dt>Extra misses</dt><dd class=\"impact\">100</dd>",
+        "<dt>Recovered after</dt><dd class=\"impact\">under a second</dd>",
+    ] {
+        assert!(page.body.contains(fact), "{fact} not in:\n{}", page.body);
+    }
     // Lists stay light: impact is for one job.
     let list = s.app.get_json("/api/v1/jobs", Some(&s.token)).await;
     assert!(list["jobs"][0].get("impact").is_none(), "{list}");

@@ -401,19 +401,29 @@ async fn sighup_reloads_the_file_the_daemon_was_started_with() {
     )
     .await
     .unwrap();
-    let entries = store
-        .list_audit(&cachewarden::store::AuditQuery {
-            limit: 10,
-            before_id: None,
-            actor: Some("signal:SIGHUP".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut entries: Vec<_> = entries
-        .iter()
-        .filter(|e| e.action == "config.reload")
-        .collect();
+    let reloads = || async {
+        store
+            .list_audit(&cachewarden::store::AuditQuery {
+                limit: 10,
+                before_id: None,
+                actor: Some("signal:SIGHUP".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "config.reload")
+            .collect::<Vec<_>>()
+    };
+    // The refusal's metric is set before its audit entry is written.
+    wait_until(
+        "the refusal's audit entry",
+        Duration::from_secs(20),
+        || async { reloads().await.len() == 2 },
+    )
+    .await;
+    let all = reloads().await;
+    let mut entries: Vec<_> = all.iter().collect();
     entries.sort_by_key(|e| e.id);
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert_eq!(entries[0].outcome.as_str(), "ok");

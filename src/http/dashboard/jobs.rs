@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{Chrome, PageError, Person, see_other, when};
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
+use crate::impact::Impact;
 use crate::jobs::{JobView, ListQuery};
 
 pub struct JobRow {
@@ -205,6 +206,45 @@ pub struct JobPage {
     children: Vec<JobRow>,
     started: String,
     completed: String,
+    /// What it cost the target's hit ratio, as (what, figure) for people.
+    impact: Vec<(&'static str, String)>,
+}
+
+/// A job's impact as the page shows it: ratios in percent, times as durations.
+fn impact_facts(impact: &Impact) -> Vec<(&'static str, String)> {
+    let pct = |r: f64| format!("{:.1} %", r * 100.0);
+    let m = match impact {
+        Impact::NotMeasurable { reason } => {
+            return vec![("Impact", format!("not measurable: {reason}"))];
+        }
+        Impact::Measured(m) | Impact::Pending(m) => m,
+    };
+    let recovered = match (m.recovered_after_ms, impact, m.cut_by_job) {
+        (Some(ms), _, _) if ms < 1000 => "under a second".to_owned(),
+        (Some(ms), _, _) => {
+            humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64))
+                .to_string()
+        }
+        (None, _, Some(next)) => format!("not before job #{next}, which takes the rest"),
+        (None, Impact::Pending(_), None) => "not yet (still measuring)".to_owned(),
+        (None, _, None) => "not within the limit".to_owned(),
+    };
+    vec![
+        (
+            "Hit ratio before",
+            format!(
+                "{} ({:.0} requests an interval)",
+                pct(m.baseline),
+                m.baseline_requests
+            ),
+        ),
+        (
+            "Lowest after",
+            format!("{} ({:.1} points down)", pct(m.dip), m.depth * 100.0),
+        ),
+        ("Extra misses", format!("{:.0}", m.extra_misses)),
+        ("Recovered after", recovered),
+    ]
 }
 
 fn pretty(v: &Value) -> String {
@@ -218,6 +258,11 @@ pub async fn page(
 ) -> Result<JobPage, PageError> {
     let who = &person.0.principal;
     let job = state.jobs.get(who, *id, &[]).await?;
+    let impact = state
+        .impact
+        .of_job(&job.change())
+        .await
+        .map_err(crate::service_error::ServiceError::from)?;
     let children = state
         .jobs
         .list(
@@ -246,6 +291,7 @@ pub async fn page(
         job: row(&job),
         fields,
         children: children.jobs.iter().map(row).collect(),
+        impact: impact.as_ref().map(impact_facts).unwrap_or_default(),
     })
 }
 
