@@ -28,6 +28,26 @@ pub struct Evaluator {
     labels: JobLabels,
 }
 
+impl Evaluator {
+    /// Whether the target has recovered from job `id` by `now`.
+    async fn recovered(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let Some(job) = self.store.job(id).await? else {
+            return Ok(false);
+        };
+        let change = crate::impact::Change::from(&job);
+        let rules = crate::impact::Rules::default();
+        let impact = crate::impact::of_change(&self.store, &self.settings, &rules, &change).await?;
+        let at = job.started_at.unwrap_or(job.created_at);
+        Ok(matches!(
+            impact,
+            Some(crate::impact::Impact::Measured(crate::impact::Measured {
+                recovered_after_ms: Some(after),
+                ..
+            })) if at + after <= now
+        ))
+    }
+}
+
 /// A job kind's name → what people call such a job. Given by whoever knows the kinds.
 pub type JobLabels = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
@@ -312,7 +332,9 @@ impl Evaluator {
         Ok(transition)
     }
 
-    /// The purge or invalidation whose expected-dip window is open on this target.
+    /// The purge or invalidation whose expected-dip window is open on this target. The window
+    /// closes when the target has recovered from it (its measured impact), or at the latest
+    /// the configured window after the job.
     async fn expected_dip(
         &self,
         t: &TargetSettings,
@@ -323,6 +345,11 @@ impl Evaluator {
             .store
             .expected_dip(t.name.as_str(), now, window)
             .await?;
+        if let Some((id, _)) = &job
+            && self.recovered(*id, now).await?
+        {
+            return Ok(None);
+        }
         Ok(job.map(|(job, kind)| Expected {
             job,
             label: format!("expected after {} #{job}", (self.labels)(&kind)),

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 pub use measure::{Impact, Interval, Measured, Rules, measure};
 
-use crate::config::InForce;
+use crate::config::{InForce, Settings};
 use crate::domain::{JobState, TargetName};
-use crate::store::{Resolution, SeriesQuery, Store, StoreError, now_ms};
+use crate::store::{JobRecord, Resolution, SeriesQuery, Store, StoreError, now_ms};
 use crate::targets::Role;
 
 /// A job, as far as its impact goes.
@@ -23,6 +23,19 @@ pub struct Change<'a> {
     pub dry_run: bool,
     pub created_at: i64,
     pub started_at: Option<i64>,
+}
+
+impl<'a> From<&'a JobRecord> for Change<'a> {
+    fn from(job: &'a JobRecord) -> Self {
+        Self {
+            id: job.id,
+            target: &job.target,
+            state: job.state,
+            dry_run: job.dry_run,
+            created_at: job.created_at,
+            started_at: job.started_at,
+        }
+    }
 }
 
 /// Measures jobs on the targets they changed.
@@ -45,71 +58,81 @@ impl ImpactService {
     /// targets (an event: its children are measured), a dry run, one that failed or was
     /// cancelled before changing anything, or a target without a hit ratio.
     pub async fn of_job(&self, job: &Change<'_>) -> Result<Option<Impact>, StoreError> {
-        if job.dry_run || matches!(job.state, JobState::Failed | JobState::Cancelled) {
-            return Ok(None);
-        }
-        let settings = self.settings.settings();
-        let Some(target) = TargetName::parse(job.target)
-            .ok()
-            .and_then(|n| settings.target(&n).cloned())
-        else {
-            return Ok(None);
-        };
-        let kind = target.kind;
-        let Some(ratio) = kind.series_with(Role::HitRatio) else {
-            return Ok(None);
-        };
-        // The job changed the cache when it started working (when it was made, if it ended
-        // before anyone saw it start).
-        let at = job.started_at.unwrap_or(job.created_at);
-        let step = target.schedule_hint_ms().max(1000);
-        let from = at - step * (self.rules.baseline_intervals as i64 + 2);
-        let next = self.store.next_change(job.target, job.id, at).await?;
-        let until = next.map(|(_, made)| made.max(at + 1));
-        let to = until
-            .unwrap_or(i64::MAX)
-            .min(at + self.rules.limit_ms)
-            .min(now_ms())
-            + 1;
-        let read = |series: &str| SeriesQuery {
-            target: job.target.to_owned(),
-            node: String::new(),
-            series: series.to_owned(),
-            from,
-            to,
-            resolution: Resolution::Raw,
-            detail: false,
-        };
-        let ratios = self.store.read_series(&read(ratio.name)).await?;
-        // Requests per interval: a requests series, or hits plus misses.
-        let mut requests: BTreeMap<i64, f64> = BTreeMap::new();
-        let parts: Vec<&str> = match kind.series_with(Role::Requests) {
-            Some(r) => vec![r.name],
-            None => [Role::Hits, Role::Misses]
-                .iter()
-                .filter_map(|r| kind.series_with(*r).map(|s| s.name))
-                .collect(),
-        };
-        for name in parts {
-            for p in self.store.read_series(&read(name)).await? {
-                *requests.entry(p.ts).or_default() += p.value;
-            }
-        }
-        let intervals: Vec<Interval> = ratios
-            .iter()
-            .map(|p| Interval {
-                at: p.ts,
-                ratio: p.value,
-                requests: requests.get(&p.ts).copied().unwrap_or(0.0),
-            })
-            .collect();
-        let mut impact = measure(&intervals, at, until, now_ms(), &self.rules);
-        // A window the next change cut short names it: what came after is that one's.
-        if let (Impact::Measured(m) | Impact::Pending(m), Some((next, _))) = (&mut impact, next)
-            && m.recovered_after_ms.is_none()
-        {
-            m.cut_by_job = Some(next);
-        }
-        Ok(Some(impact))
+        of_change(&self.store, &self.settings.settings(), &self.rules, job).await
     }
+}
+
+/// The impact of `job` under `settings` (see [`ImpactService::of_job`]); for callers that hold
+/// a snapshot of the settings already (alarm evaluation).
+pub async fn of_change(
+    store: &Store,
+    settings: &Settings,
+    rules: &Rules,
+    job: &Change<'_>,
+) -> Result<Option<Impact>, StoreError> {
+    if job.dry_run || matches!(job.state, JobState::Failed | JobState::Cancelled) {
+        return Ok(None);
+    }
+    let Some(target) = TargetName::parse(job.target)
+        .ok()
+        .and_then(|n| settings.target(&n).cloned())
+    else {
+        return Ok(None);
+    };
+    let kind = target.kind;
+    let Some(ratio) = kind.series_with(Role::HitRatio) else {
+        return Ok(None);
+    };
+    // The job changed the cache when it started working (when it was made, if it ended
+    // before anyone saw it start).
+    let at = job.started_at.unwrap_or(job.created_at);
+    let step = target.schedule_hint_ms().max(1000);
+    let from = at - step * (rules.baseline_intervals as i64 + 2);
+    let next = store.next_change(job.target, job.id, at).await?;
+    let until = next.map(|(_, made)| made.max(at + 1));
+    let to = until
+        .unwrap_or(i64::MAX)
+        .min(at + rules.limit_ms)
+        .min(now_ms())
+        + 1;
+    let read = |series: &str| SeriesQuery {
+        target: job.target.to_owned(),
+        node: String::new(),
+        series: series.to_owned(),
+        from,
+        to,
+        resolution: Resolution::Raw,
+        detail: false,
+    };
+    let ratios = store.read_series(&read(ratio.name)).await?;
+    // Requests per interval: a requests series, or hits plus misses.
+    let mut requests: BTreeMap<i64, f64> = BTreeMap::new();
+    let parts: Vec<&str> = match kind.series_with(Role::Requests) {
+        Some(r) => vec![r.name],
+        None => [Role::Hits, Role::Misses]
+            .iter()
+            .filter_map(|r| kind.series_with(*r).map(|s| s.name))
+            .collect(),
+    };
+    for name in parts {
+        for p in store.read_series(&read(name)).await? {
+            *requests.entry(p.ts).or_default() += p.value;
+        }
+    }
+    let intervals: Vec<Interval> = ratios
+        .iter()
+        .map(|p| Interval {
+            at: p.ts,
+            ratio: p.value,
+            requests: requests.get(&p.ts).copied().unwrap_or(0.0),
+        })
+        .collect();
+    let mut impact = measure(&intervals, at, until, now_ms(), rules);
+    // A window the next change cut short names it: what came after is that one's.
+    if let (Impact::Measured(m) | Impact::Pending(m), Some((next, _))) = (&mut impact, next)
+        && m.recovered_after_ms.is_none()
+    {
+        m.cut_by_job = Some(next);
+    }
+    Ok(Some(impact))
 }

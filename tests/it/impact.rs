@@ -193,3 +193,67 @@ async fn a_quiet_target_is_not_measurable_with_the_reason() {
     let reason = impact["reason"].as_str().unwrap();
     assert!(reason.contains("4.0 requests per interval"), "{reason}");
 }
+
+/// The expected-dip window that holds alarms after our own change closes when the target has
+/// recovered from it: a later dip with no change behind it pages, although the configured
+/// window (1 h) is still open.
+#[tokio::test]
+async fn the_expected_dip_window_ends_when_the_target_has_recovered() {
+    use crate::harness::receiver::TestReceiver;
+    use crate::notifications::deliver;
+
+    let redis = RedisServer::start();
+    let hook = TestReceiver::start(0).await;
+    let toml = format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
+         [alerting]\nexpected_dip_window = \"1h\"\n\
+         [[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}/hook\"\n\
+         [[alarms]]\nname = \"hit\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\nnotify = [\"ops\"]\nmute_expected = true\n",
+        redis.url(),
+        hook.url
+    );
+    let app = TestApp::sqlite(&toml).await;
+    let mut s = Stack {
+        c: redis.connection().await,
+        token: app.token("ci", &["purge", "read"], &[]).await,
+        _redis: redis,
+        app,
+    };
+    s.app
+        .collector()
+        .poll_target_once("sessions")
+        .await
+        .unwrap();
+    for _ in 0..12 {
+        s.interval(0.9, 100).await;
+    }
+    let (job, _) = s.purge().await;
+    // The dip our purge caused: held, annotated.
+    s.interval(0.3, 100).await;
+    deliver(&s.app, 0).await;
+    assert!(
+        hook.accepted().iter().all(|m| m.body["kind"] != "alarm"),
+        "the expected dip paged: {:?}",
+        hook.kinds()
+    );
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+    }
+    let impact = s.job(job).await["impact"].clone();
+    assert_eq!(impact["state"], "measured", "{impact}");
+    // A dip with no change behind it, inside the hour: it pages, not annotated as expected.
+    s.interval(0.3, 100).await;
+    deliver(&s.app, 0).await;
+    let alarms: Vec<_> = hook
+        .accepted()
+        .into_iter()
+        .filter(|m| m.body["kind"] == "alarm")
+        .collect();
+    assert_eq!(alarms.len(), 1, "{:?}", hook.kinds());
+    assert_eq!(
+        alarms[0].body["expected"],
+        Value::Null,
+        "{}",
+        alarms[0].body
+    );
+}
