@@ -31,6 +31,9 @@ pub struct Metrics {
     pub stream_lag: GaugeVec,
     /// Per DynamoDB stream: records turned into events.
     pub stream_records: IntCounterVec,
+    /// Misses beyond the baseline that changes caused, by target, job kind and requester,
+    /// counted once when a change's impact is final.
+    pub change_extra_misses: IntCounterVec,
 }
 
 impl Metrics {
@@ -118,6 +121,14 @@ impl Metrics {
             &["stream"],
         )
         .expect("static metric definition");
+        let change_extra_misses = IntCounterVec::new(
+            Opts::new(
+                "cachewarden_change_extra_misses_total",
+                "Misses beyond the baseline that cachewarden's changes caused, counted when each change's impact is final.",
+            ),
+            &["target", "kind", "requester"],
+        )
+        .expect("static metric definition");
         config_reload_ok.set(1);
         config_reload_at.set(crate::store::now_ms() as f64 / 1000.0);
         for c in [
@@ -126,6 +137,7 @@ impl Metrics {
             Box::new(config_reload_at.clone()),
             Box::new(stream_lag.clone()),
             Box::new(stream_records.clone()),
+            Box::new(change_extra_misses.clone()),
             Box::new(build) as Box<dyn prometheus::core::Collector>,
             Box::new(notifications.clone()),
             Box::new(http_requests.clone()),
@@ -151,6 +163,7 @@ impl Metrics {
             config_reload_at,
             stream_lag,
             stream_records,
+            change_extra_misses,
         }
     }
 

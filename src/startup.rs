@@ -169,11 +169,12 @@ impl Application {
             audit: Arc::new(crate::audit::AuditLog::new(store.clone())),
             live: live.clone(),
             database: store.backend(),
-            metrics,
+            metrics: metrics.clone(),
             jobs: job_service,
             impact: Arc::new(crate::impact::ImpactService::new(
                 store.clone(),
                 live.clone(),
+                metrics.clone(),
             )),
             respond: Arc::new(crate::alarms::respond::RespondService::new(
                 store.clone(),

@@ -12,12 +12,15 @@ pub use measure::{Impact, Interval, Measured, Rules, measure};
 
 use crate::config::{InForce, Settings};
 use crate::domain::{JobState, TargetName};
+use crate::metrics::Metrics;
 use crate::store::{JobRecord, Resolution, SeriesQuery, Store, StoreError, now_ms};
 use crate::targets::Role;
 
 /// A job, as far as its impact goes.
 pub struct Change<'a> {
     pub id: i64,
+    pub kind: &'a str,
+    pub requester: &'a str,
     pub target: &'a str,
     pub state: JobState,
     pub dry_run: bool,
@@ -29,6 +32,8 @@ impl<'a> From<&'a JobRecord> for Change<'a> {
     fn from(job: &'a JobRecord) -> Self {
         Self {
             id: job.id,
+            kind: &job.kind,
+            requester: &job.requester,
             target: &job.target,
             state: job.state,
             dry_run: job.dry_run,
@@ -42,14 +47,16 @@ impl<'a> From<&'a JobRecord> for Change<'a> {
 pub struct ImpactService {
     store: Store,
     settings: Arc<dyn InForce>,
+    metrics: Arc<Metrics>,
     rules: Rules,
 }
 
 impl ImpactService {
-    pub fn new(store: Store, settings: Arc<dyn InForce>) -> Self {
+    pub fn new(store: Store, settings: Arc<dyn InForce>, metrics: Arc<Metrics>) -> Self {
         Self {
             store,
             settings,
+            metrics,
             rules: Rules::default(),
         }
     }
@@ -57,8 +64,43 @@ impl ImpactService {
     /// The impact of `job`, or `None` for a job that changed no hit ratio: one that spans
     /// targets (an event: its children are measured), a dry run, one that failed or was
     /// cancelled before changing anything, or a target without a hit ratio.
+    /// A final impact is stored the first time it is measured, and its extra misses counted
+    /// once on `/metrics`.
     pub async fn of_job(&self, job: &Change<'_>) -> Result<Option<Impact>, StoreError> {
-        of_change(&self.store, &self.settings.settings(), &self.rules, job).await
+        if let Some(body) = self.store.stored_impact(job.id).await? {
+            let stored = serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("the impact of job {}: {e}", job.id)))?;
+            return Ok(Some(stored));
+        }
+        let impact = of_change(&self.store, &self.settings.settings(), &self.rules, job).await?;
+        if let Some(i) = impact.as_ref().filter(|i| i.is_final()) {
+            self.record(job, i).await?;
+        }
+        Ok(impact)
+    }
+
+    async fn record(&self, job: &Change<'_>, impact: &Impact) -> Result<(), StoreError> {
+        let body = serde_json::to_string(impact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (state, m) = match impact {
+            Impact::Measured(m) => ("measured", Some(m)),
+            _ => ("not_measurable", None),
+        };
+        let new = crate::store::NewImpact {
+            job_id: job.id,
+            state,
+            extra_misses: m.map(|m| m.extra_misses),
+            recovered_after_ms: m.and_then(|m| m.recovered_after_ms),
+            body: &body,
+        };
+        if self.store.record_impact(&new, now_ms()).await?
+            && let Some(m) = m
+        {
+            self.metrics
+                .change_extra_misses
+                .with_label_values(&[job.target, job.kind, job.requester])
+                .inc_by(m.extra_misses.round().max(0.0) as u64);
+        }
+        Ok(())
     }
 }
 

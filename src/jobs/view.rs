@@ -72,6 +72,8 @@ impl JobView {
     pub fn change(&self) -> crate::impact::Change<'_> {
         crate::impact::Change {
             id: self.id,
+            kind: &self.kind,
+            requester: &self.requester,
             target: &self.target,
             state: self.state,
             dry_run: self.dry_run,

@@ -142,6 +142,17 @@ async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
     ] {
         assert!(page.body.contains(fact), "{fact} not in:\n{}", page.body);
     }
+    // Final, so stored and counted once on /metrics, however often it is read.
+    assert_eq!(s.job(id).await["impact"], impact);
+    let metrics = s.app.get("/metrics", None).await.text().await.unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("cachewarden_change_extra_misses_total{"))
+        .unwrap_or_else(|| panic!("no extra-misses counter in:\n{metrics}"));
+    assert_eq!(
+        line,
+        "cachewarden_change_extra_misses_total{kind=\"redis_purge\",requester=\"ci\",target=\"sessions\"} 100"
+    );
     // Lists stay light: impact is for one job.
     let list = s.app.get_json("/api/v1/jobs", Some(&s.token)).await;
     assert!(list["jobs"][0].get("impact").is_none(), "{list}");

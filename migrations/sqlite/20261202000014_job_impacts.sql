@@ -1,0 +1,11 @@
+-- What each change cost its target's hit ratio, stored once it is final (a measurement still
+-- under way is computed again when asked). `body` is the measurement as the API shows it; the
+-- figures reports add up are columns of their own.
+CREATE TABLE job_impacts (
+    job_id             INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    state              TEXT    NOT NULL,
+    extra_misses       REAL,
+    recovered_after_ms INTEGER,
+    body               TEXT    NOT NULL,
+    measured_at        INTEGER NOT NULL
+);
