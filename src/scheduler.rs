@@ -13,6 +13,9 @@ use crate::collector::Collector;
 use crate::config::{Schedule, Settings};
 use crate::store::now_ms;
 
+/// How often the impact of recent changes is measured.
+const IMPACT_EVERY: Duration = Duration::from_secs(60);
+
 /// How often rollups and retention run.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(300);
 
@@ -38,6 +41,7 @@ pub async fn start(
     settings: Arc<Settings>,
     now: Vec<usize>,
     streams: &[Arc<crate::streams::StreamConsumer>],
+    impact: Arc<crate::impact::ImpactService>,
 ) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new()
         .await
@@ -92,6 +96,20 @@ pub async fn start(
         .add(maintenance)
         .await
         .context("cannot schedule maintenance")?;
+    let measure = Job::new_repeated_async(IMPACT_EVERY, move |_id, _lock| {
+        let impact = impact.clone();
+        Box::pin(async move {
+            match impact.measure_recent(now_ms()).await {
+                Ok(n) => tracing::debug!(measured = n, "Measured the impact of recent changes."),
+                Err(e) => tracing::warn!(error = %e, "Measuring recent changes failed; it runs again in a minute."),
+            }
+        })
+    })
+    .context("cannot schedule impact measurement")?;
+    sched
+        .add(measure)
+        .await
+        .context("cannot schedule impact measurement")?;
     sched.start().await.context("cannot start the scheduler")?;
     // The first round now rather than one interval after start.
     tokio::spawn(async move {

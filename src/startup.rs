@@ -37,6 +37,8 @@ pub struct Application {
     live: Arc<Live>,
     reloader: Arc<crate::reload::Reloader>,
     jobs: Arc<crate::jobs::Runtime>,
+    /// Measures what changes cost (the leader measures recent ones on a schedule).
+    impact: Arc<crate::impact::ImpactService>,
     leadership: crate::leader::Leadership,
     elector: Option<crate::leader::Elector>,
     notifications: Arc<crate::notify::NotifyWorker>,
@@ -160,6 +162,11 @@ impl Application {
             }
             _ => Default::default(),
         };
+        let impact = Arc::new(crate::impact::ImpactService::new(
+            store.clone(),
+            live.clone(),
+            metrics.clone(),
+        ));
         let state = web::Data::new(AppState {
             access: Arc::new(crate::auth::AccessService::new(
                 store.clone(),
@@ -171,11 +178,7 @@ impl Application {
             database: store.backend(),
             metrics: metrics.clone(),
             jobs: job_service,
-            impact: Arc::new(crate::impact::ImpactService::new(
-                store.clone(),
-                live.clone(),
-                metrics.clone(),
-            )),
+            impact: impact.clone(),
             respond: Arc::new(crate::alarms::respond::RespondService::new(
                 store.clone(),
                 live.clone(),
@@ -216,6 +219,7 @@ impl Application {
             live,
             reloader,
             jobs,
+            impact,
             leadership,
             elector,
             notifications,
@@ -235,6 +239,11 @@ impl Application {
     /// The job runtime, for calling `run_once` directly.
     pub fn jobs(&self) -> Arc<crate::jobs::Runtime> {
         self.jobs.clone()
+    }
+
+    /// What changes cost; drive `measure_recent(now)` in tests.
+    pub fn impact(&self) -> Arc<crate::impact::ImpactService> {
+        self.impact.clone()
     }
 
     /// Whether this replica leads.
@@ -297,6 +306,7 @@ impl Application {
             tokio::spawn(lead(
                 self.leadership.clone(),
                 self.live.clone(),
+                self.impact.clone(),
                 self.reloader.generations(),
                 self.cancel.clone(),
             ))
@@ -360,6 +370,7 @@ impl Application {
 async fn lead(
     leadership: crate::leader::Leadership,
     live: Arc<Live>,
+    impact: Arc<crate::impact::ImpactService>,
     mut reloads: tokio::sync::watch::Receiver<u64>,
     cancel: CancellationToken,
 ) {
@@ -383,7 +394,15 @@ async fn lead(
                 } else {
                     collector.fresh_units()
                 };
-                match scheduler::start(collector, live.settings(), now, &live.streams()).await {
+                match scheduler::start(
+                    collector,
+                    live.settings(),
+                    now,
+                    &live.streams(),
+                    impact.clone(),
+                )
+                .await
+                {
                     Ok(s) => {
                         tracing::debug!("Polling started.");
                         running = Some(s);

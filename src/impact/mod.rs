@@ -79,6 +79,20 @@ impl ImpactService {
         Ok(impact)
     }
 
+    /// Measures every change that ended recently and has no final impact yet (the leader
+    /// runs this every minute), so each is stored and counted without anyone asking. How many
+    /// became final.
+    pub async fn measure_recent(&self, now: i64) -> Result<usize, StoreError> {
+        // A change is final at the latest `limit` after it; an hour more covers a slow job.
+        let since = now - self.rules.limit_ms - 3_600_000;
+        let mut done = 0;
+        for job in self.store.unmeasured_changes(since, 500).await? {
+            let impact = self.of_job(&Change::from(&job)).await?;
+            done += usize::from(impact.is_some_and(|i| i.is_final()));
+        }
+        Ok(done)
+    }
+
     async fn record(&self, job: &Change<'_>, impact: &Impact) -> Result<(), StoreError> {
         let body = serde_json::to_string(impact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (state, m) = match impact {

@@ -407,6 +407,24 @@ impl Store {
 }
 
 impl Store {
+    /// Completed changes (not dry runs) that ended since `since` and have no final impact
+    /// stored, oldest first.
+    pub async fn unmeasured_changes(
+        &self,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'completed' AND dry_run = 0 AND completed_at >= $1 \
+             AND NOT EXISTS (SELECT 1 FROM job_impacts i WHERE i.job_id = jobs.id) ORDER BY id LIMIT $2"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
     /// The next change on `target` after job `id` started at `at`: its id and when it was
     /// made. Failed and cancelled jobs, and dry runs, changed nothing, so they are not one.
     pub async fn next_change(

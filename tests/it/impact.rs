@@ -268,3 +268,38 @@ async fn the_expected_dip_window_ends_when_the_target_has_recovered() {
         alarms[0].body
     );
 }
+
+/// The leader measures every recent change each minute, so a change nobody looked at is
+/// stored and counted too, once.
+#[tokio::test]
+async fn recent_changes_are_measured_without_anyone_asking() {
+    let mut s = stack().await;
+    for _ in 0..12 {
+        s.interval(0.9, 100).await;
+    }
+    let (id, _) = s.purge().await;
+    s.interval(0.5, 100).await;
+    assert_eq!(
+        s.app.impact.measure_recent(now_ms()).await.unwrap(),
+        0,
+        "still pending"
+    );
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+    }
+    assert_eq!(s.app.impact.measure_recent(now_ms()).await.unwrap(), 1);
+    assert_eq!(
+        s.app.impact.measure_recent(now_ms()).await.unwrap(),
+        0,
+        "stored: not again"
+    );
+    let metrics = s.app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            "cachewarden_change_extra_misses_total{kind=\"redis_purge\",requester=\"ci\",target=\"sessions\"} 40"
+        ),
+        "{metrics}"
+    );
+    let job = s.job(id).await;
+    near(job["impact"]["extra_misses"].as_f64().unwrap(), 40.0, "extra misses");
+}

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub reloader: Arc<cachewarden::reload::Reloader>,
     /// Drive jobs with `jobs.run_once(now)`; nothing runs them on its own here.
     pub jobs: Arc<cachewarden::jobs::Runtime>,
+    /// Measure recent changes with `impact.measure_recent(now)`, as the leader does each minute.
+    pub impact: Arc<cachewarden::impact::ImpactService>,
     /// Deliver the outbox with `notifications.run_once(now)`.
     pub notifications: Arc<cachewarden::notify::NotifyWorker>,
     pub http: reqwest::Client,
@@ -194,6 +196,7 @@ impl TestApp {
         let live = app.live();
         let reloader = app.reloader();
         let jobs = app.jobs();
+        let impact = app.impact();
         let notifications = app.notifications();
         let setup_link = app.setup_link().map(str::to_owned);
         let (tx, rx) = oneshot::channel::<()>();
@@ -207,6 +210,7 @@ impl TestApp {
             live,
             reloader,
             jobs,
+            impact,
             notifications,
             http: reqwest::Client::new(),
             dir,
