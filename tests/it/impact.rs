@@ -134,6 +134,17 @@ async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
         .app
         .page(Some(&session.cookie), &format!("/jobs/{id}"))
         .await;
+    // As people see it, in a real browser.
+    let browser = crate::harness::browser::Browser::start().await;
+    crate::harness::people::sign_in_browser(&browser.client, &s.app, "olga").await;
+    browser
+        .client
+        .goto(&s.app.url(&format!("/jobs/{id}")))
+        .await
+        .unwrap();
+    crate::harness::browser::wait_for(&browser.client, "dd.impact").await;
+    crate::harness::browser::screenshot(&browser.client, "job-impact").await;
+    browser.close().await;
     for fact in [
         "<dt>Hit ratio before</dt><dd class=\"impact\">90.0 % (100 requests an interval)</dd>",
         "<dt>Lowest after</dt><dd class=\"impact\">30.0 % (60.0 points down)</dd>",
@@ -301,5 +312,9 @@ async fn recent_changes_are_measured_without_anyone_asking() {
         "{metrics}"
     );
     let job = s.job(id).await;
-    near(job["impact"]["extra_misses"].as_f64().unwrap(), 40.0, "extra misses");
+    near(
+        job["impact"]["extra_misses"].as_f64().unwrap(),
+        40.0,
+        "extra misses",
+    );
 }
