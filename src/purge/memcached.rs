@@ -339,4 +339,18 @@ impl JobKind for MemcachedPurge {
     async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Done>, StoreError> {
         self.run_step(ctx).await
     }
+
+    fn summary(r: &PurgeRequest, p: Option<&Progress>, d: Option<&Done>) -> Option<String> {
+        match (d, p) {
+            (Some(d), _) => Some(super::summary(d.dry_run, d.matched, d.deleted, None, None)),
+            (None, Some(p)) => Some(super::summary(
+                r.dry_run,
+                p.found.matched,
+                p.found.deleted,
+                Some(p.rate),
+                None,
+            )),
+            (None, None) => None,
+        }
+    }
 }

@@ -29,6 +29,30 @@ pub struct Counts {
     pub deleted: u64,
 }
 
+/// A purge's line for people: what it deleted (or, in a dry run, would), how fast, and about
+/// how long is left.
+pub fn summary(
+    dry_run: bool,
+    matched: u64,
+    deleted: u64,
+    rate: Option<f64>,
+    eta_seconds: Option<f64>,
+) -> String {
+    let keys = crate::domain::text::count(matched as usize, "key", "keys");
+    let mut s = if dry_run {
+        format!("{keys} would be deleted (dry run)")
+    } else {
+        format!("{deleted} of {keys} matched deleted")
+    };
+    if let Some(r) = rate.filter(|r| *r >= 1.0) {
+        s.push_str(&format!(", {r:.0} keys/s"));
+    }
+    if let Some(e) = eta_seconds.filter(|e| *e >= 1.0) {
+        s.push_str(&format!(", about {e:.0} s left"));
+    }
+    s
+}
+
 impl Tally {
     /// Counts `n` keys found among `keys`: deleted, or in a dry run sampled.
     pub fn found(&mut self, keys: &[String], n: u64, dry_run: bool) {
@@ -222,6 +246,27 @@ pub fn guard_patterns(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_purge_says_what_it_deleted_how_fast_and_what_is_left() {
+        let cases = [
+            (
+                summary(false, 1, 1, Some(250.4), None),
+                "1 of 1 key matched deleted, 250 keys/s",
+            ),
+            (
+                summary(true, 12, 0, None, None),
+                "12 keys would be deleted (dry run)",
+            ),
+            (
+                summary(false, 900, 400, Some(0.2), Some(31.6)),
+                "400 of 900 keys matched deleted, about 32 s left",
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
 
     fn req(keys: &[&str], patterns: &[&str], tags: &[&str]) -> PurgeRequest {
         PurgeRequest {
