@@ -96,6 +96,36 @@ impl Impact {
     pub fn is_final(&self) -> bool {
         !matches!(self, Impact::Pending(_))
     }
+
+    /// When the target recovered, for people: "in 2m 30s", "not before job #12".
+    pub fn recovery(&self) -> String {
+        let m = match self {
+            Impact::NotMeasurable { .. } => return "not measurable".to_owned(),
+            Impact::Measured(m) | Impact::Pending(m) => m,
+        };
+        match (m.recovered_after_ms, m.cut_by_job) {
+            (Some(ms), _) if ms < 1000 => "in under a second".to_owned(),
+            (Some(ms), _) => format!(
+                "in {}",
+                humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64))
+            ),
+            (None, Some(next)) => format!("not before job #{next}, which takes the rest"),
+            (None, None) if !self.is_final() => "not yet (still measuring)".to_owned(),
+            (None, None) => "not within the limit".to_owned(),
+        }
+    }
+
+    /// In a few words, for a chart's mark: "100 extra misses, recovered in 2m".
+    pub fn brief(&self) -> String {
+        match self {
+            Impact::NotMeasurable { .. } => "impact not measurable".to_owned(),
+            Impact::Measured(m) | Impact::Pending(m) => format!(
+                "{:.0} extra misses, recovered {}",
+                m.extra_misses,
+                self.recovery()
+            ),
+        }
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

@@ -93,6 +93,19 @@ impl ImpactService {
         Ok(done)
     }
 
+    /// The final impacts already stored of jobs `ids` (a chart's marks), by job id.
+    pub async fn stored(&self, ids: &[i64]) -> Result<BTreeMap<i64, Impact>, StoreError> {
+        let mut out = BTreeMap::new();
+        for &id in ids {
+            if let Some(body) = self.store.stored_impact(id).await?
+                && let Ok(i) = serde_json::from_str(&body)
+            {
+                out.insert(id, i);
+            }
+        }
+        Ok(out)
+    }
+
     async fn record(&self, job: &Change<'_>, impact: &Impact) -> Result<(), StoreError> {
         let body = serde_json::to_string(impact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (state, m) = match impact {

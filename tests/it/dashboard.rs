@@ -214,9 +214,10 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         .html(true)
         .await
         .unwrap();
+    // The job page measured it (no traffic before it: not measurable) and the mark says so.
     assert_eq!(
         title,
-        format!("CloudFront invalidation #{job_id} by olga (completed)")
+        format!("CloudFront invalidation #{job_id} by olga (completed) · impact not measurable")
     );
     assert_eq!(
         mark.attr("href").await.unwrap().as_deref(),
@@ -225,7 +226,7 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
     let listed = texts(b, "#happenings li").await;
     assert!(
         listed[0].ends_with(&format!(
-            "CloudFront invalidation #{job_id} by olga (completed)"
+            "CloudFront invalidation #{job_id} by olga (completed) · impact not measurable"
         )),
         "{listed:?}"
     );

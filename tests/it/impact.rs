@@ -149,10 +149,19 @@ async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
         "<dt>Hit ratio before</dt><dd class=\"impact\">90.0 % (100 requests an interval)</dd>",
         "<dt>Lowest after</dt><dd class=\"impact\">30.0 % (60.0 points down)</dd>",
         "<dt>Extra misses</dt><dd class=\"impact\">100</dd>",
-        "<dt>Recovered after</dt><dd class=\"impact\">under a second</dd>",
+        "<dt>Recovered</dt><dd class=\"impact\">in under a second</dd>",
     ] {
         assert!(page.body.contains(fact), "{fact} not in:\n{}", page.body);
     }
+    // The target page's chart marks say what it cost.
+    let page = s
+        .app
+        .page(Some(&session.cookie), "/targets/sessions?span=1h")
+        .await;
+    let mark = format!(
+        "Redis purge #{id} by ci (completed) · 100 extra misses, recovered in under a second"
+    );
+    assert!(page.body.contains(&mark), "{mark} not in:\n{}", page.body);
     // Final, so stored and counted once on /metrics, however often it is read.
     assert_eq!(s.job(id).await["impact"], impact);
     let metrics = s.app.get("/metrics", None).await.text().await.unwrap();

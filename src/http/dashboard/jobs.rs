@@ -219,16 +219,7 @@ fn impact_facts(impact: &Impact) -> Vec<(&'static str, String)> {
         }
         Impact::Measured(m) | Impact::Pending(m) => m,
     };
-    let recovered = match (m.recovered_after_ms, impact, m.cut_by_job) {
-        (Some(ms), _, _) if ms < 1000 => "under a second".to_owned(),
-        (Some(ms), _, _) => {
-            humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64))
-                .to_string()
-        }
-        (None, _, Some(next)) => format!("not before job #{next}, which takes the rest"),
-        (None, Impact::Pending(_), None) => "not yet (still measuring)".to_owned(),
-        (None, _, None) => "not within the limit".to_owned(),
-    };
+    let recovered = impact.recovery();
     vec![
         (
             "Hit ratio before",
@@ -243,7 +234,7 @@ fn impact_facts(impact: &Impact) -> Vec<(&'static str, String)> {
             format!("{} ({:.1} points down)", pct(m.dip), m.depth * 100.0),
         ),
         ("Extra misses", format!("{:.0}", m.extra_misses)),
-        ("Recovered after", recovered),
+        ("Recovered", recovered),
     ]
 }
 

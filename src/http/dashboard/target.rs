@@ -1,6 +1,8 @@
 //! One target over time: hit rate, traffic, evictions and memory over a chosen span, for the
 //! whole target or one node of a cluster, with what happened drawn on the same time axis.
 
+use std::collections::BTreeMap;
+
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,6 +11,7 @@ use serde::Deserialize;
 use super::chart::{Chart, Happening, Series, Unit};
 use super::{Chrome, PageError, Person, when};
 use crate::http::AppState;
+use crate::impact::Impact;
 use crate::status::{TargetState, resolution};
 use crate::store::{Annotation, TargetStatus};
 use crate::targets::Role;
@@ -84,17 +87,22 @@ pub struct Params {
     node: String,
 }
 
-fn describe(a: &Annotation) -> Happening {
+/// A mark for people; a change says what it cost once that is known.
+fn describe(a: &Annotation, impacts: &BTreeMap<i64, Impact>) -> Happening {
     match a {
         Annotation::Job(j) => Happening {
             at: j.at,
             class: "job",
             label: format!(
-                "{} #{} by {} ({})",
+                "{} #{} by {} ({}){}",
                 crate::registry::title_of(&j.kind),
                 j.id,
                 j.requester,
-                j.state
+                j.state,
+                impacts
+                    .get(&j.id)
+                    .map(|i| format!(" · {}", i.brief()))
+                    .unwrap_or_default()
             ),
             href: format!("/jobs/{}", j.id),
         },
@@ -146,7 +154,24 @@ pub async fn page(
         .targets
         .history(&person.0.principal, &name, span_ms, &params.node, &roles)
         .await?;
-    let happenings: Vec<Happening> = h.annotations.iter().map(describe).collect();
+    let jobs: Vec<i64> = h
+        .annotations
+        .iter()
+        .filter_map(|a| match a {
+            Annotation::Job(j) => Some(j.id),
+            Annotation::Alarm(_) => None,
+        })
+        .collect();
+    let impacts = state
+        .impact
+        .stored(&jobs)
+        .await
+        .map_err(crate::service_error::ServiceError::from)?;
+    let happenings: Vec<Happening> = h
+        .annotations
+        .iter()
+        .map(|a| describe(a, &impacts))
+        .collect();
     let gap = 2 * h
         .target
         .schedule_hint_ms()
