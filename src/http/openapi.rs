@@ -24,6 +24,7 @@ use super::api;
         api::tokens::create,
         api::tokens::revoke,
         api::audit::list,
+        api::impact::report,
         api::admin::reload,
         api::events::create,
         api::events::show,
@@ -204,7 +205,7 @@ fn exact_parameters(doc: &mut serde_json::Value) {
                         "maxLength": crate::domain::MAX_NAME_LEN,
                     });
                 }
-                (Some("query"), Some("actor" | "target" | "action"))
+                (Some("query"), Some("actor" | "target" | "action" | "requester"))
                     if p["schema"]["enum"].is_null() && p["schema"]["$ref"].is_null() =>
                 {
                     p["schema"] = serde_json::json!({
@@ -212,7 +213,7 @@ fn exact_parameters(doc: &mut serde_json::Value) {
                         "pattern": crate::domain::text::FILTER_PATTERN,
                     });
                 }
-                (Some("query"), Some("from" | "to")) => {
+                (Some("query"), Some("from" | "to" | "since")) => {
                     p["schema"] = serde_json::json!({
                         "type": "string",
                         "pattern": super::api::params::TIME_PATTERN,

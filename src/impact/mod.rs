@@ -4,17 +4,31 @@
 //! misses), so every kind with a hit ratio is measured the same way.
 
 pub mod measure;
+pub mod report;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use measure::{Impact, Interval, Measured, Rules, measure};
+pub use report::ImpactReport;
 
+use crate::auth::Principal;
 use crate::config::{InForce, Settings};
+use crate::domain::Scope;
 use crate::domain::{JobState, TargetName};
 use crate::metrics::Metrics;
+use crate::service_error::ServiceError;
 use crate::store::{JobRecord, Resolution, SeriesQuery, Store, StoreError, now_ms};
 use crate::targets::Role;
+
+/// Which changes a report adds up.
+#[derive(Debug, Clone, Default)]
+pub struct ReportQuery {
+    pub since: i64,
+    pub target: Option<String>,
+    pub requester: Option<String>,
+    pub kind: Option<String>,
+}
 
 /// A job, as far as its impact goes.
 pub struct Change<'a> {
@@ -91,6 +105,26 @@ impl ImpactService {
             done += usize::from(impact.is_some_and(|i| i.is_final()));
         }
         Ok(done)
+    }
+
+    /// What the changes since `q.since` cost, added up (scope read; a caller limited to
+    /// targets sees those only).
+    pub async fn report(
+        &self,
+        who: &Principal,
+        q: &ReportQuery,
+    ) -> Result<ImpactReport, ServiceError> {
+        who.require(Scope::Read)?;
+        let filter = crate::store::ImpactFilter {
+            since: q.since,
+            target: q.target.as_deref(),
+            requester: q.requester.as_deref(),
+            kind: q.kind.as_deref(),
+            targets: (!who.targets.is_empty()).then_some(who.targets.as_slice()),
+        };
+        let rows = self.store.impacts(&filter).await?;
+        let truncated = rows.len() as i64 >= crate::store::MAX_REPORTED;
+        Ok(report::report(q.since, &rows, truncated))
     }
 
     /// The final impacts already stored of jobs `ids` (a chart's marks), by job id.

@@ -42,3 +42,62 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// One measured change, as reports add them up.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ImpactRow {
+    pub job_id: i64,
+    pub kind: String,
+    pub target: String,
+    pub requester: String,
+    /// The event it was made for (its parent's type), if any.
+    pub event_type: Option<String>,
+    /// `measured` or `not_measurable`.
+    pub state: String,
+    pub extra_misses: Option<f64>,
+    pub recovered_after_ms: Option<i64>,
+}
+
+/// Which measured changes a report covers.
+pub struct ImpactFilter<'a> {
+    /// Changes that ended at or after this time (ms).
+    pub since: i64,
+    pub target: Option<&'a str>,
+    pub requester: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    /// Only these targets (a caller limited to targets); `None`: all.
+    pub targets: Option<&'a [crate::domain::TargetName]>,
+}
+
+/// The most changes one report adds up.
+pub const MAX_REPORTED: i64 = 10_000;
+
+impl Store {
+    /// The changes with a final impact that `f` selects, newest first.
+    pub async fn impacts(&self, f: &ImpactFilter<'_>) -> Result<Vec<ImpactRow>, StoreError> {
+        let mut list = super::Placeholders::after(5);
+        let targets = match f.targets {
+            None => String::new(),
+            Some([]) => " AND 1 = 0".to_owned(),
+            Some(t) => format!(" AND j.target IN ({})", list.take(t.len())),
+        };
+        let sql = format!(
+            "SELECT j.id AS job_id, j.kind, j.target, j.requester, p.target AS event_type, \
+             i.state, i.extra_misses, i.recovered_after_ms \
+             FROM job_impacts i JOIN jobs j ON j.id = i.job_id LEFT JOIN jobs p ON p.id = j.parent_id \
+             WHERE j.completed_at >= $1 AND ($2 IS NULL OR j.target = $2) \
+             AND ($3 IS NULL OR j.requester = $3) AND ($4 IS NULL OR j.kind = $4){targets} \
+             ORDER BY j.id DESC LIMIT $5"
+        );
+        let mut q = sqlx::query_as(&sql)
+            .bind(f.since)
+            .bind(f.target)
+            .bind(f.requester)
+            .bind(f.kind)
+            .bind(MAX_REPORTED);
+        for t in f.targets.into_iter().flatten() {
+            q = q.bind(t.as_str());
+        }
+        Ok(q.fetch_all(self.pool()).await?)
+    }
+}

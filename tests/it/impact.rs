@@ -209,6 +209,71 @@ async fn a_second_purge_before_recovery_takes_the_rest_of_the_window() {
         "second purge's extra misses",
     );
     assert!(two["recovered_after_ms"].as_i64().is_some(), "{two}");
+
+    // The report adds them up by who asked and where, costliest first.
+    let r = s.app.get_json("/api/v1/impact", Some(&s.token)).await;
+    assert_eq!(r["changes"], 2, "{r}");
+    near(
+        r["extra_misses"].as_f64().unwrap(),
+        150.0,
+        "total extra misses",
+    );
+    assert_eq!(r["by_requester"][0]["key"], "ci", "{r}");
+    assert_eq!(r["by_requester"][0]["changes"], 2);
+    assert_eq!(
+        r["by_requester"][0]["not_recovered"], 1,
+        "the first was cut short"
+    );
+    assert_eq!(r["by_target"][0]["key"], "sessions");
+    assert_eq!(r["costliest"][0]["job"], first);
+    assert_eq!(r["costliest"][1]["job"], second);
+    let none = s
+        .app
+        .get_json("/api/v1/impact?requester=someone-else", Some(&s.token))
+        .await;
+    assert_eq!(none["changes"], 0, "{none}");
+}
+
+#[tokio::test]
+async fn bad_report_queries_are_refused_naming_the_parameter() {
+    use crate::harness::app::expect_error;
+    let s = stack().await;
+    let cases = [
+        (
+            "since",
+            "/api/v1/impact?since=yesterday",
+            "invalid_request",
+            "since",
+            "RFC 3339",
+        ),
+        (
+            "kind",
+            "/api/v1/impact?kind=nope",
+            "invalid_request",
+            "kind",
+            "not a job kind",
+        ),
+        (
+            "requester",
+            "/api/v1/impact?requester=a%0Ab",
+            "invalid_request",
+            "requester",
+            "",
+        ),
+        (
+            "unknown",
+            "/api/v1/impact?who=ci",
+            "invalid_query",
+            "who",
+            "unknown field",
+        ),
+    ];
+    for (what, path, code, field, message) in cases {
+        let res = s.app.get(path, Some(&s.token)).await;
+        expect_error(what, res, 400, code, Some(field), message).await;
+    }
+    let none = s.app.get("/api/v1/impact", None).await;
+    assert_eq!(none.status(), 401);
 }
 
 #[tokio::test]

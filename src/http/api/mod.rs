@@ -6,6 +6,7 @@ pub(crate) mod alarms;
 pub(crate) mod audit;
 pub(crate) mod cloudwatch;
 pub(crate) mod events;
+pub(crate) mod impact;
 pub(crate) mod invalidations;
 pub(crate) mod jobs;
 pub(crate) mod params;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/tokens/{name}", web::delete().to(tokens::revoke))
     .route("/audit", web::get().to(audit::list))
+    .route("/impact", web::get().to(impact::report))
     .route("/admin/reload", web::post().to(admin::reload))
     .service(
         web::resource("/events")
