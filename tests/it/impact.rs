@@ -144,6 +144,24 @@ async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
         .unwrap();
     crate::harness::browser::wait_for(&browser.client, "dd.impact").await;
     crate::harness::browser::screenshot(&browser.client, "job-impact").await;
+    // The report page: who asked, where, what it cost.
+    browser.client.goto(&s.app.url("/impact")).await.unwrap();
+    let total = crate::harness::browser::wait_for(&browser.client, "#impact-total")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(total, "1 measured change, 100 extra misses.");
+    let costly = crate::harness::browser::wait_for(&browser.client, "#costliest tbody tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        costly,
+        format!("{id} Redis purge sessions ci 100 under a second")
+    );
+    crate::harness::browser::screenshot(&browser.client, "impact").await;
     browser.close().await;
     for fact in [
         "<dt>Hit ratio before</dt><dd class=\"impact\">90.0 % (100 requests an interval)</dd>",

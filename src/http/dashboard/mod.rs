@@ -10,6 +10,7 @@ mod admin;
 mod alarms;
 mod chart;
 mod chrome;
+mod impact;
 mod jobs;
 mod overview;
 mod page_error;
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/alarms/{id}/ack").route(post().to(alarms::ack)),
         web::resource("/alarms/{id}/silence").route(post().to(alarms::silence)),
         web::resource("/jobs").route(get().to(jobs::list)),
+        web::resource("/impact").route(get().to(impact::page)),
         web::resource("/jobs/{id}").route(get().to(jobs::page)),
         web::resource("/jobs/{id}/cancel").route(post().to(jobs::cancel)),
         web::resource("/invalidate")
