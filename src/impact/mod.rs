@@ -127,6 +127,11 @@ impl ImpactService {
         Ok(report::report(q.since, &rows, truncated))
     }
 
+    /// The intervals `job` is measured over, for a chart of it.
+    pub async fn window(&self, job: &Change<'_>) -> Result<Option<Window>, StoreError> {
+        window_of(&self.store, &self.settings.settings(), &self.rules, job).await
+    }
+
     /// The final impacts already stored of jobs `ids` (a chart's marks), by job id.
     pub async fn stored(&self, ids: &[i64]) -> Result<BTreeMap<i64, Impact>, StoreError> {
         let mut out = BTreeMap::new();
@@ -165,14 +170,26 @@ impl ImpactService {
     }
 }
 
-/// The impact of `job` under `settings` (see [`ImpactService::of_job`]); for callers that hold
-/// a snapshot of the settings already (alarm evaluation).
-pub async fn of_change(
+/// The intervals a change is measured over: the target's hit ratio and requests around it.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub intervals: Vec<Interval>,
+    /// When the job changed the cache (ms).
+    pub at: i64,
+    /// The next change on the target, and when it was made.
+    pub next: Option<(i64, i64)>,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// The window of `job`, or `None` for a job that changed no hit ratio (see
+/// [`ImpactService::of_job`]).
+pub async fn window_of(
     store: &Store,
     settings: &Settings,
     rules: &Rules,
     job: &Change<'_>,
-) -> Result<Option<Impact>, StoreError> {
+) -> Result<Option<Window>, StoreError> {
     if job.dry_run || matches!(job.state, JobState::Failed | JobState::Cancelled) {
         return Ok(None);
     }
@@ -192,8 +209,8 @@ pub async fn of_change(
     let step = target.schedule_hint_ms().max(1000);
     let from = at - step * (rules.baseline_intervals as i64 + 2);
     let next = store.next_change(job.target, job.id, at).await?;
-    let until = next.map(|(_, made)| made.max(at + 1));
-    let to = until
+    let to = next
+        .map(|(_, made)| made.max(at + 1))
         .unwrap_or(i64::MAX)
         .min(at + rules.limit_ms)
         .min(now_ms())
@@ -222,7 +239,7 @@ pub async fn of_change(
             *requests.entry(p.ts).or_default() += p.value;
         }
     }
-    let intervals: Vec<Interval> = ratios
+    let intervals = ratios
         .iter()
         .map(|p| Interval {
             at: p.ts,
@@ -230,9 +247,30 @@ pub async fn of_change(
             requests: requests.get(&p.ts).copied().unwrap_or(0.0),
         })
         .collect();
-    let mut impact = measure(&intervals, at, until, now_ms(), rules);
+    Ok(Some(Window {
+        intervals,
+        at,
+        next,
+        from,
+        to,
+    }))
+}
+
+/// The impact of `job` under `settings` (see [`ImpactService::of_job`]); for callers that hold
+/// a snapshot of the settings already (alarm evaluation).
+pub async fn of_change(
+    store: &Store,
+    settings: &Settings,
+    rules: &Rules,
+    job: &Change<'_>,
+) -> Result<Option<Impact>, StoreError> {
+    let Some(w) = window_of(store, settings, rules, job).await? else {
+        return Ok(None);
+    };
+    let until = w.next.map(|(_, made)| made.max(w.at + 1));
+    let mut impact = measure(&w.intervals, w.at, until, now_ms(), rules);
     // A window the next change cut short names it: what came after is that one's.
-    if let (Impact::Measured(m) | Impact::Pending(m), Some((next, _))) = (&mut impact, next)
+    if let (Impact::Measured(m) | Impact::Pending(m), Some((next, _))) = (&mut impact, w.next)
         && m.recovered_after_ms.is_none()
     {
         m.cut_by_job = Some(next);

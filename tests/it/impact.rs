@@ -143,6 +143,13 @@ async fn a_purges_dip_extra_misses_and_recovery_agree_with_the_generator() {
         .await
         .unwrap();
     crate::harness::browser::wait_for(&browser.client, "dd.impact").await;
+    // The hit rate around it, the dip shaded until recovery and labelled with its cost.
+    let band = crate::harness::browser::wait_for(&browser.client, "#chart-impact rect.band title")
+        .await
+        .html(true)
+        .await
+        .unwrap();
+    assert_eq!(band, "100 extra misses");
     crate::harness::browser::screenshot(&browser.client, "job-impact").await;
     // The report page: who asked, where, what it cost.
     browser.client.goto(&s.app.url("/impact")).await.unwrap();

@@ -58,6 +58,13 @@ pub struct Mark {
     pub href: String,
 }
 
+/// A stretch of time shaded behind the lines (a change's dip until recovery).
+pub struct Band {
+    pub x: f64,
+    pub w: f64,
+    pub label: String,
+}
+
 /// What happened, before placing it.
 pub struct Happening {
     pub at: i64,
@@ -76,6 +83,7 @@ pub struct Chart {
     pub y_ticks: Vec<Tick>,
     pub x_ticks: Vec<Tick>,
     pub marks: Vec<Mark>,
+    pub bands: Vec<Band>,
     pub empty: bool,
     /// The time range (ms), for the hover script.
     pub from: i64,
@@ -118,12 +126,33 @@ fn time_label(ms: i64, span: i64) -> String {
     };
     if span > 2 * 86_400_000 {
         t.format("%m-%d %H:%M").to_string()
+    } else if span < 600_000 {
+        // Minutes alone would repeat the same label across a short chart.
+        t.format("%H:%M:%S").to_string()
     } else {
         t.format("%H:%M").to_string()
     }
 }
 
 impl Chart {
+    /// Shades [from_ms, to_ms] (clipped to the chart), saying what it is.
+    pub fn with_band(mut self, from_ms: i64, to_ms: i64, label: String) -> Self {
+        let span = (self.to - self.from).max(1) as f64;
+        let x_of = |ms: i64| {
+            let ms = ms.clamp(self.from, self.to);
+            self.left + (ms - self.from) as f64 / span * (self.right - self.left)
+        };
+        let (x1, x2) = (x_of(from_ms), x_of(to_ms));
+        if x2 > x1 {
+            self.bands.push(Band {
+                x: x1,
+                w: x2 - x1,
+                label,
+            });
+        }
+        self
+    }
+
     /// A chart of `series` over [from, to]; a gap longer than `gap_ms` breaks a line.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -229,6 +258,7 @@ impl Chart {
             y_ticks,
             x_ticks,
             marks,
+            bands: Vec::new(),
             from,
             to,
             w: W,
@@ -244,6 +274,24 @@ impl Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_labels_fit_the_span_and_a_band_sits_within_the_plot() {
+        let at = 1_764_684_000_000; // 2025-12-02 14:00:00 UTC
+        assert_eq!(time_label(at + 5_000, 120_000), "14:00:05");
+        assert_eq!(time_label(at, 6 * 3_600_000), "14:00");
+        assert_eq!(time_label(at, 7 * 86_400_000), "12-02 14:00");
+        let c = Chart::new("c", "hit rate", Unit::Ratio, &[], &[], 0, 100, 20)
+            .with_band(50, 200, "dip".into())
+            .with_band(30, 30, "empty".into());
+        assert_eq!(c.bands.len(), 1, "an empty band is not drawn");
+        let b = &c.bands[0];
+        assert!(
+            (b.x + b.w - c.right).abs() < 1e-9,
+            "clipped at the right edge"
+        );
+        assert!((b.x - (c.left + c.right) / 2.0).abs() < 1e-9);
+    }
 
     #[test]
     fn lines_break_at_gaps_and_marks_sit_on_the_time_axis() {

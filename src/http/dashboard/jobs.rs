@@ -208,6 +208,57 @@ pub struct JobPage {
     completed: String,
     /// What it cost the target's hit ratio, as (what, figure) for people.
     impact: Vec<(&'static str, String)>,
+    /// The target's hit ratio around the change, the dip shaded (rendered SVG), if measured.
+    chart: String,
+}
+
+/// The target's hit ratio from the baseline to the end of the measurement, the change marked
+/// and its dip (until recovery) shaded.
+async fn impact_chart(
+    state: &AppState,
+    job: &JobView,
+    impact: &Impact,
+) -> Result<String, PageError> {
+    use super::chart::{Chart, Happening, Series, Unit};
+    use askama::Template as _;
+    let (Impact::Measured(m) | Impact::Pending(m)) = impact else {
+        return Ok(String::new());
+    };
+    let Some(w) = state
+        .impact
+        .window(&job.change())
+        .await
+        .map_err(crate::service_error::ServiceError::from)?
+    else {
+        return Ok(String::new());
+    };
+    let points: Vec<(i64, f64)> = w.intervals.iter().map(|i| (i.at, i.ratio)).collect();
+    let end = w.intervals.last().map_or(w.to, |i| i.at.max(w.at + 1));
+    let from = w.intervals.first().map_or(w.from, |i| i.at.min(w.at - 1));
+    let dip_end = m.recovered_after_ms.map_or(end, |r| w.at + r);
+    let happenings = [Happening {
+        at: w.at,
+        class: "job",
+        label: format!("{} #{}", crate::registry::title_of(&job.kind), job.id),
+        href: format!("/jobs/{}", job.id),
+    }];
+    let series = [Series {
+        label: "hit rate",
+        points: &points,
+    }];
+    Chart::new(
+        "chart-impact",
+        "Hit rate around this change",
+        Unit::Ratio,
+        &series,
+        &happenings,
+        from,
+        end,
+        end - from,
+    )
+    .with_band(w.at, dip_end, format!("{:.0} extra misses", m.extra_misses))
+    .render()
+    .map_err(|e| PageError::from(crate::http::ApiError::internal(&e)))
 }
 
 /// A job's impact as the page shows it: ratios in percent, times as durations.
@@ -254,6 +305,12 @@ pub async fn page(
         .of_job(&job.change())
         .await
         .map_err(crate::service_error::ServiceError::from)?;
+    let chart = match &impact {
+        Some(i @ (Impact::Measured(_) | Impact::Pending(_))) => {
+            impact_chart(&state, &job, i).await?
+        }
+        _ => String::new(),
+    };
     let children = state
         .jobs
         .list(
@@ -283,6 +340,7 @@ pub async fn page(
         fields,
         children: children.jobs.iter().map(row).collect(),
         impact: impact.as_ref().map(impact_facts).unwrap_or_default(),
+        chart,
     })
 }
 
