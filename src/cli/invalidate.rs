@@ -34,6 +34,9 @@ pub struct InvalidateArgs {
     /// The target's name again, to confirm a flush.
     #[arg(long, requires = "flush")]
     confirm: Option<String>,
+    /// CloudFront: only show what would be sent and what it would cost; send nothing.
+    #[arg(long, conflicts_with = "flush")]
+    dry_run: bool,
     /// Makes re-runs safe (e.g. the commit SHA). Default: a fresh key for this run, which
     /// still makes this run's own retries safe.
     #[arg(long)]
@@ -71,6 +74,8 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
     let client = Client::new(&args.client.server, args.client.token.clone())?;
     let body = if args.flush {
         json!({ "target": args.target, "flush": true, "confirm": args.confirm })
+    } else if args.dry_run {
+        json!({ "target": args.target, "items": items, "dry_run": true })
     } else {
         json!({ "target": args.target, "items": items })
     };
@@ -93,7 +98,8 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
         args.target,
         sent.key
     );
-    if args.wait {
+    // A dry run sends nothing: it is over as soon as a worker worked out the plan.
+    if args.wait || args.dry_run {
         let follow = Follow {
             route: "/api/v1/invalidations",
             poll: Duration::from_secs(20),
@@ -109,9 +115,9 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
 fn render(job: &Value) -> String {
     let id = job["id"].as_i64().unwrap_or_default();
     let state = job["state"].as_str().unwrap_or("unknown");
-    if let Some(entries) = job["progress"]["entries"].as_array() {
-        let done = job["progress"]["done"].as_u64().unwrap_or_default();
-        return format!("job {id} {state} ({done} of {} entries)", entries.len());
+    // The kind's own line, when it has one (a dry run's plan, API Gateway entries done).
+    if let Some(summary) = job["summary"].as_str() {
+        return format!("job {id} {state} ({summary})");
     }
     let note = job["result"]["note"].as_str().unwrap_or_default();
     match job["result"]["invalidation_id"].as_str() {

@@ -40,6 +40,55 @@ pub fn monthly(month: String, billed: i64, s: &InvalidationSettings) -> MonthlyC
     }
 }
 
+/// What an invalidation would send and cost, worked out without sending it (a dry run).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = CloudFrontCostPlan)]
+pub struct CostPlan {
+    /// Always true: nothing was sent.
+    pub dry_run: bool,
+    /// What it would send, coalesced: without duplicates or paths a wildcard covers.
+    pub paths: Vec<String>,
+    /// Paths without a wildcard, and cache tags.
+    pub files: usize,
+    pub wildcards: usize,
+    /// Paths it would be billed for (a wildcard or a tag counts as one).
+    pub billed_paths: u64,
+    /// The month's free paths still left before it.
+    pub free_paths_left: u64,
+    /// What it alone would cost, after the free paths left.
+    pub price_usd: f64,
+    /// The month's estimate with it.
+    pub month_estimated_usd: f64,
+    pub budget_usd: Option<f64>,
+    /// A real request would be refused: the month's estimate would pass the budget.
+    pub exceeds_budget: bool,
+}
+
+/// The plan and price of sending `paths` (coalesced) when `billed` paths were billed this month.
+pub fn plan(
+    paths: Vec<String>,
+    files: usize,
+    wildcards: usize,
+    billed: i64,
+    s: &InvalidationSettings,
+) -> CostPlan {
+    let more = files + wildcards;
+    let before = monthly(String::new(), billed, s);
+    let after = monthly(String::new(), billed + more as i64, s);
+    CostPlan {
+        dry_run: true,
+        paths,
+        files,
+        wildcards,
+        billed_paths: more as u64,
+        free_paths_left: (s.free_paths_per_month as i64 - billed).max(0) as u64,
+        price_usd: after.estimated_usd - before.estimated_usd,
+        month_estimated_usd: after.estimated_usd,
+        budget_usd: s.monthly_budget_usd,
+        exceeds_budget: exceeds_budget(billed, more, s),
+    }
+}
+
 /// Whether `more` paths would take the month's estimate beyond the budget.
 pub fn exceeds_budget(billed: i64, more: usize, s: &InvalidationSettings) -> bool {
     let Some(budget) = s.monthly_budget_usd else {
@@ -74,6 +123,30 @@ mod tests {
         assert_eq!(c.billable_paths, 200);
         assert!((c.estimated_usd - 1.0).abs() < 1e-9);
         assert_eq!(month_of(1_795_334_999_000), "2026-11");
+    }
+
+    #[test]
+    fn a_plan_prices_what_is_left_of_the_free_paths_first() {
+        // (billed so far, files, wildcards) → (free left, price, month, exceeds the 1 USD budget)
+        let cases = [
+            ((0, 3, 1), (1000, 0.0, 0.0, false)),
+            ((998, 3, 1), (2, 0.01, 0.01, false)),
+            ((1200, 10, 0), (0, 0.05, 1.05, true)),
+            ((1100, 100, 0), (0, 0.5, 1.0, false)),
+        ];
+        for ((billed, files, wildcards), (left, price, month, over)) in cases {
+            let p = plan(Vec::new(), files, wildcards, billed, &settings(Some(1.0)));
+            assert!(p.dry_run);
+            assert_eq!(p.billed_paths, (files + wildcards) as u64);
+            assert_eq!(p.free_paths_left, left, "{billed}");
+            assert!(
+                (p.price_usd - price).abs() < 1e-9,
+                "{billed}: {}",
+                p.price_usd
+            );
+            assert!((p.month_estimated_usd - month).abs() < 1e-9, "{billed}");
+            assert_eq!(p.exceeds_budget, over, "{billed}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::batch::{MAX_FILES_IN_FLIGHT, MAX_WILDCARDS_IN_FLIGHT, plan};
-use super::cost::{exceeds_budget, month_of, monthly};
+use super::cost::{CostPlan, exceeds_budget, month_of, monthly};
 use crate::aws::{CloudFrontApi, CloudFrontError};
 use crate::config::Settings;
 use crate::domain::{InvalidationItem, ItemCounts, Scope, TargetName, coalesce};
@@ -31,6 +31,18 @@ pub struct Request {
     /// Paths as the viewer requested them (URL-encoded, `*` only last) or `#tags`.
     #[schema(min_items = 1, max_items = 3000, value_type = Vec<crate::domain::InvalidationItem>)]
     pub items: Vec<String>,
+    /// Only work out what would be sent and what it would cost; send nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+/// How an invalidation ended: the batch that carried its paths, or, for a dry run, the plan.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[schema(as = CloudFrontInvalidationResult)]
+pub enum Ended {
+    Sent(BatchInfo),
+    Planned(CostPlan),
 }
 
 /// How long a job that found no room waits before looking again (a batch that ends wakes it
@@ -133,6 +145,18 @@ impl Invalidation {
                 ),
             ));
         }
+        // Order and duplicates do not make a different request.
+        let canonical: Vec<String> = coalesced.into_iter().map(String::from).collect();
+        if request.dry_run {
+            // A dry run is never refused for the budget: saying what would pass it is its job.
+            return Ok(Accepted {
+                request,
+                canonical: json!({ "items": canonical, "dry_run": true }),
+                deadline_at: now + self.settings.invalidation.deadline.as_millis() as i64,
+                run_after: now,
+                dry_run: true,
+            });
+        }
         let billed = self.store.billed_paths(&month_of(now)).await?;
         if exceeds_budget(billed, counts.billed(), &self.settings.invalidation) {
             let c = monthly(month_of(now), billed, &self.settings.invalidation);
@@ -147,8 +171,6 @@ impl Invalidation {
                 ),
             ));
         }
-        // Order and duplicates do not make a different request.
-        let canonical: Vec<String> = coalesced.into_iter().map(String::from).collect();
         let window = self.settings.invalidation.coalesce_window.as_millis() as i64;
         Ok(Accepted {
             request,
@@ -317,6 +339,27 @@ impl Invalidation {
         }
     }
 
+    /// A dry run: what would be sent and what it would cost, worked out without CloudFront.
+    async fn plan(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Ended>, StoreError> {
+        let items: Vec<InvalidationItem> = ctx
+            .request
+            .items
+            .iter()
+            .filter_map(|i| InvalidationItem::parse(i).ok())
+            .collect();
+        let coalesced = coalesce(items);
+        let counts = ItemCounts::of(&coalesced);
+        let billed = self.store.billed_paths(&month_of(ctx.now)).await?;
+        let paths = coalesced.into_iter().map(String::from).collect();
+        Ok(Outcome::Completed(Some(Ended::Planned(super::cost::plan(
+            paths,
+            counts.files,
+            counts.wildcards,
+            billed,
+            &self.settings.invalidation,
+        )))))
+    }
+
     async fn update_cost_metrics(&self, now: i64) -> Result<(), StoreError> {
         let month = month_of(now);
         let billed = self.store.billed_paths(&month).await?;
@@ -362,7 +405,7 @@ impl JobKind for Invalidation {
 
     type Request = Request;
     type Progress = Nothing;
-    type Result = BatchInfo;
+    type Result = Ended;
 
     fn new(deps: &Deps) -> Self {
         Self {
@@ -382,8 +425,35 @@ impl JobKind for Invalidation {
         self.check(target, request, now).await
     }
 
-    async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<BatchInfo>, StoreError> {
-        self.run_step(ctx).await
+    async fn step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Ended>, StoreError> {
+        if ctx.request.dry_run {
+            return self.plan(ctx).await;
+        }
+        Ok(match self.run_step(ctx).await? {
+            Outcome::Continue => Outcome::Continue,
+            Outcome::WaitUntil(at) => Outcome::WaitUntil(at),
+            Outcome::Completed(r) => Outcome::Completed(r.map(Ended::Sent)),
+            Outcome::Failed(e) => Outcome::Failed(e),
+            Outcome::Cancelled(e) => Outcome::Cancelled(e),
+        })
+    }
+
+    fn summary(_: &Request, _: Option<&Nothing>, r: Option<&Ended>) -> Option<String> {
+        match r? {
+            Ended::Planned(p) => Some(format!(
+                "dry run: would send {} ({} billed, {:.2} USD; {} free paths left this month){}",
+                crate::domain::text::count(p.paths.len(), "path", "paths"),
+                p.billed_paths,
+                p.price_usd,
+                p.free_paths_left,
+                if p.exceeds_budget {
+                    "; a real request would pass the monthly budget and be refused"
+                } else {
+                    ""
+                }
+            )),
+            Ended::Sent(_) => None,
+        }
     }
 
     async fn cannot_stop(&self, job: &JobRecord) -> Result<Option<String>, StoreError> {

@@ -263,3 +263,33 @@ async fn the_cli_invalidates_in_moto() {
         ["/cli/*"]
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_from_the_command_line_prints_the_plan_and_sends_nothing() {
+    let cf = Arc::new(ScriptedCloudFront::in_progress_for(1));
+    let app = TestApp::with_cloudfront_running(CDN, cf.clone()).await;
+    let token = app.token("ci", &["invalidate"], &["web"]).await;
+    let run = cli(
+        &app,
+        Some(&token),
+        &[
+            "--target",
+            "web",
+            "--path",
+            "/index.html",
+            "--path",
+            "/assets/*",
+            "--dry-run",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("completed (dry run: would send 2 paths (2 billed, 0.00 USD; 1000 free paths left this month))"),
+        "{}",
+        run.stderr
+    );
+    assert!(cf.calls().is_empty(), "nothing reached CloudFront");
+}

@@ -694,3 +694,77 @@ async fn a_job_whose_target_left_the_configuration_fails_with_the_reason() {
     );
     assert!(cf.calls().is_empty());
 }
+
+/// A dry run works out what would be sent and what it would cost, sends nothing, bills
+/// nothing, and is not refused for the budget: it says a real request would be.
+#[tokio::test]
+async fn a_dry_run_shows_the_plan_and_price_and_sends_nothing() {
+    let cf = Arc::new(ScriptedCloudFront::default());
+    let toml = format!(
+        "{CDN}[invalidation]\nfree_paths_per_month = 2\nprice_per_path = 0.005\nmonthly_budget_usd = 0.004\n"
+    );
+    let app = TestApp::with_cloudfront(&toml, cf.clone()).await;
+    let ci = app.token("ci", &["invalidate"], &[]).await;
+    let items = json!([
+        "/a.html",
+        "/b.html",
+        "/assets/*",
+        "/assets/app.js",
+        "/a.html"
+    ]);
+    let res = invalidate(
+        &app,
+        &ci,
+        Some("plan-1"),
+        json!({"target": "web", "items": items, "dry_run": true}),
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["dry_run"], true);
+    let id = created["id"].as_i64().unwrap();
+    pass(&app, 0).await;
+    let j = job(&app, &ci, id).await;
+    assert_eq!(j["state"], "completed", "{j}");
+    let plan = &j["result"];
+    // Coalesced: the repeat and the path the wildcard covers are gone.
+    assert_eq!(plan["paths"], json!(["/a.html", "/assets/*", "/b.html"]));
+    assert_eq!(
+        (plan["files"].as_u64(), plan["wildcards"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(plan["billed_paths"], 3);
+    assert_eq!(plan["free_paths_left"], 2);
+    assert!(
+        (plan["price_usd"].as_f64().unwrap() - 0.005).abs() < 1e-9,
+        "{plan}"
+    );
+    assert_eq!(plan["exceeds_budget"], true);
+    let summary = j["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(
+            "dry run: would send 3 paths (3 billed, 0.01 USD; 2 free paths left this month)"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("would pass the monthly budget"),
+        "{summary}"
+    );
+    assert!(cf.calls().is_empty(), "nothing reached CloudFront");
+    let admin = app.token("root", &["admin"], &[]).await;
+    let cost: Value = app
+        .get("/api/v1/invalidations/cost", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cost["billed_paths"], 0, "a plan bills nothing");
+    // The real request is what the budget refuses.
+    let res = invalidate(&app, &ci, None, json!({"target": "web", "items": items})).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "budget_exceeded"
+    );
+}

@@ -106,6 +106,9 @@ pub struct InvalidateForm {
     /// "on" when the whole stage is to be flushed.
     #[serde(default)]
     flush: Option<String>,
+    /// "on" for a CloudFront dry run: the plan and the price, nothing sent.
+    #[serde(default)]
+    dry_run: Option<String>,
     #[serde(default)]
     confirm: String,
     key: String,
@@ -122,6 +125,8 @@ pub async fn invalidate(
     let flush = f.flush.is_some();
     let request = if flush {
         json!({ "flush": true, "confirm": f.confirm })
+    } else if f.dry_run.is_some() {
+        json!({ "items": items, "dry_run": true })
     } else {
         json!({ "items": items })
     };
