@@ -62,6 +62,33 @@ pub struct CostPlan {
     pub budget_usd: Option<f64>,
     /// A real request would be refused: the month's estimate would pass the budget.
     pub exceeds_budget: bool,
+    /// Directories the target's collapse policy sends as wildcards.
+    pub collapsed: Vec<super::collapse::Collapsed>,
+    /// What past wildcard invalidations of this target cost, measured: the trade-off of a
+    /// cheaper request that empties more of the cache.
+    pub past_wildcards: Option<PastWildcards>,
+}
+
+/// The measured impact of a target's past wildcard invalidations (last 90 days).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PastWildcards {
+    pub changes: usize,
+    /// The median of their extra misses.
+    pub median_extra_misses: f64,
+}
+
+impl PastWildcards {
+    /// From the extra misses of each; `None` without any.
+    pub fn of(mut extra: Vec<f64>) -> Option<Self> {
+        if extra.is_empty() {
+            return None;
+        }
+        extra.sort_by(f64::total_cmp);
+        Some(Self {
+            changes: extra.len(),
+            median_extra_misses: extra[(extra.len() - 1) / 2],
+        })
+    }
 }
 
 /// The plan and price of sending `paths` (coalesced) when `billed` paths were billed this month.
@@ -86,6 +113,8 @@ pub fn plan(
         month_estimated_usd: after.estimated_usd,
         budget_usd: s.monthly_budget_usd,
         exceeds_budget: exceeds_budget(billed, more, s),
+        collapsed: Vec::new(),
+        past_wildcards: None,
     }
 }
 

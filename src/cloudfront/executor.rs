@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::batch::{MAX_FILES_IN_FLIGHT, MAX_WILDCARDS_IN_FLIGHT, plan};
+use super::collapse::{Collapsed, collapse};
 use super::cost::{CostPlan, exceeds_budget, month_of, monthly};
 use crate::aws::{CloudFrontApi, CloudFrontError};
 use crate::config::Settings;
@@ -34,6 +35,10 @@ pub struct Request {
     /// Only work out what would be sent and what it would cost; send nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+    /// Directories the target's collapse policy sent as wildcards (set when accepted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(read_only)]
+    pub collapsed: Vec<Collapsed>,
 }
 
 /// How an invalidation ended: the batch that carried its paths, or, for a dry run, the plan.
@@ -123,7 +128,12 @@ impl Invalidation {
                 format!("{:?} is not a configured target", target.as_str()),
             )
         })?;
-        let Some(Distribution { cache_tags, .. }) = t.config::<Distribution>() else {
+        let Some(Distribution {
+            cache_tags,
+            collapse_over,
+            ..
+        }) = t.config::<Distribution>()
+        else {
             return Err(ServiceError::invalid(
                 "target",
                 format!(
@@ -134,7 +144,10 @@ impl Invalidation {
             ));
         };
         let items = parse_items(&request.items, target.as_str(), *cache_tags)?;
-        let coalesced = coalesce(items.iter().cloned());
+        let (coalesced, collapsed) = match collapse_over {
+            Some(over) => collapse(items, *over, MAX_WILDCARDS_IN_FLIGHT),
+            None => (coalesce(items), Vec::new()),
+        };
         let counts = ItemCounts::of(&coalesced);
         if counts.files > MAX_FILES_IN_FLIGHT || counts.wildcards > MAX_WILDCARDS_IN_FLIGHT {
             return Err(ServiceError::invalid(
@@ -147,6 +160,16 @@ impl Invalidation {
         }
         // Order and duplicates do not make a different request.
         let canonical: Vec<String> = coalesced.into_iter().map(String::from).collect();
+        // What is stored is what will be sent: collapsed, and saying what was collapsed.
+        let request = if collapsed.is_empty() {
+            request
+        } else {
+            Request {
+                items: canonical.clone(),
+                dry_run: request.dry_run,
+                collapsed,
+            }
+        };
         if request.dry_run {
             // A dry run is never refused for the budget: saying what would pass it is its job.
             return Ok(Accepted {
@@ -351,13 +374,23 @@ impl Invalidation {
         let counts = ItemCounts::of(&coalesced);
         let billed = self.store.billed_paths(&month_of(ctx.now)).await?;
         let paths = coalesced.into_iter().map(String::from).collect();
-        Ok(Outcome::Completed(Some(Ended::Planned(super::cost::plan(
+        let mut plan = super::cost::plan(
             paths,
             counts.files,
             counts.wildcards,
             billed,
             &self.settings.invalidation,
-        )))))
+        );
+        plan.collapsed = ctx.request.collapsed.clone();
+        if counts.wildcards > 0 {
+            let since = ctx.now - 90 * 24 * 3600 * 1000;
+            let past = self
+                .store
+                .wildcard_impacts(&ctx.job.target, KIND, since)
+                .await?;
+            plan.past_wildcards = super::cost::PastWildcards::of(past);
+        }
+        Ok(Outcome::Completed(Some(Ended::Planned(plan))))
     }
 
     async fn update_cost_metrics(&self, now: i64) -> Result<(), StoreError> {
@@ -440,18 +473,32 @@ impl JobKind for Invalidation {
 
     fn summary(_: &Request, _: Option<&Nothing>, r: Option<&Ended>) -> Option<String> {
         match r? {
-            Ended::Planned(p) => Some(format!(
-                "dry run: would send {} ({} billed, {:.2} USD; {} free paths left this month){}",
-                crate::domain::text::count(p.paths.len(), "path", "paths"),
-                p.billed_paths,
-                p.price_usd,
-                p.free_paths_left,
-                if p.exceeds_budget {
-                    "; a real request would pass the monthly budget and be refused"
-                } else {
-                    ""
+            Ended::Planned(p) => {
+                let mut s = format!(
+                    "dry run: would send {} ({} billed, {:.2} USD; {} free paths left this month)",
+                    crate::domain::text::count(p.paths.len(), "path", "paths"),
+                    p.billed_paths,
+                    p.price_usd,
+                    p.free_paths_left,
+                );
+                if !p.collapsed.is_empty() {
+                    let paths: usize = p.collapsed.iter().map(|c| c.paths).sum();
+                    s.push_str(&format!(
+                        "; {paths} paths collapsed into {}",
+                        crate::domain::text::count(p.collapsed.len(), "wildcard", "wildcards")
+                    ));
                 }
-            )),
+                if let Some(w) = &p.past_wildcards {
+                    s.push_str(&format!(
+                        "; past wildcards here cost a median of {:.0} extra misses ({} measured)",
+                        w.median_extra_misses, w.changes
+                    ));
+                }
+                if p.exceeds_budget {
+                    s.push_str("; a real request would pass the monthly budget and be refused");
+                }
+                Some(s)
+            }
             Ended::Sent(_) => None,
         }
     }

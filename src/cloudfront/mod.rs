@@ -4,6 +4,7 @@
 //! monthly cost.
 
 mod batch;
+pub mod collapse;
 pub mod cost;
 pub mod executor;
 

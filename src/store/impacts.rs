@@ -43,6 +43,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The extra misses of the measured changes of `kind` on `target` since `since` whose
+    /// request holds a wildcard (`*`, which only a wildcard path can hold).
+    pub async fn wildcard_impacts(
+        &self,
+        target: &str,
+        kind: &str,
+        since: i64,
+    ) -> Result<Vec<f64>, StoreError> {
+        let rows: Vec<Option<f64>> = sqlx::query_scalar(
+            "SELECT i.extra_misses FROM job_impacts i JOIN jobs j ON j.id = i.job_id \
+             WHERE j.target = $1 AND j.kind = $2 AND j.completed_at >= $3 AND i.state = 'measured' \
+             AND j.request LIKE '%*%' ORDER BY j.id DESC LIMIT 1000",
+        )
+        .bind(target)
+        .bind(kind)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+}
+
 /// One measured change, as reports add them up.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ImpactRow {

@@ -33,6 +33,9 @@ struct Raw {
     cache_tags: Option<bool>,
     /// Refused with the reason: CloudFront is read in us-east-1 only.
     region: Option<String>,
+    /// Opt-in: the paths of one directory beyond this many are sent as one wildcard
+    /// (`/products/*`), billed as one path.
+    collapse_over: Option<u32>,
 }
 
 /// Paths and cache tags to invalidate when an event comes (the `cloudfront` section of a rule).
@@ -71,6 +74,8 @@ pub struct Config {
     pub distribution_id: String,
     /// Whether it has `CacheTagConfig`.
     pub cache_tags: bool,
+    /// Paths of one directory beyond this many go as one wildcard; `None`: never.
+    pub collapse_over: Option<usize>,
 }
 
 const SERIES: &[Series] = &[
@@ -153,10 +158,18 @@ impl TargetKind for CloudFront {
             );
             return None;
         }
+        if raw.collapse_over.is_some_and(|n| n < 2) {
+            v.error(
+                path.key("collapse_over"),
+                "must be at least 2: a wildcard for one path saves nothing",
+            );
+            return None;
+        }
         (raw.region.is_none()).then(|| {
             Arc::new(Config {
                 distribution_id: id.clone(),
                 cache_tags: raw.cache_tags.unwrap_or(false),
+                collapse_over: raw.collapse_over.map(|n| n as usize),
             }) as Arc<dyn TargetConfig>
         })
     }
@@ -168,6 +181,7 @@ name = "web"
 kind = "cloudfront"
 distribution_id = "E2QWRUHEXAMPLE"
 cache_tags = true                     # the distribution has a CacheTagConfig
+# collapse_over = 20                  # opt-in: >20 paths of one directory go as one dir/* wildcard
 every = "60s"
 "#
     }

@@ -768,3 +768,60 @@ async fn a_dry_run_shows_the_plan_and_price_and_sends_nothing() {
         "budget_exceeded"
     );
 }
+
+/// With `collapse_over`, a directory's many paths go as one wildcard: the dry run shows it,
+/// and the real request sends it (stored as what was sent, with what was collapsed).
+#[tokio::test]
+async fn the_collapse_policy_sends_a_full_directory_as_one_wildcard() {
+    let cf = Arc::new(ScriptedCloudFront::default());
+    let toml = "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\ncollapse_over = 3\n";
+    let app = TestApp::with_cloudfront(toml, cf.clone()).await;
+    let ci = app.token("ci", &["invalidate"], &[]).await;
+    let mut items: Vec<String> = (0..5).map(|i| format!("/p/{i}.html")).collect();
+    items.extend(["/index.html".to_owned(), "/q/1.html".to_owned()]);
+    let res = invalidate(
+        &app,
+        &ci,
+        None,
+        json!({"target": "web", "items": items, "dry_run": true}),
+    )
+    .await;
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    pass(&app, 0).await;
+    let j = job(&app, &ci, id).await;
+    let plan = &j["result"];
+    assert_eq!(
+        plan["paths"],
+        json!(["/index.html", "/p/*", "/q/1.html"]),
+        "{j}"
+    );
+    assert_eq!(plan["billed_paths"], 3);
+    assert_eq!(plan["collapsed"], json!([{"wildcard": "/p/*", "paths": 5}]));
+    assert_eq!(
+        plan["past_wildcards"],
+        Value::Null,
+        "no wildcard of this target was measured yet"
+    );
+    assert!(
+        j["summary"]
+            .as_str()
+            .unwrap()
+            .contains("5 paths collapsed into 1 wildcard"),
+        "{j}"
+    );
+
+    let res = invalidate(&app, &ci, None, json!({"target": "web", "items": items})).await;
+    assert_eq!(res.status(), 202);
+    let real: Value = res.json().await.unwrap();
+    assert_eq!(
+        real["request"]["items"],
+        json!(["/index.html", "/p/*", "/q/1.html"])
+    );
+    assert_eq!(real["request"]["collapsed"][0]["paths"], 5);
+    pass(&app, 2_100).await;
+    let sent = cf.invalidations();
+    assert_eq!(sent.len(), 1);
+    let mut paths = sent[0].clone();
+    paths.sort();
+    assert_eq!(paths, ["/index.html", "/p/*", "/q/1.html"]);
+}
