@@ -179,6 +179,15 @@ mod tests {
     }
 
     #[test]
+    fn past_wildcards_are_summed_up_by_their_median() {
+        assert_eq!(PastWildcards::of(Vec::new()), None);
+        let p = PastWildcards::of(vec![900.0, 10.0, 300.0, 40.0]).unwrap();
+        assert_eq!(p.changes, 4);
+        // The lower middle of an even count: a cost one change really had.
+        assert_eq!(p.median_extra_misses, 40.0);
+    }
+
+    #[test]
     fn the_budget_refuses_what_would_exceed_it() {
         let s = settings(Some(1.0));
         assert!(

@@ -496,3 +496,40 @@ async fn admins_create_a_token_shown_once_and_read_the_audit_log() {
     screenshot(b, "audit").await;
     browser.close().await;
 }
+
+/// A dry run from the form: the job page says what would be sent and what it would cost, and
+/// nothing reaches CloudFront.
+#[tokio::test]
+async fn a_dry_run_from_the_form_shows_the_plan_and_the_price() {
+    let cf = std::sync::Arc::new(crate::harness::cloudfront::ScriptedCloudFront::default());
+    let app = TestApp::with_cloudfront(
+        "[[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n",
+        cf.clone(),
+    )
+    .await;
+    app.person("olga", Role::Operator, &[]).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "olga").await;
+    b.goto(&app.url("/invalidate")).await.unwrap();
+    fill(
+        b,
+        "textarea[name=items]",
+        "/index.html\n/assets/*\n/assets/app.js",
+    )
+    .await;
+    click(b, "#dry-run").await;
+    click(b, "#invalidate button").await;
+    wait_for(b, "#job-state").await;
+    let job_path = b.current_url().await.unwrap().path().to_owned();
+    crate::invalidations::pass(&app, 0).await;
+    b.goto(&app.url(&job_path)).await.unwrap();
+    let progress = wait_for(b, "#job-progress").await.text().await.unwrap();
+    assert_eq!(
+        progress,
+        "dry run: would send 2 paths (2 billed, 0.00 USD; 1000 free paths left this month)"
+    );
+    assert!(cf.calls().is_empty(), "nothing reached CloudFront");
+    screenshot(b, "invalidate-dry-run").await;
+    browser.close().await;
+}
