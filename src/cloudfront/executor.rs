@@ -364,6 +364,7 @@ impl Invalidation {
 
     /// A dry run: what would be sent and what it would cost, worked out without CloudFront.
     async fn plan(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<Ended>, StoreError> {
+        ctx.started().await?;
         let items: Vec<InvalidationItem> = ctx
             .request
             .items

@@ -530,6 +530,8 @@ async fn a_dry_run_from_the_form_shows_the_plan_and_the_price() {
         "dry run: would send 2 paths (2 billed, 0.00 USD; 1000 free paths left this month)"
     );
     assert!(cf.calls().is_empty(), "nothing reached CloudFront");
+    let facts = texts(b, "dl.facts dt").await;
+    assert!(facts.contains(&"Started".to_owned()), "{facts:?}");
     screenshot(b, "invalidate-dry-run").await;
     browser.close().await;
 }
