@@ -55,19 +55,25 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 impl Stage {
-    /// Clients for `region`, from the daemon's AWS configuration.
-    pub fn new(sdk: &SdkConfig, region: &str) -> Self {
+    /// The HTTP client invoke-URL requests go out on: built once per job kind, as building
+    /// one loads TLS roots. Redirects are not followed: the stage answered.
+    pub fn http_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// Clients for `region`, from the daemon's AWS configuration and `http`.
+    pub fn new(sdk: &SdkConfig, region: &str, http: reqwest::Client) -> Self {
         let conf = aws_sdk_apigateway::config::Builder::from(sdk)
             .region(aws_config::Region::new(region.to_owned()))
             .build();
         Self {
             sdk: sdk.clone(),
             client: aws_sdk_apigateway::Client::from_conf(conf),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            http,
             region: region.to_owned(),
         }
     }

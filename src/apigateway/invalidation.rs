@@ -20,6 +20,7 @@ use crate::domain::{Scope, TargetName};
 use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Outcome};
 use crate::service_error::{BadItem, ServiceError};
 use crate::store::StoreError;
+use crate::targets::TargetConfig as _;
 use crate::targets::apigateway::{Config as StageConfig, Entry, MAX_ENTRIES};
 
 /// Entries of a stage's cache to invalidate, or the whole stage.
@@ -116,6 +117,8 @@ pub struct ApiGatewayInvalidation {
     /// REST API ids found by name, by (region, name): an id does not change while the API
     /// exists, so GetRestApis (paged through every API of the region) runs once per name.
     ids: Mutex<HashMap<(String, String), String>>,
+    /// Invoke-URL requests, one client for every job.
+    http: reqwest::Client,
 }
 
 impl ApiGatewayInvalidation {
@@ -125,12 +128,6 @@ impl ApiGatewayInvalidation {
             .iter()
             .find(|t| t.name.as_str() == target)
             .and_then(|t| t.config::<StageConfig>())
-    }
-
-    fn region(&self, s: &StageConfig) -> Option<String> {
-        s.region
-            .clone()
-            .or_else(|| self.settings.aws.region.clone())
     }
 
     fn check(
@@ -261,7 +258,7 @@ impl ApiGatewayInvalidation {
                 "no AWS configuration is loaded, so there is no API Gateway client".into(),
             ));
         };
-        let Some(region) = self.region(stage) else {
+        let Some(region) = stage.region(self.settings.aws.region.as_deref()) else {
             return Ok(Outcome::Failed(
                 "no AWS region: set [aws] region or the target's region".into(),
             ));
@@ -291,7 +288,7 @@ impl ApiGatewayInvalidation {
             ..Progress::default()
         });
         ctx.started().await?;
-        let client = Stage::new(sdk, &region);
+        let client = Stage::new(sdk, &region, self.http.clone());
         let id = match &p.rest_api_id {
             Some(id) => id.clone(),
             None => match self.prepare(stage, &client, &mut p).await {
@@ -475,6 +472,7 @@ impl JobKind for ApiGatewayInvalidation {
             settings: deps.settings.clone(),
             sdk: deps.aws.sdk.clone(),
             ids: Mutex::default(),
+            http: Stage::http_client(),
         }
     }
 

@@ -4,6 +4,7 @@
 mod action;
 mod alarm_state;
 mod delivery_state;
+mod impact_state;
 mod invalidation;
 mod job_state;
 mod name;
@@ -16,6 +17,7 @@ pub mod text;
 pub use action::Action;
 pub use alarm_state::{AlarmState, UnknownAlarmState};
 pub use delivery_state::{DeliveryState, UnknownDeliveryState};
+pub use impact_state::{ImpactState, UnknownImpactState};
 pub use invalidation::{ITEM_PATTERN, InvalidationItem, ItemCounts, ItemError, coalesce};
 pub use job_state::{CancelDecision, JobState, UnknownJobState};
 pub use name::{MAX_NAME_LEN, NAME_PATTERN, NameError, TargetName, TokenName, check_name};

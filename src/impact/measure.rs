@@ -104,11 +104,7 @@ impl Impact {
             Impact::Measured(m) | Impact::Pending(m) => m,
         };
         match (m.recovered_after_ms, m.cut_by_job) {
-            (Some(ms), _) if ms < 1000 => "in under a second".to_owned(),
-            (Some(ms), _) => format!(
-                "in {}",
-                humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64))
-            ),
+            (Some(ms), _) => format!("in {}", duration_text(ms)),
             (None, Some(next)) => format!("not before job #{next}, which takes the rest"),
             (None, None) if !self.is_final() => "not yet (still measuring)".to_owned(),
             (None, None) => "not within the limit".to_owned(),
@@ -126,6 +122,14 @@ impl Impact {
             ),
         }
     }
+}
+
+/// A time to recovery for people, to the second ("2m 30s", "under a second").
+pub fn duration_text(ms: i64) -> String {
+    if ms < 1000 {
+        return "under a second".to_owned();
+    }
+    humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64)).to_string()
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

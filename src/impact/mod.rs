@@ -14,7 +14,7 @@ pub use report::ImpactReport;
 
 use crate::auth::Principal;
 use crate::config::{InForce, Settings};
-use crate::domain::Scope;
+use crate::domain::{ImpactState, Scope};
 use crate::domain::{JobState, TargetName};
 use crate::metrics::Metrics;
 use crate::service_error::ServiceError;
@@ -80,28 +80,59 @@ impl ImpactService {
     /// cancelled before changing anything, or a target without a hit ratio.
     /// A final impact is stored the first time it is measured, and its extra misses counted
     /// once on `/metrics`.
-    pub async fn of_job(&self, job: &Change<'_>) -> Result<Option<Impact>, StoreError> {
-        if let Some(body) = self.store.stored_impact(job.id).await? {
-            let stored = serde_json::from_str(&body)
-                .map_err(|e| StoreError::Corrupt(format!("the impact of job {}: {e}", job.id)))?;
-            return Ok(Some(stored));
-        }
-        let impact = of_change(&self.store, &self.settings.settings(), &self.rules, job).await?;
-        if let Some(i) = impact.as_ref().filter(|i| i.is_final()) {
-            self.record(job, i).await?;
-        }
-        Ok(impact)
+    pub async fn of_job(&self, job: &Change<'_>) -> Result<Option<Impact>, ServiceError> {
+        Ok(self.measured(job).await?)
     }
 
-    /// Measures every change that ended recently and has no final impact yet (the leader
-    /// runs this every minute), so each is stored and counted without anyone asking. How many
-    /// became final.
+    /// [`Self::of_job`], with the intervals it is measured over (for a chart of it), read
+    /// once.
+    pub async fn with_window(
+        &self,
+        job: &Change<'_>,
+    ) -> Result<(Option<Impact>, Option<Window>), ServiceError> {
+        let window = window_of(&self.store, &self.settings.settings(), &self.rules, job).await?;
+        let impact = match stored_impact(&self.store, job.id).await? {
+            Some(i) => Some(i),
+            None => match &window {
+                Some(w) => Some(self.record_if_final(job, impact_in(w, &self.rules)).await?),
+                None => None,
+            },
+        };
+        Ok((impact, window))
+    }
+
+    async fn measured(&self, job: &Change<'_>) -> Result<Option<Impact>, StoreError> {
+        if let Some(i) = stored_impact(&self.store, job.id).await? {
+            return Ok(Some(i));
+        }
+        match of_change(&self.store, &self.settings.settings(), &self.rules, job).await? {
+            Some(i) => Ok(Some(self.record_if_final(job, i).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Measures every change that ended recently on a target with a hit ratio and has no
+    /// final impact yet (the leader runs this every minute), so each is stored and counted
+    /// without anyone asking. How many became final.
     pub async fn measure_recent(&self, now: i64) -> Result<usize, StoreError> {
         // A change is final at the latest `limit` after it; an hour more covers a slow job.
         let since = now - self.rules.limit_ms - 3_600_000;
+        // Only changes that can be measured: an event's own job (its type is no target) or a
+        // target without a hit ratio would never be stored, and would come back every minute.
+        let settings = self.settings.settings();
+        let measurable: Vec<&str> = settings
+            .targets
+            .iter()
+            .filter(|t| t.kind.series_with(Role::HitRatio).is_some())
+            .map(|t| t.name.as_str())
+            .collect();
         let mut done = 0;
-        for job in self.store.unmeasured_changes(since, 500).await? {
-            let impact = self.of_job(&Change::from(&job)).await?;
+        for job in self
+            .store
+            .unmeasured_changes(since, &measurable, 500)
+            .await?
+        {
+            let impact = self.measured(&Change::from(&job)).await?;
             done += usize::from(impact.is_some_and(|i| i.is_final()));
         }
         Ok(done)
@@ -127,29 +158,34 @@ impl ImpactService {
         Ok(report::report(q.since, &rows, truncated))
     }
 
-    /// The intervals `job` is measured over, for a chart of it.
-    pub async fn window(&self, job: &Change<'_>) -> Result<Option<Window>, StoreError> {
-        window_of(&self.store, &self.settings.settings(), &self.rules, job).await
-    }
-
     /// The final impacts already stored of jobs `ids` (a chart's marks), by job id.
-    pub async fn stored(&self, ids: &[i64]) -> Result<BTreeMap<i64, Impact>, StoreError> {
+    pub async fn stored(&self, ids: &[i64]) -> Result<BTreeMap<i64, Impact>, ServiceError> {
         let mut out = BTreeMap::new();
         for &id in ids {
-            if let Some(body) = self.store.stored_impact(id).await?
-                && let Ok(i) = serde_json::from_str(&body)
-            {
+            if let Some(i) = stored_impact(&self.store, id).await? {
                 out.insert(id, i);
             }
         }
         Ok(out)
     }
 
+    /// Stores `impact` when it is final, and gives it back.
+    async fn record_if_final(
+        &self,
+        job: &Change<'_>,
+        impact: Impact,
+    ) -> Result<Impact, StoreError> {
+        if impact.is_final() {
+            self.record(job, &impact).await?;
+        }
+        Ok(impact)
+    }
+
     async fn record(&self, job: &Change<'_>, impact: &Impact) -> Result<(), StoreError> {
         let body = serde_json::to_string(impact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (state, m) = match impact {
-            Impact::Measured(m) => ("measured", Some(m)),
-            _ => ("not_measurable", None),
+            Impact::Measured(m) => (ImpactState::Measured, Some(m)),
+            _ => (ImpactState::NotMeasurable, None),
         };
         let new = crate::store::NewImpact {
             job_id: job.id,
@@ -256,17 +292,25 @@ pub async fn window_of(
     }))
 }
 
-/// The impact of `job` under `settings` (see [`ImpactService::of_job`]); for callers that hold
-/// a snapshot of the settings already (alarm evaluation).
+/// The impact of `job` under `settings`: the one stored if it is final, else measured now
+/// (see [`ImpactService::of_job`]); for callers that hold a snapshot of the settings already
+/// (alarm evaluation), and store nothing.
 pub async fn of_change(
     store: &Store,
     settings: &Settings,
     rules: &Rules,
     job: &Change<'_>,
 ) -> Result<Option<Impact>, StoreError> {
-    let Some(w) = window_of(store, settings, rules, job).await? else {
-        return Ok(None);
-    };
+    if let Some(i) = stored_impact(store, job.id).await? {
+        return Ok(Some(i));
+    }
+    Ok(window_of(store, settings, rules, job)
+        .await?
+        .map(|w| impact_in(&w, rules)))
+}
+
+/// The impact measured over `w` now.
+fn impact_in(w: &Window, rules: &Rules) -> Impact {
     let until = w.next.map(|(_, made)| made.max(w.at + 1));
     let mut impact = measure(&w.intervals, w.at, until, now_ms(), rules);
     // A window the next change cut short names it: what came after is that one's.
@@ -275,5 +319,17 @@ pub async fn of_change(
     {
         m.cut_by_job = Some(next);
     }
-    Ok(Some(impact))
+    impact
+}
+
+/// The final impact stored for job `id`, if it has one.
+async fn stored_impact(store: &Store, id: i64) -> Result<Option<Impact>, StoreError> {
+    store
+        .stored_impact(id)
+        .await?
+        .map(|body| {
+            serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("the impact of job {id}: {e}")))
+        })
+        .transpose()
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::ImpactState;
 use crate::store::ImpactRow;
 
 /// What the changes of a period cost.
@@ -60,7 +61,10 @@ const COSTLIEST: usize = 20;
 
 /// Adds up `rows` (newest first) of the period from `since`.
 pub fn report(since: i64, rows: &[ImpactRow], truncated: bool) -> ImpactReport {
-    let measured: Vec<&ImpactRow> = rows.iter().filter(|r| r.state == "measured").collect();
+    let measured: Vec<&ImpactRow> = rows
+        .iter()
+        .filter(|r| r.state == ImpactState::Measured)
+        .collect();
     let misses = |r: &ImpactRow| r.extra_misses.unwrap_or(0.0);
     let mut costliest: Vec<Costly> = measured
         .iter()
@@ -144,7 +148,7 @@ mod tests {
             target: target.into(),
             requester: requester.into(),
             event_type: event.map(str::to_owned),
-            state: "measured".into(),
+            state: ImpactState::Measured,
             extra_misses: Some(extra),
             recovered_after_ms: rec,
         }
@@ -153,7 +157,7 @@ mod tests {
     #[test]
     fn changes_add_up_by_requester_target_and_event_costliest_first() {
         let mut quiet = row(5, "olga", "web", None, 0.0, None);
-        quiet.state = "not_measurable".into();
+        quiet.state = ImpactState::NotMeasurable;
         quiet.extra_misses = None;
         let rows = [
             quiet,

@@ -1,12 +1,12 @@
 //! Final impacts of changes, one row per job (see `crate::impact`).
 
 use super::{Store, StoreError};
+use crate::domain::ImpactState;
 
 /// A final impact as stored.
 pub struct NewImpact<'a> {
     pub job_id: i64,
-    /// `measured` or `not_measurable`.
-    pub state: &'a str,
+    pub state: ImpactState,
     pub extra_misses: Option<f64>,
     pub recovered_after_ms: Option<i64>,
     /// The measurement as the API shows it (JSON).
@@ -32,7 +32,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id) DO NOTHING",
         )
         .bind(i.job_id)
-        .bind(i.state)
+        .bind(i.state.as_str())
         .bind(i.extra_misses)
         .bind(i.recovered_after_ms)
         .bind(i.body)
@@ -54,12 +54,13 @@ impl Store {
     ) -> Result<Vec<f64>, StoreError> {
         let rows: Vec<Option<f64>> = sqlx::query_scalar(
             "SELECT i.extra_misses FROM job_impacts i JOIN jobs j ON j.id = i.job_id \
-             WHERE j.target = $1 AND j.kind = $2 AND j.completed_at >= $3 AND i.state = 'measured' \
+             WHERE j.target = $1 AND j.kind = $2 AND j.completed_at >= $3 AND i.state = $4 \
              AND j.request LIKE '%*%' ORDER BY j.id DESC LIMIT 1000",
         )
         .bind(target)
         .bind(kind)
         .bind(since)
+        .bind(ImpactState::Measured.as_str())
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().flatten().collect())
@@ -75,8 +76,8 @@ pub struct ImpactRow {
     pub requester: String,
     /// The event it was made for (its parent's type), if any.
     pub event_type: Option<String>,
-    /// `measured` or `not_measurable`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ImpactState,
     pub extra_misses: Option<f64>,
     pub recovered_after_ms: Option<i64>,
 }

@@ -407,22 +407,28 @@ impl Store {
 }
 
 impl Store {
-    /// Completed changes (not dry runs) that ended since `since` and have no final impact
-    /// stored, oldest first.
+    /// Completed changes (not dry runs) on `targets` that ended since `since` and have no
+    /// final impact stored, oldest first.
     pub async fn unmeasured_changes(
         &self,
         since: i64,
+        targets: &[&str],
         limit: i64,
     ) -> Result<Vec<JobRecord>, StoreError> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = Placeholders::after(2).take(targets.len());
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'completed' AND dry_run = 0 AND completed_at >= $1 \
+             AND target IN ({list}) \
              AND NOT EXISTS (SELECT 1 FROM job_impacts i WHERE i.job_id = jobs.id) ORDER BY id LIMIT $2"
         );
-        Ok(sqlx::query_as(&sql)
-            .bind(since)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+        let mut q = sqlx::query_as(&sql).bind(since).bind(limit);
+        for t in targets {
+            q = q.bind(*t);
+        }
+        Ok(q.fetch_all(self.pool()).await?)
     }
 
     /// The next change on `target` after job `id` started at `at`: its id and when it was

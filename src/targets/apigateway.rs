@@ -370,7 +370,7 @@ stage = "prod"
         check_templates(v, at, "items", &r.items);
         // Known only of a target whose own keys are valid; a broken one says so itself.
         let key = config
-            .and_then(|c| c.as_any().downcast_ref::<Config>())
+            .and_then(|c| c.downcast::<Config>())
             .map(|c| &c.cache_key);
         for (i, item) in r.items.iter().enumerate() {
             if let (Some(key), Ok(())) = (key, template::check(item))

@@ -201,7 +201,7 @@ every = "60s"
         let r: PathRule = fields::read(v, at, table, foreign)?;
         // Known only of a target whose own keys are valid; a broken one says so itself.
         let tags_off = config
-            .and_then(|c| c.as_any().downcast_ref::<Config>())
+            .and_then(|c| c.downcast::<Config>())
             .is_some_and(|c| !c.cache_tags);
         if !r.tags.is_empty() && tags_off {
             v.error(at.key("tags"), "the target does not have cache_tags = true");

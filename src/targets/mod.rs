@@ -244,10 +244,17 @@ pub struct TargetSettings {
     pub config: Arc<dyn TargetConfig>,
 }
 
+impl dyn TargetConfig {
+    /// This configuration, when it is a `T` (a kind asking for its own).
+    pub fn downcast<T: 'static>(&self) -> Option<&T> {
+        self.as_any().downcast_ref::<T>()
+    }
+}
+
 impl TargetSettings {
     /// Its own configuration, when its kind's configuration is a `T`.
     pub fn config<T: 'static>(&self) -> Option<&T> {
-        self.config.as_any().downcast_ref::<T>()
+        self.config.downcast::<T>()
     }
 
     /// Roughly how often it is polled, in milliseconds.

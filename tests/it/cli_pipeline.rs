@@ -281,11 +281,10 @@ async fn jobs_are_shown_waited_for_listed_and_cancelled_from_the_command_line() 
     );
     let job: Value = serde_json::from_str(&waited.stdout).expect("only the job on stdout");
     assert_eq!(job["state"], "cancelled");
-    assert!(
-        c.exists::<_, u64>("product:2999").await.unwrap()
-            + c.exists::<_, u64>("product:0").await.unwrap()
-            >= 1
-    );
+    // Stopped before the end: keys are left (which ones depends on SCAN's order, so count
+    // them rather than naming two that may both have gone).
+    let left: Vec<String> = c.keys("product:*").await.unwrap();
+    assert!(!left.is_empty(), "the cancelled purge deleted every key");
     let missing = app.cli(Some(&token), &["job", "show", "999999"]).await;
     assert_eq!(missing.code, Some(2));
     assert!(

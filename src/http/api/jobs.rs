@@ -224,11 +224,7 @@ pub async fn waited(
     };
     let seen = params.seen;
     let mut job = state.jobs.wait(who, id, kinds, wait, seen).await?;
-    job.impact = state
-        .impact
-        .of_job(&job.change())
-        .await
-        .map_err(crate::service_error::ServiceError::from)?;
+    job.impact = state.impact.of_job(&job.change()).await?;
     Ok(job)
 }
 

@@ -79,12 +79,7 @@ fn misses(n: f64) -> String {
 }
 
 fn duration(ms: Option<i64>) -> String {
-    match ms {
-        None => "—".to_owned(),
-        Some(ms) if ms < 1000 => "under a second".to_owned(),
-        Some(ms) => humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64))
-            .to_string(),
-    }
+    ms.map_or_else(|| "—".to_owned(), crate::impact::measure::duration_text)
 }
 
 fn rows(groups: &[Group]) -> Vec<GroupRow> {
@@ -166,10 +161,10 @@ pub async fn page(
                 requester: c.requester.clone(),
                 event_type: c.event_type.clone().unwrap_or_default(),
                 extra_misses: misses(c.extra_misses),
-                recovered: match c.recovered_after_ms {
-                    Some(_) => duration(c.recovered_after_ms),
-                    None => "not recovered".to_owned(),
-                },
+                recovered: c.recovered_after_ms.map_or_else(
+                    || "not recovered".to_owned(),
+                    crate::impact::measure::duration_text,
+                ),
             })
             .collect(),
         truncated: r.truncated,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{Chrome, PageError, Person, see_other, when};
 use crate::http::AppState;
 use crate::http::middleware::AuditNote;
-use crate::impact::Impact;
+use crate::impact::{Impact, Measured, Window};
 use crate::jobs::{JobView, ListQuery};
 
 pub struct JobRow {
@@ -214,24 +214,9 @@ pub struct JobPage {
 
 /// The target's hit ratio from the baseline to the end of the measurement, the change marked
 /// and its dip (until recovery) shaded.
-async fn impact_chart(
-    state: &AppState,
-    job: &JobView,
-    impact: &Impact,
-) -> Result<String, PageError> {
+fn impact_chart(job: &JobView, m: &Measured, w: &Window) -> Result<String, PageError> {
     use super::chart::{Chart, Happening, Series, Unit};
     use askama::Template as _;
-    let (Impact::Measured(m) | Impact::Pending(m)) = impact else {
-        return Ok(String::new());
-    };
-    let Some(w) = state
-        .impact
-        .window(&job.change())
-        .await
-        .map_err(crate::service_error::ServiceError::from)?
-    else {
-        return Ok(String::new());
-    };
     let points: Vec<(i64, f64)> = w.intervals.iter().map(|i| (i.at, i.ratio)).collect();
     let end = w.intervals.last().map_or(w.to, |i| i.at.max(w.at + 1));
     let from = w.intervals.first().map_or(w.from, |i| i.at.min(w.at - 1));
@@ -300,15 +285,9 @@ pub async fn page(
 ) -> Result<JobPage, PageError> {
     let who = &person.0.principal;
     let job = state.jobs.get(who, *id, &[]).await?;
-    let impact = state
-        .impact
-        .of_job(&job.change())
-        .await
-        .map_err(crate::service_error::ServiceError::from)?;
-    let chart = match &impact {
-        Some(i @ (Impact::Measured(_) | Impact::Pending(_))) => {
-            impact_chart(&state, &job, i).await?
-        }
+    let (impact, window) = state.impact.with_window(&job.change()).await?;
+    let chart = match (&impact, &window) {
+        (Some(Impact::Measured(m) | Impact::Pending(m)), Some(w)) => impact_chart(&job, m, w)?,
         _ => String::new(),
     };
     let children = state

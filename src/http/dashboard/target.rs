@@ -162,11 +162,7 @@ pub async fn page(
             Annotation::Alarm(_) => None,
         })
         .collect();
-    let impacts = state
-        .impact
-        .stored(&jobs)
-        .await
-        .map_err(crate::service_error::ServiceError::from)?;
+    let impacts = state.impact.stored(&jobs).await?;
     let happenings: Vec<Happening> = h
         .annotations
         .iter()
