@@ -110,20 +110,13 @@ pub(super) async fn run(args: InvalidateArgs) -> Result<(), Failure> {
     super::follow::finish(args.client.json, id, &job)
 }
 
-/// An invalidation job as a progress line: its state and the service's side (CloudFront's
-/// invalidation, or API Gateway entries done).
+/// An invalidation job as a progress line: its state and its kind's own line (CloudFront's
+/// invalidation and why it waits, a dry run's plan, API Gateway entries done).
 fn render(job: &Value) -> String {
     let id = job["id"].as_i64().unwrap_or_default();
     let state = job["state"].as_str().unwrap_or("unknown");
-    // The kind's own line, when it has one (a dry run's plan, API Gateway entries done).
-    if let Some(summary) = job["summary"].as_str() {
-        return format!("job {id} {state} ({summary})");
-    }
-    let note = job["result"]["note"].as_str().unwrap_or_default();
-    match job["result"]["invalidation_id"].as_str() {
-        Some(inv) if note.is_empty() => format!("job {id} {state} (CloudFront {inv})"),
-        Some(inv) => format!("job {id} {state} (CloudFront {inv}: {note})"),
-        None if !note.is_empty() => format!("job {id} {state} ({note})"),
+    match job["summary"].as_str() {
+        Some(summary) => format!("job {id} {state} ({summary})"),
         None => format!("job {id} {state}"),
     }
 }

@@ -500,7 +500,25 @@ impl JobKind for Invalidation {
                 }
                 Some(s)
             }
-            Ended::Sent(_) => None,
+            Ended::Sent(b) => Some(format!(
+                "{}{}",
+                match &b.invalidation_id {
+                    Some(id) => format!(
+                        "{} sent in batch {} as CloudFront invalidation {id}",
+                        crate::domain::text::count(b.items.len(), "path", "paths"),
+                        b.id,
+                    ),
+                    None => format!(
+                        "{} in batch {}, not yet accepted by CloudFront",
+                        crate::domain::text::count(b.items.len(), "path", "paths"),
+                        b.id
+                    ),
+                },
+                b.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            )),
         }
     }
 

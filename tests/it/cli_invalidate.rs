@@ -56,7 +56,7 @@ async fn waits_until_completed_and_exits_0_with_the_job_as_json() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("running (CloudFront I0001"),
+        run.stderr.contains("as CloudFront invalidation I0001"),
         "progress on stderr: {}",
         run.stderr
     );

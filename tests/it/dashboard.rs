@@ -240,6 +240,11 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         )),
         "{rows:?}"
     );
+    // Its progress in words, not a batch's counters.
+    assert!(
+        rows[0].contains("3 paths sent in batch 1 as CloudFront invalidation "),
+        "{rows:?}"
+    );
     screenshot(b, "jobs").await;
     browser.close().await;
 }
