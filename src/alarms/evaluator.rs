@@ -7,12 +7,14 @@ use std::sync::Arc;
 use globset::GlobMatcher;
 use serde_json::json;
 
+use super::change_cost;
 use super::eval::{AlarmState, Period, Rule, evaluate};
 use super::hold::{self, Expected, Holds};
 use super::payload::{Change, payload};
 use crate::config::{AlarmSettings, Baseline, Condition, Settings, TargetSettings};
 use crate::store::{
-    Evaluated, JobFilter, NewNotification, Resolution, SeriesQuery, Store, StoreError, Transition,
+    AlarmStateRecord, Evaluated, JobFilter, NewNotification, Resolution, SeriesQuery, Store,
+    StoreError, Transition,
 };
 
 const MINUTE: i64 = 60_000;
@@ -216,22 +218,94 @@ impl Evaluator {
         alarm: &AlarmSettings,
         t: &TargetSettings,
         now: i64,
-    ) -> Result<Option<Transition>, StoreError> {
+    ) -> Result<Vec<Transition>, StoreError> {
         let target = t.name.as_str();
-        let periods = self.periods(alarm, t, now).await?;
-        let baseline = self.baseline(alarm, target, &periods).await?;
         let before = self.store.alarm_state(&alarm.name, target).await?;
         let current = before
             .as_ref()
             .map(|s| s.state)
             .unwrap_or(AlarmState::InsufficientData);
-        let rule = Rule {
-            condition: alarm.condition.clone(),
-            datapoints: alarm.datapoints,
-            missing: alarm.missing,
-            min_volume: alarm.min_volume,
+        let Condition::ChangeCost(limits) = &alarm.condition else {
+            let periods = self.periods(alarm, t, now).await?;
+            let baseline = self.baseline(alarm, target, &periods).await?;
+            let rule = Rule {
+                condition: alarm.condition.clone(),
+                datapoints: alarm.datapoints,
+                missing: alarm.missing,
+                min_volume: alarm.min_volume,
+            };
+            let e = evaluate(&rule, &periods, baseline, current);
+            let detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
+            return Ok(self
+                .record(alarm, t, before, e, detail, now)
+                .await?
+                .into_iter()
+                .collect());
         };
-        let e = evaluate(&rule, &periods, baseline, current);
+        let changes = self
+            .store
+            .costed_changes(target, now - change_cost::EPISODE_MS)
+            .await?;
+        let subject = change_cost::costliest_recent(limits, &changes);
+        let label = match &subject {
+            Some(s) => (self.labels)(s.detail["kind"].as_str().unwrap_or_default()),
+            None => String::new(),
+        };
+        let e = change_cost::evaluate(subject.as_ref(), &label);
+        let detail = json!({ "change": subject.as_ref().map(|s| &s.detail) });
+        let mut transitions = Vec::new();
+        // A newer costly change while another's episode is open: that episode ends first, so
+        // this change is announced (and acknowledged) on its own.
+        if let (Some(s), Some(b)) = (&subject, &before)
+            && b.state == AlarmState::Alarm
+            && self.episode_job(b.id).await? != Some(s.job)
+        {
+            let ended = super::eval::Evaluation {
+                state: AlarmState::Ok,
+                reason: format!(
+                    "followed by {label} #{}, which cost more than the limits too",
+                    s.job
+                ),
+                ..e.clone()
+            };
+            transitions.extend(
+                self.record(alarm, t, before, ended, json!({ "change": null }), now)
+                    .await?,
+            );
+            let again = self.store.alarm_state(&alarm.name, target).await?;
+            transitions.extend(self.record(alarm, t, again, e, detail, now).await?);
+            return Ok(transitions);
+        }
+        transitions.extend(self.record(alarm, t, before, e, detail, now).await?);
+        Ok(transitions)
+    }
+
+    /// The job the open episode of state `id` was opened for (a `change_cost` alarm).
+    async fn episode_job(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .store
+            .alarm_history(id, 1)
+            .await?
+            .first()
+            .and_then(|t| t.evaluation["change"]["job"].as_i64()))
+    }
+
+    /// Records evaluation `e` of `alarm` on `t` (the state was `before`): the state, a
+    /// transition when it changed, and the messages it calls for, held or not.
+    async fn record(
+        &self,
+        alarm: &AlarmSettings,
+        t: &TargetSettings,
+        before: Option<AlarmStateRecord>,
+        e: super::eval::Evaluation,
+        mut detail: serde_json::Value,
+        now: i64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let target = t.name.as_str();
+        let current = before
+            .as_ref()
+            .map(|s| s.state)
+            .unwrap_or(AlarmState::InsufficientData);
         let notified_at = before.as_ref().and_then(|s| s.notified_at);
         let repeat = alarm.repeat.map(|r| r.as_millis() as i64);
         // An alarm without notifiers only records its states.
@@ -239,13 +313,13 @@ impl Evaluator {
             .filter(|_| !alarm.notify.is_empty());
         let changed = e.state != current;
         // Most evaluations change nothing and send nothing: the lookups below only run when
-        // something is to be recorded or sent.
-        let expected = if changed || kind.is_some() {
+        // something is to be recorded or sent. A change's own cost is never an expected dip.
+        let on_series = !matches!(alarm.condition, Condition::ChangeCost(_));
+        let expected = if on_series && (changed || kind.is_some()) {
             self.expected_dip(t, now).await?
         } else {
             None
         };
-        let mut detail = json!({ "periods": periods, "verdicts": e.verdicts, "breaching": e.breaching, "considered": e.considered, "baseline": baseline });
         if let Some(x) = &expected {
             detail["expected"] = json!(x.label);
         }

@@ -2,6 +2,7 @@
 //! datapoints; storage of states and transitions, the notification outbox and the receivers
 //! build on it.
 
+pub mod change_cost;
 pub mod eval;
 pub mod evaluator;
 pub mod hold;

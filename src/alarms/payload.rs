@@ -46,24 +46,25 @@ pub fn payload(c: Change<'_>) -> Value {
         since,
         at,
     } = c;
+    // A change_cost alarm's value is the change's extra misses.
     let value = evaluation["periods"]
         .as_array()
         .and_then(|p| p.last())
         .map(|p| p["value"].clone())
-        .unwrap_or(Value::Null);
+        .unwrap_or_else(|| evaluation["change"]["extra_misses"].clone());
     let threshold = match &alarm.condition {
-        Condition::Below(t) => json!({ "below": t }),
-        Condition::Above(t) => json!({ "above": t }),
+        // The baseline a drop was measured against, as a number.
         Condition::Drop { points, .. } => {
             json!({ "drop": points, "baseline": evaluation["baseline"] })
         }
+        c => threshold(c),
     };
     json!({
         "kind": kind,
         "alarm": alarm.name,
         "alarm_id": state_id,
         "target": target,
-        "series": alarm.metric,
+        "series": (!alarm.metric.is_empty()).then_some(&alarm.metric),
         "severity": format!("{:?}", alarm.severity).to_lowercase(),
         "from": from,
         "state": to,
@@ -78,5 +79,28 @@ pub fn payload(c: Change<'_>) -> Value {
         "link": format!("{dashboard}alarms#alarm-{state_id}"),
         "target_link": format!("{dashboard}targets/{target}"),
         "recent_invalidations": recent_invalidations,
+        // The change a change_cost alarm is about: job, kind, requester and figures.
+        "change": evaluation.get("change"),
     })
+}
+
+/// An alarm's condition as messages and the API show it.
+pub fn threshold(c: &Condition) -> Value {
+    match c {
+        Condition::Below(t) => json!({ "below": t }),
+        Condition::Above(t) => json!({ "above": t }),
+        Condition::Drop { points, baseline } => {
+            let baseline = match baseline {
+                crate::config::Baseline::Trailing(d) => {
+                    format!("trailing {}", humantime::format_duration(*d))
+                }
+                crate::config::Baseline::LastWeek => "last_week".to_owned(),
+            };
+            json!({ "drop": points, "baseline": baseline })
+        }
+        Condition::ChangeCost(l) => json!({ "change_cost": {
+            "extra_misses": l.extra_misses,
+            "recovery_ms": l.recovery.map(|d| d.as_millis() as i64),
+        } }),
+    }
 }

@@ -105,6 +105,14 @@ pub(super) struct Alarm {
     pub severity: Option<String>,
     pub notify: Option<Vec<String>>,
     pub mute_expected: Option<bool>,
+    pub change_cost: Option<ChangeCost>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ChangeCost {
+    pub extra_misses: Option<f64>,
+    pub recovery: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -150,6 +150,47 @@ pub enum Condition {
         points: f64,
         baseline: Baseline,
     },
+    /// A change on the target (a purge, an invalidation) cost more than this: not a series
+    /// but each change's measured impact.
+    ChangeCost(CostLimits),
+}
+
+/// What a change may cost before a `change_cost` alarm fires; at least one is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostLimits {
+    /// More extra misses than this.
+    pub extra_misses: Option<f64>,
+    /// Not recovered within this (a change that never recovered exceeds it).
+    pub recovery: Option<Duration>,
+}
+
+impl CostLimits {
+    /// What a change with these figures exceeded, in words ("41,200 extra misses, over
+    /// 10,000"), or `None` when it stayed within the limits.
+    pub fn exceeded(&self, extra_misses: f64, recovered_after_ms: Option<i64>) -> Option<String> {
+        let mut over = Vec::new();
+        if let Some(max) = self.extra_misses
+            && extra_misses > max
+        {
+            over.push(format!(
+                "{} extra misses, over {}",
+                crate::domain::text::thousands(extra_misses),
+                crate::domain::text::thousands(max)
+            ));
+        }
+        if let Some(max) = self.recovery {
+            let limit = crate::domain::text::duration_text(max.as_millis() as i64);
+            match recovered_after_ms {
+                Some(ms) if ms <= max.as_millis() as i64 => {}
+                Some(ms) => over.push(format!(
+                    "recovered in {}, over {limit}",
+                    crate::domain::text::duration_text(ms)
+                )),
+                None => over.push(format!("not recovered, over {limit}")),
+            }
+        }
+        (!over.is_empty()).then(|| over.join("; "))
+    }
 }
 
 /// What a drop is measured against.
@@ -184,7 +225,8 @@ pub struct AlarmSettings {
     pub name: String,
     /// A target name or a glob over names (one alarm state per matching target).
     pub target: globset::Glob,
-    /// The series watched (`hit_rate`, `evictions`…).
+    /// The series watched (`hit_rate`, `evictions`…); empty for a `change_cost` alarm,
+    /// which watches changes.
     pub metric: String,
     pub condition: Condition,
     /// M breaching datapoints out of the last N.

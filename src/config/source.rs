@@ -181,6 +181,8 @@ const NON_STRING_KEYS: &[&str] = &[
     "min_volume",
     "notify",
     "mute_expected",
+    "change_cost",
+    "extra_misses",
     "redis",
     "cloudfront",
     "fields",

@@ -59,8 +59,38 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A duration for people, to the second ("2m 30s", "under a second").
+pub fn duration_text(ms: i64) -> String {
+    if ms < 1000 {
+        return "under a second".to_owned();
+    }
+    humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64)).to_string()
+}
+
+/// A count for people: whole, never negative, thousands separated (`41,200`).
+pub fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(0.4), "0");
+        assert_eq!(super::thousands(999.0), "999");
+        assert_eq!(super::thousands(41_200.2), "41,200");
+        assert_eq!(super::thousands(1_234_567.0), "1,234,567");
+        assert_eq!(super::thousands(-3.0), "0");
+    }
+
     #[test]
     fn printable_escapes_what_a_terminal_would_obey() {
         assert_eq!(super::printable("plain ✓"), "plain ✓");

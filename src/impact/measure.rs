@@ -16,6 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::duration_text;
+
 /// One poll interval of a target: its hit ratio and the requests behind it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
@@ -122,14 +124,6 @@ impl Impact {
             ),
         }
     }
-}
-
-/// A time to recovery for people, to the second ("2m 30s", "under a second").
-pub fn duration_text(ms: i64) -> String {
-    if ms < 1000 {
-        return "under a second".to_owned();
-    }
-    humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64)).to_string()
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

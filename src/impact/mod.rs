@@ -275,10 +275,18 @@ pub async fn window_of(
             *requests.entry(p.ts).or_default() += p.value;
         }
     }
+    // An interval is placed where it ended: a poll's sample is stamped when it was taken, a
+    // CloudWatch datapoint at the start of its minute (so the minute a change was made in
+    // counts after it, not in the baseline).
+    let ends_after = if target.is_cloudwatch() {
+        crate::sources::cloudwatch::PERIOD_MS
+    } else {
+        0
+    };
     let intervals = ratios
         .iter()
         .map(|p| Interval {
-            at: p.ts,
+            at: p.ts + ends_after,
             ratio: p.value,
             requests: requests.get(&p.ts).copied().unwrap_or(0.0),
         })

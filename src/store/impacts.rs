@@ -125,3 +125,35 @@ impl Store {
         Ok(q.fetch_all(self.pool()).await?)
     }
 }
+
+/// A change with a measured impact, as a `change_cost` alarm reads it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CostedChange {
+    pub job_id: i64,
+    pub kind: String,
+    pub requester: String,
+    /// The measurement (the API's JSON).
+    pub body: String,
+    pub measured_at: i64,
+}
+
+impl Store {
+    /// The changes on `target` measured (with figures) at or after `since`, newest first.
+    pub async fn costed_changes(
+        &self,
+        target: &str,
+        since: i64,
+    ) -> Result<Vec<CostedChange>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT j.id AS job_id, j.kind, j.requester, i.body, i.measured_at \
+             FROM job_impacts i JOIN jobs j ON j.id = i.job_id \
+             WHERE j.target = $1 AND i.state = $2 AND i.measured_at >= $3 \
+             ORDER BY j.id DESC LIMIT 100",
+        )
+        .bind(target)
+        .bind(ImpactState::Measured.as_str())
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

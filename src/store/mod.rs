@@ -27,7 +27,7 @@ pub use alarms::{AlarmStateRecord, Evaluated, Transition};
 pub use annotations::{AlarmMark, Annotation, JobMark};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use cloudfront::{Batch, BatchInfo, BatchPlan, BatchState};
-pub use impacts::{ImpactFilter, ImpactRow, MAX_REPORTED, NewImpact};
+pub use impacts::{CostedChange, ImpactFilter, ImpactRow, MAX_REPORTED, NewImpact};
 pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};
 pub use outbox::{NewNotification, Notification};
 pub use samples::{Point, Resolution, Sample, SeriesQuery};

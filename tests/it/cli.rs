@@ -162,7 +162,7 @@ fn the_printed_default_config_passes_check_config() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
-            .contains("valid (6 targets, 6 notifiers, 2 alarms, 1 maintenance window, 1 rule)")
+            .contains("valid (6 targets, 6 notifiers, 3 alarms, 1 maintenance window, 1 rule)")
     );
 }
 

@@ -17,9 +17,14 @@ struct Stack {
 }
 
 async fn stack() -> Stack {
+    stack_with("").await
+}
+
+/// A stack whose configuration has `more` after the target.
+async fn stack_with(more: &str) -> Stack {
     let redis = RedisServer::start();
     let toml = format!(
-        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n",
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n{more}",
         redis.url()
     );
     let app = TestApp::sqlite(&toml).await;
@@ -68,6 +73,16 @@ impl Stack {
             .get_json(&format!("/api/v1/jobs/{id}"), Some(&self.token))
             .await
     }
+}
+
+/// A stack with a webhook receiver `ops` and the alarms (and other sections) in `more`.
+async fn alarmed(more: &str) -> (Stack, crate::harness::receiver::TestReceiver) {
+    let hook = crate::harness::receiver::TestReceiver::start(0).await;
+    let notifier = format!(
+        "[[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}/hook\"\n",
+        hook.url
+    );
+    (stack_with(&format!("{notifier}{more}")).await, hook)
 }
 
 fn near(got: f64, want: f64, what: &str) {
@@ -320,31 +335,13 @@ async fn a_quiet_target_is_not_measurable_with_the_reason() {
 /// window (1 h) is still open.
 #[tokio::test]
 async fn the_expected_dip_window_ends_when_the_target_has_recovered() {
-    use crate::harness::receiver::TestReceiver;
     use crate::notifications::deliver;
 
-    let redis = RedisServer::start();
-    let hook = TestReceiver::start(0).await;
-    let toml = format!(
-        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
-         [alerting]\nexpected_dip_window = \"1h\"\n\
-         [[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}/hook\"\n\
+    let (mut s, hook) = alarmed(
+        "[alerting]\nexpected_dip_window = \"1h\"\n\
          [[alarms]]\nname = \"hit\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\nnotify = [\"ops\"]\nmute_expected = true\n",
-        redis.url(),
-        hook.url
-    );
-    let app = TestApp::sqlite(&toml).await;
-    let mut s = Stack {
-        c: redis.connection().await,
-        token: app.token("ci", &["purge", "read"], &[]).await,
-        _redis: redis,
-        app,
-    };
-    s.app
-        .collector()
-        .poll_target_once("sessions")
-        .await
-        .unwrap();
+    )
+    .await;
     for _ in 0..12 {
         s.interval(0.9, 100).await;
     }
@@ -416,4 +413,158 @@ async fn recent_changes_are_measured_without_anyone_asking() {
         40.0,
         "extra misses",
     );
+}
+
+/// A `change_cost` alarm: a purge measured over the limit notifies once, naming the job and
+/// its requester; a second costly purge is its own episode; the episode ends an hour after
+/// the measurement. A cheap purge sends nothing.
+#[tokio::test]
+async fn a_costly_change_notifies_once_naming_the_job_and_its_requester() {
+    use crate::notifications::deliver;
+
+    let (mut s, hook) = alarmed(
+        "[[alarms]]\nname = \"costly\"\ntarget = \"sessions\"\nchange_cost = { extra_misses = 30 }\nnotify = [\"ops\"]\n",
+    )
+    .await;
+    for _ in 0..12 {
+        s.interval(0.9, 100).await;
+    }
+    // A purge within the limit (10 extra misses): nothing is sent.
+    s.purge().await;
+    s.interval(0.8, 100).await;
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+    }
+    assert_eq!(s.app.impact.measure_recent(now_ms()).await.unwrap(), 1);
+    s.interval(0.9, 100).await;
+    deliver(&s.app, 0).await;
+    assert_eq!(hook.kinds(), Vec::<String>::new(), "a cheap purge notified");
+
+    // A costly one (40 extra misses, over 30): one message, however often it is evaluated.
+    let (first, _) = s.purge().await;
+    s.interval(0.5, 100).await;
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+    }
+    assert_eq!(s.app.impact.measure_recent(now_ms()).await.unwrap(), 1);
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+        deliver(&s.app, 0).await;
+    }
+    assert_eq!(hook.kinds(), ["alarm"]);
+    let msg = &hook.accepted()[0].body;
+    assert_eq!(msg["change"]["job"], first, "{msg}");
+    assert_eq!(msg["change"]["requester"], "ci", "{msg}");
+    assert_eq!(msg["value"], 40.0, "{msg}");
+    assert_eq!(
+        msg["threshold"]["change_cost"]["extra_misses"], 30.0,
+        "{msg}"
+    );
+    assert_eq!(
+        msg["reason"],
+        format!("purge #{first} by ci cost 40 extra misses, over 30"),
+        "{msg}"
+    );
+
+    // A second costly purge within the hour: the first's episode ends, its own begins.
+    let (second, _) = s.purge().await;
+    s.interval(0.3, 100).await;
+    for _ in 0..3 {
+        s.interval(0.9, 100).await;
+    }
+    s.app.impact.measure_recent(now_ms()).await.unwrap();
+    s.interval(0.9, 100).await;
+    deliver(&s.app, 0).await;
+    assert_eq!(hook.kinds(), ["alarm", "resolved", "alarm"]);
+    let msg = &hook.accepted()[2].body;
+    assert_eq!(msg["change"]["job"], second, "{msg}");
+    assert_eq!(msg["value"], 60.0, "{msg}");
+
+    // An hour after it was measured, the episode ends.
+    s.app.evaluate_later("sessions", 3_600_000 + 60_000).await;
+    deliver(&s.app, 3_600_000 + 60_000).await;
+    assert_eq!(hook.kinds(), ["alarm", "resolved", "alarm", "resolved"]);
+}
+
+/// An invalidation's impact read from CloudFront's own metrics in moto's CloudWatch
+/// (`PutMetricData` with a synthetic dip): the extra misses are requests the origin served.
+/// moto serves only datapoints already written and the daemon measures up to now, so the dip
+/// is written for minutes already past and the job's times are moved back to just before it
+/// (the test's stand-in for twenty minutes passing).
+#[tokio::test]
+async fn an_invalidations_impact_is_read_from_cloudfronts_metrics() {
+    use crate::harness::moto::{Moto, create_distribution, put_metric};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config("eu-west-1").await;
+    let cf = cachewarden::aws::cloudfront(&sdk);
+    let us = cachewarden::aws::cloudwatch(&sdk, Some("us-east-1"));
+    let id = create_distribution(&cf).await;
+    let now = chrono::Utc::now().timestamp();
+    let last = now - now % 60 - 60;
+    // Minutes (oldest first): 12 at 90 % of 1,000 requests, the invalidation at 30 s into the
+    // 13th, which falls to 40 % and then 70 %, and back to 90 % for the rest.
+    let ratios = [
+        90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 40.0, 70.0, 90.0,
+        90.0, 90.0, 90.0,
+    ];
+    let first = last - 60 * (ratios.len() as i64 - 1);
+    let dims = [("DistributionId", id.as_str()), ("Region", "Global")];
+    for (k, r) in ratios.iter().enumerate() {
+        let minute = first + 60 * k as i64;
+        put_metric(&us, "AWS/CloudFront", "CacheHitRate", &dims, minute, *r).await;
+        put_metric(&us, "AWS/CloudFront", "Requests", &dims, minute, 1000.0).await;
+    }
+    let job_at = (first + 60 * 12 + 30) * 1000;
+
+    let config = format!(
+        "[aws]\nregion = \"eu-west-1\"\n[cloudwatch]\nlookback = \"30m\"\n\
+         [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"{id}\"\n"
+    );
+    let app = TestApp::with_aws(&config, sdk).await;
+    let ci = app.token("ci", &["invalidate", "read"], &[]).await;
+    let res = app
+        .post_keyed(
+            "/api/v1/invalidations",
+            &ci,
+            None,
+            &json!({"target": "web", "items": ["/index.html"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let job = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    crate::invalidations::pass(&app, 2_100).await;
+    crate::invalidations::pass(&app, 10_000).await;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        app.dir.path().join("cachewarden.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE jobs SET created_at = $1 - 1000, started_at = $1, completed_at = $1 + 5000 WHERE id = $2")
+        .bind(job_at)
+        .bind(job)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+
+    let reports = app.collector().poll_all_once().await;
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    let view = app
+        .get_json(&format!("/api/v1/jobs/{job}"), Some(&ci))
+        .await;
+    assert_eq!(view["state"], "completed", "{view}");
+    let impact = &view["impact"];
+    assert_eq!(impact["state"], "measured", "{impact}");
+    near(impact["baseline"].as_f64().unwrap(), 0.9, "baseline");
+    near(impact["dip"].as_f64().unwrap(), 0.4, "dip");
+    // (0.9 − 0.4) × 1,000 + (0.9 − 0.7) × 1,000 requests the origin served.
+    near(
+        impact["extra_misses"].as_f64().unwrap(),
+        700.0,
+        "extra misses",
+    );
+    // Back at 90 % from the minute that ended 2.5 minutes after the invalidation.
+    assert_eq!(impact["recovered_after_ms"], 150_000, "{impact}");
 }

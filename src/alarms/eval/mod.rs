@@ -53,6 +53,8 @@ fn breaches(condition: &Condition, value: f64, baseline: Option<f64>) -> Option<
         Condition::Below(t) => Some(value < *t),
         Condition::Above(t) => Some(value > *t),
         Condition::Drop { points, .. } => baseline.map(|b| b - value >= *points),
+        // Judged per change, not per datapoint (`change_cost.rs`).
+        Condition::ChangeCost(_) => None,
     }
 }
 

@@ -10,12 +10,12 @@ pub use silences::{SilenceChange, SilenceEnd, SilenceFilter, SilenceRequest, Sil
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::hold::silence_matches;
 use crate::auth::Principal;
 use crate::config::InForce;
-use crate::config::{AlarmSettings, Condition, Settings};
+use crate::config::{AlarmSettings, Settings};
 use crate::domain::{AlarmState, DeliveryState, Scope, TargetName};
 use crate::service_error::ServiceError;
 use crate::store::{AlarmStateRecord, Notification, Silence, Store, StoreError, Transition};
@@ -60,13 +60,7 @@ pub struct AlarmHistory {
 }
 
 fn condition(a: &AlarmSettings) -> Value {
-    match &a.condition {
-        Condition::Below(t) => json!({ "below": t }),
-        Condition::Above(t) => json!({ "above": t }),
-        Condition::Drop { points, baseline } => {
-            json!({ "drop": points, "baseline": format!("{baseline:?}") })
-        }
-    }
+    crate::alarms::payload::threshold(&a.condition)
 }
 
 /// A comment, trimmed; `required`: it must say something.
@@ -162,7 +156,9 @@ impl RespondService {
             since: s.since,
             evaluated_at: s.evaluated_at,
             reason: s.reason.clone(),
-            metric: alarm.map(|a| a.metric.clone()),
+            metric: alarm
+                .filter(|a| !a.metric.is_empty())
+                .map(|a| a.metric.clone()),
             condition: alarm.map(condition),
             datapoints: alarm.map(|a| format!("{} of {}", a.datapoints.0, a.datapoints.1)),
             severity: alarm.map(|a| format!("{:?}", a.severity).to_lowercase()),

@@ -31,6 +31,9 @@ fn alarm(
     let target = v
         .required(path, "target", &a.target)
         .and_then(|pattern| target_glob(v, path.key("target"), pattern, targets));
+    if a.change_cost.is_some() {
+        return change_cost_alarm(v, path, a, declared, name, target);
+    }
     let metric = v.required(path, "metric", &a.metric).and_then(|m| {
         let ok = !m.is_empty()
             && m.chars()
@@ -90,6 +93,34 @@ fn alarm(
             None
         }
     };
+    let Delivery {
+        repeat,
+        severity,
+        notify,
+    } = delivery(v, path, &a, declared);
+    Some(AlarmSettings {
+        name: name?,
+        target: target?,
+        metric: metric?,
+        condition: condition?,
+        datapoints: datapoints?,
+        missing: missing?,
+        min_volume: a.min_volume,
+        repeat: repeat?,
+        severity: severity?,
+        notify,
+        mute_expected: a.mute_expected.unwrap_or(false),
+    })
+}
+
+/// How an alarm's messages go out, whatever it watches.
+struct Delivery {
+    repeat: Option<Option<std::time::Duration>>,
+    severity: Option<Severity>,
+    notify: Vec<String>,
+}
+
+fn delivery(v: &mut Checker, path: &KeyPath, a: &raw::Alarm, declared: &Declarations) -> Delivery {
     let repeat = match &a.repeat {
         None => Some(None),
         Some(r) => v.duration(path.key("repeat"), r).map(Some),
@@ -115,18 +146,101 @@ fn alarm(
             );
         }
     }
+    Delivery {
+        repeat,
+        severity,
+        notify,
+    }
+}
+
+/// An alarm on what each change cost (`change_cost = { extra_misses = …, recovery = … }`):
+/// it watches measured changes, not a series, so the keys of a series condition do not apply.
+fn change_cost_alarm(
+    v: &mut Checker,
+    path: &KeyPath,
+    a: raw::Alarm,
+    declared: &Declarations,
+    name: Option<String>,
+    target: Option<globset::Glob>,
+) -> Option<AlarmSettings> {
+    let series_keys = [
+        ("metric", a.metric.is_some()),
+        ("below", a.below.is_some()),
+        ("above", a.above.is_some()),
+        ("drop", a.drop.is_some()),
+        ("baseline", a.baseline.is_some()),
+        ("datapoints", a.datapoints.is_some()),
+        ("missing", a.missing.is_some()),
+        ("min_volume", a.min_volume.is_some()),
+        ("mute_expected", a.mute_expected.is_some()),
+    ];
+    for (key, set) in series_keys {
+        if set {
+            v.error(
+                path.key(key),
+                "applies only to an alarm on a series; a change_cost alarm watches each change's measured cost",
+            );
+        }
+    }
+    // Only a target with a hit ratio has its changes measured.
+    if let Some(glob) = &target {
+        let matcher = glob.compile_matcher();
+        let matched: Vec<Kind> = declared
+            .targets
+            .iter()
+            .filter(|t| matcher.is_match(t.name.as_str()))
+            .filter_map(|t| t.kind)
+            .collect();
+        if !matched.is_empty()
+            && !matched
+                .iter()
+                .any(|k| k.series_with(crate::targets::Role::HitRatio).is_some())
+        {
+            v.error(
+                path.key("target"),
+                "none of the targets it watches has a hit ratio, so no change on them is measured",
+            );
+        }
+    }
+    let cost = a.change_cost.as_ref()?;
+    let at = path.key("change_cost");
+    let extra_misses = match cost.extra_misses {
+        Some(x) if !(x.is_finite() && x >= 0.0) => {
+            v.error(
+                at.key("extra_misses"),
+                "must be a count of misses, 0 or more",
+            );
+            None
+        }
+        x => Some(x),
+    };
+    let recovery = match &cost.recovery {
+        None => Some(None),
+        Some(text) => v.duration(at.key("recovery"), text).map(Some),
+    };
+    if cost.extra_misses.is_none() && cost.recovery.is_none() {
+        v.error(at.clone(), "needs extra_misses, recovery or both");
+    }
+    let Delivery {
+        repeat,
+        severity,
+        notify,
+    } = delivery(v, path, &a, declared);
     Some(AlarmSettings {
         name: name?,
         target: target?,
-        metric: metric?,
-        condition: condition?,
-        datapoints: datapoints?,
-        missing: missing?,
-        min_volume: a.min_volume,
+        metric: String::new(),
+        condition: Condition::ChangeCost(CostLimits {
+            extra_misses: extra_misses?,
+            recovery: recovery?,
+        }),
+        datapoints: (1, 1),
+        missing: MissingData::Missing,
+        min_volume: None,
         repeat: repeat?,
         severity: severity?,
         notify,
-        mute_expected: a.mute_expected.unwrap_or(false),
+        mute_expected: false,
     })
 }
 
@@ -148,7 +262,7 @@ fn condition(
         v.error(
             path.clone(),
             format!(
-                "needs exactly one of below, above or drop (found {})",
+                "needs exactly one of below, above, drop or change_cost (found {})",
                 if set.is_empty() {
                     "none".into()
                 } else {

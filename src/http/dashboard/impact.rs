@@ -65,21 +65,10 @@ pub struct ImpactPage {
     truncated: bool,
 }
 
-/// A count of misses for people: whole, with thousands separated.
-fn misses(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::domain::text::thousands as misses;
 
 fn duration(ms: Option<i64>) -> String {
-    ms.map_or_else(|| "—".to_owned(), crate::impact::measure::duration_text)
+    ms.map_or_else(|| "—".to_owned(), crate::domain::text::duration_text)
 }
 
 fn rows(groups: &[Group]) -> Vec<GroupRow> {
@@ -163,7 +152,7 @@ pub async fn page(
                 extra_misses: misses(c.extra_misses),
                 recovered: c.recovered_after_ms.map_or_else(
                     || "not recovered".to_owned(),
-                    crate::impact::measure::duration_text,
+                    crate::domain::text::duration_text,
                 ),
             })
             .collect(),

@@ -121,18 +121,7 @@ fn hit_rate(v: &TargetView) -> String {
     }
 }
 
-/// A count for people: thousands separated.
-fn count(v: f64) -> String {
-    let digits = format!("{:.0}", v.max(0.0));
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::domain::text::thousands as count;
 
 fn row(r: OverviewRow, now: i64) -> Row {
     let v = &r.view;

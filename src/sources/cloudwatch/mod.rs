@@ -21,6 +21,8 @@ use super::{PollError, Polled, Source};
 pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// The period asked for: one datapoint a minute.
 const PERIOD_SECONDS: i32 = 60;
+/// [`PERIOD_SECONDS`] in ms: a datapoint stamped `t` covers `[t, t + PERIOD_MS)`.
+pub const PERIOD_MS: i64 = PERIOD_SECONDS as i64 * 1000;
 
 /// Calls made and metrics requested, for the daemon's own metrics and for tests.
 #[derive(Debug, Default)]
