@@ -490,7 +490,8 @@ async fn a_costly_change_notifies_once_naming_the_job_and_its_requester() {
 /// (`PutMetricData` with a synthetic dip): the extra misses are requests the origin served.
 /// moto serves only datapoints already written and the daemon measures up to now, so the dip
 /// is written for minutes already past and the job's times are moved back to just before it
-/// (the test's stand-in for twenty minutes passing).
+/// (the test's stand-in for twenty minutes passing). The next wildcard's dry run shows the
+/// measured cost of this one.
 #[tokio::test]
 async fn an_invalidations_impact_is_read_from_cloudfronts_metrics() {
     use crate::harness::moto::{Moto, create_distribution, put_metric};
@@ -528,7 +529,7 @@ async fn an_invalidations_impact_is_read_from_cloudfronts_metrics() {
             "/api/v1/invalidations",
             &ci,
             None,
-            &json!({"target": "web", "items": ["/index.html"]}),
+            &json!({"target": "web", "items": ["/assets/*"]}),
         )
         .await;
     assert_eq!(res.status(), 202);
@@ -567,4 +568,28 @@ async fn an_invalidations_impact_is_read_from_cloudfronts_metrics() {
     );
     // Back at 90 % from the minute that ended 2.5 minutes after the invalidation.
     assert_eq!(impact["recovered_after_ms"], 150_000, "{impact}");
+
+    // The next wildcard's dry run shows what this one cost: the trade-off, measured.
+    let res = app
+        .post_keyed(
+            "/api/v1/invalidations",
+            &ci,
+            None,
+            &json!({"target": "web", "items": ["/img/*"], "dry_run": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let dry = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    crate::invalidations::pass(&app, 0).await;
+    let plan = app
+        .get_json(&format!("/api/v1/jobs/{dry}"), Some(&ci))
+        .await["result"]
+        .clone();
+    let past = &plan["past_wildcards"];
+    assert_eq!(past["changes"], 1, "{plan}");
+    near(
+        past["median_extra_misses"].as_f64().unwrap(),
+        700.0,
+        "past wildcards",
+    );
 }
