@@ -28,7 +28,6 @@ function hover(figure) {
     label: p.dataset.label,
     points: (p.dataset.points || "").split(";").filter(Boolean).map((s) => s.split(",").map(Number)),
   }));
-  if (!lines.some((l) => l.points.length)) return;
   const from = Number(figure.dataset.from), to = Number(figure.dataset.to);
   const tip = document.createElement("div");
   tip.className = "tip";
@@ -36,7 +35,31 @@ function hover(figure) {
   tip.setAttribute("role", "status");
   figure.appendChild(tip);
   const ratio = figure.querySelector(".unit").textContent.includes("percent");
+  // The tip sits beside the pointer, on its left near the right edge so it is never cut off.
+  const place = (x, y) => {
+    const fig = figure.getBoundingClientRect();
+    tip.hidden = false;
+    const left = x - fig.left + 12;
+    tip.style.left = `${left + tip.offsetWidth > fig.width ? Math.max(0, x - fig.left - tip.offsetWidth - 12) : left}px`;
+    tip.style.top = `${y - fig.top + 12}px`;
+  };
+  // A mark (a job, an alarm transition) says what and who, on hover and on keyboard focus.
+  figure.querySelectorAll(".mark").forEach((m) => {
+    m.addEventListener("focus", () => {
+      const r = m.getBoundingClientRect();
+      tip.textContent = m.getAttribute("aria-label");
+      place(r.left + r.width / 2, r.top + 8);
+    });
+    m.addEventListener("blur", () => { tip.hidden = true; });
+  });
   svg.addEventListener("mousemove", (e) => {
+    const mark = e.target.closest(".mark");
+    if (mark) {
+      tip.textContent = mark.getAttribute("aria-label");
+      place(e.clientX, e.clientY);
+      return;
+    }
+    if (!lines.some((l) => l.points.length)) return;
     const box = svg.getBoundingClientRect();
     const vb = svg.viewBox.baseVal;
     const plot = svg.querySelector(".plot");
@@ -52,9 +75,7 @@ function hover(figure) {
       return `${l.label}: ${v} at ${new Date(best[0]).toISOString().slice(0, 16).replace("T", " ")} UTC`;
     }).filter(Boolean);
     tip.textContent = rows.join("\n");
-    tip.hidden = false;
-    tip.style.left = `${e.clientX - figure.getBoundingClientRect().left + 12}px`;
-    tip.style.top = `${e.clientY - figure.getBoundingClientRect().top + 12}px`;
+    place(e.clientX, e.clientY);
   });
   svg.addEventListener("mouseleave", () => { tip.hidden = true; });
 }

@@ -166,8 +166,8 @@ impl TargetService {
                 "the range may be at most 800 days",
             ));
         }
-        let resolution = req
-            .resolution
+        let asked = req.resolution;
+        let resolution = asked
             .unwrap_or_else(|| resolution::choose(from, to, now, &self.live.settings().retention));
         let query = SeriesQuery {
             target: target.name.to_string(),
@@ -178,7 +178,12 @@ impl TargetService {
             resolution,
             detail: req.detail,
         };
-        let points = self.store.read_series(&query).await?;
+        // A resolution asked for is read as such; one chosen here ends with the newest raw
+        // samples, as the dashboard's charts do.
+        let points = match asked {
+            Some(_) => self.store.read_series(&query).await?,
+            None => self.store.read_series_with_head(&query).await?,
+        };
         Ok(SeriesView {
             target: query.target,
             metric: query.series,
@@ -231,7 +236,7 @@ impl TargetService {
                 resolution,
                 detail: false,
             };
-            let points = self.store.read_series(&q).await?;
+            let points = self.store.read_series_with_head(&q).await?;
             series.push((s, points.into_iter().map(|p| (p.ts, p.value)).collect()));
         }
         Ok(History {

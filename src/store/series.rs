@@ -72,6 +72,29 @@ impl Store {
         })
     }
 
+    /// [`Self::read_series`], and at a rollup resolution the raw samples newer than its last
+    /// bucket after it: the newest minutes are not rolled up yet, and without them a fresh
+    /// install's charts would stay empty for the first five minutes and every chart would end
+    /// minutes before now.
+    pub async fn read_series_with_head(&self, q: &SeriesQuery) -> Result<Vec<Point>, StoreError> {
+        let mut points = self.read_series(q).await?;
+        if q.resolution == Resolution::Raw {
+            return Ok(points);
+        }
+        let rolled_up_to = points
+            .last()
+            .map_or(q.from, |p| p.ts + q.resolution.bucket_ms());
+        if rolled_up_to < q.to {
+            let head = SeriesQuery {
+                from: rolled_up_to,
+                resolution: Resolution::Raw,
+                ..q.clone()
+            };
+            points.extend(self.read_series(&head).await?);
+        }
+        Ok(points)
+    }
+
     /// The nodes of a cluster target that reported since `since` (`""`, the whole target,
     /// excluded), in name order.
     pub async fn target_nodes(&self, target: &str, since: i64) -> Result<Vec<String>, StoreError> {

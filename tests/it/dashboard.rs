@@ -223,6 +223,18 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         mark.attr("href").await.unwrap().as_deref(),
         Some(job_path.as_str())
     );
+    // Reached by keyboard, a mark says the same in the chart's tip, not only a focus box.
+    b.execute(
+        "document.querySelector('#chart-hit-rate a.mark.job').focus()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let tip = wait_for(b, "#chart-hit-rate .tip").await;
+    assert_eq!(
+        tip.text().await.unwrap(),
+        format!("CloudFront invalidation #{job_id} by olga (completed) · impact not measurable")
+    );
     let listed = texts(b, "#happenings li").await;
     assert!(
         listed[0].ends_with(&format!(
@@ -251,7 +263,8 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
 
 #[tokio::test]
 async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
-    let app = TestApp::sqlite("[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\nevery = \"1m\"\n").await;
+    let app = TestApp::sqlite("[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\nevery = \"1m\"\n\
+        [[alarms]]\nname = \"low-hit\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.5\n").await;
     app.person("vera", Role::Viewer, &[]).await;
     let now = now_ms() / 60_000 * 60_000;
     let mut samples = Vec::new();
@@ -273,7 +286,9 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
     let browser = Browser::start().await;
     let b = &browser.client;
     sign_in_browser(b, &app, "vera").await;
-    b.goto(&app.url("/targets/sessions?span=1h")).await.unwrap();
+    // The page opens on the last hour, where a fresh install's first minutes show.
+    b.goto(&app.url("/targets/sessions")).await.unwrap();
+    assert_eq!(texts(b, ".spans .current").await, ["1 hour"]);
     let captions = texts(b, "figure.chart figcaption").await;
     assert_eq!(captions.len(), 4, "{captions:?}");
     assert!(
@@ -301,6 +316,26 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
     assert_eq!(ylabels, ["0 %", "50 %", "100 %"]);
     let memory = texts(b, "#chart-memory text.ylabel").await;
     assert!(memory.last().unwrap().ends_with("MiB"), "{memory:?}");
+    // The latest values in a row above the charts, in units.
+    let current = texts(b, "#current div").await;
+    for want in ["hit rate\n80.0 %", "misses\n2", "used memory\n5.0 MiB"] {
+        assert!(current.iter().any(|c| c == want), "{want:?} in {current:?}");
+    }
+    // Misses in a warm colour, hits in a cool one; the alarm's threshold drawn where it fires.
+    let misses = b
+        .find(Locator::Css(
+            "#chart-traffic path.line[data-label='misses']",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        misses.attr("class").await.unwrap().as_deref(),
+        Some("line w0")
+    );
+    assert_eq!(
+        texts(b, "#chart-hit-rate .threshold text").await,
+        ["alarm low-hit: below 50.0 %"]
+    );
     // Values on hover (the script reads each line's points).
     let svg = b.find(Locator::Css("#chart-hit-rate svg")).await.unwrap();
     {
@@ -325,7 +360,56 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
         "{}",
         tip.text().await.unwrap()
     );
+    // Near the right edge the tip turns to the left of the pointer, inside the chart.
+    let svg = b.find(Locator::Css("#chart-hit-rate svg")).await.unwrap();
+    {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+        let width = svg.rectangle().await.unwrap().2;
+        b.perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: svg,
+                duration: None,
+                x: width / 2.0 - 4.0,
+                y: 0.0,
+            }),
+        )
+        .await
+        .unwrap();
+    }
+    let inside: bool = serde_json::from_value(
+        b.execute(
+            "const f = document.querySelector('#chart-hit-rate').getBoundingClientRect(); \
+             const t = document.querySelector('#chart-hit-rate .tip').getBoundingClientRect(); \
+             return !document.querySelector('#chart-hit-rate .tip').hidden && t.right <= f.right + 1 \
+               && document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(inside, "the tip overflows the chart near its right edge");
     screenshot(b, "target-charts").await;
+    // A day reads 5-minute rollups; the minutes not rolled up yet (here: all of them) follow
+    // as raw samples, so the chart is not empty.
+    b.goto(&app.url("/targets/sessions?span=24h"))
+        .await
+        .unwrap();
+    assert_eq!(texts(b, ".spans .meta").await[0], "5-minute averages");
+    let d = b
+        .find(Locator::Css("#chart-hit-rate path.line"))
+        .await
+        .unwrap()
+        .attr("d")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(d.contains('M'), "the day's chart is empty: {d:?}");
+    assert!(
+        b.find(Locator::Css("#chart-hit-rate .no-data"))
+            .await
+            .is_err()
+    );
     // Longer spans read rollups.
     b.goto(&app.url("/targets/sessions?span=30d"))
         .await

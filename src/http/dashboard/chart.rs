@@ -19,6 +19,14 @@ const RIGHT: f64 = 8.0;
 pub struct Series<'a> {
     pub label: &'a str,
     pub points: &'a [(i64, f64)],
+    /// Drawn in a warm colour: misses, errors, evictions (what costs).
+    pub warm: bool,
+}
+
+/// A horizontal line at a value: an alarm's threshold, a memory limit.
+pub struct Threshold {
+    pub y: f64,
+    pub label: String,
 }
 
 pub struct Line {
@@ -84,7 +92,10 @@ pub struct Chart {
     pub x_ticks: Vec<Tick>,
     pub marks: Vec<Mark>,
     pub bands: Vec<Band>,
+    pub thresholds: Vec<Threshold>,
     pub empty: bool,
+    /// The value at the top of the plot (the y scale).
+    hi: f64,
     /// The time range (ms), for the hover script.
     pub from: i64,
     pub to: i64,
@@ -120,6 +131,21 @@ fn value_label(v: f64, unit: Unit) -> String {
     }
 }
 
+/// A current value for people, to the precision a reading needs ("50.0 %", "1,204",
+/// "1.0 MiB", "35 ms").
+pub fn reading(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Ratio => format!("{:.1} %", v * 100.0),
+        Unit::Count if v.fract() == 0.0 || v >= 100.0 => crate::domain::text::thousands(v),
+        Unit::Count => format!("{v:.2}"),
+        Unit::Bytes if v >= 1_073_741_824.0 => format!("{:.2} GiB", v / 1_073_741_824.0),
+        Unit::Bytes if v >= 1_048_576.0 => format!("{:.1} MiB", v / 1_048_576.0),
+        Unit::Bytes if v >= 1024.0 => format!("{:.1} KiB", v / 1024.0),
+        Unit::Bytes => format!("{v:.0} B"),
+        Unit::Milliseconds => format!("{v:.0} ms"),
+    }
+}
+
 fn time_label(ms: i64, span: i64) -> String {
     let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
         return String::new();
@@ -135,6 +161,14 @@ fn time_label(ms: i64, span: i64) -> String {
 }
 
 impl Chart {
+    /// Draws a dashed line at `value` (clipped to the plot), saying what it is.
+    pub fn with_threshold(mut self, value: f64, label: String) -> Self {
+        let v = value.clamp(0.0, self.hi);
+        let y = self.top + (self.base - self.top) * (1.0 - v / self.hi);
+        self.thresholds.push(Threshold { y, label });
+        self
+    }
+
     /// Shades [from_ms, to_ms] (clipped to the chart), saying what it is.
     pub fn with_band(mut self, from_ms: i64, to_ms: i64, label: String) -> Self {
         let span = (self.to - self.from).max(1) as f64;
@@ -178,14 +212,16 @@ impl Chart {
             Unit::Ratio => hi,
             _ => nice_ceiling(hi * 1.05).max(2.0),
         };
+        // Cool colours for what is good or neutral, warm ones (vermillion, orange) for what
+        // costs; the palette is told apart with red-green colour blindness too.
+        let (mut cool, mut warm) = (0, 0);
         let plot_w = W - LEFT - RIGHT;
         let plot_h = H - TOP - BOTTOM;
         let x = |ts: i64| LEFT + (ts - from) as f64 / span as f64 * plot_w;
         let y = |v: f64| TOP + plot_h - (v.clamp(0.0, hi) / hi) * plot_h;
         let lines = series
             .iter()
-            .enumerate()
-            .map(|(i, s)| {
+            .map(|s| {
                 let mut d = String::new();
                 let mut data = String::new();
                 let mut prev: Option<i64> = None;
@@ -203,9 +239,16 @@ impl Chart {
                     let _ = write!(data, "{ts},{v};");
                     prev = Some(ts);
                 }
+                let class = if s.warm {
+                    warm += 1;
+                    format!("w{}", warm - 1)
+                } else {
+                    cool += 1;
+                    format!("s{}", cool - 1)
+                };
                 Line {
                     label: s.label.to_owned(),
-                    class: format!("s{i}"),
+                    class,
                     d: d.trim_end().to_owned(),
                     data,
                 }
@@ -259,6 +302,8 @@ impl Chart {
             x_ticks,
             marks,
             bands: Vec::new(),
+            thresholds: Vec::new(),
+            hi,
             from,
             to,
             w: W,
@@ -303,6 +348,7 @@ mod tests {
             &[Series {
                 label: "hit rate",
                 points: &points,
+                warm: false,
             }],
             &[Happening {
                 at: 50,
@@ -324,7 +370,14 @@ mod tests {
         assert_eq!(nice_ceiling(7.3), 10.0);
         assert_eq!(nice_ceiling(1.2), 2.0);
         assert_eq!(nice_ceiling(420.0), 500.0);
+        let c = c.with_threshold(0.8, "alarm hit-rate: below 80 %".into());
+        let t = &c.thresholds[0];
+        assert!((t.y - (c.top + (c.base - c.top) * 0.2)).abs() < 1e-9);
         let html = c.render().unwrap();
         assert!(html.contains("<title>purge #1 by alice</title>"), "{html}");
+        assert!(
+            html.contains("<title>alarm hit-rate: below 80 %</title>"),
+            "{html}"
+        );
     }
 }

@@ -230,6 +230,7 @@ fn impact_chart(job: &JobView, m: &Measured, w: &Window) -> Result<String, PageE
     let series = [Series {
         label: "hit rate",
         points: &points,
+        warm: false,
     }];
     Chart::new(
         "chart-impact",
@@ -242,6 +243,7 @@ fn impact_chart(job: &JobView, m: &Measured, w: &Window) -> Result<String, PageE
         end - from,
     )
     .with_band(w.at, dip_end, format!("{:.0} extra misses", m.extra_misses))
+    .with_threshold(m.baseline, format!("baseline {:.1} %", m.baseline * 100.0))
     .render()
     .map_err(|e| PageError::from(crate::http::ApiError::internal(&e)))
 }

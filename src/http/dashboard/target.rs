@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::chart::{Chart, Happening, Series, Unit};
+use super::chart::{Chart, Happening, Series, Unit, reading};
 use super::{Chrome, PageError, Person, when};
 use crate::http::AppState;
 use crate::impact::Impact;
@@ -46,7 +46,8 @@ fn unit_of(unit: crate::targets::Unit) -> Unit {
 }
 
 /// The spans offered, as (query value, label, milliseconds).
-const SPANS: [(&str, &str, i64); 5] = [
+const SPANS: [(&str, &str, i64); 6] = [
+    ("15m", "15 minutes", 900_000),
     ("1h", "1 hour", 3_600_000),
     ("6h", "6 hours", 6 * 3_600_000),
     ("24h", "24 hours", 24 * 3_600_000),
@@ -67,6 +68,8 @@ pub struct TargetPage {
     /// What one point is ("5-minute averages").
     resolution: &'static str,
     charts: Vec<String>,
+    /// The newest value of each series charted: (series, value).
+    current: Vec<(String, String)>,
     happenings: Vec<Row>,
     /// `up`, `down` or `pending` (also the CSS class), and what to say about it.
     state: &'static str,
@@ -145,7 +148,7 @@ pub async fn page(
         .iter()
         .find(|(v, _, _)| Some(*v) == params.span.as_deref())
         .copied()
-        .unwrap_or(SPANS[2]);
+        .unwrap_or(SPANS[1]);
     let roles: Vec<Role> = CHARTS
         .iter()
         .flat_map(|(_, _, r)| r.iter().copied())
@@ -173,6 +176,26 @@ pub async fn page(
         .schedule_hint_ms()
         .max(h.resolution.bucket_ms())
         .max(60_000);
+    let settings = state.settings();
+    let thresholds: Vec<(&crate::config::AlarmSettings, f64, &str)> = settings
+        .alarms
+        .iter()
+        .filter(|a| a.target.compile_matcher().is_match(h.target.name.as_str()))
+        .filter_map(|a| match a.condition {
+            crate::config::Condition::Below(v) => Some((a, v, "below")),
+            crate::config::Condition::Above(v) => Some((a, v, "above")),
+            _ => None,
+        })
+        .collect();
+    // The newest value of each series, in a row above the charts.
+    let current: Vec<(String, String)> = h
+        .series
+        .iter()
+        .filter_map(|(s, points)| {
+            let (_, v) = points.last()?;
+            Some((s.name.replace('_', " "), reading(*v, unit_of(s.unit))))
+        })
+        .collect();
     // Each chart draws the kind's series of its roles, so a CloudFront target charts
     // requests, errors and origin latency where a Redis one charts evictions and memory.
     let mut charts = Vec::new();
@@ -189,21 +212,25 @@ pub async fn page(
         let series: Vec<Series> = rows
             .iter()
             .zip(&labels)
-            .map(|((_, points), label)| Series { label, points })
+            .map(|((s, points), label)| Series {
+                label,
+                points,
+                warm: matches!(s.role, Role::Misses | Role::ErrorRatio | Role::Evictions),
+            })
             .collect();
+        let unit = unit_of(first.unit);
+        let mut chart = Chart::new(id, title, unit, &series, &happenings, h.from, h.to, gap);
+        // The thresholds of the alarms on these series, where they would fire.
+        for (alarm, value, side) in &thresholds {
+            if rows.iter().any(|(s, _)| s.name == alarm.metric) {
+                let words = format!("alarm {}: {side} {}", alarm.name, reading(*value, unit));
+                chart = chart.with_threshold(*value, words);
+            }
+        }
         charts.push(
-            Chart::new(
-                id,
-                title,
-                unit_of(first.unit),
-                &series,
-                &happenings,
-                h.from,
-                h.to,
-                gap,
-            )
-            .render()
-            .map_err(|e| PageError::from(crate::http::ApiError::internal(&e)))?,
+            chart
+                .render()
+                .map_err(|e| PageError::from(crate::http::ApiError::internal(&e)))?,
         );
     }
     Ok(TargetPage {
@@ -218,6 +245,7 @@ pub async fn page(
         state: TargetState::of(h.status.as_ref()).as_str(),
         status: status_line(h.status.as_ref()),
         charts,
+        current,
         happenings: happenings
             .iter()
             .rev()
