@@ -80,6 +80,12 @@ function hover(figure) {
   svg.addEventListener("mouseleave", () => { tip.hidden = true; });
 }
 
+// A form that undoes or ends something asks first (cancel, revoke, end a silence).
+document.addEventListener("submit", (e) => {
+  const ask = e.target.dataset && e.target.dataset.confirm;
+  if (ask && !window.confirm(ask)) e.preventDefault();
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(live);
   document.querySelectorAll("figure.chart").forEach(hover);

@@ -3,6 +3,7 @@
 //! build on it.
 
 pub mod change_cost;
+pub mod describe;
 pub mod eval;
 pub mod evaluator;
 pub mod hold;

@@ -26,6 +26,8 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("POST", "/setup", "user.setup"),
     ("POST", "/alarms/{id}/ack", "alarm.ack"),
     ("POST", "/alarms/{id}/silence", "silence.create"),
+    ("POST", "/alarms/{id}/unack", "alarm.unack"),
+    ("POST", "/silences/{id}/end", "silence.end"),
     ("POST", "/jobs/{id}/cancel", "job.cancel"),
     ("POST", "/invalidate", "invalidation.create"),
     ("POST", "/purge", "purge.create"),

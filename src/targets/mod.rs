@@ -42,6 +42,14 @@ pub static KINDS: &[&dyn TargetKind] = &[
     &memcached::Memcached,
 ];
 
+/// Whether `series` is a ratio (0.0-1.0) in the kinds that record it.
+pub fn is_ratio_series(series: &str) -> bool {
+    KINDS
+        .iter()
+        .filter_map(|k| Kind(*k).series_named(series))
+        .any(|s| s.unit == Unit::Ratio)
+}
+
 /// How a kind's numbers are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Polling {

@@ -460,7 +460,7 @@ async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
         .click()
         .await
         .unwrap();
-    let held = wait_for(b, ".alarm-card .held").await;
+    let held = wait_for(b, ".alarm-card .held.ack span").await;
     assert_eq!(
         held.text().await.unwrap(),
         format!("acknowledged by rita: {evil}")
@@ -497,6 +497,175 @@ async fn a_responder_acknowledges_an_alarm_and_sees_no_purge_button() {
             && e.outcome.as_str() == "ok"
             && e.target.as_deref() == Some("sessions")),
         "{audit:?}"
+    );
+    browser.close().await;
+}
+
+/// An alarm's card says what it fires on, its value now, who it tells, and draws the series
+/// with its threshold; a responder withdraws an acknowledgement, makes a silence (a refused
+/// form keeps what was typed), sees it listed and ends it; the notification log is on the page.
+#[tokio::test]
+async fn a_responder_manages_acks_and_silences_and_reads_the_notification_log() {
+    use crate::harness::receiver::TestReceiver;
+    let redis = crate::harness::redis::RedisServer::start();
+    let hook = TestReceiver::start(0).await;
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
+         [[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}/hook\"\n\
+         [[alarms]]\nname = \"hit-rate\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nbelow = 0.8\nseverity = \"critical\"\nnotify = [\"ops\"]\n\
+         [[alarms]]\nname = \"too-good\"\ntarget = \"sessions\"\nmetric = \"hit_rate\"\nabove = 0.99\n",
+        redis.url(),
+        hook.url
+    ))
+    .await;
+    app.person("rita", Role::Responder, &[]).await;
+    let mut c = redis.connection().await;
+    app.collector().poll_target_once("sessions").await.unwrap();
+    app.redis_interval(&mut c, "sessions", 1, 9).await;
+    crate::notifications::deliver(&app, 0).await;
+    assert_eq!(hook.kinds(), ["alarm"]);
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "rita").await;
+    b.goto(&app.url("/alarms")).await.unwrap();
+    assert_eq!(
+        texts(b, "#alarm-summary .pill").await,
+        ["1 in alarm", "1 ok", "0 active silences"]
+    );
+    let firing = "section.alarm-card:nth-of-type(1)";
+    assert_eq!(texts(b, &format!("{firing} .severity")).await, ["CRITICAL"]);
+    assert_eq!(
+        texts(b, &format!("{firing} .watches")).await,
+        ["hit rate below 80.0 % in the latest period"]
+    );
+    assert_eq!(
+        texts(b, &format!("{firing} .current-value")).await,
+        ["10.0 %"]
+    );
+    assert_eq!(texts(b, &format!("{firing} .receivers")).await, ["ops"]);
+    assert_eq!(
+        texts(b, &format!("{firing} .threshold text")).await,
+        ["fires below 80.0 %"]
+    );
+    // An alarm that is ok cannot be silenced "until it resolves" (that would hold its whole
+    // next episode); the firing one offers it first.
+    let ok = "section.alarm-card:nth-of-type(2)";
+    assert_eq!(
+        texts(b, &format!("{ok} .receivers")).await,
+        ["nobody (its states are recorded only)"]
+    );
+    let ok_ends: Vec<String> = texts(b, &format!("{ok} select[name=end] option")).await;
+    assert!(
+        !ok_ends.iter().any(|o| o.contains("resolves")),
+        "{ok_ends:?}"
+    );
+    assert_eq!(
+        texts(b, &format!("{ok} select[name=end] option:checked")).await,
+        ["for 1 hour"]
+    );
+    assert_eq!(
+        texts(b, &format!("{firing} select[name=end] option:checked")).await,
+        ["until it resolves"]
+    );
+    // The notification log.
+    let log = texts(b, "table.notifications tbody tr").await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(
+        log[0].contains("hit-rate sessions alarm ops delivered"),
+        "{log:?}"
+    );
+
+    // Acknowledge, then withdraw it (after a confirmation).
+    fill(
+        b,
+        &format!("{firing} form.ack input[name=comment]"),
+        "looking",
+    )
+    .await;
+    click(b, &format!("{firing} form.ack button")).await;
+    let ack = wait_for(b, ".alarm-card .held.ack span").await;
+    assert_eq!(ack.text().await.unwrap(), "acknowledged by rita: looking");
+    click(b, ".alarm-card .held.ack button").await;
+    b.accept_alert().await.unwrap();
+    wait_for(b, &format!("{firing} form.ack")).await;
+    assert!(b.find(Locator::Css(".held.ack")).await.is_err());
+
+    // "Until the time given" without a time: the form comes back with why and what was typed.
+    let form = b
+        .find(Locator::Css(&format!("{firing} form.silence")))
+        .await
+        .unwrap();
+    form.find(Locator::Css("select[name=end]"))
+        .await
+        .unwrap()
+        .select_by_value("at")
+        .await
+        .unwrap();
+    fill(
+        b,
+        &format!("{firing} form.silence input[name=comment]"),
+        "deploy",
+    )
+    .await;
+    click(b, &format!("{firing} form.silence button")).await;
+    let error = wait_for(b, ".alarm-card form.silence .error").await;
+    assert_eq!(
+        error.text().await.unwrap(),
+        "Until: choose when the silence ends"
+    );
+    let kept = b
+        .find(Locator::Css(&format!(
+            "{firing} form.silence input[name=comment]"
+        )))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("deploy"));
+    assert_eq!(
+        texts(b, &format!("{firing} select[name=end] option:checked")).await,
+        ["until the time given (UTC)"]
+    );
+    screenshot(b, "alarms-silence-refused").await;
+    // For an hour: on the card and in the list, then ended from the list.
+    b.find(Locator::Css(&format!(
+        "{firing} form.silence select[name=end]"
+    )))
+    .await
+    .unwrap()
+    .select_by_value("1h")
+    .await
+    .unwrap();
+    click(b, &format!("{firing} form.silence button")).await;
+    let held = wait_for(b, ".alarm-card .held.silence span").await;
+    let text = held.text().await.unwrap();
+    assert!(
+        text.starts_with("silenced until ") && text.ends_with(", by rita: deploy (#1)"),
+        "{text}"
+    );
+    let listed = texts(b, "table.silences tbody tr").await;
+    assert!(
+        listed[0].starts_with("1 hit-rate on sessions until "),
+        "{listed:?}"
+    );
+    screenshot(b, "alarms").await;
+    click(b, "table.silences tbody tr button").await;
+    b.accept_alert().await.unwrap();
+    wait_for(b, "table.silences tbody tr.ended").await;
+    let listed = texts(b, "table.silences tbody tr").await;
+    assert!(
+        listed[0].contains(" ended ") && listed[0].ends_with(" by rita rita deploy"),
+        "{listed:?}"
+    );
+    assert!(
+        b.find(Locator::Css(".alarm-card .held.silence"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        crate::harness::browser::console_errors(b).await,
+        Vec::<String>::new()
     );
     browser.close().await;
 }

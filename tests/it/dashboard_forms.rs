@@ -115,27 +115,27 @@ async fn silences_from_the_alarms_page_last_until_resolved_or_a_time_and_bad_end
         }
     };
     for (case, end, until, comment, message) in [
-        ("no reason", "resolved", "", "", "comment: say why"),
+        ("no reason", "resolved", "", "", "Why: say why"),
         (
             "bad time",
             "at",
             "tomorrow",
             "deploy",
-            "until: give a time as YYYY-MM-DDTHH:MM (UTC)",
+            "Until: give a time as YYYY-MM-DDTHH:MM (UTC)",
         ),
         (
             "bad duration",
             "a while",
             "",
             "deploy",
-            "end: until resolved, a duration like 4h, or a time",
+            "Silence: until resolved, a duration like 4h, or a time",
         ),
         (
             "in the past",
             "at",
             "2001-01-01T00:00",
             "deploy",
-            "until: must end in the future",
+            "Until: must end in the future",
         ),
     ] {
         let a = silence(end, until, comment).await;
@@ -149,10 +149,11 @@ async fn silences_from_the_alarms_page_last_until_resolved_or_a_time_and_bad_end
             .unwrap()
             .is_empty()
     );
-    assert_eq!(to(&silence("resolved", "", "deploy").await), "/alarms");
+    let back = format!("/alarms#alarm-{id}");
+    assert_eq!(to(&silence("resolved", "", "deploy").await), back);
     let later = chrono::Utc::now() + chrono::Duration::days(30);
     let until = later.format("%Y-%m-%dT%H:%M").to_string();
-    assert_eq!(to(&silence("at", &until, "long deploy").await), "/alarms");
+    assert_eq!(to(&silence("at", &until, "long deploy").await), back);
     let mut made = app.store.active_silences(now_ms()).await.unwrap();
     made.sort_by_key(|x| x.id);
     assert_eq!(made.len(), 2);
@@ -170,7 +171,10 @@ async fn silences_from_the_alarms_page_last_until_resolved_or_a_time_and_bad_end
     );
     let page = app.page(Some(&s.cookie), "/alarms").await;
     assert!(
-        page.body.contains(&format!("silenced (#{})", made[0].id)),
+        page.body.contains(&format!(
+            "silenced until the alarm resolves, by rita: deploy (#{})",
+            made[0].id
+        )),
         "{}",
         page.body
     );

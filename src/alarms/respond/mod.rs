@@ -44,6 +44,10 @@ pub struct AlarmView {
     pub metric: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub condition: Option<Value>,
+    /// The condition in words ("hit rate below 80.0 % in 3 of the last 5 periods").
+    pub watches: Option<String>,
+    /// The receivers its messages go to (none: states are recorded only).
+    pub notify: Vec<String>,
     pub datapoints: Option<String>,
     pub severity: Option<String>,
     pub notified_at: Option<i64>,
@@ -160,6 +164,8 @@ impl RespondService {
                 .filter(|a| !a.metric.is_empty())
                 .map(|a| a.metric.clone()),
             condition: alarm.map(condition),
+            watches: alarm.map(crate::alarms::describe::condition),
+            notify: alarm.map(|a| a.notify.clone()).unwrap_or_default(),
             datapoints: alarm.map(|a| format!("{} of {}", a.datapoints.0, a.datapoints.1)),
             severity: alarm.map(|a| format!("{:?}", a.severity).to_lowercase()),
             notified_at: s.notified_at,

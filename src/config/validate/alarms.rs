@@ -3,7 +3,7 @@
 use super::{Checker, Declarations, KeyPath, target_glob};
 use crate::config::raw;
 use crate::config::settings::*;
-use crate::targets::{KINDS, Kind, Unit};
+use crate::targets::Kind;
 
 pub(super) fn all(
     v: &mut Checker,
@@ -277,12 +277,7 @@ fn condition(
     }
     // Ratios are 0.0-1.0 everywhere; "80" for 80 % is the classic mistake. Whether a series
     // is a ratio is its kinds' to say, whatever the targets matched.
-    let ratio = metric.is_some_and(|m| {
-        KINDS
-            .iter()
-            .filter_map(|k| Kind(*k).series_named(m))
-            .any(|s| s.unit == Unit::Ratio)
-    });
+    let ratio = metric.is_some_and(crate::targets::is_ratio_series);
     let check_ratio = |v: &mut Checker, key: &str, x: f64| {
         if ratio && !(0.0..=1.0).contains(&x) {
             v.error(

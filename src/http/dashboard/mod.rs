@@ -44,6 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/alarms").route(get().to(alarms::page)),
         web::resource("/alarms/{id}/ack").route(post().to(alarms::ack)),
         web::resource("/alarms/{id}/silence").route(post().to(alarms::silence)),
+        web::resource("/alarms/{id}/unack").route(post().to(alarms::unack)),
+        web::resource("/silences/{id}/end").route(post().to(alarms::end_silence)),
         web::resource("/jobs").route(get().to(jobs::list)),
         web::resource("/impact").route(get().to(impact::page)),
         web::resource("/jobs/{id}").route(get().to(jobs::page)),
