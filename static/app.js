@@ -86,7 +86,34 @@ document.addEventListener("submit", (e) => {
   if (ask && !window.confirm(ask)) e.preventDefault();
 });
 
+// Tables whose headers sort them: a click sorts by that column, again the other way. A cell's
+// data-sort (a number) is used when it has one, else its text.
+function sortable(table) {
+  table.querySelectorAll("th button.sort").forEach((button) => {
+    const th = button.closest("th");
+    const column = [...th.parentNode.children].indexOf(th);
+    button.addEventListener("click", () => {
+      const ascending = th.getAttribute("aria-sort") !== "ascending";
+      table.querySelectorAll("th[aria-sort]").forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      const key = (row) => {
+        const cell = row.children[column];
+        const n = cell.dataset.sort;
+        return n !== undefined && n !== "" && !isNaN(Number(n)) ? Number(n) : cell.textContent.trim().toLowerCase();
+      };
+      const body = table.tBodies[0];
+      const rows = [...body.rows].sort((a, b) => {
+        const x = key(a), y = key(b);
+        const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+        return ascending ? order : -order;
+      });
+      rows.forEach((r) => body.appendChild(r));
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("table.sortable").forEach(sortable);
   document.querySelectorAll("[data-live]").forEach(live);
   document.querySelectorAll("figure.chart").forEach(hover);
 });

@@ -2,9 +2,11 @@
 //! hit rate, the day's evictions and the alarms firing, read in a fixed number of queries
 //! whatever the page's length.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{CURRENT_WINDOW_MS, DAY_MS, HOUR_MS, RECENT_MS, TargetService, TargetView, view};
+use super::{
+    CURRENT_WINDOW_MS, DAY_MS, HOUR_MS, RECENT_MS, TargetService, TargetState, TargetView, view,
+};
 use crate::auth::Principal;
 use crate::domain::{AlarmState, Scope, TargetName};
 use crate::service_error::ServiceError;
@@ -44,6 +46,8 @@ pub struct Overview {
     pub pages: usize,
     /// Alarms in alarm on every target the reader may see.
     pub firing: usize,
+    /// The targets that pass the filter by state (`up`, `down`, `pending`).
+    pub states: BTreeMap<&'static str, usize>,
     /// The end of the day shown.
     pub now: i64,
 }
@@ -70,6 +74,14 @@ impl TargetService {
             (a.kind.tier(), a.name.as_str()).cmp(&(b.kind.tier(), b.name.as_str()))
         });
         let matching = visible.len();
+        let statuses = self.statuses().await?;
+        // How many of them are up, down and not polled yet: the page's summary.
+        let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for t in &visible {
+            *states
+                .entry(TargetState::of(statuses.get(t.name.as_str())).as_str())
+                .or_default() += 1;
+        }
         let size = q.page_size.max(1);
         let pages = matching.div_ceil(size).max(1);
         let page = q.page.clamp(1, pages);
@@ -77,7 +89,6 @@ impl TargetService {
 
         let now = now_ms();
         let names: Vec<&str> = shown.iter().map(|t| t.name.as_str()).collect();
-        let statuses = self.statuses().await?;
         let latest = self
             .store
             .latest_samples_of(&names, now - CURRENT_WINDOW_MS)
@@ -128,6 +139,7 @@ impl TargetService {
                 .filter(|(t, _)| TargetName::parse(t).is_ok_and(|n| who.may_access(&n)))
                 .map(|(_, n)| n)
                 .sum(),
+            states,
             now,
         })
     }

@@ -71,11 +71,22 @@ async fn the_overview_groups_targets_by_tier_with_a_day_of_hit_rate() {
     let redis = crate::harness::redis::RedisServer::start();
     let app = TestApp::sqlite(&format!(
         "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\n\
+         [[targets]]\nname = \"carts\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n\
          [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n",
         redis.url()
     ))
     .await;
     app.person("vera", Role::Viewer, &[]).await;
+    // carts: a hit rate of 95 % and memory nearly full, from samples (it is never polled).
+    let t = now_ms();
+    app.store
+        .upsert_samples(&[
+            Sample::ratio("carts", "", "hit_rate", t, 95.0, 100.0),
+            Sample::new("carts", "", "used_memory", t, 95.0 * 1_048_576.0),
+            Sample::new("carts", "", "maxmemory", t, 100.0 * 1_048_576.0),
+        ])
+        .await
+        .unwrap();
     let mut c = redis.connection().await;
     let _: () = c.set("k", "v").await.unwrap();
     app.collector().poll_target_once("sessions").await.unwrap();
@@ -94,19 +105,59 @@ async fn the_overview_groups_targets_by_tier_with_a_day_of_hit_rate() {
     sign_in_browser(b, &app, "vera").await;
     // CloudFront (the edge) comes before Redis.
     assert_eq!(texts(b, "section.tier h2").await, ["CloudFront", "Redis"]);
+    // A summary above the tables: how many are up, down and not polled yet.
+    assert_eq!(
+        texts(b, "#target-summary .pill").await,
+        ["1 up", "2 not polled yet"]
+    );
     let rows = texts(b, "table.targets tbody tr").await;
-    assert_eq!(rows[0], "web cloudfront pending every 1m");
-    assert!(rows[1].starts_with("sessions redis up 50.0 %"), "{rows:?}");
+    assert_eq!(rows[0], "web CloudFront pending not yet");
+    // Kinds by their names, the last poll rather than the schedule (which is its title).
+    assert!(rows[2].starts_with("sessions Redis up 50.0 %"), "{rows:?}");
+    let polled = b
+        .find(Locator::Css("a[href='/targets/sessions']"))
+        .await
+        .unwrap()
+        .find(Locator::XPath("../../td[9]"))
+        .await
+        .unwrap();
+    assert!(polled.text().await.unwrap().ends_with(" ago"));
+    assert_eq!(
+        polled.attr("title").await.unwrap().as_deref(),
+        Some("every 15s")
+    );
+    // A low hit rate and a nearly full memory are marked.
+    assert_eq!(texts(b, "td.low").await, ["50.0 %"]);
+    assert_eq!(texts(b, "td.full").await, ["95.0 MiB of 100.0 MiB"]);
+    // Sorting by hit rate, lowest first, then highest first.
+    let names = |b: &'_ Client| {
+        let b = b.clone();
+        async move { texts(&b, "section.tier:nth-of-type(2) tbody td:first-child").await }
+    };
+    assert_eq!(names(b).await, ["carts", "sessions"]);
+    click(b, "section.tier:nth-of-type(2) th:nth-child(4) button").await;
+    assert_eq!(names(b).await, ["sessions", "carts"]);
+    click(b, "section.tier:nth-of-type(2) th:nth-child(4) button").await;
+    assert_eq!(names(b).await, ["carts", "sessions"]);
+    let sorted = b
+        .find(Locator::Css("section.tier:nth-of-type(2) th[aria-sort]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted.attr("aria-sort").await.unwrap().as_deref(),
+        Some("descending")
+    );
     let chart = b
         .find(Locator::Css("a[href='/targets/sessions']"))
         .await
         .unwrap();
     assert_eq!(chart.text().await.unwrap(), "sessions");
-    let spark = b.find(Locator::Css("svg.spark")).await.unwrap();
-    assert_eq!(
-        spark.attr("aria-label").await.unwrap().as_deref(),
-        Some("hit rate of sessions, last 24 hours")
-    );
+    let spark = b
+        .find(Locator::Css(
+            "svg.spark[aria-label='hit rate of sessions, last 24 hours']",
+        ))
+        .await
+        .unwrap();
     let d = spark
         .find(Locator::Css("path"))
         .await

@@ -21,12 +21,23 @@ const DAY_MS: i64 = 24 * 3_600_000;
 
 pub struct Row {
     pub name: String,
+    /// What people call its kind ("ElastiCache").
     pub kind: &'static str,
     pub schedule: String,
+    /// When it was last polled, for people ("12s ago"), and the same in ms for sorting.
+    pub polled: String,
+    pub polled_at: i64,
     /// `up`, `down` or `pending` (not polled yet); also the CSS class.
     pub state: &'static str,
     /// The latest hit rate as a percentage, or an empty string.
     pub hit_rate: String,
+    /// The same as a number for sorting (-1: none), and whether it is low enough to mark.
+    pub hit_rate_sort: f64,
+    pub hit_rate_low: bool,
+    /// Bytes or share used, for sorting (-1: none), and whether memory is nearly full.
+    pub memory_sort: f64,
+    pub memory_full: bool,
+    pub evictions_sort: f64,
     pub evictions: String,
     pub memory: String,
     /// Alarms of this target now in alarm.
@@ -57,7 +68,15 @@ pub struct Overview {
     page: usize,
     pages: usize,
     firing_total: usize,
+    /// "12 up", "1 down", "2 not polled yet" (with their CSS class).
+    summary: Vec<(String, &'static str)>,
 }
+
+/// Under this hit rate a row's rate is marked (a cache missing more than one request in five).
+const LOW_HIT_RATE: f64 = 0.8;
+/// At or over this share of its limit a row's memory is marked: evictions are near or under
+/// way.
+const NEARLY_FULL: f64 = 0.9;
 
 #[derive(Deserialize)]
 pub struct Filter {
@@ -82,11 +101,7 @@ fn bytes(v: f64) -> String {
 /// Memory in use, as the kind reports it: a share (CloudWatch), or bytes used of a limit
 /// (Redis, Memcached).
 fn memory(v: &TargetView) -> String {
-    let value = |role: Role| {
-        v.kind
-            .series_with(role)
-            .and_then(|s| v.current.get(s.name).copied())
-    };
+    let value = |role: Role| current(v, role);
     if let Some(share) = value(Role::MemoryShare) {
         return format!("{:.0} %", share * 100.0);
     }
@@ -123,14 +138,46 @@ fn hit_rate(v: &TargetView) -> String {
 
 use crate::domain::text::thousands as count;
 
+/// The newest value of the kind's series with `role`.
+fn current(v: &TargetView, role: Role) -> Option<f64> {
+    v.kind
+        .series_with(role)
+        .and_then(|s| v.current.get(s.name).copied())
+}
+
+/// The memory used as a share of the limit, when the kind says both (or the share itself).
+fn memory_share(v: &TargetView) -> Option<f64> {
+    let value = |role: Role| current(v, role);
+    value(Role::MemoryShare).or_else(|| {
+        let limit = value(Role::MemoryLimit).filter(|l| *l > 0.0)?;
+        Some(value(Role::MemoryUsed)? / limit)
+    })
+}
+
 fn row(r: OverviewRow, now: i64) -> Row {
     let v = &r.view;
+    let share = memory_share(v);
     // A gap of more than two buckets is time without traffic: the line breaks there.
     let gap = 2 * Resolution::OneHour.bucket_ms();
     Row {
         name: v.name.clone(),
-        kind: v.kind.name(),
+        kind: v.kind.label(),
         schedule: v.schedule.clone(),
+        polled: match v.last_poll_at {
+            Some(at) => format!(
+                "{} ago",
+                crate::domain::text::duration_text((now - at).max(0) / 1000 * 1000)
+            ),
+            None => "not yet".to_owned(),
+        },
+        polled_at: v.last_poll_at.unwrap_or(0),
+        hit_rate_sort: v.hit_rate.unwrap_or(-1.0),
+        hit_rate_low: v.hit_rate.is_some_and(|h| h < LOW_HIT_RATE),
+        memory_sort: share
+            .or_else(|| current(v, Role::MemoryUsed))
+            .unwrap_or(-1.0),
+        memory_full: share.is_some_and(|s| s >= NEARLY_FULL),
+        evictions_sort: r.evictions.unwrap_or(-1.0),
         state: v.state.as_str(),
         hit_rate: hit_rate(v),
         evictions: r.evictions.map(count).unwrap_or_default(),
@@ -183,8 +230,26 @@ pub async fn page(
             }),
         }
     }
+    let named = [
+        ("down", "down", "down"),
+        ("up", "up", "up"),
+        ("pending", "not polled yet", "pending"),
+    ];
+    let mut summary: Vec<(String, &'static str)> = named
+        .iter()
+        .filter_map(|(key, words, class)| {
+            o.states.get(key).map(|n| (format!("{n} {words}"), *class))
+        })
+        .collect();
+    if o.firing > 0 {
+        summary.push((
+            crate::domain::text::count(o.firing, "alarm firing", "alarms firing"),
+            "alarm",
+        ));
+    }
     Ok(Overview {
         chrome: Chrome::new(&state, &person),
+        summary,
         firing_total: o.firing,
         tiers,
         configured: o.configured,
