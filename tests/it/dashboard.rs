@@ -242,14 +242,29 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    // The JSON as stored is behind a disclosure; the page says what, and how long it took.
     let cloudfront = b
         .find(Locator::Css("#field-result"))
         .await
         .unwrap()
-        .text()
+        .prop("textContent")
         .await
-        .unwrap();
+        .unwrap()
+        .unwrap_or_default();
     assert!(cloudfront.contains("invalidation_id"), "{cloudfront}");
+    assert!(
+        b.find(Locator::Css("#field-result"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .is_empty(),
+        "the JSON is folded away"
+    );
+    let what = texts(b, "#job-what").await;
+    assert!(what[0].starts_with("/index.html"), "{what:?}");
+    assert!(texts(b, "#job-took").await[0].starts_with("took "));
     screenshot(b, "job-completed").await;
     // The target page marks the invalidation on the charts' time axis, saying what and who.
     b.goto(&app.url("/targets/web?span=1h")).await.unwrap();
@@ -299,7 +314,7 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
     let rows = texts(b, "table.jobs tbody tr").await;
     assert!(
         rows[0].starts_with(&format!(
-            "{job_id} CloudFront invalidation web completed olga"
+            "{job_id} CloudFront invalidation web /index.html, /assets/app.js, /css/* completed olga"
         )),
         "{rows:?}"
     );

@@ -216,6 +216,9 @@ async fn a_queued_job_is_cancelled_from_its_page() {
         !page.body.contains("/cancel\""),
         "no cancel button on a final job"
     );
+    // A person's cancel is what happened, not an error.
+    assert!(page.body.contains("<dt>Cancelled</dt>"), "{}", page.body);
+    assert!(!page.body.contains("<dt>Error</dt>"), "{}", page.body);
     // Cancelling again says why not, as a page.
     let again = app.submit(&s, &format!("{job}/cancel"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);

@@ -26,6 +26,8 @@ pub struct JobRow {
     pub created: String,
     /// A one-line summary of its progress or result.
     pub summary: String,
+    /// What it was asked to change.
+    pub what: String,
 }
 
 /// One line for a job's progress: the counters its kind reports (numbers only).
@@ -65,6 +67,7 @@ fn row(job: &JobView) -> JobRow {
         state: job.state.as_str(),
         created: when(job.created_at),
         summary: summary(job),
+        what: what(&job.request),
     }
 }
 
@@ -201,6 +204,13 @@ pub struct JobPage {
     is_final: bool,
     cancellable: bool,
     error: String,
+    /// A cancelled job's error is what happened, not a failure: drawn plainly.
+    cancelled: bool,
+    /// What it was asked to change ("/index.html, /assets/*"), from its request's lists.
+    what: String,
+    /// How long it waited before starting, and how long it ran ("2s").
+    waited: String,
+    took: String,
     /// The kind's own fields (items, CloudFront ids, per-node progress), pretty JSON each.
     fields: Vec<(String, String)>,
     children: Vec<JobRow>,
@@ -276,6 +286,39 @@ fn impact_facts(impact: &Impact) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The lists a request names what it changes in (paths, keys, patterns, tags), in one line;
+/// past ten entries the rest are counted.
+fn what(request: &Value) -> String {
+    const SHOWN: usize = 10;
+    let mut parts = Vec::new();
+    for field in ["items", "paths", "keys", "patterns", "tags"] {
+        let Some(list) = request.get(field).and_then(Value::as_array) else {
+            continue;
+        };
+        let entries: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let mut line = entries[..entries.len().min(SHOWN)].join(", ");
+        if entries.len() > SHOWN {
+            line.push_str(&format!(" and {} more", entries.len() - SHOWN));
+        }
+        parts.push(match field {
+            "items" | "paths" => line,
+            _ => format!("{field} {line}"),
+        });
+    }
+    parts.join("; ")
+}
+
+/// Time between two instants for people ("2s"), or empty when one is not known yet.
+fn between(from: Option<i64>, to: Option<i64>) -> String {
+    match (from, to) {
+        (Some(a), Some(b)) => crate::domain::text::duration_text((b - a).max(0)),
+        _ => String::new(),
+    }
+}
+
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
@@ -315,6 +358,10 @@ pub async fn page(
         is_final: job.state.is_final(),
         cancellable: !job.state.is_final() && !job.cancel_requested,
         error: job.error.clone().unwrap_or_default(),
+        cancelled: job.state == crate::domain::JobState::Cancelled,
+        what: what(&job.request),
+        waited: between(Some(job.created_at), job.started_at),
+        took: between(job.started_at, job.completed_at),
         started: job.started_at.map(when).unwrap_or_default(),
         completed: job.completed_at.map(when).unwrap_or_default(),
         job: row(&job),
