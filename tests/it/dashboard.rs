@@ -212,6 +212,16 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
             .len(),
         1
     );
+    // The banner counts lines from 1, as the list beside it does.
+    assert_eq!(
+        b.find(Locator::Css("#form-error"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Line 2: must start with / (a path) or # (a cache tag)"
+    );
     screenshot(b, "invalidate-error").await;
     let items = b.find(Locator::Css("textarea[name=items]")).await.unwrap();
     items.clear().await.unwrap();

@@ -418,3 +418,34 @@ async fn a_running_dry_run_shows_its_count_so_far() {
     )
     .await;
 }
+
+/// An action form with no target to offer says why: nothing of that kind is configured, or
+/// the person may not act on what is.
+#[tokio::test]
+async fn an_empty_action_form_says_whether_nothing_is_configured_or_nothing_is_allowed() {
+    let app = TestApp::sqlite(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n",
+    )
+    .await;
+    app.person("root", Role::Admin, &[]).await;
+    let root = app.sign_in("root").await;
+    let page = app.page(Some(&root.cookie), "/invalidate").await;
+    assert!(
+        page.body.contains("id=\"none-configured\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"not-allowed\""), "{}", page.body);
+
+    let app = TestApp::sqlite(&redis_config("redis://127.0.0.1:1")).await;
+    app.person("olga", Role::Operator, &["sessions"]).await;
+    let olga = app.sign_in("olga").await;
+    let page = app.page(Some(&olga.cookie), "/invalidate").await;
+    assert!(page.body.contains("id=\"not-allowed\""), "{}", page.body);
+    let page = app.page(Some(&olga.cookie), "/purge").await;
+    assert!(
+        !page.body.contains("id=\"not-allowed\"") && !page.body.contains("id=\"none-configured\""),
+        "sessions is hers to purge: {}",
+        page.body
+    );
+}

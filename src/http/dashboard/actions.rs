@@ -40,6 +40,18 @@ fn targets_for(
         .targets_for(&person.0.principal, &state.settings(), action)?)
 }
 
+/// Whether any configured target serves `action` at all, whoever asks: an empty form then
+/// says "nothing is configured" rather than "you may not".
+fn any_configured(state: &AppState, action: Action) -> bool {
+    let settings = state.settings();
+    state.jobs.kinds().iter().any(|k| {
+        settings
+            .targets
+            .iter()
+            .any(|t| k.serves(action, t.kind.name()))
+    })
+}
+
 /// One item of the form as drawn again, with its error when it has one.
 pub struct Item {
     pub text: String,
@@ -51,6 +63,8 @@ pub struct Item {
 pub struct InvalidatePage {
     chrome: Chrome,
     targets: Vec<String>,
+    /// Some target of a kind that invalidates is configured (whoever may use it).
+    configured: bool,
     target: String,
     text: String,
     /// The whole stage was asked to be flushed (API Gateway).
@@ -81,6 +95,7 @@ impl InvalidatePage {
         Ok(Self {
             chrome: Chrome::new(state, person),
             targets: targets_for(state, person, Action::Invalidate)?,
+            configured: any_configured(state, Action::Invalidate),
             target: String::new(),
             text: String::new(),
             flush: false,
@@ -172,6 +187,20 @@ pub async fn invalidate(
             .to_owned()
     };
     Refusal::note(&req, code, &message);
+    // The banner names the first refused line as people count lines (from 1), like the list.
+    let bad: Vec<usize> = (0..items.len())
+        .filter(|i| !error_of(*i).is_empty())
+        .collect();
+    let message = match bad.as_slice() {
+        [] => message,
+        [i] => format!("Line {}: {}", i + 1, error_of(*i)),
+        [i, rest @ ..] => format!(
+            "Line {}: {} ({} refused too, marked below)",
+            i + 1,
+            error_of(*i),
+            crate::domain::text::count(rest.len(), "other line", "other lines")
+        ),
+    };
     let page = InvalidatePage {
         target: f.target,
         text: f.items,
@@ -197,6 +226,8 @@ pub async fn invalidate(
 pub struct PurgePage {
     chrome: Chrome,
     targets: Vec<String>,
+    /// Some target of a kind that purges is configured (whoever may use it).
+    configured: bool,
     target: String,
     keys: String,
     patterns: String,
@@ -292,6 +323,7 @@ impl PurgePage {
         Ok(Self {
             chrome: Chrome::new(state, person),
             targets: targets_for(state, person, Action::Purge)?,
+            configured: any_configured(state, Action::Purge),
             target: String::new(),
             keys: String::new(),
             patterns: String::new(),
