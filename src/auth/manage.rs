@@ -59,69 +59,74 @@ fn field(field: impl Into<String>, message: impl Into<String>) -> FieldError {
 /// The longest lifetime a token may be given.
 const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 86_400);
 
-pub fn parse_request(req: &TokenRequest, settings: &Settings) -> Result<NewTokenSpec, FieldError> {
-    let name =
-        TokenName::parse(&req.name).map_err(|e| field("name", format!("{:?} {e}", req.name)))?;
+pub fn parse_request(
+    req: &TokenRequest,
+    settings: &Settings,
+) -> Result<NewTokenSpec, Vec<FieldError>> {
+    // Every field is checked, so a form shows each of its mistakes at once.
+    let mut errors = Vec::new();
+    let name = TokenName::parse(&req.name)
+        .map_err(|e| errors.push(field("name", format!("{:?} {e}", req.name))))
+        .ok();
     if req.scopes.is_empty() {
-        return Err(field(
+        errors.push(field(
             "scopes",
             "must name at least one of read, invalidate, purge, respond, admin",
         ));
     }
-    let scopes = req
-        .scopes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            s.parse::<Scope>()
-                .map_err(|e| field(format!("scopes[{i}]"), e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let targets = req
-        .targets
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let name = TargetName::parse(t)
-                .map_err(|e| field(format!("targets[{i}]"), format!("{t:?} {e}")))?;
+    let mut scopes = Vec::new();
+    for (i, s) in req.scopes.iter().enumerate() {
+        match s.parse::<Scope>() {
+            Ok(scope) => scopes.push(scope),
+            Err(e) => errors.push(field(format!("scopes[{i}]"), e.to_string())),
+        }
+    }
+    let mut targets = Vec::new();
+    for (i, t) in req.targets.iter().enumerate() {
+        match TargetName::parse(t) {
             // Refusing unknown names catches typos that would otherwise make a token useless.
-            if settings.target(&name).is_none() {
-                return Err(field(
-                    format!("targets[{i}]"),
-                    format!("{t:?} is not a configured target"),
-                ));
-            }
-            Ok(name)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+            Ok(name) if settings.target(&name).is_none() => errors.push(field(
+                format!("targets[{i}]"),
+                format!("{t:?} is not a configured target"),
+            )),
+            Ok(name) => targets.push(name),
+            Err(e) => errors.push(field(format!("targets[{i}]"), format!("{t:?} {e}"))),
+        }
+    }
     let lifetime = match &req.expires_in {
         None => None,
         Some(text) => match humantime::parse_duration(text) {
             Ok(d) if d < Duration::from_secs(60) => {
-                return Err(field("expires_in", "must be at least 1m"));
+                errors.push(field("expires_in", "must be at least 1m"));
+                None
             }
             // Checked here, so that adding it to the current time can never overflow.
             Ok(d) if d > MAX_LIFETIME => {
-                return Err(field(
+                errors.push(field(
                     "expires_in",
                     "must be at most 100y (omit it for a token that does not expire)",
                 ));
+                None
             }
             Ok(d) => Some(d),
             Err(e) => {
-                return Err(field(
+                errors.push(field(
                     "expires_in",
                     format!("{text:?} is not a duration like \"90d\" ({e})"),
                 ));
+                None
             }
         },
     };
-    Ok(NewTokenSpec {
-        name,
-        scopes: ScopeSet::new(scopes),
-        targets,
-        lifetime,
-    })
+    match name {
+        Some(name) if errors.is_empty() => Ok(NewTokenSpec {
+            name,
+            scopes: ScopeSet::new(scopes),
+            targets,
+            lifetime,
+        }),
+        _ => Err(errors),
+    }
 }
 
 /// A checked request.

@@ -98,8 +98,26 @@ impl AccessService {
         r: &TokenRequest,
     ) -> Result<(SecretString, TokenRecord), ServiceError> {
         who.require(Scope::Admin)?;
-        let spec = manage::parse_request(r, &self.live.settings())
-            .map_err(|e| ServiceError::invalid(e.field, e.message))?;
+        let spec = manage::parse_request(r, &self.live.settings()).map_err(|errors| {
+            // The first names the field; every one is in the details.
+            let details = errors
+                .iter()
+                .map(|e| serde_json::json!({ "field": e.field, "message": e.message }))
+                .collect();
+            let first = errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| manage::FieldError {
+                    field: "name".into(),
+                    message: "is refused".into(),
+                });
+            ServiceError::Invalid {
+                code: "invalid_request",
+                field: Some(first.field),
+                message: first.message,
+                details,
+            }
+        })?;
         Ok(manage::create(&self.store, &spec, who.name.as_str()).await?)
     }
 

@@ -102,14 +102,21 @@ pub(super) async fn run(
                 targets,
                 expires_in,
             };
-            let spec = manage::parse_request(&request, settings).map_err(|e| {
-                invalid(format!(
-                    "--{}",
-                    e.to_string()
-                        .replacen("scopes", "scope", 1)
-                        .replacen("targets", "target", 1)
-                        .replacen("expires_in", "expires-in", 1)
-                ))
+            // One readable line: every refused option, each as its flag.
+            let spec = manage::parse_request(&request, settings).map_err(|errors| {
+                let each: Vec<String> = errors
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "--{}",
+                            e.to_string()
+                                .replacen("scopes", "scope", 1)
+                                .replacen("targets", "target", 1)
+                                .replacen("expires_in", "expires-in", 1)
+                        )
+                    })
+                    .collect();
+                invalid(each.join("; "))
             })?;
             let (secret, record) =
                 manage::create(store, &spec, &actor())

@@ -801,7 +801,48 @@ async fn admins_create_a_token_shown_once_and_read_the_audit_log() {
     let b = &browser.client;
     sign_in_browser(b, &app, "root").await;
     b.goto(&app.url("/tokens")).await.unwrap();
+    // Three mistakes at once: each is listed, and what was typed stays.
     fill(b, "#new-token input[name=name]", "deploy").await;
+    fill(b, "#new-token input[name=targets]", "nope").await;
+    fill(b, "#new-token input[name=expires_in]", "soon").await;
+    click(b, "#new-token button").await;
+    wait_for(b, "#form-error li").await;
+    let errors = texts(b, "#form-error li").await;
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[0].starts_with("scopes: must name at least one"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("targets[0]: \"nope\" is not a configured target"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].starts_with("expires_in: \"soon\" is not a duration"),
+        "{errors:?}"
+    );
+    let kept = |css: &'static str| async move {
+        b.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    assert_eq!(kept("#new-token input[name=name]").await, "deploy");
+    assert_eq!(kept("#new-token input[name=targets]").await, "nope");
+    for css in [
+        "#new-token input[name=targets]",
+        "#new-token input[name=expires_in]",
+    ] {
+        b.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .clear()
+            .await
+            .unwrap();
+    }
     click(b, "#new-token input[value=invalidate]").await;
     click(b, "#new-token button").await;
     let secret = wait_for(b, "#token-secret").await.text().await.unwrap();

@@ -62,30 +62,48 @@ impl From<&TokenRecord> for TokenRow {
 pub struct TokensPage {
     chrome: Chrome,
     tokens: Vec<TokenRow>,
-    scopes: Vec<&'static str>,
+    /// Each scope, and whether the form has it ticked.
+    scopes: Vec<(&'static str, bool)>,
     /// A token just created: its secret, shown this once.
     created: Option<(String, String)>,
-    error: String,
+    /// Every mistake of a refused form, each naming its field.
+    errors: Vec<String>,
+    /// What a refused form held, drawn again.
+    form: TokenForm,
+}
+
+/// The new-token form's values.
+#[derive(Default)]
+pub struct TokenForm {
+    name: String,
+    scopes: Vec<String>,
+    targets: String,
+    expires_in: String,
 }
 
 async fn tokens_page(
     state: &AppState,
     person: &Person,
     created: Option<(String, String)>,
-    error: String,
+    errors: Vec<String>,
+    form: TokenForm,
 ) -> Result<TokensPage, PageError> {
     let tokens = state.access.tokens(&person.0.principal).await?;
     Ok(TokensPage {
         chrome: Chrome::new(state, person),
         tokens: tokens.iter().map(TokenRow::from).collect(),
-        scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        scopes: Scope::ALL
+            .iter()
+            .map(|s| (s.as_str(), form.scopes.iter().any(|x| x == s.as_str())))
+            .collect(),
         created,
-        error,
+        errors,
+        form,
     })
 }
 
 pub async fn tokens(state: web::Data<AppState>, person: Person) -> Result<TokensPage, PageError> {
-    tokens_page(&state, &person, None, String::new()).await
+    tokens_page(&state, &person, None, Vec::new(), TokenForm::default()).await
 }
 
 /// The create form's fields; `scopes` repeats (one checkbox each), so the body is read as a
@@ -118,11 +136,17 @@ pub async fn create_token(
     }
     // A refused form is drawn again with its error, answered 400 (409 for a name in use) and
     // audited with the reason.
-    let refused = |status: StatusCode, code: &str, message: String| {
-        Refusal::note(&req, code, &message);
-        let (state, person) = (&state, &person);
+    let typed = |r: &TokenRequest| TokenForm {
+        name: r.name.clone(),
+        scopes: r.scopes.clone(),
+        targets: r.targets.join(", "),
+        expires_in: r.expires_in.clone().unwrap_or_default(),
+    };
+    let refused = |status: StatusCode, code: &str, errors: Vec<String>| {
+        Refusal::note(&req, code, errors.join("; "));
+        let (state, person, form) = (&state, &person, typed(&r));
         async move {
-            let page = tokens_page(state, person, None, message).await?;
+            let page = tokens_page(state, person, None, errors, form).await?;
             super::page_with_status(status, &page)
         }
     };
@@ -131,13 +155,26 @@ pub async fn create_token(
         Err(ServiceError::Invalid {
             field: Some(field),
             message,
+            details,
             ..
         }) => {
-            let message = format!("{field}: {message}");
-            return refused(StatusCode::BAD_REQUEST, "invalid_request", message).await;
+            let mut errors: Vec<String> = details
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}: {}",
+                        d["field"].as_str().unwrap_or_default(),
+                        d["message"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            if errors.is_empty() {
+                errors.push(format!("{field}: {message}"));
+            }
+            return refused(StatusCode::BAD_REQUEST, "invalid_request", errors).await;
         }
         Err(ServiceError::Conflict { message, .. }) => {
-            return refused(StatusCode::CONFLICT, "conflict", message).await;
+            return refused(StatusCode::CONFLICT, "conflict", vec![message]).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -149,7 +186,8 @@ pub async fn create_token(
         &state,
         &person,
         Some((record.name.to_string(), secret.expose_secret().to_owned())),
-        String::new(),
+        Vec::new(),
+        TokenForm::default(),
     )
     .await?;
     super::page_with_status(StatusCode::OK, &page)
