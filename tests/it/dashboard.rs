@@ -910,3 +910,67 @@ async fn a_dry_run_from_the_form_shows_the_plan_and_the_price() {
     screenshot(b, "invalidate-dry-run").await;
     browser.close().await;
 }
+
+/// The API reference page: composed schemas show their fields (the body of a purge), prose
+/// shows code as code and no Rust words, and a contents list links every operation.
+#[tokio::test]
+async fn the_api_docs_show_the_fields_of_composed_bodies_and_a_contents_list() {
+    let app = TestApp::sqlite("").await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&app.url("/api/docs")).await.unwrap();
+    wait_for(b, "#contents").await;
+    let purge_fields: Vec<String> = serde_json::from_value(
+        b.execute(
+            "const op = [...document.querySelectorAll('section.op')].find(s => \
+               s.querySelector('.path').textContent === '/api/v1/purges' && \
+               s.querySelector('.method').textContent === 'post'); \
+             return [...op.querySelectorAll('table.fields tr td:first-child code')].map(c => c.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    for want in ["target", "keys", "patterns", "dry_run"] {
+        assert!(
+            purge_fields.iter().any(|f| f == want),
+            "{want} in {purge_fields:?}"
+        );
+    }
+    // A job is one of its kinds; each kind's schema shows the common fields and its own.
+    let one_of = texts(b, "#schema-JobView p").await;
+    assert!(
+        one_of.iter().any(|p| p.contains("Job_redis_purge")),
+        "{one_of:?}"
+    );
+    let job_fields = texts(
+        b,
+        "#schema-Job_redis_purge table.fields tr td:first-child code",
+    )
+    .await;
+    assert!(
+        job_fields.iter().any(|f| f == "state") && job_fields.iter().any(|f| f == "request"),
+        "{job_fields:?}"
+    );
+    let text = b
+        .find(Locator::Css("#reference"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains('`'), "a backtick shows");
+    assert!(!text.contains("None"), "a Rust word shows");
+    let links = texts(b, "#contents li li a").await;
+    assert!(
+        links.iter().any(|l| l == "POST /api/v1/purges"),
+        "{links:?}"
+    );
+    assert_eq!(
+        crate::harness::browser::console_errors(b).await,
+        Vec::<String>::new()
+    );
+    screenshot(b, "api-docs").await;
+    browser.close().await;
+}
