@@ -112,7 +112,52 @@ function sortable(table) {
   });
 }
 
+// Selecting a stretch of a chart (press, drag, release) opens the page on that range.
+function zoom(figure, node) {
+  const svg = figure.querySelector("svg");
+  const plot = svg.querySelector(".plot");
+  const from = Number(figure.dataset.from), to = Number(figure.dataset.to);
+  const box = document.createElement("div");
+  box.className = "zoom-box";
+  box.hidden = true;
+  figure.appendChild(box);
+  // The time under a client x, within the plot.
+  const timeAt = (clientX) => {
+    const r = svg.getBoundingClientRect();
+    const vb = svg.viewBox.baseVal;
+    const x = ((clientX - r.left) / r.width) * vb.width;
+    const x0 = plot.x.baseVal.value, w = plot.width.baseVal.value;
+    return from + Math.min(1, Math.max(0, (x - x0) / w)) * (to - from);
+  };
+  let start = null;
+  svg.addEventListener("mousedown", (e) => {
+    if (e.button !== 0 || e.target.closest(".mark")) return;
+    start = e.clientX;
+    e.preventDefault();
+  });
+  window.addEventListener("mousemove", (e) => {
+    if (start === null) return;
+    const fig = figure.getBoundingClientRect(), r = svg.getBoundingClientRect();
+    box.hidden = false;
+    box.style.left = `${Math.min(start, e.clientX) - fig.left}px`;
+    box.style.width = `${Math.abs(e.clientX - start)}px`;
+    box.style.top = `${r.top - fig.top}px`;
+    box.style.height = `${r.height}px`;
+  });
+  window.addEventListener("mouseup", (e) => {
+    if (start === null) return;
+    const a = timeAt(start), b = timeAt(e.clientX);
+    start = null;
+    box.hidden = true;
+    if (Math.abs(b - a) < 60000) return;
+    const q = new URLSearchParams({ from: Math.round(Math.min(a, b)), to: Math.round(Math.max(a, b)) });
+    if (node) q.set("node", node);
+    location.search = q.toString();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".charts.zoomable figure.chart").forEach((f) => zoom(f, f.closest(".charts").dataset.node));
   document.querySelectorAll("table.sortable").forEach(sortable);
   document.querySelectorAll("[data-live]").forEach(live);
   document.querySelectorAll("figure.chart").forEach(hover);

@@ -195,20 +195,33 @@ impl TargetService {
         })
     }
 
-    /// A target over the last `span_ms`, whole or one `node` of it: the series of `roles`,
-    /// its nodes, its status, and what happened.
+    /// A target over [from, to] (ms), whole or one `node` of it: the series of `roles`, its
+    /// nodes, its status, and what happened. A range is at least a minute and at most 800
+    /// days, and ends no later than now.
     pub async fn history(
         &self,
         who: &Principal,
         name: &str,
-        span_ms: i64,
+        (from, to): (i64, i64),
         node: &str,
         roles: &[Role],
     ) -> Result<History, ServiceError> {
         let target = self.readable(who, name)?;
-        let to = now_ms();
-        let from = to - span_ms;
-        let resolution = resolution::choose(from, to, to, &self.live.settings().retention);
+        let now = now_ms();
+        let to = to.min(now);
+        if to - from < 60_000 {
+            return Err(ServiceError::invalid(
+                "from",
+                "must be at least a minute before to",
+            ));
+        }
+        if to - from > resolution::MAX_RANGE_MS {
+            return Err(ServiceError::invalid(
+                "from",
+                "the range may be at most 800 days",
+            ));
+        }
+        let resolution = resolution::choose(from, to, now, &self.live.settings().retention);
         let nodes = self.store.target_nodes(target.name.as_str(), from).await?;
         let node = if nodes.iter().any(|n| n == node) {
             node.to_owned()

@@ -466,6 +466,44 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
     .unwrap();
     assert!(inside, "the tip overflows the chart near its right edge");
     screenshot(b, "target-charts").await;
+    // Selecting a stretch of a chart zooms into it: the page opens on that range.
+    let svg = b.find(Locator::Css("#chart-hit-rate svg")).await.unwrap();
+    {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        b.perform_actions(
+            MouseActions::new("mouse".into())
+                .then(PointerAction::MoveToElement {
+                    element: svg.clone(),
+                    duration: None,
+                    x: -200.0,
+                    y: 0.0,
+                })
+                .then(PointerAction::Down {
+                    button: MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::MoveToElement {
+                    element: svg,
+                    duration: None,
+                    x: 100.0,
+                    y: 0.0,
+                })
+                .then(PointerAction::Up {
+                    button: MOUSE_BUTTON_LEFT,
+                }),
+        )
+        .await
+        .unwrap();
+    }
+    let range = wait_for(b, "#custom-range").await.text().await.unwrap();
+    assert!(range.contains(" to "), "{range}");
+    let url = b.current_url().await.unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let (from, to): (i64, i64) = (q["from"].parse().unwrap(), q["to"].parse().unwrap());
+    assert!(
+        to - from > 60_000 && to - from < 3_600_000,
+        "a stretch of the hour: {from}..{to}"
+    );
+    assert_eq!(texts(b, "figure.chart figcaption").await.len(), 4);
     // A day reads 5-minute rollups; the minutes not rolled up yet (here: all of them) follow
     // as raw samples, so the chart is not empty.
     b.goto(&app.url("/targets/sessions?span=24h"))

@@ -449,3 +449,40 @@ async fn an_empty_action_form_says_whether_nothing_is_configured_or_nothing_is_a
         page.body
     );
 }
+
+/// A range given by hand that cannot be drawn is a 400 page naming the rule.
+#[tokio::test]
+async fn bad_ranges_on_a_target_page_are_refused_naming_the_rule() {
+    let app = TestApp::sqlite(&redis_config("redis://127.0.0.1:1")).await;
+    app.person("vera", Role::Viewer, &[]).await;
+    let s = app.sign_in("vera").await;
+    let now = now_ms();
+    for (case, query, rule) in [
+        (
+            "shorter than a minute",
+            format!("from={}&to={}", now - 1_000, now),
+            "must be at least a minute before to",
+        ),
+        (
+            "backwards",
+            format!("from={now}&to={}", now - 3_600_000),
+            "must be at least a minute before to",
+        ),
+        (
+            "too long",
+            format!("from=0&to={now}"),
+            "the range may be at most 800 days",
+        ),
+    ] {
+        let page = app
+            .page(Some(&s.cookie), &format!("/targets/sessions?{query}"))
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::BAD_REQUEST,
+            "{case}: {}",
+            page.body
+        );
+        assert!(page.body.contains(rule), "{case}: {}", page.body);
+    }
+}

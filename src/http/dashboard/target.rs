@@ -63,6 +63,8 @@ pub struct TargetPage {
     kind: &'static str,
     span: &'static str,
     spans: Vec<(&'static str, &'static str)>,
+    /// The range selected on a chart, in words, when one is shown instead of a span.
+    custom: Option<String>,
     node: String,
     nodes: Vec<String>,
     /// What one point is ("5-minute averages").
@@ -88,6 +90,9 @@ pub struct Params {
     span: Option<String>,
     #[serde(default)]
     node: String,
+    /// A range chosen by selecting it on a chart (ms): shown instead of a span.
+    from: Option<i64>,
+    to: Option<i64>,
 }
 
 /// A mark for people; a change says what it cost once that is known.
@@ -149,13 +154,19 @@ pub async fn page(
         .find(|(v, _, _)| Some(*v) == params.span.as_deref())
         .copied()
         .unwrap_or(SPANS[1]);
+    let now = crate::store::now_ms();
+    // A range selected on a chart wins over the span; the span links lead back out of it.
+    let (range, custom) = match (params.from, params.to) {
+        (Some(from), Some(to)) => ((from, to), Some(format!("{} to {}", when(from), when(to)))),
+        _ => ((now - span_ms, now), None),
+    };
     let roles: Vec<Role> = CHARTS
         .iter()
         .flat_map(|(_, _, r)| r.iter().copied())
         .collect();
     let h = state
         .targets
-        .history(&person.0.principal, &name, span_ms, &params.node, &roles)
+        .history(&person.0.principal, &name, range, &params.node, &roles)
         .await?;
     let jobs: Vec<i64> = h
         .annotations
@@ -237,7 +248,8 @@ pub async fn page(
         chrome: Chrome::new(&state, &person),
         name: h.target.name.to_string(),
         kind: h.target.kind.label(),
-        span,
+        span: if custom.is_some() { "" } else { span },
+        custom,
         spans: SPANS.iter().map(|(v, l, _)| (*v, *l)).collect(),
         node: h.node,
         nodes: h.nodes,
