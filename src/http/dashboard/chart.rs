@@ -112,7 +112,10 @@ pub struct Chart {
 pub enum Unit {
     /// 0.0–1.0, shown as percent.
     Ratio,
+    /// Counted per interval (hits, evictions).
     Count,
+    /// A level at each moment (connections, keys stored).
+    Level,
     Bytes,
     Milliseconds,
 }
@@ -120,9 +123,9 @@ pub enum Unit {
 fn value_label(v: f64, unit: Unit) -> String {
     match unit {
         Unit::Ratio => format!("{:.0} %", v * 100.0),
-        Unit::Count if v >= 1e6 => format!("{:.1}M", v / 1e6),
-        Unit::Count if v >= 1e3 => format!("{:.1}k", v / 1e3),
-        Unit::Count => format!("{v:.0}"),
+        Unit::Count | Unit::Level if v >= 1e6 => format!("{:.1}M", v / 1e6),
+        Unit::Count | Unit::Level if v >= 1e3 => format!("{:.1}k", v / 1e3),
+        Unit::Count | Unit::Level => format!("{v:.0}"),
         Unit::Bytes if v >= 1_073_741_824.0 => format!("{:.1} GiB", v / 1_073_741_824.0),
         Unit::Bytes if v >= 1_048_576.0 => format!("{:.1} MiB", v / 1_048_576.0),
         Unit::Bytes => format!("{:.0} KiB", v / 1024.0),
@@ -136,8 +139,10 @@ fn value_label(v: f64, unit: Unit) -> String {
 pub fn reading(v: f64, unit: Unit) -> String {
     match unit {
         Unit::Ratio => format!("{:.1} %", v * 100.0),
-        Unit::Count if v.fract() == 0.0 || v >= 100.0 => crate::domain::text::thousands(v),
-        Unit::Count => format!("{v:.2}"),
+        Unit::Count | Unit::Level if v.fract() == 0.0 || v >= 100.0 => {
+            crate::domain::text::thousands(v)
+        }
+        Unit::Count | Unit::Level => format!("{v:.2}"),
         Unit::Bytes if v >= 1_073_741_824.0 => format!("{:.2} GiB", v / 1_073_741_824.0),
         Unit::Bytes if v >= 1_048_576.0 => format!("{:.1} MiB", v / 1_048_576.0),
         Unit::Bytes if v >= 1024.0 => format!("{:.1} KiB", v / 1024.0),
@@ -292,6 +297,7 @@ impl Chart {
             unit: match unit {
                 Unit::Ratio => "percent",
                 Unit::Count => "count per interval",
+                Unit::Level => "count",
                 Unit::Bytes => "bytes",
                 Unit::Milliseconds => "milliseconds",
             }

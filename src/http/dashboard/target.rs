@@ -33,13 +33,16 @@ const CHARTS: &[(&str, &str, &[Role])] = &[
     ),
     ("chart-errors", "Errors", &[Role::ErrorRatio]),
     ("chart-latency", "Latency", &[Role::Latency]),
+    ("chart-connections", "Connections", &[Role::Connections]),
+    ("chart-stored", "Keys stored", &[Role::Stored]),
 ];
 
-/// How a series' unit is drawn.
-fn unit_of(unit: crate::targets::Unit) -> Unit {
-    match unit {
+/// How a series is drawn: its unit, and for counts whether they are per interval.
+fn unit_of(s: &crate::targets::Series) -> Unit {
+    match s.unit {
         crate::targets::Unit::Ratio => Unit::Ratio,
-        crate::targets::Unit::Count => Unit::Count,
+        crate::targets::Unit::Count if s.counter => Unit::Count,
+        crate::targets::Unit::Count => Unit::Level,
         crate::targets::Unit::Bytes => Unit::Bytes,
         crate::targets::Unit::Milliseconds => Unit::Milliseconds,
     }
@@ -204,7 +207,7 @@ pub async fn page(
         .iter()
         .filter_map(|(s, points)| {
             let (_, v) = points.last()?;
-            Some((s.name.replace('_', " "), reading(*v, unit_of(s.unit))))
+            Some((s.name.replace('_', " "), reading(*v, unit_of(s))))
         })
         .collect();
     // Each chart draws the kind's series of its roles, so a CloudFront target charts
@@ -229,7 +232,7 @@ pub async fn page(
                 warm: matches!(s.role, Role::Misses | Role::ErrorRatio | Role::Evictions),
             })
             .collect();
-        let unit = unit_of(first.unit);
+        let unit = unit_of(first);
         let mut chart = Chart::new(id, title, unit, &series, &happenings, h.from, h.to, gap);
         // The thresholds of the alarms on these series, where they would fire.
         for (alarm, value, side) in &thresholds {
