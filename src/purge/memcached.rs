@@ -19,7 +19,7 @@ use crate::domain::{Scope, TargetName};
 use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Outcome};
 use crate::service_error::ServiceError;
 use crate::store::StoreError;
-use crate::targets::Purgeable;
+use crate::targets::TargetConfig as _;
 use crate::targets::memcached::Config as Pool;
 
 /// The stored kind name.
@@ -87,7 +87,7 @@ fn prefixes_of(settings: &Settings, target: &str) -> Option<Vec<String>> {
         .iter()
         .find(|t| t.name.as_str() == target)
         .and_then(|t| t.config::<Pool>())
-        .map(|p| p.purge_rules().prefixes.clone())
+        .and_then(|p| p.purge_rules().map(|r| r.prefixes.clone()))
 }
 
 async fn connect(server: &str) -> Result<Client, String> {
@@ -139,7 +139,7 @@ impl MemcachedPurge {
         }
         let prefixes = t
             .config::<Pool>()
-            .map(|p| p.purge_rules().prefixes.clone())
+            .and_then(|p| p.purge_rules().map(|r| r.prefixes.clone()))
             .unwrap_or_default();
         guard_patterns(&r, target.as_str(), &prefixes)?;
         let now = crate::store::now_ms();

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::rules::KeyRule;
 use super::series::{Role, Series, Unit, common, gauge};
-use super::{Polling, PurgeRules, Purgeable, RuleAction, TargetConfig, TargetKind};
+use super::{Polling, PurgeRules, RuleAction, TargetConfig, TargetKind};
 use crate::checker::fields::{self, Field};
 use crate::checker::{Checker, KeyPath};
 use crate::domain::TargetName;
@@ -33,12 +33,6 @@ pub struct Config {
     pub address: String,
     pub pool: Vec<String>,
     pub purge: PurgeRules,
-}
-
-impl Purgeable for Config {
-    fn purge_rules(&self) -> &PurgeRules {
-        &self.purge
-    }
 }
 
 const SERIES: &[Series] = &[
@@ -152,6 +146,10 @@ purge_prefixes = ["frag:"]
 }
 
 impl TargetConfig for Config {
+    fn purge_rules(&self) -> Option<&PurgeRules> {
+        Some(&self.purge)
+    }
+
     fn source(&self, target: &TargetName) -> Option<Box<dyn Source>> {
         Some(Box::new(MemcachedSource::new(
             target.as_str(),

@@ -234,6 +234,11 @@ pub trait TargetConfig: fmt::Debug + Send + Sync + Any {
         Vec::new()
     }
 
+    /// Its purge guard rails, for a kind whose keys can be purged.
+    fn purge_rules(&self) -> Option<&PurgeRules> {
+        None
+    }
+
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -314,11 +319,6 @@ impl PurgeRules {
         }
         ok.then_some(PurgeRules { prefixes, max_keys })
     }
-}
-
-/// The guard rails of a target whose kind has them.
-pub trait Purgeable {
-    fn purge_rules(&self) -> &PurgeRules;
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::rules::KeyRule;
 use super::series::{Role, Series, Unit, common, counter, gauge};
-use super::{Polling, PurgeRules, Purgeable, RuleAction, TargetConfig, TargetKind};
+use super::{Polling, PurgeRules, RuleAction, TargetConfig, TargetKind};
 use crate::checker::fields::{self, Field};
 use crate::checker::{Checker, KeyPath};
 use crate::domain::TargetName;
@@ -52,12 +52,6 @@ impl Config {
     /// How purges and broadcasts reach it.
     pub fn link(&self, target: &str) -> RedisLink {
         RedisLink::new(target, self.url.clone(), self.tls_ca_file.clone())
-    }
-}
-
-impl Purgeable for Config {
-    fn purge_rules(&self) -> &PurgeRules {
-        &self.purge
     }
 }
 
@@ -213,6 +207,10 @@ tag_key = "tag:{tag}"                 # the set listing a tag's keys (the taggin
 }
 
 impl TargetConfig for Config {
+    fn purge_rules(&self) -> Option<&PurgeRules> {
+        Some(&self.purge)
+    }
+
     fn secrets(&self) -> Vec<&str> {
         vec![self.url.expose_secret()]
     }

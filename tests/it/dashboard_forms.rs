@@ -53,6 +53,15 @@ async fn a_purge_past_the_guard_rails_asks_for_the_targets_name_for_its_dry_run_
             .await
         }
     };
+    // The form states the target's guard rails before anyone asks.
+    let form = app.page(Some(&s.cookie), "/purge").await;
+    assert!(
+        form.body.contains(
+            "<dt>sessions</dt><dd>patterns under product: go without confirmation, others need the target&#39;s name typed; so do patterns matching more than 100,000 keys. Exact keys and tags need none.</dd>"
+        ),
+        "{}",
+        form.body
+    );
     // A dry run deletes nothing: it runs beyond the guard rails, and says what a purge needs.
     let dry = to(&purge("dry_run", "").await);
     assert!(dry.starts_with("/purge?dry_run="), "{dry}");

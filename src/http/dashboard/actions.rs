@@ -52,6 +52,34 @@ fn any_configured(state: &AppState, action: Action) -> bool {
     })
 }
 
+/// The guard rails of `targets`, as the purge form states them before anyone asks.
+fn rails_of(state: &AppState, targets: &[String]) -> Vec<(String, String)> {
+    use crate::domain::text::thousands;
+    let settings = state.settings();
+    targets
+        .iter()
+        .filter_map(|name| {
+            let t = settings.targets.iter().find(|t| t.name.as_str() == name)?;
+            let r = t.config.purge_rules()?;
+            let patterns = if r.prefixes.is_empty() {
+                "every pattern needs the target's name typed".to_owned()
+            } else {
+                format!(
+                    "patterns under {} go without confirmation, others need the target's name typed",
+                    r.prefixes.join(", ")
+                )
+            };
+            Some((
+                name.clone(),
+                format!(
+                    "{patterns}; so do patterns matching more than {} keys. Exact keys and tags need none.",
+                    thousands(r.max_keys as f64)
+                ),
+            ))
+        })
+        .collect()
+}
+
 /// One item of the form as drawn again, with its error when it has one.
 pub struct Item {
     pub text: String,
@@ -226,6 +254,8 @@ pub async fn invalidate(
 pub struct PurgePage {
     chrome: Chrome,
     targets: Vec<String>,
+    /// Each offered target's guard rails, in words: (target, what needs confirmation).
+    rails: Vec<(String, String)>,
     /// Some target of a kind that purges is configured (whoever may use it).
     configured: bool,
     target: String,
@@ -320,9 +350,11 @@ fn dry_run_of(job: &JobView) -> DryRun {
 impl PurgePage {
     /// The empty form, with the Redis and Memcached targets `person` may purge.
     fn new(state: &AppState, person: &Person) -> Result<Self, PageError> {
+        let targets = targets_for(state, person, Action::Purge)?;
         Ok(Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Action::Purge)?,
+            rails: rails_of(state, &targets),
+            targets,
             configured: any_configured(state, Action::Purge),
             target: String::new(),
             keys: String::new(),

@@ -25,7 +25,7 @@ use crate::jobs::{Accepted, Action, Ctx, Deps, JobKind, Outcome};
 use crate::redis_link::LinkError;
 use crate::service_error::ServiceError;
 use crate::store::StoreError;
-use crate::targets::Purgeable;
+use crate::targets::TargetConfig as _;
 use crate::targets::redis::Config as RedisTarget;
 
 /// The stored kind name.
@@ -138,7 +138,7 @@ impl RedisPurge {
             .iter()
             .find(|t| t.name.as_str() == target)?
             .config::<RedisTarget>()?
-            .purge_rules();
+            .purge_rules()?;
         super::beyond_rails(&r.patterns, &rules.prefixes).or_else(|| {
             (!r.patterns.is_empty() && matched > rules.max_keys).then(|| {
                 format!(
@@ -225,7 +225,7 @@ impl RedisPurge {
         let confirmed = r.confirmed(target.as_str());
         let rules = t
             .config::<RedisTarget>()
-            .map(|c| c.purge_rules().clone())
+            .and_then(|c| c.purge_rules().cloned())
             .unwrap_or(crate::targets::PurgeRules {
                 prefixes: Vec::new(),
                 max_keys: 0,
