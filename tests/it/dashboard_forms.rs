@@ -493,5 +493,18 @@ async fn bad_ranges_on_a_target_page_are_refused_naming_the_rule() {
             page.body
         );
         assert!(page.body.contains(rule), "{case}: {}", page.body);
+        // An error page keeps the signed-in person's navigation bar.
+        assert!(
+            page.body.contains("<nav aria-label=\"Pages\">") && page.body.contains("vera"),
+            "{case}: {}",
+            page.body
+        );
     }
+    let missing = app.page(Some(&s.cookie), "/jobs/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body.contains("<nav aria-label=\"Pages\">"),
+        "{}",
+        missing.body
+    );
 }

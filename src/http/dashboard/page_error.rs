@@ -79,9 +79,22 @@ impl ResponseError for PageError {
                     .insert_header((LOCATION, format!("/sign-in?next={next}")))
                     .finish()
             }
+            Self::Status { .. } => self
+                .page_for(Chrome::anonymous(None))
+                .unwrap_or_else(|| HttpResponse::InternalServerError().finish()),
+        }
+    }
+}
+
+impl PageError {
+    /// The error as a page with `chrome` (a signed-in person's navigation bar), or `None` for
+    /// the redirect to the sign-in page.
+    pub fn page_for(&self, chrome: Chrome) -> Option<HttpResponse> {
+        match self {
+            Self::SignIn { .. } => None,
             Self::Status { status, message } => {
                 let page = ErrorPage {
-                    chrome: Chrome::anonymous(None),
+                    chrome,
                     status: status.as_u16(),
                     reason: status.canonical_reason().unwrap_or(""),
                     message,
@@ -99,7 +112,7 @@ impl ResponseError for PageError {
                         message: message.clone(),
                         field: None,
                     });
-                res
+                Some(res)
             }
         }
     }

@@ -12,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::PageError;
+use super::{Chrome, PageError};
 use crate::auth::ProxyError;
 use crate::auth::sessions::{COOKIE, LIFETIME, Session};
 use crate::http::AppState;
@@ -105,6 +105,7 @@ pub async fn attach(
             );
         }
     }
+    let person = session.clone().map(Person);
     if let Some(s) = session {
         req.extensions_mut().insert(s.principal.clone());
         req.extensions_mut().insert(s);
@@ -112,6 +113,21 @@ pub async fn attach(
     let mut res = next.call(req).await?;
     if let Some(c) = new_cookie {
         res.response_mut().add_cookie(&c)?;
+    }
+    // An error page for someone signed in keeps their navigation bar.
+    let page = match (&person, res.response().error()) {
+        (Some(p), Some(e)) => e
+            .as_error::<PageError>()
+            .and_then(|e| e.page_for(Chrome::new(&state, p))),
+        _ => None,
+    };
+    if let Some(mut page) = page {
+        let cookies: Vec<Cookie<'static>> =
+            res.response().cookies().map(|c| c.into_owned()).collect();
+        for c in &cookies {
+            page.add_cookie(c)?;
+        }
+        return Ok(res.into_response(page).map_into_right_body());
     }
     Ok(res.map_into_left_body())
 }
