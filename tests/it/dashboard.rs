@@ -334,6 +334,25 @@ async fn an_invalidation_from_the_form_shows_bad_items_then_completes_and_marks_
         "{rows:?}"
     );
     screenshot(b, "jobs").await;
+    // The form says where each target lives, what this month has cost, and what was sent.
+    b.goto(&app.url("/invalidate")).await.unwrap();
+    assert_eq!(
+        texts(b, "#invalidate-facts dd").await,
+        [format!("distribution {id}")]
+    );
+    let month = texts(b, "#month-cost").await;
+    assert!(
+        month[0].contains(
+            ": 3 paths billed so far, 997 of the 1,000 free paths left; about $0.00 this month."
+        ),
+        "{month:?}"
+    );
+    let recent = texts(b, "#recent tbody tr").await;
+    assert!(
+        recent[0].starts_with(&format!("{job_id} CloudFront invalidation web")),
+        "{recent:?}"
+    );
+    screenshot(b, "invalidate").await;
     browser.close().await;
 }
 

@@ -91,6 +91,12 @@ pub struct Item {
 pub struct InvalidatePage {
     chrome: Chrome,
     targets: Vec<String>,
+    /// Where each offered target lives: (target, "distribution E2QWRUHEXAMPLE").
+    facts: Vec<(String, String)>,
+    /// This month's CloudFront paths and price, in words.
+    month: String,
+    /// The latest invalidations of every kind.
+    recent: Vec<super::jobs::JobRow>,
     /// Some target of a kind that invalidates is configured (whoever may use it).
     configured: bool,
     target: String,
@@ -117,12 +123,81 @@ fn audit(req: &HttpRequest, job: &JobView) {
     });
 }
 
+/// Invalidations listed under the form.
+const RECENT: u32 = 10;
+
 impl InvalidatePage {
-    /// The empty form, with the distributions `person` may invalidate.
-    fn new(state: &AppState, person: &Person) -> Result<Self, PageError> {
+    /// The empty form, with the distributions `person` may invalidate, where they live, this
+    /// month's price so far and the latest invalidations.
+    async fn new(state: &AppState, person: &Person) -> Result<Self, PageError> {
+        use crate::domain::text::thousands;
+        let who = &person.0.principal;
+        let targets = targets_for(state, person, Action::Invalidate)?;
+        let settings = state.settings();
+        let facts = targets
+            .iter()
+            .filter_map(|name| {
+                let t = settings.targets.iter().find(|t| t.name.as_str() == name)?;
+                let said: Vec<String> = t
+                    .config
+                    .facts()
+                    .into_iter()
+                    .map(|(what, value)| format!("{what} {value}"))
+                    .collect();
+                Some((name.clone(), said.join(", ")))
+            })
+            .collect();
+        // CloudFront bills paths; the month's count matters only where one is offered.
+        let cloudfront = targets.iter().any(|name| {
+            settings
+                .targets
+                .iter()
+                .any(|t| t.name.as_str() == name && t.kind.name() == "cloudfront")
+        });
+        let c = state.operations.invalidation_cost(who).await?;
+        let month = if !cloudfront {
+            String::new()
+        } else {
+            format!(
+                "CloudFront in {}: {} paths billed so far, {} of the {} free paths left; about ${:.2} this month{}.",
+                c.month,
+                thousands(c.billed_paths as f64),
+                thousands((c.free_paths as i64 - c.billed_paths).max(0) as f64),
+                thousands(c.free_paths as f64),
+                c.estimated_usd,
+                c.budget_usd
+                    .map(|b| format!(" (budget ${b:.2})"))
+                    .unwrap_or_default()
+            )
+        };
+        let kinds = state
+            .jobs
+            .kinds()
+            .into_iter()
+            .filter(|k| k.action == Action::Invalidate)
+            .map(|k| k.name.to_owned())
+            .collect();
+        let recent = state
+            .jobs
+            .list(
+                who,
+                &crate::jobs::ListQuery {
+                    kinds,
+                    limit: RECENT,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .jobs
+            .iter()
+            .map(super::jobs::row)
+            .collect();
         Ok(Self {
             chrome: Chrome::new(state, person),
-            targets: targets_for(state, person, Action::Invalidate)?,
+            targets,
+            facts,
+            month,
+            recent,
             configured: any_configured(state, Action::Invalidate),
             target: String::new(),
             text: String::new(),
@@ -138,7 +213,7 @@ pub async fn invalidate_form(
     state: web::Data<AppState>,
     person: Person,
 ) -> Result<InvalidatePage, PageError> {
-    InvalidatePage::new(&state, &person)
+    InvalidatePage::new(&state, &person).await
 }
 
 #[derive(Deserialize)]
@@ -244,7 +319,7 @@ pub async fn invalidate(
         error: message,
         // The same key: the list was refused, nothing was stored under it.
         key: f.key,
-        ..InvalidatePage::new(&state, &person)?
+        ..InvalidatePage::new(&state, &person).await?
     };
     page_with_status(StatusCode::BAD_REQUEST, &page)
 }

@@ -57,7 +57,7 @@ fn summary(job: &JobView) -> String {
     parts.join(", ")
 }
 
-fn row(job: &JobView) -> JobRow {
+pub(super) fn row(job: &JobView) -> JobRow {
     JobRow {
         id: job.id,
         title: crate::registry::title_of(&job.kind),
