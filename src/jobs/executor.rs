@@ -96,4 +96,8 @@ pub trait Executor: Send + Sync {
     /// What a job has done so far, in one line for people, when the kind says it better than
     /// its counters do.
     fn summary(&self, job: &JobRecord) -> Option<String>;
+
+    /// How far each part of a job has got (a node's scan), for progress bars; empty when the
+    /// kind does not say.
+    fn meters(&self, job: &JobRecord) -> Vec<super::Meter>;
 }

@@ -243,6 +243,11 @@ pub trait JobKind: Send + Sync + Sized + 'static {
         None
     }
 
+    /// How far each part of a job has got (each node's scan of a purge), for progress bars.
+    fn meters(_request: &Self::Request, _progress: Option<&Self::Progress>) -> Vec<Meter> {
+        Vec::new()
+    }
+
     /// The targets a job acts on (a kind that spans targets says which).
     fn targets(&self, target: &str, _request: &Self::Request) -> Vec<String> {
         vec![target.to_owned()]
@@ -293,6 +298,20 @@ pub fn parse<T: DeserializeOwned>(value: &Value) -> Result<T, ServiceError> {
         let field = named.unwrap_or(if path == "." { "request".into() } else { path });
         ServiceError::invalid(field, message)
     })
+}
+
+/// A stored part of a job as `T`, if it reads as one.
+fn read_stored<T: DeserializeOwned>(v: &Option<Value>) -> Option<T> {
+    v.clone().and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// How far one part of a job has got: `done` of `of` (a node's keys scanned of its keys).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Meter {
+    /// What part ("node 10.0.0.1:6379"; empty for the whole job).
+    pub label: String,
+    pub done: f64,
+    pub of: f64,
 }
 
 /// A stored part of job `id` as `T`.
@@ -373,12 +392,17 @@ impl<K: JobKind> Executor for Typed<K> {
     fn summary(&self, job: &JobRecord) -> Option<String> {
         // What cannot be read as the kind's types has no summary; its JSON still shows.
         let request = serde_json::from_value(job.request.clone()).ok()?;
-        fn read<T: DeserializeOwned>(v: &Option<Value>) -> Option<T> {
-            v.clone().and_then(|v| serde_json::from_value(v).ok())
-        }
-        let progress: Option<K::Progress> = read(&job.progress);
-        let result: Option<K::Result> = read(&job.result);
+        let progress: Option<K::Progress> = read_stored(&job.progress);
+        let result: Option<K::Result> = read_stored(&job.result);
         K::summary(&request, progress.as_ref(), result.as_ref())
+    }
+
+    fn meters(&self, job: &JobRecord) -> Vec<Meter> {
+        let Ok(request) = serde_json::from_value(job.request.clone()) else {
+            return Vec::new();
+        };
+        let progress: Option<K::Progress> = read_stored(&job.progress);
+        K::meters(&request, progress.as_ref())
     }
 }
 

@@ -15,8 +15,8 @@ mod view;
 
 pub use executor::{Executor, JobContext, Step, Validated};
 pub use kind::{
-    Accepted, Action, Ctx, Deps, JobKind, KindInfo, KindSchemas, Nothing, Outcome, Peers, Schemas,
-    parse, schema_of, typed,
+    Accepted, Action, Ctx, Deps, JobKind, KindInfo, KindSchemas, Meter, Nothing, Outcome, Peers,
+    Schemas, parse, schema_of, typed,
 };
 pub use runtime::{Runtime, RuntimeReport};
 pub use service::{CancelAnswer, CancelOutcome, JobList, JobService, ListQuery};

@@ -79,11 +79,13 @@ impl JobService {
     }
 
     fn view(&self, job: JobRecord) -> JobView {
-        let summary = self
-            .runtime
-            .executor(&job.kind)
-            .and_then(|e| e.summary(&job));
-        JobView::new(job, summary)
+        let executor = self.runtime.executor(&job.kind);
+        let summary = executor.as_ref().and_then(|e| e.summary(&job));
+        let meters = executor.map(|e| e.meters(&job)).unwrap_or_default();
+        JobView {
+            meters,
+            ..JobView::new(job, summary)
+        }
     }
 
     /// Every kind this build runs.

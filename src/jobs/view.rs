@@ -37,6 +37,9 @@ pub struct JobView {
     pub completed_at: Option<i64>,
     /// What it has done so far, in one line for people, when its kind says.
     pub summary: Option<String>,
+    /// How far each part has got (each node's scan of a purge), when its kind says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub meters: Vec<super::Meter>,
     /// What it cost the target's hit ratio (shown for one job, not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impact: Option<crate::impact::Impact>,
@@ -46,6 +49,7 @@ impl JobView {
     pub fn new(job: JobRecord, summary: Option<String>) -> Self {
         Self {
             summary,
+            meters: Vec::new(),
             impact: None,
             id: job.id,
             kind: job.kind,

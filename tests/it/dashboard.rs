@@ -852,6 +852,14 @@ async fn a_purge_shows_its_dry_run_then_deletes() {
     assert_eq!(n, 0);
     let other: bool = c.exists("other").await.unwrap();
     assert!(other);
+    // The job page (it refreshes itself while the job runs) shows the scan as a bar.
+    let meter = wait_for(b, "#job-meters li").await;
+    let text = meter.text().await.unwrap();
+    assert!(
+        text.starts_with("keys scanned") && text.ends_with("(100 %)"),
+        "{text}"
+    );
+    screenshot(b, "job-purge").await;
     browser.close().await;
 }
 

@@ -459,6 +459,17 @@ async fn a_cluster_is_purged_on_every_primary_by_slot() {
         3,
         "every primary scanned: {done}"
     );
+    // A progress bar per primary, each full.
+    let meters = done["meters"].as_array().expect("meters");
+    assert_eq!(meters.len(), 3, "{done}");
+    for m in meters {
+        assert!(
+            m["label"].as_str().unwrap().starts_with("node 127.0.0.1:"),
+            "{m}"
+        );
+        assert_eq!(m["done"], m["of"], "{m}");
+        assert!(m["of"].as_f64().unwrap() > 0.0, "{m}");
+    }
     let mut left = 0;
     for node in &cluster.nodes {
         let mut n = node.connection().await;

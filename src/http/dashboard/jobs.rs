@@ -206,6 +206,8 @@ pub struct JobPage {
     error: String,
     /// A cancelled job's error is what happened, not a failure: drawn plainly.
     cancelled: bool,
+    /// A progress bar for each part (each node's scan): (what, done, of, in words).
+    meters: Vec<(String, f64, f64, String)>,
     /// What it was asked to change ("/index.html, /assets/*"), from its request's lists.
     what: String,
     /// How long it waited before starting, and how long it ran ("2s").
@@ -359,6 +361,20 @@ pub async fn page(
         cancellable: !job.state.is_final() && !job.cancel_requested,
         error: job.error.clone().unwrap_or_default(),
         cancelled: job.state == crate::domain::JobState::Cancelled,
+        meters: job
+            .meters
+            .iter()
+            .map(|m| {
+                let share = if m.of > 0.0 { m.done / m.of } else { 1.0 };
+                let words = format!(
+                    "{} of {} ({:.0} %)",
+                    crate::domain::text::thousands(m.done),
+                    crate::domain::text::thousands(m.of),
+                    share * 100.0
+                );
+                (m.label.clone(), m.done, m.of.max(1.0), words)
+            })
+            .collect(),
         what: what(&job.request),
         waited: between(Some(job.created_at), job.started_at),
         took: between(job.started_at, job.completed_at),

@@ -388,6 +388,28 @@ impl JobKind for RedisPurge {
         self.run_step(ctx).await
     }
 
+    /// Each node's pattern scan: keys scanned of the keys it held when the scan began.
+    fn meters(_r: &PurgeRequest, p: Option<&Progress>) -> Vec<crate::jobs::Meter> {
+        let Some(p) = p else {
+            return Vec::new();
+        };
+        p.nodes
+            .iter()
+            .map(|(node, n)| {
+                let of = n.keys.max(n.scanned) as f64;
+                crate::jobs::Meter {
+                    label: if node.is_empty() {
+                        "keys scanned".to_owned()
+                    } else {
+                        format!("node {node}")
+                    },
+                    done: if n.done { of } else { n.scanned as f64 },
+                    of,
+                }
+            })
+            .collect()
+    }
+
     fn summary(r: &PurgeRequest, p: Option<&Progress>, d: Option<&Done>) -> Option<String> {
         match (d, p) {
             (Some(d), _) => Some(super::summary(d.dry_run, d.matched, d.deleted, None, None)),
