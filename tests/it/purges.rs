@@ -99,6 +99,23 @@ async fn a_pattern_purge_deletes_what_matches_and_nothing_else() {
         dry["result"]["estimated_seconds"], 5.0,
         "5000 keys at 1000/s"
     );
+    // What share of the keyspace it reaches, and about how much memory the keys hold: the
+    // sample's mean MEMORY USAGE times the keys matched.
+    assert_eq!(dry["result"]["keyspace"], 7010, "{dry}");
+    let mut bytes = 0u64;
+    for k in sample {
+        let b: u64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(k.as_str().unwrap())
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        bytes += b;
+    }
+    let truth = (bytes as f64 / sample.len() as f64 * 5000.0).round() as u64;
+    assert_eq!(dry["result"]["estimated_bytes"], truth, "{dry}");
     assert_eq!(count(&mut c, "product:*").await, 5000);
 
     // The purge, with keys written while it runs.

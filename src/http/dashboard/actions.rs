@@ -354,6 +354,10 @@ pub struct DryRun {
     pub count: String,
     pub sample: Vec<String>,
     pub estimate: String,
+    /// "0.1 % of the 4,000 keys on the scanned nodes" (empty: not known).
+    pub share: String,
+    /// "holding about 1.2 MiB" (empty: not known).
+    pub memory: String,
     /// Why a purge of the same request needs the target's name (empty: it does not).
     pub confirmation_needed: String,
 }
@@ -396,7 +400,28 @@ fn dry_run_of(job: &JobView) -> DryRun {
             }
         })
         .unwrap_or_default();
+    let result = job.result.as_ref();
+    let matched = count.and_then(Value::as_u64);
+    let share = match (matched, result.and_then(|r| r["keyspace"].as_u64())) {
+        (Some(m), Some(all)) if all > 0 => format!(
+            ", {:.1} % of the {} keys on the scanned nodes",
+            m as f64 * 100.0 / all as f64,
+            crate::domain::text::thousands(all as f64)
+        ),
+        _ => String::new(),
+    };
+    let memory = result
+        .and_then(|r| r["estimated_bytes"].as_u64())
+        .map(|b| {
+            format!(
+                ", holding about {}",
+                super::chart::reading(b as f64, super::chart::Unit::Bytes)
+            )
+        })
+        .unwrap_or_default();
     DryRun {
+        share,
+        memory,
         job: job.id,
         state: job.state.as_str(),
         is_final: job.state.is_final(),

@@ -108,6 +108,14 @@ pub struct Done {
     /// In a dry run: about how long the purge would take (at its rate limit; without one,
     /// about as long as the dry run scanned).
     pub estimated_seconds: Option<f64>,
+    /// Keys on the scanned nodes when their scans began (DBSIZE), when patterns were
+    /// scanned: what share of the keyspace the purge reaches.
+    #[serde(default)]
+    pub keyspace: Option<u64>,
+    /// In a dry run: about how much memory the matched keys hold (the sample's mean
+    /// `MEMORY USAGE` times the keys matched); absent when the server cannot say.
+    #[serde(default)]
+    pub estimated_bytes: Option<u64>,
 }
 
 pub struct RedisPurge {
@@ -323,6 +331,12 @@ impl RedisPurge {
         p.eta_seconds = (total > 0 && scanned > 0)
             .then(|| elapsed * (total.saturating_sub(scanned)) as f64 / scanned as f64);
         ctx.save_progress(&p).await?;
+        let estimated_bytes = match (&outcome, r.dry_run) {
+            (Ok(true), true) => memory_of(&reach, &p.found.sample)
+                .await
+                .map(|mean| (mean * p.found.matched as f64).round() as u64),
+            _ => None,
+        };
         Ok(match outcome {
             Err(e) => failed("the purge stopped", e, &p),
             Ok(false) => Outcome::Continue,
@@ -353,9 +367,40 @@ impl RedisPurge {
                     r.rate_limit
                         .map_or(elapsed, |rate| p.found.matched as f64 / rate as f64)
                 }),
+                keyspace: (!p.nodes.is_empty()).then(|| p.nodes.values().map(|n| n.keys).sum()),
+                estimated_bytes,
             })),
         })
     }
+}
+
+/// The mean memory (bytes) of `sample`'s keys by `MEMORY USAGE`, or `None` when there is no
+/// sample or the server does not answer it (an older Redis, a proxy that refuses it).
+async fn memory_of(reach: &Reach, sample: &[String]) -> Option<f64> {
+    if sample.is_empty() {
+        return None;
+    }
+    let mut c = reach.key_conn().await.ok()?;
+    let mut total = 0u64;
+    let mut known = 0u64;
+    for key in sample {
+        let bytes: Option<u64> = c
+            .query(
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(key)
+                    .arg("SAMPLES")
+                    .arg(0),
+            )
+            .await
+            .ok()?;
+        // A key deleted since it was sampled has no size.
+        if let Some(b) = bytes {
+            total += b;
+            known += 1;
+        }
+    }
+    (known > 0).then(|| total as f64 / known as f64)
 }
 
 impl JobKind for RedisPurge {
