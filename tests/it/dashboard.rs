@@ -170,6 +170,21 @@ async fn the_overview_groups_targets_by_tier_with_a_day_of_hit_rate() {
     // three pieces, none joined across the hours without data.
     assert_eq!(d.matches('M').count(), 3, "{d}");
     screenshot(b, "overview").await;
+    // The freshly polled target's page shows its first minutes at once, on every span.
+    for span in ["", "?span=24h", "?span=7d"] {
+        b.goto(&app.url(&format!("/targets/sessions{span}")))
+            .await
+            .unwrap();
+        let d = b
+            .find(Locator::Css("#chart-hit-rate path.line"))
+            .await
+            .unwrap()
+            .attr("d")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(d.contains('M'), "{span}: an empty hit-rate chart");
+    }
     // Filtering by tier.
     b.goto(&app.url("/?tier=redis")).await.unwrap();
     assert_eq!(texts(b, "section.tier h2").await, ["Redis"]);
@@ -1040,5 +1055,84 @@ async fn the_api_docs_show_the_fields_of_composed_bodies_and_a_contents_list() {
         Vec::<String>::new()
     );
     screenshot(b, "api-docs").await;
+    browser.close().await;
+}
+
+/// The purge form's confirm flow after a dry run over the key limit: the dry run says the
+/// purge needs the target's name; a purge without it comes back refused with the dry run
+/// still shown and the dry run still possible; with the name typed, it purges.
+#[tokio::test]
+async fn a_purge_over_the_key_limit_is_confirmed_by_name_after_its_dry_run() {
+    use redis::AsyncCommands;
+    let redis = crate::harness::redis::RedisServer::start();
+    let app = TestApp::sqlite(&format!(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\npurge_prefixes = [\"product:\"]\nmax_purge_keys = 2\n",
+        redis.url()
+    ))
+    .await;
+    app.person("olga", Role::Operator, &[]).await;
+    let mut c = redis.connection().await;
+    for i in 0..5 {
+        let _: () = c.set(format!("product:{i}"), "v").await.unwrap();
+    }
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "olga").await;
+    b.goto(&app.url("/purge")).await.unwrap();
+    fill(b, "textarea[name=patterns]", "product:*").await;
+    click(b, "button[value=dry_run]").await;
+    wait_for(b, ".dry-run").await;
+    app.jobs.run_once(now_ms()).await.unwrap();
+    let needs = wait_for(b, "#dry-run-confirm").await.text().await.unwrap();
+    assert!(
+        needs.contains("more than the target's max_purge_keys (2)"),
+        "the dry run says it is over the limit: {needs}"
+    );
+    // Purge without the name: refused on the form, the dry run still above it.
+    click(b, "button[value=purge]").await;
+    let error = wait_for(b, "#form-error").await.text().await.unwrap();
+    assert!(error.contains("max_purge_keys"), "{error}");
+    assert!(
+        texts(b, "#dry-run-count").await[0].starts_with("5 keys would be deleted"),
+        "the dry run stays shown"
+    );
+    let confirm = b.find(Locator::Css("#confirm")).await.unwrap();
+    assert_eq!(
+        confirm.attr("required").await.unwrap(),
+        None,
+        "a dry run can still be asked for"
+    );
+    let n: usize = c
+        .exists(&[
+            "product:0",
+            "product:1",
+            "product:2",
+            "product:3",
+            "product:4",
+        ])
+        .await
+        .unwrap();
+    assert_eq!(n, 5, "nothing deleted");
+    screenshot(b, "purge-confirm").await;
+    // With the name typed, it purges.
+    fill(b, "#confirm", "sessions").await;
+    click(b, "button[value=purge]").await;
+    wait_for(b, "#job-state").await;
+    app.jobs.run_once(now_ms()).await.unwrap();
+    let n: usize = c
+        .exists(&[
+            "product:0",
+            "product:1",
+            "product:2",
+            "product:3",
+            "product:4",
+        ])
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(
+        crate::harness::browser::console_errors(b).await,
+        Vec::<String>::new()
+    );
     browser.close().await;
 }

@@ -515,6 +515,9 @@ pub struct PurgeForm {
     /// `dry_run` or `purge`: which button.
     action: String,
     key: String,
+    /// The dry run shown above the form, if one was: it stays shown when a purge is refused.
+    #[serde(default)]
+    dry_run_job: String,
 }
 
 pub async fn purge(
@@ -577,7 +580,18 @@ pub async fn purge(
             ..
         }
     );
+    // The dry run the person just read stays above the form.
+    let shown = match f.dry_run_job.trim().parse::<i64>() {
+        Ok(id) => state
+            .jobs
+            .get(&person.0.principal, id, &[])
+            .await
+            .ok()
+            .map(|j| dry_run_of(&j)),
+        Err(_) => None,
+    };
     let page = PurgePage {
+        dry_run: shown,
         target: f.target,
         keys: f.keys,
         patterns: f.patterns,
