@@ -1136,3 +1136,60 @@ async fn a_purge_over_the_key_limit_is_confirmed_by_name_after_its_dry_run() {
     );
     browser.close().await;
 }
+
+/// The jobs page's tabs and filters, in the browser: a tab per action, state and target
+/// filters that narrow the list, and a filter that names nothing real is a page saying so
+/// (with the navigation bar).
+#[tokio::test]
+async fn the_jobs_tabs_and_filters_narrow_the_list() {
+    let app = TestApp::sqlite(
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n\
+         [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n",
+    )
+    .await;
+    app.person("olga", Role::Operator, &[]).await;
+    let token = app.token("ci", &["purge", "invalidate"], &[]).await;
+    for (path, body) in [
+        (
+            "/api/v1/invalidations",
+            serde_json::json!({"target": "web", "items": ["/a"]}),
+        ),
+        (
+            "/api/v1/purges",
+            serde_json::json!({"target": "sessions", "keys": ["k"]}),
+        ),
+    ] {
+        let res = app.post_keyed(path, &token, None, &body).await;
+        assert_eq!(res.status(), 202);
+    }
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in_browser(b, &app, "olga").await;
+    b.goto(&app.url("/jobs")).await.unwrap();
+    assert_eq!(texts(b, "table.jobs tbody tr").await.len(), 2);
+    click(b, "nav.spans a[href='/jobs?action=purge']").await;
+    wait_for(b, "nav.spans a.current[href='/jobs?action=purge']").await;
+    let rows = texts(b, "table.jobs tbody tr").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("Redis purge sessions"), "{rows:?}");
+    // State and target filters.
+    b.goto(&app.url("/jobs?state=queued&target=web"))
+        .await
+        .unwrap();
+    let rows = texts(b, "table.jobs tbody tr").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("CloudFront invalidation web"), "{rows:?}");
+    b.goto(&app.url("/jobs?state=completed")).await.unwrap();
+    assert!(b.find(Locator::Css("#no-jobs")).await.is_ok());
+    // A filter naming nothing real: a page that says which, with the navigation bar.
+    b.goto(&app.url("/jobs?state=done")).await.unwrap();
+    let error = wait_for(b, "#error").await.text().await.unwrap();
+    assert!(error.contains("state"), "{error}");
+    assert!(
+        b.find(Locator::Css("header nav a[href='/jobs']"))
+            .await
+            .is_ok()
+    );
+    screenshot(b, "jobs-filtered-error").await;
+    browser.close().await;
+}
