@@ -133,7 +133,7 @@ async fn main() {
     let (base, _) = time(&web, &s.cookie, "/healthz").await;
     let (ms, bytes) = time(&web, &s.cookie, "/targets/cache-0000?span=30d").await;
     println!(
-        "target page, 30 days (4 charts, hourly rollups, 20 marks): {ms:.1} ms ({:.1}x /healthz), {} KiB HTML",
+        "target page, 30 days (every chart of a Redis target, hourly rollups, 20 marks): {ms:.1} ms ({:.1}x /healthz), {} KiB HTML",
         ms / base,
         bytes / 1024
     );

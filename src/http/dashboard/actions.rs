@@ -52,11 +52,14 @@ fn any_configured(state: &AppState, action: Action) -> bool {
     })
 }
 
-/// The guard rails of `targets`, as the purge form states them before anyone asks.
+/// The guard rails of `targets`, as the purge form states them before anyone asks: one line
+/// per set of rails, naming the targets that have it (a fleet of alike targets is one line).
 fn rails_of(state: &AppState, targets: &[String]) -> Vec<(String, String)> {
     use crate::domain::text::thousands;
+    /// Targets named on one line; past this many the rest are counted.
+    const NAMED: usize = 5;
     let settings = state.settings();
-    targets
+    let each: Vec<(String, String)> = targets
         .iter()
         .filter_map(|name| {
             let t = settings.targets.iter().find(|t| t.name.as_str() == name)?;
@@ -76,6 +79,23 @@ fn rails_of(state: &AppState, targets: &[String]) -> Vec<(String, String)> {
                     thousands(r.max_keys as f64)
                 ),
             ))
+        })
+        .collect();
+    let mut lines: Vec<(Vec<String>, String)> = Vec::new();
+    for (name, text) in each {
+        match lines.iter_mut().find(|(_, t)| *t == text) {
+            Some((names, _)) => names.push(name),
+            None => lines.push((vec![name], text)),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(names, text)| {
+            let mut who = names[..names.len().min(NAMED)].join(", ");
+            if names.len() > NAMED {
+                who.push_str(&format!(" and {} more", names.len() - NAMED));
+            }
+            (who, text)
         })
         .collect()
 }
