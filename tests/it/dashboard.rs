@@ -823,12 +823,21 @@ async fn a_responder_manages_acks_and_silences_and_reads_the_notification_log() 
     browser.close().await;
 }
 
-#[tokio::test]
-async fn a_purge_shows_its_dry_run_then_deletes() {
+/// A Redis target `sessions` (with `more` configuration) holding product:0…4 and `other`, an
+/// operator signed in, and a dry run of `product:*` from the form, run.
+async fn purge_dry_run(
+    more: &str,
+) -> (
+    crate::harness::redis::RedisServer,
+    TestApp,
+    redis::aio::MultiplexedConnection,
+    Vec<String>,
+    Browser,
+) {
     use redis::AsyncCommands;
     let redis = crate::harness::redis::RedisServer::start();
     let app = TestApp::sqlite(&format!(
-        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\npurge_prefixes = [\"product:\"]\n",
+        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\npurge_prefixes = [\"product:\"]\n{more}",
         redis.url()
     ))
     .await;
@@ -847,6 +856,14 @@ async fn a_purge_shows_its_dry_run_then_deletes() {
     click(b, "button[value=dry_run]").await;
     wait_for(b, ".dry-run").await;
     app.jobs.run_once(now_ms()).await.unwrap();
+    (redis, app, c, products, browser)
+}
+
+#[tokio::test]
+async fn a_purge_shows_its_dry_run_then_deletes() {
+    use redis::AsyncCommands;
+    let (_redis, app, mut c, products, browser) = purge_dry_run("").await;
+    let b = &browser.client;
     let count = wait_for(b, "#dry-run-count").await;
     assert!(
         count.text().await.unwrap().starts_with(
@@ -1064,25 +1081,8 @@ async fn the_api_docs_show_the_fields_of_composed_bodies_and_a_contents_list() {
 #[tokio::test]
 async fn a_purge_over_the_key_limit_is_confirmed_by_name_after_its_dry_run() {
     use redis::AsyncCommands;
-    let redis = crate::harness::redis::RedisServer::start();
-    let app = TestApp::sqlite(&format!(
-        "[[targets]]\nname = \"sessions\"\nkind = \"redis\"\nurl = \"{}\"\npurge_prefixes = [\"product:\"]\nmax_purge_keys = 2\n",
-        redis.url()
-    ))
-    .await;
-    app.person("olga", Role::Operator, &[]).await;
-    let mut c = redis.connection().await;
-    for i in 0..5 {
-        let _: () = c.set(format!("product:{i}"), "v").await.unwrap();
-    }
-    let browser = Browser::start().await;
+    let (_redis, app, mut c, products, browser) = purge_dry_run("max_purge_keys = 2\n").await;
     let b = &browser.client;
-    sign_in_browser(b, &app, "olga").await;
-    b.goto(&app.url("/purge")).await.unwrap();
-    fill(b, "textarea[name=patterns]", "product:*").await;
-    click(b, "button[value=dry_run]").await;
-    wait_for(b, ".dry-run").await;
-    app.jobs.run_once(now_ms()).await.unwrap();
     let needs = wait_for(b, "#dry-run-confirm").await.text().await.unwrap();
     assert!(
         needs.contains("more than the target's max_purge_keys (2)"),
@@ -1102,16 +1102,7 @@ async fn a_purge_over_the_key_limit_is_confirmed_by_name_after_its_dry_run() {
         None,
         "a dry run can still be asked for"
     );
-    let n: usize = c
-        .exists(&[
-            "product:0",
-            "product:1",
-            "product:2",
-            "product:3",
-            "product:4",
-        ])
-        .await
-        .unwrap();
+    let n: usize = c.exists(&products).await.unwrap();
     assert_eq!(n, 5, "nothing deleted");
     screenshot(b, "purge-confirm").await;
     // With the name typed, it purges.
@@ -1119,16 +1110,7 @@ async fn a_purge_over_the_key_limit_is_confirmed_by_name_after_its_dry_run() {
     click(b, "button[value=purge]").await;
     wait_for(b, "#job-state").await;
     app.jobs.run_once(now_ms()).await.unwrap();
-    let n: usize = c
-        .exists(&[
-            "product:0",
-            "product:1",
-            "product:2",
-            "product:3",
-            "product:4",
-        ])
-        .await
-        .unwrap();
+    let n: usize = c.exists(&products).await.unwrap();
     assert_eq!(n, 0);
     assert_eq!(
         crate::harness::browser::console_errors(b).await,
