@@ -16,11 +16,12 @@ use crate::redis_link::{RedisLink, parse_cluster_nodes};
 use crate::store::Sample;
 
 /// Counters read from INFO; their deltas become per-interval series.
-const COUNTERS: [(&str, &str); 4] = [
+const COUNTERS: [(&str, &str); 5] = [
     ("keyspace_hits", "hits"),
     ("keyspace_misses", "misses"),
     ("evicted_keys", "evicted_keys"),
     ("expired_keys", "expired_keys"),
+    ("total_commands_processed", "commands"),
 ];
 /// Gauges read from INFO as they are.
 const GAUGES: [&str; 3] = ["used_memory", "maxmemory", "connected_clients"];

@@ -95,6 +95,13 @@ const SERIES: &[Series] = &[
         "Open client connections.",
     ),
     gauge("keys", Role::Stored, Unit::Count, "keys", "Keys stored."),
+    counter(
+        "commands",
+        Role::Commands,
+        Unit::Count,
+        "commands_total",
+        "Commands processed.",
+    ),
     gauge(
         "nodes",
         Role::Other,

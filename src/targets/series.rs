@@ -27,6 +27,9 @@ pub enum Role {
     Connections,
     /// Keys or items stored.
     Stored,
+    /// Commands the server ran in an interval, reads and writes alike (its load, where hits
+    /// and misses are only its reads).
+    Commands,
     /// Time to answer.
     Latency,
     /// A share of requests answered with errors, 0-1.

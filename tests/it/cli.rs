@@ -556,7 +556,7 @@ fn check_config_lists_every_mistake_of_every_section_in_one_run() {
             "every.toml: line 35: notifiers[1].kind: unknown kind \"carrier-pigeon\": expected one of webhook, slack, pagerduty, sns, email, alertmanager",
             "every.toml: line 41: alarms[0].below: 80 is outside 0.0-1.0; ratios are fractions (0.8 means 80 %)",
             "every.toml: line 42: alarms[0].notify[1]: \"missing\" is not a configured notifier",
-            "every.toml: line 47: alarms[1].metric: \"no_such_series\" is not a series of the targets it watches; they record connected_clients, evicted_keys, expired_keys, hit_rate, hits, keys, maxmemory, misses, nodes, up, used_memory",
+            "every.toml: line 47: alarms[1].metric: \"no_such_series\" is not a series of the targets it watches; they record commands, connected_clients, evicted_keys, expired_keys, hit_rate, hits, keys, maxmemory, misses, nodes, up, used_memory",
             "every.toml: line 52: maintenance[0].alarms[0]: \"no-such-alarm\" is not a configured alarm",
             "every.toml: line 58: rules[0].redis[0].keys[0]: \"product:{id\": '{' without a matching '}'",
             "every.toml: line 63: streams[0].event: no [[rules]] entry handles events of type \"order.placed\"",

@@ -84,6 +84,13 @@ async fn redis_hits_and_misses_give_exactly_that_hit_rate() {
     assert_eq!(series(&app, &admin, "sessions", "hit_rate").await, [0.75]);
     assert_eq!(series(&app, &admin, "sessions", "hits").await, [30.0]);
     assert_eq!(series(&app, &admin, "sessions", "misses").await, [10.0]);
+    // Commands run in the interval: the 40 reads and the little around them (a write, the
+    // connection's handshake, the poll's own INFO).
+    let commands = series(&app, &admin, "sessions", "commands").await;
+    assert!(
+        commands.len() == 1 && (40.0..=60.0).contains(&commands[0]),
+        "{commands:?}"
+    );
     assert_eq!(
         series(&app, &admin, "sessions", "keys").await.last(),
         Some(&1.0)

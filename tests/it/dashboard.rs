@@ -400,8 +400,9 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
     b.goto(&app.url("/targets/sessions")).await.unwrap();
     assert_eq!(texts(b, ".spans .current").await, ["1 hour"]);
     let captions = texts(b, "figure.chart figcaption").await;
-    // Hit rate, traffic, evictions, memory, connections and keys: a Redis target's charts.
-    assert_eq!(captions.len(), 6, "{captions:?}");
+    // Hit rate, traffic, evictions, memory, connections, keys and commands: a Redis target's
+    // charts.
+    assert_eq!(captions.len(), 7, "{captions:?}");
     assert!(
         captions[5].starts_with("Keys stored (count)"),
         "a level, not a count per interval: {captions:?}"
@@ -542,7 +543,7 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
         to - from > 60_000 && to - from < 3_600_000,
         "a stretch of the hour: {from}..{to}"
     );
-    assert_eq!(texts(b, "figure.chart figcaption").await.len(), 6);
+    assert_eq!(texts(b, "figure.chart figcaption").await.len(), 7);
     // A day reads 5-minute rollups; the minutes not rolled up yet (here: all of them) follow
     // as raw samples, so the chart is not empty.
     b.goto(&app.url("/targets/sessions?span=24h"))

@@ -35,6 +35,7 @@ const CHARTS: &[(&str, &str, &[Role])] = &[
     ("chart-latency", "Latency", &[Role::Latency]),
     ("chart-connections", "Connections", &[Role::Connections]),
     ("chart-stored", "Keys stored", &[Role::Stored]),
+    ("chart-commands", "Commands", &[Role::Commands]),
 ];
 
 /// How a series is drawn: its unit, and for counts whether they are per interval.
