@@ -26,6 +26,8 @@ pub struct Series<'a> {
 /// A horizontal line at a value: an alarm's threshold, a memory limit.
 pub struct Threshold {
     pub y: f64,
+    /// Where its label sits: above the line, or below it when the line is near the top.
+    pub label_y: f64,
     pub label: String,
 }
 
@@ -170,7 +172,12 @@ impl Chart {
     pub fn with_threshold(mut self, value: f64, label: String) -> Self {
         let v = value.clamp(0.0, self.hi);
         let y = self.top + (self.base - self.top) * (1.0 - v / self.hi);
-        self.thresholds.push(Threshold { y, label });
+        let label_y = if y - 14.0 < self.top {
+            y + 13.0
+        } else {
+            y - 4.0
+        };
+        self.thresholds.push(Threshold { y, label_y, label });
         self
     }
 
