@@ -28,6 +28,35 @@ pub struct Subject {
     pub detail: Value,
 }
 
+/// What a change with these figures exceeded of `limits`, in words ("41,200 extra misses,
+/// over 10,000"), or `None` when it stayed within them.
+pub fn exceeded(
+    limits: &CostLimits,
+    extra_misses: f64,
+    recovered_after_ms: Option<i64>,
+) -> Option<String> {
+    use crate::domain::text::{duration_text, thousands};
+    let mut over = Vec::new();
+    if let Some(max) = limits.extra_misses
+        && extra_misses > max
+    {
+        over.push(format!(
+            "{} extra misses, over {}",
+            thousands(extra_misses),
+            thousands(max)
+        ));
+    }
+    if let Some(max) = limits.recovery {
+        let limit = duration_text(max.as_millis() as i64);
+        match recovered_after_ms {
+            Some(ms) if ms <= max.as_millis() as i64 => {}
+            Some(ms) => over.push(format!("recovered in {}, over {limit}", duration_text(ms))),
+            None => over.push(format!("not recovered, over {limit}")),
+        }
+    }
+    (!over.is_empty()).then(|| over.join("; "))
+}
+
 /// The newest of `changes` (newest first, measured within the episode) that exceeded
 /// `limits`. A change whose window the next change cut short never counts as "not
 /// recovered": the rest of its window is the next one's.
@@ -41,12 +70,12 @@ pub fn costliest_recent(limits: &CostLimits, changes: &[CostedChange]) -> Option
                 recovery: None,
                 ..limits.clone()
             };
-            return subject(c, &m, extra_only.exceeded(m.extra_misses, None)?);
+            return subject(c, &m, exceeded(&extra_only, m.extra_misses, None)?);
         }
         subject(
             c,
             &m,
-            limits.exceeded(m.extra_misses, m.recovered_after_ms)?,
+            exceeded(limits, m.extra_misses, m.recovered_after_ms)?,
         )
     })
 }

@@ -155,42 +155,26 @@ pub enum Condition {
     ChangeCost(CostLimits),
 }
 
-/// What a change may cost before a `change_cost` alarm fires; at least one is set.
+impl Condition {
+    /// The value a below/above condition fires past, and which side ("below"): where a chart
+    /// draws its line. `None` for conditions without a fixed value.
+    pub fn threshold(&self) -> Option<(f64, &'static str)> {
+        match self {
+            Condition::Below(v) => Some((*v, "below")),
+            Condition::Above(v) => Some((*v, "above")),
+            Condition::Drop { .. } | Condition::ChangeCost(_) => None,
+        }
+    }
+}
+
+/// What a change may cost before a `change_cost` alarm fires; at least one is set
+/// (`alarms::change_cost` judges a change against them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CostLimits {
     /// More extra misses than this.
     pub extra_misses: Option<f64>,
     /// Not recovered within this (a change that never recovered exceeds it).
     pub recovery: Option<Duration>,
-}
-
-impl CostLimits {
-    /// What a change with these figures exceeded, in words ("41,200 extra misses, over
-    /// 10,000"), or `None` when it stayed within the limits.
-    pub fn exceeded(&self, extra_misses: f64, recovered_after_ms: Option<i64>) -> Option<String> {
-        let mut over = Vec::new();
-        if let Some(max) = self.extra_misses
-            && extra_misses > max
-        {
-            over.push(format!(
-                "{} extra misses, over {}",
-                crate::domain::text::thousands(extra_misses),
-                crate::domain::text::thousands(max)
-            ));
-        }
-        if let Some(max) = self.recovery {
-            let limit = crate::domain::text::duration_text(max.as_millis() as i64);
-            match recovered_after_ms {
-                Some(ms) if ms <= max.as_millis() as i64 => {}
-                Some(ms) => over.push(format!(
-                    "recovered in {}, over {limit}",
-                    crate::domain::text::duration_text(ms)
-                )),
-                None => over.push(format!("not recovered, over {limit}")),
-            }
-        }
-        (!over.is_empty()).then(|| over.join("; "))
-    }
 }
 
 /// What a drop is measured against.
@@ -241,6 +225,13 @@ pub struct AlarmSettings {
     pub notify: Vec<String>,
     /// Hold notifications inside an expected-dip window after our own purge.
     pub mute_expected: bool,
+}
+
+impl AlarmSettings {
+    /// Whether it watches the target named `target` (its name or glob matches).
+    pub fn watches(&self, target: &str) -> bool {
+        self.target.compile_matcher().is_match(target)
+    }
 }
 
 /// `[dashboard]`

@@ -67,6 +67,18 @@ pub fn duration_text(ms: i64) -> String {
     humantime::format_duration(std::time::Duration::from_secs((ms / 1000) as u64)).to_string()
 }
 
+/// A size for people, in binary units to one decimal ("1.5 MiB").
+pub fn bytes(v: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = v;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", UNITS[i])
+}
+
 /// A count for people: whole, never negative, thousands separated (`41,200`).
 pub fn thousands(v: f64) -> String {
     let digits = format!("{:.0}", v.max(0.0));

@@ -9,6 +9,33 @@ use crate::harness::TestApp;
 use crate::harness::browser::{Browser, click, fill, screenshot, wait_for};
 use crate::harness::people::{PASSWORD, sign_in_browser};
 
+/// The drawing (`d`) of the first line `css` selects; empty when it draws nothing.
+async fn line(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .attr("d")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Moves the mouse over the chart `svg`, `x` pixels right of its centre.
+async fn hover_at(c: &Client, svg: &str, x: f64) {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+    let element = c.find(Locator::Css(svg)).await.unwrap();
+    c.perform_actions(
+        MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element,
+            duration: None,
+            x,
+            y: 0.0,
+        }),
+    )
+    .await
+    .unwrap();
+}
+
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in c.find_all(Locator::Css(css)).await.unwrap() {
@@ -165,26 +192,11 @@ async fn the_overview_groups_targets_by_tier_with_a_day_of_hit_rate() {
         .attr("d")
         .await
         .unwrap()
-        .unwrap();
+        .unwrap_or_default();
     // Seven and three hours ago (hourly rollups), and the polls just now (5-minute ones):
     // three pieces, none joined across the hours without data.
     assert_eq!(d.matches('M').count(), 3, "{d}");
     screenshot(b, "overview").await;
-    // The freshly polled target's page shows its first minutes at once, on every span.
-    for span in ["", "?span=24h", "?span=7d"] {
-        b.goto(&app.url(&format!("/targets/sessions{span}")))
-            .await
-            .unwrap();
-        let d = b
-            .find(Locator::Css("#chart-hit-rate path.line"))
-            .await
-            .unwrap()
-            .attr("d")
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        assert!(d.contains('M'), "{span}: an empty hit-rate chart");
-    }
     // Filtering by tier.
     b.goto(&app.url("/?tier=redis")).await.unwrap();
     assert_eq!(texts(b, "section.tier h2").await, ["Redis"]);
@@ -415,14 +427,7 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
         captions[1].contains("hits") && captions[1].contains("misses"),
         "{captions:?}"
     );
-    let d = b
-        .find(Locator::Css("#chart-hit-rate path.line"))
-        .await
-        .unwrap()
-        .attr("d")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = line(b, "#chart-hit-rate path.line").await;
     assert_eq!(
         d.matches('M').count(),
         2,
@@ -453,20 +458,7 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
         ["alarm low-hit: below 50.0 %"]
     );
     // Values on hover (the script reads each line's points).
-    let svg = b.find(Locator::Css("#chart-hit-rate svg")).await.unwrap();
-    {
-        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
-        b.perform_actions(
-            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-                element: svg,
-                duration: None,
-                x: 100.0,
-                y: 0.0,
-            }),
-        )
-        .await
-        .unwrap();
-    }
+    hover_at(b, "#chart-hit-rate svg", 100.0).await;
     let tip = wait_for(b, "#chart-hit-rate .tip").await;
     assert!(
         tip.text()
@@ -477,21 +469,15 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
         tip.text().await.unwrap()
     );
     // Near the right edge the tip turns to the left of the pointer, inside the chart.
-    let svg = b.find(Locator::Css("#chart-hit-rate svg")).await.unwrap();
-    {
-        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
-        let width = svg.rectangle().await.unwrap().2;
-        b.perform_actions(
-            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-                element: svg,
-                duration: None,
-                x: width / 2.0 - 4.0,
-                y: 0.0,
-            }),
-        )
+    let width = b
+        .find(Locator::Css("#chart-hit-rate svg"))
         .await
-        .unwrap();
-    }
+        .unwrap()
+        .rectangle()
+        .await
+        .unwrap()
+        .2;
+    hover_at(b, "#chart-hit-rate svg", width / 2.0 - 4.0).await;
     let inside: bool = serde_json::from_value(
         b.execute(
             "const f = document.querySelector('#chart-hit-rate').getBoundingClientRect(); \
@@ -550,14 +536,7 @@ async fn the_target_page_charts_each_series_with_labelled_axes_and_gaps() {
         .await
         .unwrap();
     assert_eq!(texts(b, ".spans .meta").await[0], "5-minute averages");
-    let d = b
-        .find(Locator::Css("#chart-hit-rate path.line"))
-        .await
-        .unwrap()
-        .attr("d")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = line(b, "#chart-hit-rate path.line").await;
     assert!(d.contains('M'), "the day's chart is empty: {d:?}");
     assert!(
         b.find(Locator::Css("#chart-hit-rate .no-data"))
@@ -721,6 +700,16 @@ async fn a_responder_manages_acks_and_silences_and_reads_the_notification_log() 
         texts(b, &format!("{firing} select[name=end] option:checked")).await,
         ["until it resolves"]
     );
+    // The target was polled just now and nothing is rolled up yet: its page shows the first
+    // minutes at once, on a day's span as on the hour's.
+    for span in ["", "?span=24h"] {
+        b.goto(&app.url(&format!("/targets/sessions{span}")))
+            .await
+            .unwrap();
+        let d = line(b, "#chart-hit-rate path.line").await;
+        assert!(d.contains('M'), "{span}: an empty hit-rate chart");
+    }
+    b.goto(&app.url("/alarms")).await.unwrap();
     // The notification log.
     let log = texts(b, "table.notifications tbody tr").await;
     assert_eq!(log.len(), 1, "{log:?}");

@@ -135,7 +135,7 @@ fn in_force(settings: &Settings, s: &AlarmStateRecord) -> bool {
         && settings
             .alarms
             .iter()
-            .any(|a| a.name == s.alarm && a.target.compile_matcher().is_match(&s.target))
+            .any(|a| a.name == s.alarm && a.watches(&s.target))
 }
 
 pub struct RespondService {

@@ -52,6 +52,20 @@ fn any_configured(state: &AppState, action: Action) -> bool {
     })
 }
 
+/// The configured targets named in `names` (a form's offer), in configuration order: one
+/// pass, however many targets there are.
+fn offered<'a>(
+    settings: &'a crate::config::Settings,
+    names: &[String],
+) -> Vec<&'a crate::config::TargetSettings> {
+    let names: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+    settings
+        .targets
+        .iter()
+        .filter(|t| names.contains(t.name.as_str()))
+        .collect()
+}
+
 /// The guard rails of `targets`, as the purge form states them before anyone asks: one line
 /// per set of rails, naming the targets that have it (a fleet of alike targets is one line).
 fn rails_of(state: &AppState, targets: &[String]) -> Vec<(String, String)> {
@@ -59,10 +73,9 @@ fn rails_of(state: &AppState, targets: &[String]) -> Vec<(String, String)> {
     /// Targets named on one line; past this many the rest are counted.
     const NAMED: usize = 5;
     let settings = state.settings();
-    let each: Vec<(String, String)> = targets
-        .iter()
-        .filter_map(|name| {
-            let t = settings.targets.iter().find(|t| t.name.as_str() == name)?;
+    let each: Vec<(String, String)> = offered(&settings, targets)
+        .into_iter()
+        .filter_map(|t| {
             let r = t.config.purge_rules()?;
             let patterns = if r.prefixes.is_empty() {
                 "every pattern needs the target's name typed".to_owned()
@@ -73,7 +86,7 @@ fn rails_of(state: &AppState, targets: &[String]) -> Vec<(String, String)> {
                 )
             };
             Some((
-                name.clone(),
+                t.name.to_string(),
                 format!(
                     "{patterns}; so do patterns matching more than {} keys. Exact keys and tags need none.",
                     thousands(r.max_keys as f64)
@@ -154,26 +167,21 @@ impl InvalidatePage {
         let who = &person.0.principal;
         let targets = targets_for(state, person, Action::Invalidate)?;
         let settings = state.settings();
-        let facts = targets
+        let shown = offered(&settings, &targets);
+        let facts = shown
             .iter()
-            .filter_map(|name| {
-                let t = settings.targets.iter().find(|t| t.name.as_str() == name)?;
+            .map(|t| {
                 let said: Vec<String> = t
                     .config
                     .facts()
                     .into_iter()
                     .map(|(what, value)| format!("{what} {value}"))
                     .collect();
-                Some((name.clone(), said.join(", ")))
+                (t.name.to_string(), said.join(", "))
             })
             .collect();
         // CloudFront bills paths; the month's count matters only where one is offered.
-        let cloudfront = targets.iter().any(|name| {
-            settings
-                .targets
-                .iter()
-                .any(|t| t.name.as_str() == name && t.kind.name() == "cloudfront")
-        });
+        let cloudfront = shown.iter().any(|t| t.kind.name() == "cloudfront");
         let c = state.operations.invalidation_cost(who).await?;
         let month = if !cloudfront {
             String::new()

@@ -339,11 +339,20 @@ async fn chart(
         .series(&person.0.principal, &a.target, req)
         .await?;
     let points: Vec<(i64, f64)> = view.points.iter().map(|p| (p.ts, p.value)).collect();
-    let unit = if crate::targets::is_ratio_series(metric) {
-        Unit::Ratio
-    } else {
-        Unit::Count
-    };
+    // The series as its target's kind draws it, and the alarm's threshold, from the
+    // configuration in force.
+    let settings = state.settings();
+    let unit = settings
+        .targets
+        .iter()
+        .find(|t| t.name.as_str() == a.target)
+        .and_then(|t| t.kind.series_named(metric))
+        .map_or(Unit::Count, Unit::of);
+    let threshold = settings
+        .alarms
+        .iter()
+        .find(|s| s.name == a.alarm)
+        .and_then(|s| s.condition.threshold());
     let current = points.last().map(|(_, v)| reading(*v, unit));
     let happenings: Vec<Happening> = transitions
         .iter()
@@ -371,12 +380,7 @@ async fn chart(
         // A poll missed twice is a gap.
         3 * 60_000,
     );
-    let threshold = a.condition.as_ref().and_then(|c| {
-        c.get("below")
-            .map(|v| ("below", v))
-            .or_else(|| c.get("above").map(|v| ("above", v)))
-    });
-    if let Some((side, v)) = threshold.and_then(|(s, v)| Some((s, v.as_f64()?))) {
+    if let Some((v, side)) = threshold {
         c = c.with_threshold(v, format!("fires {side} {}", reading(v, unit)));
     }
     let html = c

@@ -122,6 +122,19 @@ pub enum Unit {
     Milliseconds,
 }
 
+impl Unit {
+    /// How a kind's series is drawn: its unit, and for counts whether they are per interval.
+    pub fn of(s: &crate::targets::Series) -> Self {
+        match s.unit {
+            crate::targets::Unit::Ratio => Unit::Ratio,
+            crate::targets::Unit::Count if s.counter => Unit::Count,
+            crate::targets::Unit::Count => Unit::Level,
+            crate::targets::Unit::Bytes => Unit::Bytes,
+            crate::targets::Unit::Milliseconds => Unit::Milliseconds,
+        }
+    }
+}
+
 fn value_label(v: f64, unit: Unit) -> String {
     match unit {
         Unit::Ratio => format!("{:.0} %", v * 100.0),
@@ -145,10 +158,7 @@ pub fn reading(v: f64, unit: Unit) -> String {
             crate::domain::text::thousands(v)
         }
         Unit::Count | Unit::Level => format!("{v:.2}"),
-        Unit::Bytes if v >= 1_073_741_824.0 => format!("{:.2} GiB", v / 1_073_741_824.0),
-        Unit::Bytes if v >= 1_048_576.0 => format!("{:.1} MiB", v / 1_048_576.0),
-        Unit::Bytes if v >= 1024.0 => format!("{:.1} KiB", v / 1024.0),
-        Unit::Bytes => format!("{v:.0} B"),
+        Unit::Bytes => crate::domain::text::bytes(v),
         Unit::Milliseconds => format!("{v:.0} ms"),
     }
 }

@@ -87,27 +87,17 @@ pub struct Filter {
     page: Option<usize>,
 }
 
-fn bytes(v: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = v;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", UNITS[i])
-}
+use crate::domain::text::bytes;
 
 /// Memory in use, as the kind reports it: a share (CloudWatch), or bytes used of a limit
 /// (Redis, Memcached).
 fn memory(v: &TargetView) -> String {
-    let value = |role: Role| current(v, role);
-    if let Some(share) = value(Role::MemoryShare) {
+    if let Some(share) = current(v, Role::MemoryShare) {
         return format!("{:.0} %", share * 100.0);
     }
     match (
-        value(Role::MemoryUsed),
-        value(Role::MemoryLimit).filter(|l| *l > 0.0),
+        current(v, Role::MemoryUsed),
+        current(v, Role::MemoryLimit).filter(|l| *l > 0.0),
     ) {
         (Some(u), Some(l)) => format!("{} of {}", bytes(u), bytes(l)),
         (Some(u), None) => bytes(u),
@@ -147,10 +137,9 @@ fn current(v: &TargetView, role: Role) -> Option<f64> {
 
 /// The memory used as a share of the limit, when the kind says both (or the share itself).
 fn memory_share(v: &TargetView) -> Option<f64> {
-    let value = |role: Role| current(v, role);
-    value(Role::MemoryShare).or_else(|| {
-        let limit = value(Role::MemoryLimit).filter(|l| *l > 0.0)?;
-        Some(value(Role::MemoryUsed)? / limit)
+    current(v, Role::MemoryShare).or_else(|| {
+        let limit = current(v, Role::MemoryLimit).filter(|l| *l > 0.0)?;
+        Some(current(v, Role::MemoryUsed)? / limit)
     })
 }
 

@@ -38,17 +38,6 @@ const CHARTS: &[(&str, &str, &[Role])] = &[
     ("chart-commands", "Commands", &[Role::Commands]),
 ];
 
-/// How a series is drawn: its unit, and for counts whether they are per interval.
-fn unit_of(s: &crate::targets::Series) -> Unit {
-    match s.unit {
-        crate::targets::Unit::Ratio => Unit::Ratio,
-        crate::targets::Unit::Count if s.counter => Unit::Count,
-        crate::targets::Unit::Count => Unit::Level,
-        crate::targets::Unit::Bytes => Unit::Bytes,
-        crate::targets::Unit::Milliseconds => Unit::Milliseconds,
-    }
-}
-
 /// The spans offered, as (query value, label, milliseconds).
 const SPANS: [(&str, &str, i64); 6] = [
     ("15m", "15 minutes", 900_000),
@@ -195,11 +184,10 @@ pub async fn page(
     let thresholds: Vec<(&crate::config::AlarmSettings, f64, &str)> = settings
         .alarms
         .iter()
-        .filter(|a| a.target.compile_matcher().is_match(h.target.name.as_str()))
-        .filter_map(|a| match a.condition {
-            crate::config::Condition::Below(v) => Some((a, v, "below")),
-            crate::config::Condition::Above(v) => Some((a, v, "above")),
-            _ => None,
+        .filter(|a| a.watches(h.target.name.as_str()))
+        .filter_map(|a| {
+            let (v, side) = a.condition.threshold()?;
+            Some((a, v, side))
         })
         .collect();
     // The newest value of each series, in a row above the charts.
@@ -208,7 +196,7 @@ pub async fn page(
         .iter()
         .filter_map(|(s, points)| {
             let (_, v) = points.last()?;
-            Some((s.name.replace('_', " "), reading(*v, unit_of(s))))
+            Some((s.name.replace('_', " "), reading(*v, Unit::of(s))))
         })
         .collect();
     // Each chart draws the kind's series of its roles, so a CloudFront target charts
@@ -233,7 +221,7 @@ pub async fn page(
                 warm: matches!(s.role, Role::Misses | Role::ErrorRatio | Role::Evictions),
             })
             .collect();
-        let unit = unit_of(first);
+        let unit = Unit::of(first);
         let mut chart = Chart::new(id, title, unit, &series, &happenings, h.from, h.to, gap);
         // The thresholds of the alarms on these series, where they would fire.
         for (alarm, value, side) in &thresholds {
