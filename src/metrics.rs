@@ -34,6 +34,10 @@ pub struct Metrics {
     /// Misses beyond the baseline that changes caused, by target, job kind and requester,
     /// counted once when a change's impact is final.
     pub change_extra_misses: IntCounterVec,
+    /// Bytes on disk per sample table (indexes included), by table.
+    store_bytes: IntGaugeVec,
+    /// Bytes per raw sample in closed chunks.
+    chunk_bytes_per_sample: Gauge,
 }
 
 impl Metrics {
@@ -129,6 +133,19 @@ impl Metrics {
             &["target", "kind", "requester"],
         )
         .expect("static metric definition");
+        let store_bytes = IntGaugeVec::new(
+            Opts::new(
+                "cachewarden_store_table_bytes",
+                "Bytes the sample tables take on disk, indexes included (measured at most every 5 minutes).",
+            ),
+            &["table"],
+        )
+        .expect("static metric definition");
+        let chunk_bytes_per_sample = Gauge::new(
+            "cachewarden_store_chunk_bytes_per_sample",
+            "Encoded bytes per raw sample in closed chunks (0 before the first compaction).",
+        )
+        .expect("static metric definition");
         config_reload_ok.set(1);
         config_reload_at.set(crate::store::now_ms() as f64 / 1000.0);
         for c in [
@@ -138,6 +155,8 @@ impl Metrics {
             Box::new(stream_lag.clone()),
             Box::new(stream_records.clone()),
             Box::new(change_extra_misses.clone()),
+            Box::new(store_bytes.clone()),
+            Box::new(chunk_bytes_per_sample.clone()),
             Box::new(build) as Box<dyn prometheus::core::Collector>,
             Box::new(notifications.clone()),
             Box::new(http_requests.clone()),
@@ -164,7 +183,21 @@ impl Metrics {
             stream_lag,
             stream_records,
             change_extra_misses,
+            store_bytes,
+            chunk_bytes_per_sample,
         }
+    }
+
+    /// Sets the store's size gauges.
+    pub fn observe_store(&self, size: &crate::store::StoreSize) {
+        for (table, bytes) in &size.tables {
+            self.store_bytes.with_label_values(&[table]).set(*bytes);
+        }
+        self.chunk_bytes_per_sample.set(if size.chunk_samples > 0 {
+            size.chunk_bytes as f64 / size.chunk_samples as f64
+        } else {
+            0.0
+        });
     }
 
     /// Exports the CloudWatch call counters (read at scrape time).

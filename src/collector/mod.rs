@@ -235,15 +235,23 @@ impl Collector {
         report(error, samples.len(), false)
     }
 
-    /// Rollups and retention: recomputes the rollups of the last two hours (late and revised
-    /// CloudWatch data lands there) and deletes what is past each resolution's age, and
-    /// dashboard sessions that ended a day ago.
+    /// Rollups, compaction and retention: recomputes the rollups of the last two hours (late
+    /// and revised CloudWatch data lands there), compacts closed windows into chunks, and
+    /// deletes what is past each resolution's age, and dashboard sessions that ended a day ago.
     pub async fn maintain_once(
         &self,
         settings: &Settings,
         now: i64,
     ) -> Result<[u64; 4], crate::store::StoreError> {
         self.store.rollup(now - 2 * 3_600_000, now).await?;
+        let compacted = self.store.compact_once(now).await?;
+        if compacted.windows > 0 {
+            tracing::debug!(
+                windows = compacted.windows,
+                rows = compacted.rows,
+                "Compacted closed windows into chunks."
+            );
+        }
         let r = &settings.retention;
         let ms = |d: Duration| d.as_millis() as i64;
         let [raw, five, hour] = self

@@ -37,6 +37,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "health", summary = "Prometheus metrics (text format)", responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // A database that cannot say its size does not keep the other metrics from Prometheus.
+    match state.operations.store_size().await {
+        Ok(size) => state.metrics.observe_store(&size),
+        Err(e) => tracing::warn!(error = %e, "Could not measure the store's size for /metrics."),
+    }
     let body = state.metrics.render().map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

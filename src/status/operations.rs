@@ -68,6 +68,12 @@ impl OperationsService {
         }
     }
 
+    /// The sample tables' sizes and the closed chunks' bytes per sample (measured at most
+    /// every five minutes).
+    pub async fn store_size(&self) -> Result<crate::store::StoreSize, crate::store::StoreError> {
+        self.store.size().await
+    }
+
     /// Whether the database takes writes now (a small write within 2 s, and no full disk or
     /// I/O error in the last seconds).
     pub async fn readiness(&self) -> Readiness {

@@ -277,13 +277,12 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, f64, Option<f64>)>, StoreError> {
-        Ok(sqlx::query_as("SELECT ts, value, den FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
-            .bind(target)
-            .bind(series)
-            .bind(from)
-            .bind(to)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(self
+            .raw_rows(target, series, from, to)
+            .await?
+            .iter()
+            .map(|r| (r.ts, r.v[0].unwrap_or(f64::NAN), r.v[2]))
+            .collect())
     }
 
     /// Timestamps of a series of a target in [from, to], oldest first (the poll grid).
@@ -294,13 +293,12 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT ts FROM samples WHERE target = $1 AND node = '' AND series = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts")
-            .bind(target)
-            .bind(series)
-            .bind(from)
-            .bind(to)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(self
+            .raw_rows(target, series, from, to)
+            .await?
+            .iter()
+            .map(|r| r.ts)
+            .collect())
     }
 
     /// Forgets alert history older than `before`: notifications no longer pending, transitions

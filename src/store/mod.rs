@@ -8,7 +8,9 @@
 mod alarms;
 mod annotations;
 mod audit;
+mod chunks;
 mod cloudfront;
+pub mod codec;
 mod columns;
 pub mod health;
 mod impacts;
@@ -16,6 +18,7 @@ mod jobs;
 mod outbox;
 mod samples;
 mod series;
+mod series_ids;
 mod sessions;
 mod silences;
 mod streams;
@@ -26,6 +29,7 @@ mod users;
 pub use alarms::{AlarmStateRecord, Evaluated, Transition};
 pub use annotations::{AlarmMark, Annotation, JobMark};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
+pub use chunks::{Compacted, StoreSize};
 pub use cloudfront::{Batch, BatchInfo, BatchPlan, BatchState};
 pub use impacts::{CostedChange, ImpactFilter, ImpactRow, MAX_REPORTED, NewImpact};
 pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};
@@ -85,6 +89,9 @@ pub struct Store {
     /// A native SQLite pool for the hot paths (sample writes and series reads): the `Any`
     /// driver converts every argument and row, which costs about half the throughput there.
     sqlite: Option<sqlx::SqlitePool>,
+    /// The series dictionary's ids seen so far (see `series_ids`).
+    ids: std::sync::Arc<series_ids::SeriesIds>,
+    size_cache: std::sync::Arc<chunks::SizeCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -138,6 +145,8 @@ impl Store {
             pool,
             backend,
             sqlite,
+            ids: Default::default(),
+            size_cache: Default::default(),
         })
     }
 

@@ -117,83 +117,85 @@ pub struct SeriesQuery {
     pub detail: bool,
 }
 
-/// `INSERT … VALUES (…), (…) ON CONFLICT … DO UPDATE` for `rows` samples.
+/// `INSERT … VALUES (…), (…) ON CONFLICT …` into the raw head for `rows` samples.
 fn upsert_sql(rows: usize) -> String {
-    let mut sql =
-        String::from("INSERT INTO samples (target, node, series, ts, value, num, den) VALUES ");
-    for i in 0..rows {
-        let b = i * 7;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "(${},${},${},${},${},${},${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
-    }
-    sql.push_str(" ON CONFLICT (target, node, series, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den");
-    sql
+    let mut list = super::Placeholders::after(0);
+    let values: Vec<String> = (0..rows).map(|_| format!("({})", list.take(5))).collect();
+    format!(
+        "INSERT INTO samples (series_id, ts, value, num, den) VALUES {} \
+         ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
+        values.join(",")
+    )
 }
 
-/// Rows per INSERT statement: 7 parameters a row stays far below both SQLite's (32,766) and
+/// Rows per INSERT statement: 5 parameters a row stay far below both SQLite's (32,766) and
 /// PostgreSQL's (65,535) parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// Whether a sample can be stored: NaN and infinities cannot (the codec refuses NaN, and
+/// neither has a meaning on a chart or in an alarm).
+fn storable(s: &Sample) -> bool {
+    s.value.is_finite() && s.num.is_none_or(f64::is_finite) && s.den.is_none_or(f64::is_finite)
+}
+
 impl Store {
-    /// Upserts samples by (target, node, series, ts) in one transaction: a revised CloudWatch
-    /// datapoint replaces the stored one.
+    /// Upserts samples by (series, ts) in one transaction: a revised CloudWatch datapoint
+    /// replaces the stored one, in the head or, once merged by the next compaction, in its
+    /// chunk. Samples that are not finite numbers are dropped with a warning rather than
+    /// failing the batch they came in.
     pub async fn upsert_samples(&self, samples: &[Sample]) -> Result<(), StoreError> {
+        let dropped = samples.iter().filter(|s| !storable(s)).count();
+        if dropped > 0 {
+            let first = samples.iter().find(|s| !storable(s));
+            tracing::warn!(
+                dropped,
+                target_name = first.map(|s| s.target.as_str()),
+                series = first.map(|s| s.series.as_str()),
+                "Samples that are not finite numbers were not stored."
+            );
+        }
+        let samples: Vec<&Sample> = samples.iter().filter(|s| storable(s)).collect();
         if samples.is_empty() {
             return Ok(());
         }
-        // The same statement text and binds for both pools; only the executor differs.
-        macro_rules! write_chunks {
-            ($tx:expr) => {
-                for chunk in samples.chunks(ROWS_PER_STATEMENT) {
-                    let sql = upsert_sql(chunk.len());
-                    let mut q = sqlx::query(&sql);
-                    for s in chunk {
-                        q = q
-                            .bind(&s.target)
-                            .bind(&s.node)
-                            .bind(&s.series)
-                            .bind(s.ts)
-                            .bind(s.value)
-                            .bind(s.num)
-                            .bind(s.den);
-                    }
-                    q.execute(&mut *$tx).await?;
-                }
-            };
-        }
+        let names: Vec<(&str, &str, &str)> = samples
+            .iter()
+            .map(|s| (s.target.as_str(), s.node.as_str(), s.series.as_str()))
+            .collect();
+        let ids = self.series_ids_for_write(&names).await?;
         if let Some(pool) = self.native_sqlite() {
             // SQLite: the whole batch as one JSON parameter, expanded by json_each inside
             // SQLite. Binding thousands of parameters through the driver costs several times
             // more than SQLite's own JSON parsing (see BENCHMARKS.md).
             let rows: Vec<_> = samples
                 .iter()
-                .map(|s| (&s.target, &s.node, &s.series, s.ts, s.value, s.num, s.den))
+                .zip(&ids)
+                .map(|(s, id)| (id, s.ts, s.value, s.num, s.den))
                 .collect();
             let json = serde_json::to_string(&rows)
                 .map_err(|e| StoreError::Corrupt(format!("sample batch: {e}")))?;
             sqlx::query(
-                "INSERT INTO samples (target, node, series, ts, value, num, den) \
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
+                "INSERT INTO samples (series_id, ts, value, num, den) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
                  FROM json_each($1) WHERE true \
-                 ON CONFLICT (target, node, series, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
+                 ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
             )
             .bind(json)
             .execute(pool)
             .await?;
         } else {
             let mut tx = self.pool().begin().await?;
-            write_chunks!(tx);
+            for (chunk, ids) in samples
+                .chunks(ROWS_PER_STATEMENT)
+                .zip(ids.chunks(ROWS_PER_STATEMENT))
+            {
+                let sql = upsert_sql(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for (s, id) in chunk.iter().zip(ids) {
+                    q = q.bind(*id).bind(s.ts).bind(s.value).bind(s.num).bind(s.den);
+                }
+                q.execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         }
         Ok(())
@@ -202,8 +204,23 @@ impl Store {
     /// Recomputes the 5-minute buckets covering [from, to] from raw samples, and the 1-hour
     /// buckets covering that range from the 5-minute ones. The bucket holding `to` is partial
     /// and is recomputed by the next run; recomputing is idempotent, which is also how buckets
-    /// that late or revised CloudWatch data changed get corrected.
+    /// that late or revised CloudWatch data changed get corrected. Reads the heads only: they
+    /// hold at least the last three hours (see `chunks`).
     pub async fn rollup(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        Self::rollup_in(&mut tx, from, to, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Self::rollup`] inside a transaction, for every series or only one (a compacted
+    /// window that a late revision brought back to the head).
+    pub(super) async fn rollup_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        from: i64,
+        to: i64,
+        only: Option<i64>,
+    ) -> Result<(), StoreError> {
         let five = Resolution::FiveMinutes.bucket_ms();
         let hour = Resolution::OneHour.bucket_ms();
         let (from5, to5) = (
@@ -214,55 +231,41 @@ impl Store {
             from.div_euclid(hour) * hour,
             to.div_euclid(hour) * hour + hour,
         );
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO samples_5m (target, node, series, ts, count, sum, min, max, num_sum, den_sum) \
-             SELECT target, node, series, (ts / 300000) * 300000, COUNT(*), SUM(value), MIN(value), MAX(value), SUM(num), SUM(den) \
-             FROM samples WHERE ts >= $1 AND ts < $2 GROUP BY target, node, series, (ts / 300000) * 300000 \
-             ON CONFLICT (target, node, series, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, \
-             min = excluded.min, max = excluded.max, num_sum = excluded.num_sum, den_sum = excluded.den_sum",
-        )
-        .bind(from5)
-        .bind(to5)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO samples_1h (target, node, series, ts, count, sum, min, max, num_sum, den_sum) \
-             SELECT target, node, series, (ts / 3600000) * 3600000, SUM(count), SUM(sum), MIN(min), MAX(max), SUM(num_sum), SUM(den_sum) \
-             FROM samples_5m WHERE ts >= $1 AND ts < $2 GROUP BY target, node, series, (ts / 3600000) * 3600000 \
-             ON CONFLICT (target, node, series, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, \
-             min = excluded.min, max = excluded.max, num_sum = excluded.num_sum, den_sum = excluded.den_sum",
-        )
-        .bind(from1)
-        .bind(to1)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Deletes what is older than each resolution's cut-off; returns rows deleted per table.
-    pub async fn apply_retention(
-        &self,
-        raw_before: i64,
-        five_before: i64,
-        hour_before: i64,
-    ) -> Result<[u64; 3], StoreError> {
-        let mut deleted = [0; 3];
-        for (i, (table, before)) in [
-            ("samples", raw_before),
-            ("samples_5m", five_before),
-            ("samples_1h", hour_before),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            deleted[i] = sqlx::query(&format!("DELETE FROM {table} WHERE ts < $1"))
-                .bind(before)
-                .execute(self.pool())
-                .await?
-                .rows_affected();
+        // Through the primary key (series, ts): there is no index on time alone.
+        let series = match only {
+            Some(_) => "series_id = $3",
+            None => "series_id IN (SELECT id FROM series)",
+        };
+        for (sql, from, to) in [
+            (
+                format!(
+                    "INSERT INTO samples_5m (series_id, ts, count, sum, min, max, num_sum, den_sum) \
+                     SELECT series_id, (ts / 300000) * 300000, COUNT(*), SUM(value), MIN(value), MAX(value), SUM(num), SUM(den) \
+                     FROM samples WHERE {series} AND ts >= $1 AND ts < $2 GROUP BY series_id, (ts / 300000) * 300000 \
+                     ON CONFLICT (series_id, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, \
+                     min = excluded.min, max = excluded.max, num_sum = excluded.num_sum, den_sum = excluded.den_sum"
+                ),
+                from5,
+                to5,
+            ),
+            (
+                format!(
+                    "INSERT INTO samples_1h (series_id, ts, count, sum, min, max, num_sum, den_sum) \
+                     SELECT series_id, (ts / 3600000) * 3600000, SUM(count), SUM(sum), MIN(min), MAX(max), SUM(num_sum), SUM(den_sum) \
+                     FROM samples_5m WHERE {series} AND ts >= $1 AND ts < $2 GROUP BY series_id, (ts / 3600000) * 3600000 \
+                     ON CONFLICT (series_id, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, \
+                     min = excluded.min, max = excluded.max, num_sum = excluded.num_sum, den_sum = excluded.den_sum"
+                ),
+                from1,
+                to1,
+            ),
+        ] {
+            let mut q = sqlx::query(&sql).bind(from).bind(to);
+            if let Some(id) = only {
+                q = q.bind(id);
+            }
+            q.execute(&mut **tx).await?;
         }
-        Ok(deleted)
+        Ok(())
     }
 }

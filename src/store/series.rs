@@ -3,72 +3,58 @@
 
 use std::collections::HashMap;
 
+use super::codec::Row;
 use super::samples::{Point, Resolution, Sample, SeriesQuery};
 use super::{Store, StoreError};
 
-/// A series query's parameters, in the order every read's SQL names them.
-macro_rules! bind_series {
-    ($query:expr, $q:expr) => {
-        $query
-            .bind(&$q.target)
-            .bind(&$q.node)
-            .bind(&$q.series)
-            .bind($q.from)
-            .bind($q.to)
-    };
+impl Point {
+    /// A rollup bucket (count, sum, min, max, num_sum, den_sum) as a point. Ratios: summed
+    /// hits over summed requests, never a mean of ratios.
+    fn of_bucket(r: &Row<6>, detail: bool) -> Self {
+        let [count, sum, min, max, num, den] = r.v;
+        let (count, sum) = (count.unwrap_or(0.0), sum.unwrap_or(0.0));
+        let value = match (num, den) {
+            (Some(n), Some(d)) if d > 0.0 => n / d,
+            _ => sum / count,
+        };
+        Point {
+            ts: r.ts,
+            value,
+            min: min.filter(|_| detail),
+            max: max.filter(|_| detail),
+            count: detail.then_some(count as i64),
+        }
+    }
 }
 
-/// The points of one series query, from any pool (`Any` or native SQLite). The value is
-/// computed in SQL, so each row carries only what the API returns: the driver copies every
-/// column of every row, and fewer columns make long reads measurably faster.
-macro_rules! read_points {
-    ($pool:expr, $q:expr) => {{
-        let q: &SeriesQuery = $q;
-        let table = q.resolution.table();
-        let detail = q.detail && q.resolution != Resolution::Raw;
-        let filter =
-            "WHERE target = $1 AND node = $2 AND series = $3 AND ts >= $4 AND ts < $5 ORDER BY ts";
-        // Ratios: summed hits over summed requests, never a mean of ratios.
-        let value = "CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END";
-        let sql = match (q.resolution, detail) {
-            (Resolution::Raw, _) => format!("SELECT ts, value FROM {table} {filter}"),
-            (_, false) => format!("SELECT ts, {value} AS value FROM {table} {filter}"),
-            (_, true) => {
-                format!("SELECT ts, {value} AS value, min, max, count FROM {table} {filter}")
-            }
-        };
-        // Rows read by position as tuples: a 30-day raw read is 43,200 rows, and looking up
-        // absent columns by name (min, max, count) on each would cost more than the read.
-        if detail {
-            bind_series!(sqlx::query_as::<_, (i64, f64, f64, f64, i64)>(&sql), q)
-                .fetch_all($pool)
-                .await?
-                .into_iter()
-                .map(|(ts, value, min, max, count)| Point {
-                    ts,
-                    value,
-                    min: Some(min),
-                    max: Some(max),
-                    count: Some(count),
-                })
-                .collect()
-        } else {
-            bind_series!(sqlx::query_as::<_, (i64, f64)>(&sql), q)
-                .fetch_all($pool)
-                .await?
-                .into_iter()
-                .map(|(ts, value)| Point::new(ts, value))
-                .collect()
-        }
-    }};
+/// A raw row's value (never NULL in the head, so never absent from a chunk).
+fn raw_value(r: &Row<3>) -> f64 {
+    r.v[0].unwrap_or(f64::NAN)
 }
 
 impl Store {
     /// Reads one series over [from, to) at the resolution asked.
     pub async fn read_series(&self, q: &SeriesQuery) -> Result<Vec<Point>, StoreError> {
-        Ok(match self.native_sqlite() {
-            Some(pool) => read_points!(pool, q),
-            None => read_points!(self.pool(), q),
+        let Some(id) = self.series_id(&q.target, &q.node, &q.series).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(match q.resolution {
+            Resolution::Raw => self
+                .read_rows::<3>(q.resolution, &[id], q.from, q.to)
+                .await?
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| Point::new(r.ts, raw_value(r)))
+                .collect(),
+            _ => self
+                .read_rows::<6>(q.resolution, &[id], q.from, q.to)
+                .await?
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| Point::of_bucket(r, q.detail))
+                .collect(),
         })
     }
 
@@ -95,11 +81,32 @@ impl Store {
         Ok(points)
     }
 
+    /// The raw samples of one series of a target (node `""`) in [from, to], oldest first.
+    pub(crate) async fn raw_rows(
+        &self,
+        target: &str,
+        series: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Row<3>>, StoreError> {
+        let Some(id) = self.series_id(target, "", series).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .read_rows::<3>(Resolution::Raw, &[id], from, to.saturating_add(1))
+            .await?
+            .remove(&id)
+            .unwrap_or_default())
+    }
+
     /// The nodes of a cluster target that reported since `since` (`""`, the whole target,
     /// excluded), in name order.
     pub async fn target_nodes(&self, target: &str, since: i64) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT node FROM samples WHERE target = $1 AND ts >= $2 AND node <> '' ORDER BY node",
+            "SELECT s.node FROM series s WHERE s.target = $1 AND s.node <> '' \
+             AND (EXISTS (SELECT 1 FROM samples h WHERE h.series_id = s.id AND h.ts >= $2) \
+               OR EXISTS (SELECT 1 FROM chunks c WHERE c.series_id = s.id AND c.resolution = 0 AND c.last_ts >= $2)) \
+             GROUP BY s.node ORDER BY s.node",
         )
         .bind(target)
         .bind(since)
@@ -108,8 +115,7 @@ impl Store {
     }
 
     /// One series (node `""`) of many targets over [from, to) at one resolution, by target:
-    /// one query for a page of sparklines instead of one per row (on the native SQLite pool
-    /// when there is one, as [`Self::read_series`]).
+    /// one read for a page of sparklines instead of one per row.
     pub async fn read_series_many(
         &self,
         targets: &[&str],
@@ -118,40 +124,26 @@ impl Store {
         to: i64,
         resolution: Resolution,
     ) -> Result<HashMap<String, Vec<(i64, f64)>>, StoreError> {
-        if targets.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let value = match resolution {
-            Resolution::Raw => "value",
-            _ => "CASE WHEN den_sum > 0 THEN num_sum / den_sum ELSE sum / count END",
-        };
-        let list = super::Placeholders::after(3).take(targets.len());
-        let sql = format!(
-            "SELECT target, ts, {value} AS v FROM {} WHERE node = '' AND series = $1 \
-             AND ts >= $2 AND ts < $3 AND target IN ({}) ORDER BY target, ts",
-            resolution.table(),
-            list
-        );
-        macro_rules! read_many {
-            ($pool:expr) => {{
-                let mut q = sqlx::query_as::<_, (String, i64, f64)>(&sql)
-                    .bind(series)
-                    .bind(from)
-                    .bind(to);
-                for t in targets {
-                    q = q.bind(*t);
+        let by_id = self.target_series_ids(targets, series).await?;
+        let ids: Vec<i64> = by_id.keys().copied().collect();
+        let mut out = HashMap::new();
+        macro_rules! collect {
+            ($n:literal, $value:expr) => {
+                for (id, rows) in self.read_rows::<$n>(resolution, &ids, from, to).await? {
+                    if let Some(target) = by_id.get(&id) {
+                        out.insert(
+                            target.clone(),
+                            rows.iter().map(|r| (r.ts, $value(r))).collect(),
+                        );
+                    }
                 }
-                let mut out: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
-                for (target, ts, v) in q.fetch_all($pool).await? {
-                    out.entry(target).or_default().push((ts, v));
-                }
-                out
-            }};
+            };
         }
-        Ok(match self.native_sqlite() {
-            Some(pool) => read_many!(pool),
-            None => read_many!(self.pool()),
-        })
+        match resolution {
+            Resolution::Raw => collect!(3, raw_value),
+            _ => collect!(6, |r: &Row<6>| Point::of_bucket(r, false).value),
+        }
+        Ok(out)
     }
 
     /// The sum of the values of any of `series` (node `""`) over [from, to), by target: counts
@@ -165,24 +157,32 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<HashMap<String, f64>, StoreError> {
-        if targets.is_empty() || series.is_empty() {
-            return Ok(HashMap::new());
-        }
         let hour = Resolution::OneHour.bucket_ms();
         let raw_from = ((to - 2 * hour).div_euclid(hour) * hour).max(from);
-        let mut list = super::Placeholders::after(3);
-        let (s, t) = (list.take(series.len()), list.take(targets.len()));
-        let sql = format!(
-            "SELECT target, SUM(v) AS total FROM (               SELECT target, sum AS v FROM samples_1h WHERE node = '' AND ts >= $1 AND ts < $2                  AND series IN ({s}) AND target IN ({t})                UNION ALL                SELECT target, value AS v FROM samples WHERE node = '' AND ts >= $2 AND ts < $3                  AND series IN ({s}) AND target IN ({t})             ) w GROUP BY target"
-        );
-        let mut q = sqlx::query_as::<_, (String, f64)>(&sql)
-            .bind(from)
-            .bind(raw_from)
-            .bind(to);
-        for v in series.iter().chain(targets) {
-            q = q.bind(*v);
+        let mut out: HashMap<String, f64> = HashMap::new();
+        for name in series {
+            let by_id = self.target_series_ids(targets, name).await?;
+            let ids: Vec<i64> = by_id.keys().copied().collect();
+            let hourly = self
+                .read_rows::<6>(Resolution::OneHour, &ids, from, raw_from)
+                .await?;
+            let raw = self
+                .read_rows::<3>(Resolution::Raw, &ids, raw_from, to)
+                .await?;
+            let sums = hourly
+                .iter()
+                .map(|(id, rows)| (id, rows.iter().filter_map(|r| r.v[1]).sum::<f64>()))
+                .chain(
+                    raw.iter()
+                        .map(|(id, rows)| (id, rows.iter().map(raw_value).sum::<f64>())),
+                );
+            for (id, sum) in sums {
+                if let Some(target) = by_id.get(id) {
+                    *out.entry(target.clone()).or_default() += sum;
+                }
+            }
         }
-        Ok(q.fetch_all(self.pool()).await?.into_iter().collect())
+        Ok(out)
     }
 
     /// The newest sample of each series of a target (node `""`) since `since`, for status pages.
@@ -218,7 +218,9 @@ impl Store {
         self.latest(targets, since).await
     }
 
-    /// The newest samples of `targets` (empty: every target).
+    /// The newest samples of `targets` (empty: every target). From the head alone: `since`
+    /// is recent (the status pages ask for the last half hour), and the head holds at least
+    /// the last three hours of every series.
     async fn latest(
         &self,
         targets: &[&str],
@@ -228,13 +230,14 @@ impl Store {
             String::new()
         } else {
             let list = super::Placeholders::after(1).take(targets.len());
-            format!(" AND target IN ({list})")
+            format!(" AND s.target IN ({list})")
         };
+        // Each series' newest row is the last entry of its primary key: one seek per series.
         let sql = format!(
-            "SELECT s.target, s.node, s.series, s.ts, s.value, s.num, s.den FROM samples s \
-             JOIN (SELECT target, series, MAX(ts) AS ts FROM samples \
-                   WHERE node = '' AND ts >= $1{only} GROUP BY target, series) m \
-             ON s.target = m.target AND s.series = m.series AND s.ts = m.ts WHERE s.node = ''"
+            "SELECT s.target, s.node, s.name AS series, h.ts, h.value, h.num, h.den FROM series s \
+             JOIN samples h ON h.series_id = s.id \
+              AND h.ts = (SELECT MAX(ts) FROM samples WHERE series_id = s.id) \
+             WHERE s.node = '' AND h.ts >= $1{only}"
         );
         let mut q = sqlx::query_as::<_, Sample>(&sql).bind(since);
         for t in targets {
