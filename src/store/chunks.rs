@@ -435,7 +435,7 @@ async fn reinflate<const N: usize>(
         let mut list = Placeholders::after(0);
         let values: Vec<String> = part
             .iter()
-            .map(|_| format!("({})", list.take(2 + N)))
+            .map(|r| list.take_row([true, true].into_iter().chain(r.v.map(|v| v.is_some()))))
             .collect();
         let sql = format!(
             "INSERT INTO {} (series_id, ts, {}) VALUES {} ON CONFLICT (series_id, ts) DO NOTHING",
@@ -447,11 +447,11 @@ async fn reinflate<const N: usize>(
         for r in part {
             q = q.bind(series).bind(r.ts);
             for (c, v) in r.v.iter().enumerate() {
-                // A rollup's count is an integer column.
-                q = if res != Resolution::Raw && c == 0 {
-                    q.bind(v.map(|v| v as i64))
-                } else {
-                    q.bind(*v)
+                q = match v {
+                    None => q,
+                    // A rollup's count is an integer column.
+                    Some(v) if res != Resolution::Raw && c == 0 => q.bind(*v as i64),
+                    Some(v) => q.bind(*v),
                 };
             }
         }

@@ -257,6 +257,18 @@ impl Placeholders {
         self.next += n;
         list.join(",")
     }
+
+    /// One parenthesised row of a multi-row `VALUES`, with `NULL` written in place of each
+    /// absent value rather than bound. sqlx's `Any` driver binds an absent f64 as a float4
+    /// NULL on PostgreSQL; the statement cached with that type then refuses a present f64 at
+    /// the same position in the next batch ("incorrect binary data format").
+    pub(crate) fn take_row(&mut self, present: impl IntoIterator<Item = bool>) -> String {
+        let cells: Vec<String> = present
+            .into_iter()
+            .map(|p| if p { self.take(1) } else { "NULL".into() })
+            .collect();
+        format!("({})", cells.join(","))
+    }
 }
 
 pub(crate) fn only_row<T>(rows: Vec<T>) -> Option<T> {

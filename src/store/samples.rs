@@ -117,10 +117,13 @@ pub struct SeriesQuery {
     pub detail: bool,
 }
 
-/// `INSERT … VALUES (…), (…) ON CONFLICT …` into the raw head for `rows` samples.
-fn upsert_sql(rows: usize) -> String {
+/// `INSERT … VALUES (…), (…) ON CONFLICT …` into the raw head for `rows`.
+fn upsert_sql(rows: &[&Sample]) -> String {
     let mut list = super::Placeholders::after(0);
-    let values: Vec<String> = (0..rows).map(|_| format!("({})", list.take(5))).collect();
+    let values: Vec<String> = rows
+        .iter()
+        .map(|s| list.take_row([true, true, true, s.num.is_some(), s.den.is_some()]))
+        .collect();
     format!(
         "INSERT INTO samples (series_id, ts, value, num, den) VALUES {} \
          ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value, num = excluded.num, den = excluded.den",
@@ -189,10 +192,13 @@ impl Store {
                 .chunks(ROWS_PER_STATEMENT)
                 .zip(ids.chunks(ROWS_PER_STATEMENT))
             {
-                let sql = upsert_sql(chunk.len());
+                let sql = upsert_sql(chunk);
                 let mut q = sqlx::query(&sql);
                 for (s, id) in chunk.iter().zip(ids) {
-                    q = q.bind(*id).bind(s.ts).bind(s.value).bind(s.num).bind(s.den);
+                    q = q.bind(*id).bind(s.ts).bind(s.value);
+                    for v in [s.num, s.den].into_iter().flatten() {
+                        q = q.bind(v);
+                    }
                 }
                 q.execute(&mut *tx).await?;
             }

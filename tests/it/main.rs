@@ -44,6 +44,7 @@ mod replicas;
 mod security_headers;
 mod series_api;
 mod shutdown;
+mod store_chunks;
 mod store_conformance;
 mod store_jobs;
 mod streams;
