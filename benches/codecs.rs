@@ -11,17 +11,9 @@ use std::time::Instant;
 use tsz::stream::{BufferedReader, BufferedWriter};
 use tsz::{DataPoint, Decode, Encode, StdDecoder, StdEncoder};
 
-/// A small deterministic generator (xorshift), so every run measures the same samples.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+#[path = "common/noise.rs"]
+mod noise;
+use noise::Noise;
 
 /// One series of a window: timestamps (ms) and values, as the store holds them.
 struct Shape {

@@ -166,7 +166,17 @@ async fn writes() {
     for r in 0..4 {
         let mut tx = naive.begin().await.unwrap();
         for s in make(r) {
-            sqlx::query("INSERT INTO samples (target, node, series, ts, value, num, den) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+            sqlx::query(
+                "INSERT INTO series (target, node, name) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&s.target)
+            .bind(&s.node)
+            .bind(&s.series)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO samples (series_id, ts, value, num, den) \
+                 VALUES ((SELECT id FROM series WHERE target = $1 AND node = $2 AND name = $3),$4,$5,$6,$7)")
                 .bind(s.target).bind(s.node).bind(s.series).bind(s.ts).bind(s.value).bind(s.num).bind(s.den)
                 .execute(&mut *tx).await.unwrap();
         }

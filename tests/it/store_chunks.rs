@@ -12,7 +12,6 @@ use proptest::prelude::*;
 use secrecy::SecretString;
 
 use crate::harness::postgres::Postgres;
-use crate::harness::process::repo_root;
 
 /// 2025-12-01 00:00 UTC: a day boundary, so every window below starts on one.
 const T0: i64 = 1_764_547_200_000;
@@ -343,20 +342,7 @@ const BEFORE_CHUNKS: i64 = 20261202000014;
 
 /// The old layout: text-keyed rows in `samples`, `samples_5m` and `samples_1h`.
 async fn write_old_samples(url: &str, backend_dir: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
-    let mut migrator =
-        sqlx::migrate::Migrator::new(repo_root().join("migrations").join(backend_dir))
-            .await
-            .expect("read migrations");
-    migrator.migrations = migrator
-        .migrations
-        .iter()
-        .filter(|m| m.version <= BEFORE_CHUNKS)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    migrator.run(&pool).await.expect("old schema");
+    let pool = crate::harness::old_schema::migrated_until(url, backend_dir, BEFORE_CHUNKS).await;
     let mut tx = pool.begin().await.unwrap();
     for s in six_hours() {
         sqlx::query(
@@ -618,4 +604,55 @@ proptest! {
             }
         });
     }
+}
+
+/// `/metrics` reports each sample table's size and the closed chunks' bytes per sample,
+/// which is the encoded bytes over the samples they hold.
+async fn metrics_report_the_store(app: crate::harness::TestApp, url: &str) {
+    app.store.upsert_samples(&six_hours()).await.unwrap();
+    app.store.compact_once(T0 + 27 * HOUR + 1).await.unwrap();
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    for table in ["samples", "samples_5m", "samples_1h", "chunks", "series"] {
+        let bytes = value(&format!(
+            "cachewarden_store_table_bytes{{table=\"{table}\"}}"
+        ));
+        assert!(bytes > 0.0, "{table}: {bytes}");
+    }
+    let want = scalar(
+        url,
+        "SELECT CAST(SUM(LENGTH(data)) AS BIGINT) FROM chunks WHERE resolution = 0",
+    )
+    .await as f64
+        / scalar(
+            url,
+            "SELECT CAST(SUM(count) AS BIGINT) FROM chunks WHERE resolution = 0",
+        )
+        .await as f64;
+    let got = value("cachewarden_store_chunk_bytes_per_sample");
+    assert!((got - want).abs() < 1e-9, "{got} against {want}");
+    assert!(got > 0.0 && got < 4.0, "a few bytes per sample: {got}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_metrics_report_the_store_size_and_bytes_per_sample() {
+    let app = crate::harness::TestApp::sqlite("").await;
+    let url = format!(
+        "sqlite://{}",
+        app.dir.path().join("cachewarden.db").display()
+    );
+    metrics_report_the_store(app, &url).await;
+}
+
+#[tokio::test]
+async fn postgres_metrics_report_the_store_size_and_bytes_per_sample() {
+    let pg = Postgres::start();
+    let url = pg.fresh_database_url();
+    let app = crate::harness::TestApp::on_database("", &url).await;
+    metrics_report_the_store(app, &url).await;
 }

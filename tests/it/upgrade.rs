@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use crate::harness::TestApp;
 use crate::harness::cloudfront::ScriptedCloudFront;
 use crate::harness::postgres::Postgres;
-use crate::harness::process::repo_root;
 use crate::invalidations::pass;
 
 /// The last migration of the schema before jobs.
@@ -23,20 +22,7 @@ const BEFORE_JOBS: i64 = 20261122000006;
 /// Writes the old schema and old rows: batch 1 completed (job 1), batch 2 in progress at
 /// CloudFront as I0001 (jobs 2 and 3, coalesced), job 4 queued with an idempotency key.
 async fn write_old_database(url: &str, backend_dir: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
-    let mut migrator =
-        sqlx::migrate::Migrator::new(repo_root().join("migrations").join(backend_dir))
-            .await
-            .expect("read migrations");
-    migrator.migrations = migrator
-        .migrations
-        .iter()
-        .filter(|m| m.version <= BEFORE_JOBS)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    migrator.run(&pool).await.expect("old schema");
+    let pool = crate::harness::old_schema::migrated_until(url, backend_dir, BEFORE_JOBS).await;
     let statements = [
         "INSERT INTO cloudfront_batches (target, distribution_id, caller_reference, items, files, wildcards, state, invalidation_id, attempts, next_attempt_at, created_at, sent_at, completed_at) \
          VALUES ('web', 'E2QWRUHEXAMPLE', 'cachewarden-1-old', '[\"/done\"]', 1, 0, 'completed', 'I9999', 2, 0, 1000, 1100, 1500)",

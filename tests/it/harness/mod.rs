@@ -13,6 +13,7 @@ pub mod browser;
 pub mod cloudfront;
 pub mod memcached;
 pub mod moto;
+pub mod old_schema;
 pub mod people;
 pub mod postgres;
 pub mod process;
