@@ -113,8 +113,8 @@ fn backoff(attempt: u32) -> i64 {
 
 pub struct ApiGatewayInvalidation {
     settings: Arc<Settings>,
-    sdk: Option<aws_config::SdkConfig>,
-    /// REST API ids found by name, by (region, name): an id does not change while the API
+    aws: crate::aws::Clients,
+    /// REST API ids found by name, by (account/region, name): an id does not change while the API
     /// exists, so GetRestApis (paged through every API of the region) runs once per name.
     ids: Mutex<HashMap<(String, String), String>>,
     /// Invoke-URL requests, one client for every job.
@@ -221,9 +221,14 @@ impl ApiGatewayInvalidation {
         &self,
         stage: &StageConfig,
         client: &Stage,
+        account: Option<&crate::domain::Account>,
         p: &mut Progress,
     ) -> Result<String, CallError> {
-        let key = (client.region().to_owned(), stage.api_name.clone());
+        // Names are unique per account and region only.
+        let key = (
+            format!("{}/{}", account.map_or("", |a| a.id()), client.region()),
+            stage.api_name.clone(),
+        );
         let known = self.ids.lock().ok().and_then(|m| m.get(&key).cloned());
         let id = match (&p.rest_api_id, &stage.rest_api_id, known.as_ref()) {
             (Some(id), _, _) | (None, Some(id), _) | (None, None, Some(id)) => id.clone(),
@@ -253,7 +258,8 @@ impl ApiGatewayInvalidation {
                 job.target
             )));
         };
-        let Some(sdk) = &self.sdk else {
+        let account = self.settings.account_of(&job.target);
+        let Some(sdk) = self.aws.sdk(account) else {
             return Ok(Outcome::Failed(
                 "no AWS configuration is loaded, so there is no API Gateway client".into(),
             ));
@@ -288,10 +294,10 @@ impl ApiGatewayInvalidation {
             ..Progress::default()
         });
         ctx.started().await?;
-        let client = Stage::new(sdk, &region, self.http.clone());
+        let client = Stage::new(&sdk, &region, self.http.clone());
         let id = match &p.rest_api_id {
             Some(id) => id.clone(),
-            None => match self.prepare(stage, &client, &mut p).await {
+            None => match self.prepare(stage, &client, account, &mut p).await {
                 Ok(id) => id,
                 Err(CallError::Permanent(e)) => return Ok(Outcome::Failed(e)),
                 Err(CallError::Retryable(e)) => {
@@ -470,7 +476,7 @@ impl JobKind for ApiGatewayInvalidation {
     fn new(deps: &Deps) -> Self {
         Self {
             settings: deps.settings.clone(),
-            sdk: deps.aws.sdk.clone(),
+            aws: deps.aws.clone(),
             ids: Mutex::default(),
             http: Stage::http_client(),
         }

@@ -2,8 +2,11 @@
 //! optional profile. Credentials come from the SDK's default chain (environment, profile,
 //! instance or task role); they are never part of cachewarden's configuration.
 
+mod account;
 mod cloudfront;
 
+pub use crate::domain::Account;
+pub use account::Accounts;
 pub use cloudfront::{AwsCloudFront, CloudFrontApi, CloudFrontError, Created};
 
 use std::sync::Arc;
@@ -17,18 +20,31 @@ use crate::config::AwsSettings;
 /// job kinds and sources take their clients from it.
 #[derive(Clone, Default)]
 pub struct Clients {
-    pub sdk: Option<SdkConfig>,
+    /// The SDK's configuration per account (`None` when nothing configured needs AWS).
+    accounts: Option<Arc<Accounts>>,
     /// A test's CloudFront.
-    pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
+    cloudfront: Option<Arc<dyn CloudFrontApi>>,
 }
 
 impl Clients {
-    /// CloudFront: the stand-in, or the SDK's client (which makes no call until used).
-    pub fn cloudfront(&self) -> Option<Arc<dyn CloudFrontApi>> {
+    pub fn new(sdk: Option<SdkConfig>, cloudfront: Option<Arc<dyn CloudFrontApi>>) -> Self {
+        Self {
+            accounts: sdk.map(|s| Arc::new(Accounts::new(s))),
+            cloudfront,
+        }
+    }
+
+    /// The SDK's configuration for acting in `account` (`None`: the default chain).
+    pub fn sdk(&self, account: Option<&Account>) -> Option<SdkConfig> {
+        Some(self.accounts.as_ref()?.config(account))
+    }
+
+    /// CloudFront in `account`: the stand-in, or the SDK's client (which makes no call until
+    /// used).
+    pub fn cloudfront(&self, account: Option<&Account>) -> Option<Arc<dyn CloudFrontApi>> {
         self.cloudfront.clone().or_else(|| {
-            self.sdk
-                .as_ref()
-                .map(|sdk| Arc::new(AwsCloudFront::new(cloudfront(sdk))) as Arc<dyn CloudFrontApi>)
+            self.sdk(account)
+                .map(|sdk| Arc::new(AwsCloudFront::new(cloudfront(&sdk))) as Arc<dyn CloudFrontApi>)
         })
     }
 }

@@ -67,7 +67,7 @@ fn track_backoff(attempt: i64) -> i64 {
 pub struct Invalidation {
     store: Store,
     settings: Arc<Settings>,
-    api: Option<Arc<dyn CloudFrontApi>>,
+    aws: crate::aws::Clients,
     metrics: Arc<Metrics>,
 }
 
@@ -406,11 +406,15 @@ impl Invalidation {
     }
 
     async fn run_step(&self, ctx: &Ctx<'_, Self>) -> Result<Outcome<BatchInfo>, StoreError> {
-        let Some(api) = self.api.as_deref() else {
+        let Some(api) = self
+            .aws
+            .cloudfront(self.settings.account_of(&ctx.job.target))
+        else {
             return Ok(Outcome::Failed(
                 "no AWS configuration is loaded, so there is no CloudFront client".into(),
             ));
         };
+        let api = api.as_ref();
         match self.store.batch_of_job(ctx.job.id).await? {
             None => self.batch(ctx).await,
             // Another job drives this batch and ends this one with it: stay parked.
@@ -445,7 +449,7 @@ impl JobKind for Invalidation {
         Self {
             store: deps.store.clone(),
             settings: deps.settings.clone(),
-            api: deps.aws.cloudfront(),
+            aws: deps.aws.clone(),
             metrics: deps.metrics.clone(),
         }
     }

@@ -91,7 +91,9 @@ pub(super) fn build(
         }
         return units;
     };
-    for (region, targets) in groups {
+    // One configuration per role, so each role is assumed once for every unit that uses it.
+    let accounts = crate::aws::Accounts::new(sdk.clone());
+    for (region, account, targets) in groups {
         let spec = Spec {
             targets: targets.clone(),
             shared: format!("{:?} {:?}", settings.cloudwatch.lookback, settings.aws),
@@ -103,7 +105,11 @@ pub(super) fn build(
             .max()
             .unwrap_or(Duration::from_secs(20));
         let name = format!(
-            "cloudwatch:{}:{}",
+            "cloudwatch:{}{}:{}",
+            account
+                .as_ref()
+                .map(|a| format!("{}:", a.id()))
+                .unwrap_or_default(),
             region.as_deref().unwrap_or("default"),
             schedule.describe()
         );
@@ -119,7 +125,7 @@ pub(super) fn build(
             timeout,
             source: Box::new(CloudWatchSource::new(
                 queried,
-                crate::aws::cloudwatch(sdk, region.as_deref()),
+                crate::aws::cloudwatch(&accounts.config(account.as_ref()), region.as_deref()),
                 settings.cloudwatch.lookback,
                 counter.clone(),
             )),
@@ -130,20 +136,39 @@ pub(super) fn build(
     units
 }
 
-/// Groups CloudWatch targets that can share calls: same region, same schedule.
-pub fn group_targets(
-    targets: &[TargetSettings],
-    default_region: Option<&str>,
-) -> Vec<(Option<String>, Vec<TargetSettings>)> {
-    let mut groups: HashMap<(Option<String>, String), Vec<TargetSettings>> = HashMap::new();
+/// A group of CloudWatch targets polled by one call: their region, their account (`None`:
+/// the default credentials) and the targets.
+pub type Group = (
+    Option<String>,
+    Option<crate::domain::Account>,
+    Vec<TargetSettings>,
+);
+
+/// Groups CloudWatch targets that can share calls: same account, same region, same schedule.
+pub fn group_targets(targets: &[TargetSettings], default_region: Option<&str>) -> Vec<Group> {
+    type Key = (Option<String>, Option<crate::domain::Account>, String);
+    let mut groups: HashMap<Key, Vec<TargetSettings>> = HashMap::new();
     for t in targets.iter().filter(|t| t.is_cloudwatch()) {
-        let key = (t.region(default_region), format!("{:?}", t.schedule));
+        let key = (
+            t.region(default_region),
+            t.account.clone(),
+            format!("{:?}", t.schedule),
+        );
         groups.entry(key).or_default().push(t.clone());
     }
-    let mut out: Vec<_> = groups
+    let mut out: Vec<Group> = groups
         .into_iter()
-        .map(|((region, _), ts)| (region, ts))
+        .map(|((region, account, _), ts)| (region, account, ts))
         .collect();
-    out.sort_by(|a, b| (&a.0, a.1[0].name.as_str()).cmp(&(&b.0, b.1[0].name.as_str())));
+    out.sort_by(|a, b| {
+        let key = |g: &Group| {
+            (
+                g.1.as_ref().map(|a| a.role_arn().to_owned()),
+                g.0.clone(),
+                g.2[0].name.to_string(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
     out
 }

@@ -53,6 +53,15 @@ impl Settings {
         self.targets.iter().find(|t| &t.name == name)
     }
 
+    /// The AWS account a job for target `name` acts in: its `role_arn`, or `None` for the
+    /// default credentials (also for a target a reload removed while its job runs).
+    pub fn account_of(&self, name: &str) -> Option<&crate::domain::Account> {
+        self.targets
+            .iter()
+            .find(|t| t.name.as_str() == name)
+            .and_then(|t| t.account.as_ref())
+    }
+
     /// Whether a target or a notifier reaches AWS (CloudWatch, CloudFront, SNS).
     pub fn needs_aws(&self) -> bool {
         self.targets.iter().any(TargetSettings::is_cloudwatch)
@@ -369,7 +378,9 @@ pub fn same<T: std::fmt::Debug + Secrets>(a: &T, b: &T) -> bool {
 
 impl Secrets for TargetSettings {
     fn secrets(&self) -> Vec<&str> {
-        self.config.secrets()
+        let mut s = self.config.secrets();
+        s.extend(self.account.as_ref().and_then(|a| a.external_id()));
+        s
     }
 }
 

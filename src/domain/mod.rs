@@ -1,6 +1,7 @@
 //! Parsed domain values. Each type can only be constructed valid (parse, don't validate), so
 //! code that holds one never re-checks it.
 
+mod account;
 mod action;
 mod alarm_state;
 mod delivery_state;
@@ -14,6 +15,7 @@ mod scope;
 pub mod template;
 pub mod text;
 
+pub use account::{Account, AccountError, DEFAULT_SESSION_NAME};
 pub use action::Action;
 pub use alarm_state::{AlarmState, UnknownAlarmState};
 pub use delivery_state::{DeliveryState, UnknownDeliveryState};

@@ -106,10 +106,7 @@ impl Pieces {
             store: self.store.clone(),
             settings: settings.clone(),
             metrics: self.metrics.clone(),
-            aws: crate::aws::Clients {
-                sdk: aws.cloned(),
-                cloudfront: self.cloudfront.clone(),
-            },
+            aws: crate::aws::Clients::new(aws.cloned(), self.cloudfront.clone()),
             peers: Default::default(),
         })
     }

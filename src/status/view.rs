@@ -48,6 +48,10 @@ pub struct TargetView {
     pub tier: &'static str,
     /// How often it is polled ("every 1m", "cron 0 */5 * * * *").
     pub schedule: String,
+    /// The AWS account its calls are made in, when it names a role (`role_arn`).
+    pub account: Option<String>,
+    /// That role's ARN.
+    pub role_arn: Option<String>,
     pub state: TargetState,
     /// Whether the latest poll succeeded; null before the first.
     pub up: Option<bool>,
@@ -81,6 +85,8 @@ impl TargetView {
             kind: t.kind,
             tier: t.kind.label(),
             schedule: t.schedule.describe(),
+            account: t.account.as_ref().map(|a| a.id().to_owned()),
+            role_arn: t.account.as_ref().map(|a| a.role_arn().to_owned()),
             state: TargetState::of(status),
             up: status.map(|s| s.up),
             last_poll_at: status.map(|s| s.last_poll_at),

@@ -186,7 +186,7 @@ impl Store {
             let blobs: Vec<(i64, Vec<u8>)> = on_pool!(self, |pool| {
                 let mut q = sqlx::query_as(&sql)
                     .bind(res.code())
-                    .bind(from - res.window_ms())
+                    .bind(from.saturating_sub(res.window_ms()))
                     .bind(to);
                 for id in part {
                     q = q.bind(*id);

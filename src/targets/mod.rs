@@ -255,6 +255,8 @@ pub struct TargetSettings {
     pub timeout: Duration,
     /// The kind's own configuration.
     pub config: Arc<dyn TargetConfig>,
+    /// The AWS account to act in (`role_arn`); `None`: the default credential chain.
+    pub account: Option<crate::domain::Account>,
 }
 
 impl dyn TargetConfig {

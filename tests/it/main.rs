@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod accounts;
 mod alarm_gaps;
 mod alarms;
 mod api_auth;

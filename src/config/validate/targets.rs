@@ -8,7 +8,16 @@ use crate::domain::{Schedule, TargetName};
 use crate::targets::{KINDS, Kind, TargetSettings};
 
 /// The keys every target has; the rest are its kind's.
-const COMMON: [&str; 5] = ["name", "kind", "every", "cron", "timeout"];
+const COMMON: [&str; 8] = [
+    "name",
+    "kind",
+    "every",
+    "cron",
+    "timeout",
+    "role_arn",
+    "external_id",
+    "session_name",
+];
 
 /// A target as far as others refer to it: its name, and its kind when that is one, known
 /// even when the rest of its entry has mistakes, so that alarms and rules on it are checked
@@ -123,6 +132,7 @@ fn one(
         }
     };
     let config = kind.parse(v, path, table, &foreign(kind));
+    let account = account(v, path, &common, kind);
     let declared = declared?;
     Some(TargetSettings {
         name: declared.name,
@@ -130,7 +140,53 @@ fn one(
         schedule: schedule?,
         timeout: timeout?,
         config: config?,
+        account: account?,
     })
+}
+
+/// `role_arn`, `external_id`, `session_name`: the account a target's AWS calls are made in.
+/// Only kinds read through AWS have one.
+fn account(
+    v: &mut Checker,
+    path: &KeyPath,
+    common: &toml::Table,
+    kind: Kind,
+) -> Option<Option<crate::domain::Account>> {
+    let mut text = |key: &str| match common.get(key) {
+        None => Some(None),
+        Some(toml::Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => {
+            v.error(path.key(key), "must be a string");
+            None
+        }
+    };
+    let (role, external, session) = (text("role_arn"), text("external_id"), text("session_name"));
+    let (role, external, session) = (role?, external?, session?);
+    let Some(role) = role else {
+        for (key, set) in [("external_id", &external), ("session_name", &session)] {
+            if set.is_some() {
+                v.error(path.key(key), "needs role_arn");
+            }
+        }
+        return (external.is_none() && session.is_none()).then_some(None);
+    };
+    if kind.polling() != crate::targets::Polling::CloudWatch {
+        v.error(
+            path.key("role_arn"),
+            format!(
+                "does not apply to kind {}: cachewarden makes no AWS call for it",
+                kind.name()
+            ),
+        );
+        return None;
+    }
+    match crate::domain::Account::parse(&role, external.as_deref(), session.as_deref()) {
+        Ok(a) => Some(Some(a)),
+        Err(e) => {
+            v.error(path.key(e.key), e.message);
+            None
+        }
+    }
 }
 
 fn schedule(
