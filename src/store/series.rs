@@ -159,27 +159,29 @@ impl Store {
     ) -> Result<HashMap<String, f64>, StoreError> {
         let hour = Resolution::OneHour.bucket_ms();
         let raw_from = ((to - 2 * hour).div_euclid(hour) * hour).max(from);
-        let mut out: HashMap<String, f64> = HashMap::new();
+        // Every series of every target in one read per resolution.
+        let mut by_id = HashMap::new();
         for name in series {
-            let by_id = self.target_series_ids(targets, name).await?;
-            let ids: Vec<i64> = by_id.keys().copied().collect();
-            let hourly = self
-                .read_rows::<6>(Resolution::OneHour, &ids, from, raw_from)
-                .await?;
-            let raw = self
-                .read_rows::<3>(Resolution::Raw, &ids, raw_from, to)
-                .await?;
-            let sums = hourly
-                .iter()
-                .map(|(id, rows)| (id, rows.iter().filter_map(|r| r.v[1]).sum::<f64>()))
-                .chain(
-                    raw.iter()
-                        .map(|(id, rows)| (id, rows.iter().map(raw_value).sum::<f64>())),
-                );
-            for (id, sum) in sums {
-                if let Some(target) = by_id.get(id) {
-                    *out.entry(target.clone()).or_default() += sum;
-                }
+            by_id.extend(self.target_series_ids(targets, name).await?);
+        }
+        let ids: Vec<i64> = by_id.keys().copied().collect();
+        let hourly = self
+            .read_rows::<6>(Resolution::OneHour, &ids, from, raw_from)
+            .await?;
+        let raw = self
+            .read_rows::<3>(Resolution::Raw, &ids, raw_from, to)
+            .await?;
+        let sums = hourly
+            .iter()
+            .map(|(id, rows)| (id, rows.iter().filter_map(|r| r.v[1]).sum::<f64>()))
+            .chain(
+                raw.iter()
+                    .map(|(id, rows)| (id, rows.iter().map(raw_value).sum::<f64>())),
+            );
+        let mut out: HashMap<String, f64> = HashMap::new();
+        for (id, sum) in sums {
+            if let Some(target) = by_id.get(id) {
+                *out.entry(target.clone()).or_default() += sum;
             }
         }
         Ok(out)
