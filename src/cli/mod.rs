@@ -216,8 +216,16 @@ pub fn run() -> ExitCode {
             let settings = load(&config)?;
             let store = open_store(&settings, false).await?;
             let started = std::time::Instant::now();
+            let say = |p: crate::store::Progress| {
+                let name = match p.resolution {
+                    crate::store::Resolution::Raw => "raw samples",
+                    crate::store::Resolution::FiveMinutes => "5-minute rollups",
+                    crate::store::Resolution::OneHour => "1-hour rollups",
+                };
+                eprintln!("{name}: {} of {} windows", p.windows, p.of);
+            };
             let done = store
-                .compact_once(crate::store::now_ms())
+                .compact_with_progress(crate::store::now_ms(), &say)
                 .await
                 .map_err(|e| fail(format!("compaction stopped: {e}")));
             store.close().await;

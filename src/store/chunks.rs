@@ -80,6 +80,14 @@ pub struct Compacted {
     pub rows: u64,
 }
 
+/// How far a compaction is: `windows` of `of` closed windows at `resolution` are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub resolution: Resolution,
+    pub windows: u64,
+    pub of: u64,
+}
+
 /// The last [`Store::size`] measured, and when.
 pub(crate) type SizeCache = std::sync::Mutex<Option<(Instant, StoreSize)>>;
 
@@ -228,9 +236,19 @@ impl Store {
     /// Compacts every closed window of every resolution (raw first, so a late revision's
     /// rollups reach their own chunks in the same run). Safe to run at any time, and again.
     pub async fn compact_once(&self, now: i64) -> Result<Compacted, StoreError> {
-        let mut done = self.compact::<3>(Resolution::Raw, now).await?;
+        self.compact_with_progress(now, &|_: Progress| ()).await
+    }
+
+    /// [`Self::compact_once`], telling `progress` after each transaction (`cachewarden
+    /// compact` prints it: after an upgrade the first compaction can take minutes).
+    pub async fn compact_with_progress(
+        &self,
+        now: i64,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Compacted, StoreError> {
+        let mut done = self.compact::<3>(Resolution::Raw, now, progress).await?;
         for res in [Resolution::FiveMinutes, Resolution::OneHour] {
-            let c = self.compact::<6>(res, now).await?;
+            let c = self.compact::<6>(res, now, progress).await?;
             done.windows += c.windows;
             done.rows += c.rows;
         }
@@ -241,6 +259,7 @@ impl Store {
         &self,
         res: Resolution,
         now: i64,
+        progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Compacted, StoreError> {
         let window = res.window_ms();
         let closed_before = (now - CLOSE_AFTER_MS).div_euclid(window) * window;
@@ -265,6 +284,11 @@ impl Store {
                 done.windows += batch.len() as u64;
                 batch.clear();
                 rows = 0;
+                progress(Progress {
+                    resolution: res,
+                    windows: done.windows,
+                    of: work.len() as u64,
+                });
             }
         }
         Ok(done)

@@ -29,7 +29,7 @@ mod users;
 pub use alarms::{AlarmStateRecord, Evaluated, Transition};
 pub use annotations::{AlarmMark, Annotation, JobMark};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
-pub use chunks::{Compacted, StoreSize};
+pub use chunks::{Compacted, Progress, StoreSize};
 pub use cloudfront::{Batch, BatchInfo, BatchPlan, BatchState};
 pub use impacts::{CostedChange, ImpactFilter, ImpactRow, MAX_REPORTED, NewImpact};
 pub use jobs::{CancelRecorded, JobFilter, JobRecord, NewJob};

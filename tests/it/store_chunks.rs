@@ -546,6 +546,19 @@ async fn a_compaction_killed_midway_loses_and_duplicates_nothing() {
         .expect("cachewarden compact");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.contains("Compacted"), "{said}");
+    // Progress as it goes: the windows left after the kill, counted up to all of them.
+    let lines: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("raw samples: "))
+        .collect();
+    let last = lines.last().copied().unwrap_or_default();
+    let (done, of) = last
+        .trim_start_matches("raw samples: ")
+        .trim_end_matches(" windows")
+        .split_once(" of ")
+        .unwrap_or_else(|| panic!("no progress in {said}"));
+    assert_eq!(done, of, "{said}");
+    assert!(lines.len() > 1, "more than one step of progress: {said}");
     let store = open(&url).await;
     assert_eq!(scalar(&url, "SELECT COUNT(*) FROM samples").await, 0);
     assert_eq!(
