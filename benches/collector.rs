@@ -9,6 +9,9 @@
 //!    baseline of one INSERT per row in the same run.
 //! 3. Reads: a 30-day series at 5-minute resolution (8,640 points) among 20 targets' data.
 
+#[path = "common/month.rs"]
+mod month;
+
 #[path = "../tests/it/harness/mod.rs"]
 #[allow(unused_imports)]
 mod harness;
@@ -209,20 +212,9 @@ async fn reads() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
     let start = 1_800_000_000_000_i64 / 3_600_000 * 3_600_000;
-    let minutes = 30 * 24 * 60;
+    let minutes = month::MINUTES;
     for t in 0..20 {
-        let rows: Vec<Sample> = (0..minutes)
-            .map(|m| {
-                Sample::ratio(
-                    &format!("t{t}"),
-                    "",
-                    "hit_rate",
-                    start + m * 60_000,
-                    9.0,
-                    10.0,
-                )
-            })
-            .collect();
+        let rows = month::hit_rates(&format!("t{t}"), start);
         for chunk in rows.chunks(20_000) {
             store.upsert_samples(chunk).await.unwrap();
         }

@@ -22,6 +22,8 @@ use harness::postgres::Postgres;
 use noise::Noise;
 use secrecy::SecretString;
 
+#[path = "common/month.rs"]
+mod month;
 #[path = "common/noise.rs"]
 mod noise;
 
@@ -396,22 +398,11 @@ where
 async fn reads(new_url: &str, old_url: &str, backend_dir: &str) -> (f64, f64) {
     let now = cachewarden::store::now_ms();
     let start = (now - 31 * 24 * HOUR) / (24 * HOUR) * (24 * HOUR);
-    let minutes = 30 * 24 * 60;
+    let minutes = month::MINUTES;
     let store = store(new_url).await;
     let old = Old::open(old_url, backend_dir).await;
     for t in 0..20 {
-        let rows: Vec<Sample> = (0..minutes)
-            .map(|m| {
-                Sample::ratio(
-                    &format!("t{t}"),
-                    "",
-                    "hit_rate",
-                    start + m * 60_000,
-                    9.0,
-                    10.0,
-                )
-            })
-            .collect();
+        let rows = month::hit_rates(&format!("t{t}"), start);
         for part in rows.chunks(12_000) {
             store.upsert_samples(part).await.unwrap();
             old.upsert(part).await;

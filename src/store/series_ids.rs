@@ -124,12 +124,8 @@ impl Store {
         let tuples: Vec<String> = series
             .iter()
             .map(|_| {
-                let p = list.take(3);
-                let p: Vec<&str> = p.split(',').collect();
-                format!(
-                    "(target = {} AND node = {} AND name = {})",
-                    p[0], p[1], p[2]
-                )
+                let (t, n, s) = (list.take(1), list.take(1), list.take(1));
+                format!("(target = {t} AND node = {n} AND name = {s})")
             })
             .collect();
         let sql = format!(

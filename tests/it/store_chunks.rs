@@ -190,14 +190,22 @@ async fn lifecycle(store: Store, url: &str) {
         .upsert_samples(&[revised.clone(), added.clone()])
         .await
         .unwrap();
-    let raw = || query("memory", "", at - 20_000, at + 20_000, Resolution::Raw);
-    let seen: Vec<(i64, f64)> = store
-        .read_series(&raw())
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| (p.ts, p.value))
-        .collect();
+    let raw = || async {
+        store
+            .read_series(&query(
+                "memory",
+                "",
+                at - 20_000,
+                at + 20_000,
+                Resolution::Raw,
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| (p.ts, p.value))
+            .collect::<Vec<(i64, f64)>>()
+    };
+    let seen = raw().await;
     assert!(
         seen.contains(&(at, 42.0)) && seen.contains(&(at + 5_000, 43.0)),
         "{seen:?}"
@@ -213,14 +221,7 @@ async fn lifecycle(store: Store, url: &str) {
         "the raw window, then its 5-minute and hourly days: {merged:?}"
     );
     assert_eq!(scalar(url, "SELECT COUNT(*) FROM samples").await, 0);
-    let after: Vec<(i64, f64)> = store
-        .read_series(&raw())
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| (p.ts, p.value))
-        .collect();
-    assert_eq!(after, seen, "the chunk holds the revision");
+    assert_eq!(raw().await, seen, "the chunk holds the revision");
     // The 5-minute bucket of `at` from the revised samples.
     let values: Vec<f64> = store
         .read_series(&query(
