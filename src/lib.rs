@@ -15,6 +15,7 @@ pub mod cli;
 pub mod cloudfront;
 pub mod collector;
 pub mod config;
+pub mod discovery;
 pub mod domain;
 pub mod events;
 pub mod http;

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -42,6 +43,8 @@ pub struct Application {
     leadership: crate::leader::Leadership,
     elector: Option<crate::leader::Elector>,
     notifications: Arc<crate::notify::NotifyWorker>,
+    /// Finds targets (`[[discover]]`); the leader runs it.
+    discovery: Arc<crate::discovery::DiscoveryService>,
     /// `/setup?code=…` while no user exists (logged at start).
     setup_link: Option<String>,
     /// Whether `run_until_stopped` starts polling and maintenance (tests that drive
@@ -106,8 +109,23 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let address = listener.local_addr()?;
         let shutdown_timeout = settings.server.shutdown_timeout;
-        let settings = Arc::new(settings);
         let metrics = Arc::new(Metrics::new());
+        let discovery = Arc::new(crate::discovery::DiscoveryService::new(
+            store.clone(),
+            metrics.registry(),
+        ));
+        discovery.set_aws(aws.as_ref());
+        // The discovered targets known before this start are polled from the first round;
+        // discovering again waits for each discovery's next turn.
+        let known = if settings.discover.is_empty() {
+            Vec::new()
+        } else {
+            discovery.known().await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "Could not read the discovered targets; they come back with the next discovery.");
+                Vec::new()
+            })
+        };
+        let settings = Arc::new(crate::discovery::with_discovered(settings, &known));
         let gauges = Arc::new(CacheGauges::new(metrics.registry().clone()));
         let notifications = Arc::new(
             crate::notify::NotifyWorker::new(
@@ -121,6 +139,7 @@ impl Application {
             metrics: metrics.clone(),
             notified: notifications.waker(),
             cloudfront,
+            discovery: discovery.clone(),
         };
         let collector = Arc::new(
             Collector::build(&settings, store.clone(), gauges, aws.as_ref())
@@ -151,6 +170,7 @@ impl Application {
                 sdk: aws,
                 reloadable,
             },
+            known,
         ));
         let (leadership, elector) = crate::leader::elect(&store, metrics.leader.clone());
         // With nobody to sign in, the first admin is made through a one-time link. An
@@ -194,6 +214,7 @@ impl Application {
             )),
             leader: leadership.clone(),
             reloader: reloader.clone(),
+            discovery: discovery.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -223,6 +244,7 @@ impl Application {
             leadership,
             elector,
             notifications,
+            discovery,
             setup_link,
             background: true,
             cancel: CancellationToken::new(),
@@ -267,6 +289,10 @@ impl Application {
     }
 
     /// Reloads the configuration (what SIGHUP and the API call).
+    pub fn discovery(&self) -> Arc<crate::discovery::DiscoveryService> {
+        self.discovery.clone()
+    }
+
     pub fn reloader(&self) -> Arc<crate::reload::Reloader> {
         self.reloader.clone()
     }
@@ -311,6 +337,15 @@ impl Application {
                 self.cancel.clone(),
             ))
         });
+        let discovering = self.background.then(|| {
+            tokio::spawn(discover(
+                self.discovery.clone(),
+                self.live.clone(),
+                self.reloader.clone(),
+                self.leadership.clone(),
+                self.cancel.clone(),
+            ))
+        });
         let hangups = tokio::spawn(crate::reload::on_hangup(
             self.reloader.clone(),
             self.cancel.clone(),
@@ -348,6 +383,9 @@ impl Application {
             let _ = d.await;
         }
         let _ = hangups.await;
+        if let Some(d) = discovering {
+            let _ = d.await;
+        }
         for w in [worker, notifier].into_iter().flatten() {
             let _ = w.await;
         }
@@ -428,6 +466,95 @@ async fn lead(
         }
     }
     stop_scheduler(running.take()).await;
+}
+
+/// How often the discovery loop looks at what is due, and how many looks apart a replica
+/// reads the discovered set from the store (a follower learns of changes this way).
+const DISCOVERY_TICK: Duration = Duration::from_secs(5);
+const DISCOVERY_SYNC_EVERY: u32 = 6;
+
+/// Runs each discovery on its `every` while this replica leads, and puts the discovered set
+/// the store holds in force on every replica when it changed. A reload does not run a
+/// discovery: it builds the kept set with the new configuration.
+async fn discover(
+    service: Arc<crate::discovery::DiscoveryService>,
+    live: Arc<Live>,
+    reloader: Arc<crate::reload::Reloader>,
+    leadership: crate::leader::Leadership,
+    cancel: CancellationToken,
+) {
+    let mut last_run: std::collections::HashMap<String, i64> = Default::default();
+    let mut tick = tokio::time::interval(DISCOVERY_TICK);
+    let mut looks = 0u32;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        looks = looks.wrapping_add(1);
+        let settings = live.settings();
+        let mut ran = false;
+        if leadership.is_leader() {
+            for d in &settings.discover {
+                let last = match last_run.get(&d.name) {
+                    Some(at) => Some(*at),
+                    None => service.last_run(&d.name).await.ok().flatten(),
+                };
+                let now = store::now_ms();
+                if last.is_some_and(|at| now - at < d.every.as_millis() as i64) {
+                    last_run
+                        .entry(d.name.clone())
+                        .or_insert(last.unwrap_or(now));
+                    continue;
+                }
+                if let Err(e) = discover_now(&service, &live, &reloader, &d.name).await {
+                    tracing::error!(discovery = %d.name, error = %e, "A discovery could not be recorded; the targets in force stay.");
+                }
+                last_run.insert(d.name.clone(), store::now_ms());
+                ran = true;
+            }
+        }
+        if !ran
+            && looks.is_multiple_of(DISCOVERY_SYNC_EVERY)
+            && let Err(e) = put_discovered_in_force(&service, &reloader).await
+        {
+            tracing::warn!(error = %e, "Could not read the discovered targets.");
+        }
+    }
+}
+
+/// Runs discovery `name` of the configuration in force once, and puts the set it leaves in
+/// force (what the leader does on each discovery's turn; tests call it directly).
+pub async fn discover_now(
+    service: &crate::discovery::DiscoveryService,
+    live: &Live,
+    reloader: &crate::reload::Reloader,
+    name: &str,
+) -> anyhow::Result<crate::discovery::RunReport> {
+    let settings = live.settings();
+    let d = settings
+        .discover
+        .iter()
+        .find(|d| d.name == name)
+        .with_context(|| format!("no discovery {name:?}"))?;
+    let collector = live.collector();
+    let report = service
+        .run_once(&settings, d, collector.alarms().map(|a| &**a))
+        .await?;
+    put_discovered_in_force(service, reloader).await?;
+    Ok(report)
+}
+
+/// Puts the discovered set the store holds in force, when it differs from the one in force.
+async fn put_discovered_in_force(
+    service: &crate::discovery::DiscoveryService,
+    reloader: &crate::reload::Reloader,
+) -> Result<(), crate::store::StoreError> {
+    let known = service.known().await?;
+    if !crate::discovery::same_set(&known, &reloader.known()) {
+        reloader.apply_discovered(known).await;
+    }
+    Ok(())
 }
 
 async fn stop_scheduler(scheduler: Option<tokio_cron_scheduler::JobScheduler>) {

@@ -69,7 +69,7 @@ mod tests {
     fn alarm(metric: &str, condition: Condition, datapoints: (u32, u32)) -> AlarmSettings {
         AlarmSettings {
             name: "a".into(),
-            target: globset::Glob::new("*").unwrap(),
+            targets: crate::targets::Selector::new(globset::Glob::new("*").unwrap(), vec![], None),
             metric: metric.into(),
             condition,
             datapoints,

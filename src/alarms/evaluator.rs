@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use globset::GlobMatcher;
 use serde_json::json;
 
 use super::change_cost;
@@ -23,7 +22,7 @@ const WEEK: i64 = 7 * 24 * 60 * MINUTE;
 pub struct Evaluator {
     store: Store,
     settings: Arc<Settings>,
-    alarms: Vec<(AlarmSettings, GlobMatcher)>,
+    alarms: Vec<AlarmSettings>,
     /// Signalled when a transition wrote notifications (wakes the delivery worker).
     notified: Arc<tokio::sync::Notify>,
     /// What people call a job of a kind ("invalidation", "purge"), for expected dips.
@@ -60,11 +59,7 @@ impl Evaluator {
         notified: Arc<tokio::sync::Notify>,
         labels: JobLabels,
     ) -> Self {
-        let alarms = settings
-            .alarms
-            .iter()
-            .map(|a| (a.clone(), a.target.compile_matcher()))
-            .collect();
+        let alarms = settings.alarms.clone();
         Self {
             store,
             settings,
@@ -90,8 +85,8 @@ impl Evaluator {
             else {
                 continue;
             };
-            for (alarm, matcher) in &self.alarms {
-                if matcher.is_match(target) {
+            for alarm in &self.alarms {
+                if alarm.watches(t) {
                     transitions.extend(self.evaluate_one(alarm, t, now).await?);
                 }
             }
@@ -290,6 +285,46 @@ impl Evaluator {
             .and_then(|t| t.evaluation["change"]["job"].as_i64()))
     }
 
+    /// Ends every alarm firing on `t`, which is going away (discovery no longer finds it):
+    /// the state leaves `alarm` for `insufficient_data` with `reason`, and a "target removed"
+    /// message goes where the episode's alarm message went. Never a "resolved": nothing
+    /// recovered. Each one is a transition and its messages in one transaction.
+    pub async fn target_removed(
+        &self,
+        t: &TargetSettings,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let mut transitions = Vec::new();
+        for alarm in self.alarms.iter().filter(|a| a.watches(t)) {
+            let before = self.store.alarm_state(&alarm.name, t.name.as_str()).await?;
+            if before.as_ref().map(|b| b.state) != Some(AlarmState::Alarm) {
+                continue;
+            }
+            let e = super::eval::Evaluation {
+                state: AlarmState::InsufficientData,
+                breaching: 0,
+                considered: 0,
+                verdicts: Vec::new(),
+                reason: reason.to_owned(),
+            };
+            let detail = json!({ "target_removed": true });
+            transitions.extend(
+                self.record_as(
+                    alarm,
+                    t,
+                    before,
+                    e,
+                    detail,
+                    now,
+                    Some(hold::Kind::TargetRemoved),
+                )
+                .await?,
+            );
+        }
+        Ok(transitions)
+    }
+
     /// Records evaluation `e` of `alarm` on `t` (the state was `before`): the state, a
     /// transition when it changed, and the messages it calls for, held or not.
     async fn record(
@@ -298,8 +333,24 @@ impl Evaluator {
         t: &TargetSettings,
         before: Option<AlarmStateRecord>,
         e: super::eval::Evaluation,
+        detail: serde_json::Value,
+        now: i64,
+    ) -> Result<Option<Transition>, StoreError> {
+        self.record_as(alarm, t, before, e, detail, now, None).await
+    }
+
+    /// [`Self::record`], with the message `ending` when the episode ends for a reason of its
+    /// own (the target removed) instead of the one the states call for.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_as(
+        &self,
+        alarm: &AlarmSettings,
+        t: &TargetSettings,
+        before: Option<AlarmStateRecord>,
+        e: super::eval::Evaluation,
         mut detail: serde_json::Value,
         now: i64,
+        ending: Option<hold::Kind>,
     ) -> Result<Option<Transition>, StoreError> {
         let target = t.name.as_str();
         let current = before
@@ -309,8 +360,11 @@ impl Evaluator {
         let notified_at = before.as_ref().and_then(|s| s.notified_at);
         let repeat = alarm.repeat.map(|r| r.as_millis() as i64);
         // An alarm without notifiers only records its states.
-        let kind = hold::message(current, e.state, notified_at, repeat, now)
-            .filter(|_| !alarm.notify.is_empty());
+        let kind = match ending {
+            Some(k) => Some(k),
+            None => hold::message(current, e.state, notified_at, repeat, now),
+        }
+        .filter(|_| !alarm.notify.is_empty());
         let changed = e.state != current;
         // Most evaluations change nothing and send nothing: the lookups below only run when
         // something is to be recorded or sent. A change's own cost is never an expected dip.

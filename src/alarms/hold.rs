@@ -19,6 +19,9 @@ pub enum Kind {
     Alarm,
     Reminder,
     Resolved,
+    /// The target went away (discovery removed it) while the alarm fired: the episode ends
+    /// without having recovered.
+    TargetRemoved,
 }
 
 impl Kind {
@@ -27,7 +30,13 @@ impl Kind {
             Kind::Alarm => "alarm",
             Kind::Reminder => "reminder",
             Kind::Resolved => "resolved",
+            Kind::TargetRemoved => "target_removed",
         }
+    }
+
+    /// Whether it ends an episode (a receiver closes its incident or alert).
+    pub fn ends(self) -> bool {
+        matches!(self, Kind::Resolved | Kind::TargetRemoved)
     }
 }
 
@@ -107,7 +116,7 @@ pub fn window_end(w: &MaintenanceWindow, now: i64) -> Option<i64> {
 /// What holds a message of `kind` (its description, stored as `held_by`), if anything.
 /// `notified_at` as for [`message`].
 pub fn held_by(kind: Kind, notified_at: Option<i64>, h: &Holds<'_>) -> Option<String> {
-    if kind == Kind::Resolved {
+    if kind.ends() {
         return notified_at
             .is_none()
             .then(|| "its alarm message was held".to_owned());

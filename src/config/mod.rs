@@ -12,6 +12,7 @@ mod validate;
 pub use crate::checker::{ConfigError, ConfigErrors, KeyPath, Origin};
 pub use settings::*;
 pub use validate::Declared;
+pub use validate::discovered_target;
 
 use std::path::Path;
 

@@ -93,6 +93,10 @@ pub(super) struct Maintenance {
 pub(super) struct Alarm {
     pub name: Option<String>,
     pub target: Option<String>,
+    /// Targets carrying every one of these tags (glob values).
+    pub target_tags: Option<std::collections::BTreeMap<String, String>>,
+    /// Targets of this group (a glob).
+    pub group: Option<String>,
     pub metric: Option<String>,
     pub below: Option<f64>,
     pub above: Option<f64>,

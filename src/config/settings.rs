@@ -29,8 +29,10 @@ pub struct Settings {
     pub cloudwatch: CloudwatchSettings,
     /// CloudFront invalidation jobs.
     pub invalidation: InvalidationSettings,
-    /// The watched cache tiers.
+    /// The watched cache tiers: those written in `[[targets]]`, then those discovered.
     pub targets: Vec<TargetSettings>,
+    /// Where targets are found instead of written (`[[discover]]`).
+    pub discover: Vec<DiscoverSettings>,
     /// Where alerts go.
     pub notifiers: Vec<NotifierSettings>,
     /// What is alerted on.
@@ -65,8 +67,65 @@ impl Settings {
     /// Whether a target or a notifier reaches AWS (CloudWatch, CloudFront, SNS).
     pub fn needs_aws(&self) -> bool {
         self.targets.iter().any(TargetSettings::is_cloudwatch)
+            || !self.discover.is_empty()
             || !self.streams.is_empty()
             || self.notifiers.iter().any(|n| n.config.needs_aws())
+    }
+}
+
+/// `[[discover]]`: which kinds to look for, where, and what every target found gets.
+#[derive(Debug, Clone)]
+pub struct DiscoverSettings {
+    pub name: String,
+    /// Kinds that can be discovered, in tier order.
+    pub kinds: Vec<crate::targets::Kind>,
+    /// Regions to look in; empty: the region of `[aws]` (or the SDK's chain).
+    pub regions: Vec<String>,
+    /// Accounts to look in, each through its role; empty: the default credentials' account.
+    pub accounts: Vec<crate::domain::Account>,
+    /// Every tag must be present with a value the glob matches.
+    pub tags: Vec<(String, globset::Glob)>,
+    /// When given, a resource's name or id must match one.
+    pub names: Vec<globset::Glob>,
+    /// How often to look. Default 5 min.
+    pub every: Duration,
+    /// How a target found is named.
+    pub name_template: crate::domain::NameTemplate,
+    /// `[discover.targets]` as written: keys every target found gets (`every`, `timeout`),
+    /// and a table per kind for that kind's keys (`[discover.targets.redis]`…).
+    pub targets: toml::Table,
+}
+
+impl DiscoverSettings {
+    /// The accounts to look in: each role, or the default credentials (`None`).
+    pub fn each_account(&self) -> Vec<Option<&crate::domain::Account>> {
+        if self.accounts.is_empty() {
+            vec![None]
+        } else {
+            self.accounts.iter().map(Some).collect()
+        }
+    }
+
+    /// Whether a resource (its name, id and tags) is wanted: matchers compiled once.
+    pub fn filter(
+        &self,
+    ) -> impl Fn(&str, &str, &std::collections::BTreeMap<String, String>) -> bool + use<> {
+        let names: Vec<globset::GlobMatcher> = self
+            .names
+            .iter()
+            .map(globset::Glob::compile_matcher)
+            .collect();
+        let tags: Vec<(String, globset::GlobMatcher)> = self
+            .tags
+            .iter()
+            .map(|(k, g)| (k.clone(), g.compile_matcher()))
+            .collect();
+        move |name, id, found| {
+            (names.is_empty() || names.iter().any(|m| m.is_match(name) || m.is_match(id)))
+                && tags
+                    .iter()
+                    .all(|(k, m)| found.get(k).is_some_and(|v| m.is_match(v)))
+        }
     }
 }
 
@@ -216,8 +275,8 @@ pub enum Severity {
 #[derive(Debug, Clone)]
 pub struct AlarmSettings {
     pub name: String,
-    /// A target name or a glob over names (one alarm state per matching target).
-    pub target: globset::Glob,
+    /// Which targets it watches: a name or glob, tags, a group (one alarm state per target).
+    pub targets: crate::targets::Selector,
     /// The series watched (`hit_rate`, `evictions`…); empty for a `change_cost` alarm,
     /// which watches changes.
     pub metric: String,
@@ -237,9 +296,9 @@ pub struct AlarmSettings {
 }
 
 impl AlarmSettings {
-    /// Whether it watches the target named `target` (its name or glob matches).
-    pub fn watches(&self, target: &str) -> bool {
-        self.target.compile_matcher().is_match(target)
+    /// Whether it watches target `t` (name, tags and group match).
+    pub fn watches(&self, t: &TargetSettings) -> bool {
+        self.targets.matches(t.name.as_str(), &t.labels)
     }
 }
 

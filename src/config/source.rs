@@ -170,6 +170,13 @@ fn apply_one(root: &mut toml::Value, var: &str, raw: &str) -> Result<KeyPath, St
 /// come from their own schemas (see [`non_string`]).
 const NON_STRING_KEYS: &[&str] = &[
     "max_connections",
+    // An alarm's and a target's tags; a discovery's lists.
+    "target_tags",
+    "tags",
+    "kinds",
+    "regions",
+    "accounts",
+    "names",
     "max_concurrent_polls",
     "price_per_path",
     "free_paths_per_month",

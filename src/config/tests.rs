@@ -194,6 +194,195 @@ fn bad_configurations_are_refused_with_the_rule() {
     }
 }
 
+/// `[[discover]]` and alarms over a fleet: each bad input and the error it must give.
+#[test]
+fn bad_discoveries_and_selectors_are_refused_with_the_rule() {
+    let d = "[[discover]]\nname = \"prod\"\n";
+    let ec = format!("{d}kinds = [\"elasticache\"]\n");
+    let redis = "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:1\"\n";
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "no kinds",
+            d.into(),
+            "discover[0].kinds: is required: a list of cloudfront, apigateway, elasticache, dax",
+        ),
+        (
+            "empty kinds",
+            format!("{d}kinds = []\n"),
+            "discover[0].kinds: must name at least one of",
+        ),
+        (
+            "a direct kind",
+            format!("{d}kinds = [\"redis\"]\n"),
+            "discover[0].kinds[0]: \"redis\" cannot be discovered (it is reached directly); write it in [[targets]]",
+        ),
+        (
+            "an unknown kind",
+            format!("{d}kinds = [\"varnish\"]\n"),
+            "discover[0].kinds[0]: unknown kind \"varnish\": expected one of",
+        ),
+        (
+            "no name",
+            "[[discover]]\nkinds = [\"dax\"]\n".into(),
+            "discover[0].name: is required",
+        ),
+        (
+            "a bad name",
+            "[[discover]]\nname = \"Prod\"\nkinds = [\"dax\"]\n".into(),
+            "discover[0].name:",
+        ),
+        (
+            "two of one name",
+            format!("{ec}{ec}"),
+            "discover[1].name: \"prod\" is already the name of another discovery",
+        ),
+        (
+            "unknown key",
+            format!("{ec}region = \"eu-west-1\"\n"),
+            "discover[0].region: unknown key; expected one of name, kinds, regions",
+        ),
+        (
+            "a bad region",
+            format!("{ec}regions = [\"Ireland\"]\n"),
+            "discover[0].regions[0]: \"Ireland\" is not an AWS region",
+        ),
+        (
+            "regions not a list",
+            format!("{ec}regions = \"eu-west-1\"\n"),
+            "discover[0].regions: must be a list of strings",
+        ),
+        (
+            "an account without a role",
+            format!("{ec}accounts = [{{ external_id = \"x\" }}]\n"),
+            "discover[0].accounts[0].role_arn: is required",
+        ),
+        (
+            "an account that is not a role",
+            format!("{ec}accounts = [{{ role_arn = \"arn:aws:iam::1:user/x\" }}]\n"),
+            "discover[0].accounts[0].role_arn:",
+        ),
+        (
+            "an account key",
+            format!(
+                "{ec}accounts = [{{ role_arn = \"arn:aws:iam::111111111111:role/cw\", region = \"x\" }}]\n"
+            ),
+            "discover[0].accounts[0].region: unknown key; expected role_arn, external_id or session_name",
+        ),
+        (
+            "an account twice",
+            format!(
+                "{ec}accounts = [{{ role_arn = \"arn:aws:iam::111111111111:role/cw\" }}, {{ role_arn = \"arn:aws:iam::111111111111:role/cw\" }}]\n"
+            ),
+            "discover[0].accounts[1].role_arn: is listed twice",
+        ),
+        (
+            "a tag that is not a string",
+            format!("{ec}tags = {{ env = 1 }}\n"),
+            "discover[0].tags.env: must be a string (a glob over the tag's values)",
+        ),
+        (
+            "a bad glob",
+            format!("{ec}names = [\"[a\"]\n"),
+            "discover[0].names[0]: \"[a\" is not a valid glob",
+        ),
+        (
+            "too often",
+            format!("{ec}every = \"5s\"\n"),
+            "discover[0].every: must be at least 30s",
+        ),
+        (
+            "a template without the id",
+            format!("{ec}name_template = \"{{account}}-{{region}}\"\n"),
+            "discover[0].name_template: \"{account}-{region}\" must contain {id}",
+        ),
+        (
+            "a template place",
+            format!("{ec}name_template = \"{{acount}}-{{id}}\"\n"),
+            "discover[0].name_template: {acount} is not a place a name can use",
+        ),
+        (
+            "a key discovery sets",
+            format!("{ec}[discover.targets]\nname = \"x\"\n"),
+            "discover[0].targets.name: cannot be set here; expected every, cron, timeout, or a table per kind",
+        ),
+        (
+            "a kind key it fills",
+            format!("{ec}[discover.targets.elasticache]\ncache_cluster_id = \"x\"\n"),
+            "discover[0].targets.elasticache.cache_cluster_id: is set by discovery for each target found",
+        ),
+        (
+            "a kind not discovered",
+            format!("{ec}[discover.targets.dax]\nregion = \"eu-west-1\"\n"),
+            "discover[0].targets.dax: must be a table of that kind's keys, and the kind must be in kinds",
+        ),
+        (
+            "a key the kind lacks",
+            format!(
+                "{d}kinds = [\"cloudfront\"]\n[discover.targets.cloudfront]\nengine = \"redis\"\n"
+            ),
+            "discover[0].targets.engine: does not apply to kind cloudfront",
+        ),
+        (
+            "a bad shared value",
+            format!("{ec}[discover.targets]\nevery = \"0s\"\n"),
+            "discover[0].targets.every:",
+        ),
+        (
+            "alarm without a selector",
+            format!("{redis}[[alarms]]\nname = \"a\"\nmetric = \"hit_rate\"\nbelow = 0.5\n"),
+            "alarms[0].target: is required: a target name or glob (or select by target_tags or group)",
+        ),
+        (
+            "alarm tags select nothing",
+            format!(
+                "{redis}[[alarms]]\nname = \"a\"\ntarget_tags = {{ env = \"prod\" }}\nmetric = \"hit_rate\"\nbelow = 0.5\n"
+            ),
+            "alarms[0].target_tags: selects no configured target (* with env=prod), and no [[discover]] could find one",
+        ),
+        (
+            "alarm group glob",
+            format!(
+                "{redis}[[alarms]]\nname = \"a\"\ngroup = \"[x\"\nmetric = \"hit_rate\"\nbelow = 0.5\n"
+            ),
+            "alarms[0].group: \"[x\" is not a valid glob",
+        ),
+        (
+            "target tags not strings",
+            format!("{redis}tags = {{ env = 1 }}\n"),
+            "targets[0].tags.env: must be a string",
+        ),
+        (
+            "target group",
+            format!("{redis}group = \"\"\n"),
+            "targets[0].group: must be a non-empty string",
+        ),
+    ];
+    for (what, text, want) in cases {
+        let errors = errors_of(text);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{what}: wanted an error containing {want:?}, got {errors:?}"
+        );
+    }
+}
+
+/// An alarm by tag or glob that matches no written target is fine when targets are
+/// discovered; a written target's tags and group select it.
+#[test]
+fn fleet_selectors_are_accepted_where_they_can_match() {
+    let ok = "[aws]\nregion = \"eu-west-1\"\n[[discover]]\nname = \"prod\"\nkinds = [\"elasticache\", \"cloudfront\"]\n\
+              [discover.targets]\nevery = \"2m\"\n[discover.targets.cloudfront]\ncollapse_over = 20\n\
+              [[alarms]]\nname = \"a\"\ntarget = \"111111111111-*\"\ntarget_tags = { env = \"prod\" }\ngroup = \"catalog*\"\nmetric = \"hit_rate\"\nbelow = 0.5\n\
+              [[alarms]]\nname = \"b\"\ntarget_tags = { tier = \"cat*\" }\nmetric = \"hit_rate\"\nbelow = 0.5\n";
+    let s = load_from(Some(ok), Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.discover[0].kinds.len(), 2);
+    assert_eq!(s.alarms[1].targets.describe(), "* with tier=cat*");
+    let written = "[[targets]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:1\"\ngroup = \"sessions\"\ntags = { env = \"prod\" }\n\
+                   [[alarms]]\nname = \"a\"\ntarget_tags = { env = \"prod\" }\ngroup = \"sess*\"\nmetric = \"hit_rate\"\nbelow = 0.5\n";
+    let s = load_from(Some(written), Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.alarms[0].watches(&s.targets[0]));
+}
+
 #[test]
 fn an_all_digit_secret_from_the_environment_is_a_string_and_never_shown() {
     use secrecy::ExposeSecret;

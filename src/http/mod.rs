@@ -48,6 +48,8 @@ pub struct AppState {
     pub audit: Arc<crate::audit::AuditLog>,
     /// Tokens, sessions, sign-in and the first admin's setup.
     pub access: Arc<crate::auth::AccessService>,
+    /// What `[[discover]]` found and each run's diff.
+    pub discovery: Arc<crate::discovery::DiscoveryService>,
 }
 
 impl AppState {

@@ -30,6 +30,7 @@ use super::api;
         api::events::show,
         api::events::list,
         api::streams::list,
+        api::discovery::list,
         api::alarms::list,
         api::alarms::history,
         api::alarms::ack,

@@ -145,7 +145,7 @@ pub fn alert(n: &Notification) -> Value {
     let p = &n.payload;
     let at = p["at"].as_i64().unwrap_or(n.created_at);
     let since = p["since"].as_i64().unwrap_or(at);
-    let (starts, ends) = if n.kind == "resolved" {
+    let (starts, ends) = if super::message::ends(&n.kind) {
         (at, at)
     } else {
         (since.min(at), at + FIRING_FOR_MS)

@@ -4,9 +4,16 @@
 
 use serde_json::Value;
 
+/// Whether a message of `kind` ends its episode: a receiver closes the incident or alert
+/// the alarm message opened (a resolution, or the target's removal).
+pub fn ends(kind: &str) -> bool {
+    matches!(kind, "resolved" | "target_removed")
+}
+
 fn head(p: &Value) -> &'static str {
     match p["kind"].as_str() {
         Some("resolved") => "RESOLVED",
+        Some("target_removed") => "ENDED (TARGET REMOVED)",
         Some("reminder") => "STILL ALARM",
         _ => "ALARM",
     }

@@ -127,7 +127,7 @@ impl Receiver for PagerDuty {
             .collect();
             let event = json!({
                 "routing_key": self.routing_key.expose_secret(),
-                "event_action": if n.kind == "resolved" { "resolve" } else { "trigger" },
+                "event_action": if super::message::ends(&n.kind) { "resolve" } else { "trigger" },
                 "dedup_key": format!("cachewarden/{}/{}", p["alarm"].as_str().unwrap_or_default(), p["target"].as_str().unwrap_or_default()),
                 "payload": {
                     "summary": summary(p),

@@ -96,16 +96,19 @@ impl Secrets for (String, &crate::config::RuleSettings) {
 }
 
 fn changes<T: Debug + Secrets>(old: &[T], new: &[T], key: impl Fn(&T) -> String) -> Changes {
+    // By key, not by scanning: a discovered fleet is thousands of targets.
+    let by_key: std::collections::HashMap<String, &T> = old.iter().map(|o| (key(o), o)).collect();
+    let new_keys: std::collections::HashSet<String> = new.iter().map(&key).collect();
     let mut c = Changes::default();
     for n in new {
-        match old.iter().find(|o| key(o) == key(n)) {
+        match by_key.get(&key(n)) {
             None => c.added.push(key(n)),
-            Some(o) if !same(o, n) => c.changed.push(key(n)),
+            Some(o) if !same(*o, n) => c.changed.push(key(n)),
             Some(_) => {}
         }
     }
     for o in old {
-        if !new.iter().any(|n| key(n) == key(o)) {
+        if !new_keys.contains(&key(o)) {
             c.removed.push(key(o));
         }
     }

@@ -50,6 +50,8 @@ pub(crate) struct Pieces {
     pub notified: Arc<tokio::sync::Notify>,
     /// A test's CloudFront stand-in, kept across reloads.
     pub cloudfront: Option<Arc<dyn CloudFrontApi>>,
+    /// Finds targets; told of the AWS configuration a reload loads.
+    pub discovery: Arc<crate::discovery::DiscoveryService>,
 }
 
 /// A consumer per `[[streams]]` entry (none without an AWS configuration, which is logged).
@@ -140,6 +142,9 @@ pub struct Reloader {
     aws: Mutex<Aws>,
     /// Counts reloads; the leader's scheduler restarts on each.
     generation: watch::Sender<u64>,
+    /// The discovered targets in force, as the store keeps them: every configuration put
+    /// in force gets them, built with its own `[[discover]]` sections.
+    known: std::sync::Mutex<Vec<crate::store::KnownTarget>>,
 }
 
 impl Reloader {
@@ -150,8 +155,10 @@ impl Reloader {
         job_service: Arc<crate::jobs::JobService>,
         notifications: Arc<NotifyWorker>,
         aws: Aws,
+        known: Vec<crate::store::KnownTarget>,
     ) -> Self {
         Self {
+            known: std::sync::Mutex::new(known),
             source: std::sync::OnceLock::new(),
             live,
             pieces,
@@ -211,15 +218,44 @@ impl Reloader {
         }
     }
 
+    /// The discovered targets in force, as kept.
+    pub fn known(&self) -> Vec<crate::store::KnownTarget> {
+        self.known.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    /// Puts a new set of discovered targets in force with the written configuration in
+    /// force: the collector, alarms and executors are rebuilt as by a reload, and new
+    /// targets are polled at once.
+    pub async fn apply_discovered(&self, known: Vec<crate::store::KnownTarget>) -> Diff {
+        if let Ok(mut k) = self.known.lock() {
+            *k = known;
+        }
+        let written = (*self.live.settings()).clone();
+        self.put_in_force(written, false).await
+    }
+
     /// Puts `settings` (already valid) in force. Keys only a restart applies keep their
     /// running values; the answer names them.
     pub async fn apply(&self, settings: Settings) -> Reloaded {
+        let changes = self.put_in_force(settings, true).await;
+        Reloaded {
+            at: now_ms(),
+            file: self.file().map(|f| f.display().to_string()),
+            changes,
+        }
+    }
+
+    /// Puts `settings` in force with the discovered targets; `reload`: it was read from the
+    /// configuration (counted and logged as a reload).
+    async fn put_in_force(&self, settings: Settings, reload: bool) -> Diff {
+        let settings = crate::discovery::with_discovered(settings, &self.known());
         let mut aws = self.aws.lock().await;
         let old = self.live.settings();
         let changes = diff::between(&old, &settings);
         let new = Arc::new(diff::keep_restart_only(&old, settings));
         if aws.reloadable && new.needs_aws() && (aws.sdk.is_none() || old.aws != new.aws) {
             aws.sdk = Some(crate::aws::loader(&new.aws).load().await);
+            self.pieces.discovery.set_aws(aws.sdk.as_ref());
         }
         let sdk = aws.sdk.as_ref();
         self.notifications
@@ -245,19 +281,21 @@ impl Reloader {
         }
         let consumers = streams(&self.pieces, &new, sdk, &self.job_service);
         self.live.install(new.clone(), collector.clone(), consumers);
-        let at = now_ms();
-        self.pieces.metrics.config_reload_ok.set(1);
-        self.pieces.metrics.config_reload_at.set(at as f64 / 1000.0);
         self.generation.send_modify(|g| *g += 1);
+        if !reload {
+            tracing::info!(targets = ?changes.targets, "Put the discovered targets in force.");
+            return changes;
+        }
+        self.pieces.metrics.config_reload_ok.set(1);
+        self.pieces
+            .metrics
+            .config_reload_at
+            .set(now_ms() as f64 / 1000.0);
         if !changes.restart_required.is_empty() {
             tracing::warn!(keys = ?changes.restart_required, "Some changed keys take a restart to apply; their running values stay.");
         }
         tracing::info!(changes = ?changes, "Reloaded the configuration.");
-        Reloaded {
-            at,
-            file: self.file().map(|f| f.display().to_string()),
-            changes,
-        }
+        changes
     }
 
     /// A reload asked for by SIGHUP, written to the audit log like one over the API.

@@ -48,10 +48,18 @@ pub struct TargetView {
     pub tier: &'static str,
     /// How often it is polled ("every 1m", "cron 0 */5 * * * *").
     pub schedule: String,
-    /// The AWS account its calls are made in, when it names a role (`role_arn`).
+    /// The AWS account it lives in: its role's, or the one discovery found it in.
     pub account: Option<String>,
-    /// That role's ARN.
+    /// The role its AWS calls are made through (`role_arn`).
     pub role_arn: Option<String>,
+    /// The AWS region it is read in (absent for targets polled directly).
+    pub region: Option<String>,
+    /// Targets that are one thing to people (an ElastiCache replication group's nodes).
+    pub group: Option<String>,
+    /// Its tags: as written, or its resource's AWS tags.
+    pub tags: BTreeMap<String, String>,
+    /// The `[[discover]]` that found it; absent for a target written in `[[targets]]`.
+    pub discovered_by: Option<String>,
     pub state: TargetState,
     /// Whether the latest poll succeeded; null before the first.
     pub up: Option<bool>,
@@ -85,8 +93,12 @@ impl TargetView {
             kind: t.kind,
             tier: t.kind.label(),
             schedule: t.schedule.describe(),
-            account: t.account.as_ref().map(|a| a.id().to_owned()),
+            account: t.labels.account_id.clone(),
             role_arn: t.account.as_ref().map(|a| a.role_arn().to_owned()),
+            region: t.region(None),
+            group: t.labels.group.clone(),
+            tags: t.labels.tags.clone(),
+            discovered_by: t.labels.discovered_by.clone(),
             state: TargetState::of(status),
             up: status.map(|s| s.up),
             last_poll_at: status.map(|s| s.last_poll_at),

@@ -260,6 +260,10 @@ const SERIES: &[Series] = &[
 ];
 
 impl TargetKind for ApiGateway {
+    fn discovery(&self) -> Option<&dyn super::Discovery> {
+        Some(self)
+    }
+
     fn name(&self) -> &'static str {
         "apigateway"
     }
@@ -429,5 +433,78 @@ impl TargetConfig for Config {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// Found through `GetRestApis` and each API's `GetStages`: one target per stage whose cache
+/// is enabled (a stage without one has no hit rate to watch), tagged with the API's tags
+/// and the stage's over them.
+impl super::discover::Discovery for ApiGateway {
+    fn fills(&self) -> &'static [&'static str] {
+        &["api_name", "stage", "rest_api_id", "region"]
+    }
+
+    fn placeholder(&self) -> toml::Table {
+        super::discover::keys([
+            ("api_name", "placeholder".to_owned()),
+            ("stage", "prod".to_owned()),
+            ("rest_api_id", "a1b2c3d4e5".to_owned()),
+        ])
+    }
+
+    fn find<'a>(
+        &'a self,
+        sdk: &'a aws_config::SdkConfig,
+        region: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+        Box::pin(async move {
+            use super::discover::{Found, keys};
+            let client = aws_sdk_apigateway::Client::new(sdk);
+            let mut found = Vec::new();
+            let mut apis = client.get_rest_apis().into_paginator().items().send();
+            while let Some(api) = apis.next().await {
+                let api = api.map_err(|e| crate::aws_error::explain("apigateway:GET", &e))?;
+                let (Some(id), Some(name)) = (api.id(), api.name()) else {
+                    continue;
+                };
+                let stages = client
+                    .get_stages()
+                    .rest_api_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| crate::aws_error::explain("apigateway:GET", &e))?;
+                for stage in stages.item().iter().filter(|s| s.cache_cluster_enabled()) {
+                    let Some(stage_name) = stage.stage_name() else {
+                        continue;
+                    };
+                    let mut tags: BTreeMap<String, String> = api
+                        .tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    tags.extend(
+                        stage
+                            .tags()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.clone())),
+                    );
+                    found.push(Found {
+                        id: format!("{id}-{stage_name}"),
+                        name: name.to_owned(),
+                        keys: keys([
+                            ("api_name", name.to_owned()),
+                            ("stage", stage_name.to_owned()),
+                            ("rest_api_id", id.to_owned()),
+                            ("region", region.to_owned()),
+                        ]),
+                        group: None,
+                        tags,
+                    });
+                }
+            }
+            Ok(found)
+        })
     }
 }

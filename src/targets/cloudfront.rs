@@ -112,6 +112,10 @@ const SERIES: &[Series] = &[
 ];
 
 impl TargetKind for CloudFront {
+    fn discovery(&self) -> Option<&dyn super::Discovery> {
+        Some(self)
+    }
+
     fn name(&self) -> &'static str {
         "cloudfront"
     }
@@ -284,5 +288,56 @@ impl TargetConfig for Config {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// Found through `ListDistributions` (in us-east-1, whatever regions a discovery names), with
+/// each distribution's tags. A disabled distribution serves nothing and is not found.
+impl super::discover::Discovery for CloudFront {
+    fn only_region(&self) -> Option<&'static str> {
+        Some(CLOUDFRONT_REGION)
+    }
+
+    fn fills(&self) -> &'static [&'static str] {
+        &["distribution_id"]
+    }
+
+    fn placeholder(&self) -> toml::Table {
+        super::discover::keys([("distribution_id", "EPLACEHOLDER".to_owned())])
+    }
+
+    fn find<'a>(
+        &'a self,
+        sdk: &'a aws_config::SdkConfig,
+        _region: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+        Box::pin(async move {
+            use super::discover::{Found, keys, tag_map};
+            let client = aws_sdk_cloudfront::Client::new(sdk);
+            let mut found = Vec::new();
+            let mut pages = client.list_distributions().into_paginator().items().send();
+            while let Some(d) = pages.next().await {
+                let d =
+                    d.map_err(|e| crate::aws_error::explain("cloudfront:ListDistributions", &e))?;
+                if !d.enabled() {
+                    continue;
+                }
+                let tags = client
+                    .list_tags_for_resource()
+                    .resource(d.arn())
+                    .send()
+                    .await
+                    .map_err(|e| crate::aws_error::explain("cloudfront:ListTagsForResource", &e))?;
+                let tags = tags.tags().map(|t| t.items()).unwrap_or_default();
+                found.push(Found {
+                    id: d.id().to_owned(),
+                    name: d.id().to_owned(),
+                    keys: keys([("distribution_id", d.id().to_owned())]),
+                    group: None,
+                    tags: tag_map(tags.iter().map(|t| (Some(t.key()), t.value()))),
+                });
+            }
+            Ok(found)
+        })
     }
 }

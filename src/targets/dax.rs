@@ -95,6 +95,10 @@ const SERIES: &[Series] = &[
 ];
 
 impl TargetKind for Dax {
+    fn discovery(&self) -> Option<&dyn super::Discovery> {
+        Some(self)
+    }
+
     fn name(&self) -> &'static str {
         "dax"
     }
@@ -197,5 +201,72 @@ impl TargetConfig for Config {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// Found through `DescribeClusters` (page by page) and each cluster's `ListTags`. A cluster
+/// being deleted is not found.
+impl super::discover::Discovery for Dax {
+    fn fills(&self) -> &'static [&'static str] {
+        &["cluster_id", "region"]
+    }
+
+    fn placeholder(&self) -> toml::Table {
+        super::discover::keys([("cluster_id", "placeholder".to_owned())])
+    }
+
+    fn find<'a>(
+        &'a self,
+        sdk: &'a aws_config::SdkConfig,
+        region: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+        Box::pin(async move {
+            use super::discover::{Found, keys, tag_map};
+            let client = aws_sdk_dax::Client::new(sdk);
+            let mut found = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let page = client
+                    .describe_clusters()
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| crate::aws_error::explain("dax:DescribeClusters", &e))?;
+                for c in page.clusters() {
+                    let Some(name) = c.cluster_name() else {
+                        continue;
+                    };
+                    if matches!(c.status(), Some("deleting" | "deleted")) {
+                        continue;
+                    }
+                    let tags =
+                        match c.cluster_arn() {
+                            None => Default::default(),
+                            Some(arn) => {
+                                let out =
+                                    client.list_tags().resource_name(arn).send().await.map_err(
+                                        |e| crate::aws_error::explain("dax:ListTags", &e),
+                                    )?;
+                                tag_map(out.tags().iter().map(|t| (t.key(), t.value())))
+                            }
+                        };
+                    found.push(Found {
+                        id: name.to_owned(),
+                        name: name.to_owned(),
+                        keys: keys([
+                            ("cluster_id", name.to_owned()),
+                            ("region", region.to_owned()),
+                        ]),
+                        group: None,
+                        tags,
+                    });
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                    _ => break,
+                }
+            }
+            Ok(found)
+        })
     }
 }

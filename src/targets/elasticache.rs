@@ -57,6 +57,10 @@ const SERIES: &[Series] = &[
 ];
 
 impl TargetKind for ElastiCache {
+    fn discovery(&self) -> Option<&dyn super::Discovery> {
+        Some(self)
+    }
+
     fn name(&self) -> &'static str {
         "elasticache"
     }
@@ -195,4 +199,105 @@ impl TargetConfig for Config {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// Found through `DescribeReplicationGroups` (one target per member node, all in the group)
+/// and `DescribeCacheClusters` (clusters outside a group: Memcached, single-node Redis), with
+/// each resource's tags (`ListTagsForResource`). A group or cluster being deleted is not
+/// found, so its nodes go like any that disappeared.
+impl super::discover::Discovery for ElastiCache {
+    fn fills(&self) -> &'static [&'static str] {
+        &["cache_cluster_id", "engine", "region"]
+    }
+
+    fn placeholder(&self) -> toml::Table {
+        super::discover::keys([("cache_cluster_id", "placeholder-0001-001".to_owned())])
+    }
+
+    fn find<'a>(
+        &'a self,
+        sdk: &'a aws_config::SdkConfig,
+        region: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+        Box::pin(async move {
+            use super::discover::{Found, keys};
+            let client = aws_sdk_elasticache::Client::new(sdk);
+            let gone = |status: Option<&str>| matches!(status, Some("deleting" | "deleted"));
+            let node = |id: &str, engine: Option<&str>| {
+                keys([
+                    ("cache_cluster_id", id.to_owned()),
+                    ("engine", engine.unwrap_or("redis").to_owned()),
+                    ("region", region.to_owned()),
+                ])
+            };
+            let mut found = Vec::new();
+            let mut groups = client
+                .describe_replication_groups()
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(g) = groups.next().await {
+                let g = g.map_err(|e| {
+                    crate::aws_error::explain("elasticache:DescribeReplicationGroups", &e)
+                })?;
+                let Some(id) = g.replication_group_id().filter(|_| !gone(g.status())) else {
+                    continue;
+                };
+                let tags = tags_of(&client, g.arn()).await?;
+                for member in g.member_clusters() {
+                    found.push(Found {
+                        id: member.clone(),
+                        name: id.to_owned(),
+                        keys: node(member, g.engine()),
+                        group: Some(id.to_owned()),
+                        tags: tags.clone(),
+                    });
+                }
+            }
+            let mut clusters = client
+                .describe_cache_clusters()
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(c) = clusters.next().await {
+                let c = c.map_err(|e| {
+                    crate::aws_error::explain("elasticache:DescribeCacheClusters", &e)
+                })?;
+                let standalone = c.replication_group_id().is_none();
+                let Some(id) = c
+                    .cache_cluster_id()
+                    .filter(|_| standalone && !gone(c.cache_cluster_status()))
+                else {
+                    continue;
+                };
+                found.push(Found {
+                    id: id.to_owned(),
+                    name: id.to_owned(),
+                    keys: node(id, c.engine()),
+                    group: None,
+                    tags: tags_of(&client, c.arn()).await?,
+                });
+            }
+            Ok(found)
+        })
+    }
+}
+
+/// A group's or cluster's tags (none without an ARN).
+async fn tags_of(
+    client: &aws_sdk_elasticache::Client,
+    arn: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let Some(arn) = arn else {
+        return Ok(Default::default());
+    };
+    let out = client
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| crate::aws_error::explain("elasticache:ListTagsForResource", &e))?;
+    Ok(super::discover::tag_map(
+        out.tag_list().iter().map(|t| (t.key(), t.value())),
+    ))
 }

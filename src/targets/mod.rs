@@ -11,7 +11,9 @@
 pub mod apigateway;
 pub mod cloudfront;
 pub mod dax;
+pub mod discover;
 pub mod elasticache;
+pub mod labels;
 pub mod memcached;
 pub mod redis;
 pub mod rules;
@@ -22,6 +24,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use discover::{Discovery, Found};
+pub use labels::{Labels, Selector};
 pub use rules::{Rendered, RuleAction};
 pub use series::{Role, Series, Unit};
 
@@ -97,6 +101,11 @@ pub trait TargetKind: Send + Sync + 'static {
 
     /// A commented example of a target of this kind, for `print-default-config`.
     fn example(&self) -> &'static str;
+
+    /// How targets of this kind are found by `[[discover]]`; `None`: they are written by hand.
+    fn discovery(&self) -> Option<&dyn Discovery> {
+        None
+    }
 
     /// The `[[rules]]` section whose entries act on targets of this kind, when event rules
     /// can change them (kinds may share one: `redis` serves Redis and Memcached).
@@ -257,6 +266,8 @@ pub struct TargetSettings {
     pub config: Arc<dyn TargetConfig>,
     /// The AWS account to act in (`role_arn`); `None`: the default credential chain.
     pub account: Option<crate::domain::Account>,
+    /// Its group, tags, and where it was found.
+    pub labels: Labels,
 }
 
 impl dyn TargetConfig {

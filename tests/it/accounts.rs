@@ -16,14 +16,7 @@ const ROLE: &str = "arn:aws:iam::111111111111:role/cachewarden";
 
 /// The configuration as the account's owner reaches it: the role assumed by the SDK itself.
 async fn their_account(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
-    let role = aws_config::sts::AssumeRoleProvider::builder(ROLE)
-        .session_name("owner")
-        .configure(sdk)
-        .build()
-        .await;
-    sdk.to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(role))
-        .build()
+    crate::harness::fleet::assumed(sdk, ROLE).await
 }
 
 /// A distribution in account 111111111111 with a minute of metrics; its id and that minute.

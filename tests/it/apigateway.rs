@@ -19,57 +19,7 @@ const REGION: &str = "eu-west-1";
 
 /// A REST API named `storefront` with a stage `prod` whose cache is on (or off); its id.
 async fn rest_api(moto: &Moto, cache: bool) -> String {
-    let gw = aws_sdk_apigateway::Client::new(&moto.sdk_config(REGION).await);
-    let api = gw
-        .create_rest_api()
-        .name("storefront")
-        .send()
-        .await
-        .expect("CreateRestApi");
-    let id = api.id().expect("an id").to_owned();
-    // A deployment needs a method: GET / answered by a mock integration.
-    let resources = gw
-        .get_resources()
-        .rest_api_id(&id)
-        .send()
-        .await
-        .expect("GetResources");
-    let root = resources.items()[0]
-        .id()
-        .expect("the root resource")
-        .to_owned();
-    gw.put_method()
-        .rest_api_id(&id)
-        .resource_id(&root)
-        .http_method("GET")
-        .authorization_type("NONE")
-        .send()
-        .await
-        .expect("PutMethod");
-    gw.put_integration()
-        .rest_api_id(&id)
-        .resource_id(&root)
-        .http_method("GET")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
-        .send()
-        .await
-        .expect("PutIntegration");
-    let deployment = gw
-        .create_deployment()
-        .rest_api_id(&id)
-        .send()
-        .await
-        .expect("CreateDeployment");
-    gw.create_stage()
-        .rest_api_id(&id)
-        .stage_name("prod")
-        .deployment_id(deployment.id().expect("a deployment id"))
-        .cache_cluster_enabled(cache)
-        .cache_cluster_size(aws_sdk_apigateway::types::CacheClusterSize::Size0Point5Gb)
-        .send()
-        .await
-        .expect("CreateStage");
-    id
+    crate::harness::fleet::rest_api(&moto.sdk_config(REGION).await, "storefront", cache, &[]).await
 }
 
 fn target(standin: &ApiGatewayStandIn, rate: u32) -> String {

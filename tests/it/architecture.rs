@@ -86,6 +86,10 @@ fn each_folder_imports_only_what_the_code_map_allows() {
         ("purge", &["crate::http"]),
         ("events", &["crate::http"]),
         ("status", &["crate::http"]),
+        (
+            "discovery",
+            &["crate::http", "crate::reload", "crate::jobs"],
+        ),
         ("alarms", &["crate::http"]),
         ("auth", &["crate::http"]),
     ];

@@ -24,6 +24,7 @@ mod dashboard;
 mod dashboard_auth;
 mod dashboard_forms;
 mod deploy;
+mod discovery;
 mod errors;
 mod events;
 mod expected_dips;

@@ -131,11 +131,16 @@ fn may_see(who: &Principal, target: &str) -> bool {
 /// still watches its target. A reload that removes an alarm or a target (or narrows a glob)
 /// leaves its states in the store, as history, but no longer lists them.
 fn in_force(settings: &Settings, s: &AlarmStateRecord) -> bool {
-    settings.targets.iter().any(|t| t.name.as_str() == s.target)
-        && settings
-            .alarms
-            .iter()
-            .any(|a| a.name == s.alarm && a.watches(&s.target))
+    settings
+        .targets
+        .iter()
+        .find(|t| t.name.as_str() == s.target)
+        .is_some_and(|t| {
+            settings
+                .alarms
+                .iter()
+                .any(|a| a.name == s.alarm && a.watches(t))
+        })
 }
 
 pub struct RespondService {

@@ -3,7 +3,7 @@
 use super::{Checker, Declarations, KeyPath, target_glob};
 use crate::config::raw;
 use crate::config::settings::*;
-use crate::targets::Kind;
+use crate::targets::{Kind, Selector};
 
 pub(super) fn all(
     v: &mut Checker,
@@ -28,9 +28,7 @@ fn alarm(
     let name = v
         .required(path, "name", &a.name)
         .and_then(|s| v.name(path.key("name"), s));
-    let target = v
-        .required(path, "target", &a.target)
-        .and_then(|pattern| target_glob(v, path.key("target"), pattern, targets));
+    let target = selector(v, path, &a, declared);
     if a.change_cost.is_some() {
         return change_cost_alarm(v, path, a, declared, name, target);
     }
@@ -47,13 +45,10 @@ fn alarm(
         ok.then(|| m.clone())
     });
     // An alarm on a series none of its targets records could never fire.
-    if let (Some(m), Some(pattern)) = (&metric, &a.target)
-        && let Ok(glob) = globset::Glob::new(pattern)
-    {
-        let matcher = glob.compile_matcher();
+    if let (Some(m), Some(selector)) = (&metric, &target) {
         let kinds: Vec<Kind> = targets
             .iter()
-            .filter(|t| matcher.is_match(t.name.as_str()))
+            .filter(|t| selector.matches(t.name.as_str(), &t.labels))
             .filter_map(|t| t.kind)
             .collect();
         if !kinds.is_empty() && !kinds.iter().any(|k| k.series_named(m).is_some()) {
@@ -100,7 +95,7 @@ fn alarm(
     } = delivery(v, path, &a, declared);
     Some(AlarmSettings {
         name: name?,
-        target: target?,
+        targets: target?,
         metric: metric?,
         condition: condition?,
         datapoints: datapoints?,
@@ -161,7 +156,7 @@ fn change_cost_alarm(
     a: raw::Alarm,
     declared: &Declarations,
     name: Option<String>,
-    target: Option<globset::Glob>,
+    target: Option<Selector>,
 ) -> Option<AlarmSettings> {
     let series_keys = [
         ("metric", a.metric.is_some()),
@@ -183,12 +178,11 @@ fn change_cost_alarm(
         }
     }
     // Only a target with a hit ratio has its changes measured.
-    if let Some(glob) = &target {
-        let matcher = glob.compile_matcher();
+    if let Some(selector) = &target {
         let matched: Vec<Kind> = declared
             .targets
             .iter()
-            .filter(|t| matcher.is_match(t.name.as_str()))
+            .filter(|t| selector.matches(t.name.as_str(), &t.labels))
             .filter_map(|t| t.kind)
             .collect();
         if !matched.is_empty()
@@ -228,7 +222,7 @@ fn change_cost_alarm(
     } = delivery(v, path, &a, declared);
     Some(AlarmSettings {
         name: name?,
-        target: target?,
+        targets: target?,
         metric: String::new(),
         condition: Condition::ChangeCost(CostLimits {
             extra_misses: extra_misses?,
@@ -319,4 +313,82 @@ fn datapoints(text: &str) -> Option<(u32, u32)> {
     let (m, n) = text.split_once(" of ")?;
     let (m, n): (u32, u32) = (m.trim().parse().ok()?, n.trim().parse().ok()?);
     (1 <= m && m <= n && n <= 100).then_some((m, n))
+}
+
+/// `target` (a name or glob), `target_tags` (every tag must match, glob values) and `group`:
+/// at least one. Without discovery, what it selects must be among the targets written.
+fn selector(
+    v: &mut Checker,
+    path: &KeyPath,
+    a: &raw::Alarm,
+    declared: &Declarations,
+) -> Option<Selector> {
+    let by_labels = a.target_tags.is_some() || a.group.is_some();
+    let name = match &a.target {
+        Some(pattern) => target_glob(
+            v,
+            path.key("target"),
+            pattern,
+            &declared.targets,
+            declared.discovering || by_labels,
+        ),
+        None if by_labels => globset::Glob::new("*").ok(),
+        None => {
+            v.error(
+                path.key("target"),
+                "is required: a target name or glob (or select by target_tags or group)",
+            );
+            None
+        }
+    };
+    let mut tags = Some(Vec::new());
+    for (k, pattern) in a.target_tags.iter().flatten() {
+        match globset::Glob::new(pattern) {
+            Ok(g) => {
+                if let Some(t) = tags.as_mut() {
+                    t.push((k.clone(), g));
+                }
+            }
+            Err(e) => {
+                v.error(
+                    path.key("target_tags").key(k),
+                    format!("{pattern:?} is not a valid glob ({e})"),
+                );
+                tags = None;
+            }
+        }
+    }
+    let group = match &a.group {
+        None => Some(None),
+        Some(g) => match globset::Glob::new(g) {
+            Ok(g) => Some(Some(g)),
+            Err(e) => {
+                v.error(
+                    path.key("group"),
+                    format!("{g:?} is not a valid glob ({e})"),
+                );
+                None
+            }
+        },
+    };
+    let selector = Selector::new(name?, tags?, group?);
+    let matches_one = declared
+        .targets
+        .iter()
+        .any(|t| selector.matches(t.name.as_str(), &t.labels));
+    if !selector.by_name_only() && !declared.discovering && !matches_one {
+        v.error(
+            path.key(if a.group.is_some() {
+                "group"
+            } else {
+                "target_tags"
+            }),
+            format!(
+                "selects no configured target ({}), and no [[discover]] could find one",
+                selector.describe()
+            ),
+        );
+        return None;
+    }
+    Some(selector)
 }

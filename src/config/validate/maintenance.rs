@@ -49,7 +49,13 @@ fn window(
         .required(path, "name", &m.name)
         .and_then(|s| v.name(path.key("name"), s));
     let pattern = m.target.as_deref().unwrap_or("*");
-    let target = target_glob(v, path.key("target"), pattern, &declared.targets);
+    let target = target_glob(
+        v,
+        path.key("target"),
+        pattern,
+        &declared.targets,
+        declared.discovering,
+    );
     let names = m.alarms.clone().unwrap_or_default();
     for (i, a) in names.iter().enumerate() {
         if !declared.alarms.contains(a) {

@@ -8,6 +8,7 @@
 
 mod alarms;
 mod dashboard;
+mod discover;
 mod maintenance;
 mod notifiers;
 mod rules;
@@ -15,6 +16,7 @@ mod sections;
 mod streams;
 mod targets;
 
+pub use discover::target as discovered_target;
 pub use targets::Declared;
 
 use crate::checker::{Checker, ConfigErrors, KeyPath};
@@ -31,6 +33,7 @@ const SECTIONS: &[&str] = &[
     "cloudwatch",
     "invalidation",
     "targets",
+    "discover",
     "notifiers",
     "alarms",
     "alerting",
@@ -43,6 +46,8 @@ const SECTIONS: &[&str] = &[
 /// What each list declares, for the sections that refer to it.
 pub(super) struct Declarations {
     pub targets: Vec<Declared>,
+    /// Targets are also discovered: a selector matching no written target may match those.
+    pub discovering: bool,
     pub notifiers: Vec<String>,
     pub alarms: Vec<String>,
 }
@@ -85,10 +90,13 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
 
     let target_tables = v.tables(table, "targets");
     let (targets, declared_targets) = targets::all(&mut v, target_tables);
+    let discover_tables = v.tables(table, "discover");
+    let discover = discover::all(&mut v, discover_tables);
     let notifier_tables = v.tables(table, "notifiers");
     let alarm_tables = v.tables(table, "alarms");
     let declared = Declarations {
         targets: declared_targets,
+        discovering: table.contains_key("discover"),
         notifiers: names(&notifier_tables),
         alarms: names(&alarm_tables),
     };
@@ -116,6 +124,7 @@ pub(super) fn settings(table: &toml::Table) -> Result<Settings, ConfigErrors> {
             cloudwatch: cloudwatch?,
             invalidation: invalidation?,
             targets,
+            discover,
             notifiers,
             alarms,
             alerting: alerting?,
@@ -137,11 +146,12 @@ pub(super) fn target_glob(
     path: KeyPath,
     pattern: &str,
     targets: &[Declared],
+    may_match_none: bool,
 ) -> Option<globset::Glob> {
     match globset::Glob::new(pattern) {
         Ok(glob) => {
             let matcher = glob.compile_matcher();
-            if !targets.iter().any(|t| matcher.is_match(t.name.as_str())) {
+            if !may_match_none && !targets.iter().any(|t| matcher.is_match(t.name.as_str())) {
                 v.error(path, format!("{pattern:?} matches no configured target"));
             }
             Some(glob)

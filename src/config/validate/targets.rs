@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use crate::checker::{Checker, KeyPath};
 use crate::domain::{Schedule, TargetName};
-use crate::targets::{KINDS, Kind, TargetSettings};
+use crate::targets::{KINDS, Kind, Labels, TargetSettings};
 
 /// The keys every target has; the rest are its kind's.
-const COMMON: [&str; 8] = [
+pub(super) const COMMON: [&str; 10] = [
     "name",
     "kind",
     "every",
@@ -17,6 +17,8 @@ const COMMON: [&str; 8] = [
     "role_arn",
     "external_id",
     "session_name",
+    "group",
+    "tags",
 ];
 
 /// A target as far as others refer to it: its name, and its kind when that is one, known
@@ -26,6 +28,8 @@ const COMMON: [&str; 8] = [
 pub struct Declared {
     pub name: TargetName,
     pub kind: Option<Kind>,
+    /// Its group and tags as far as readable, for alarms that select by them.
+    pub labels: Labels,
 }
 
 /// Every target that is valid, and every one declared (name and kind readable).
@@ -92,7 +96,27 @@ fn declare(v: &mut Checker, path: &KeyPath, table: &toml::Table) -> Option<Decla
         }
         found
     });
-    Some(Declared { name: name?, kind })
+    let labels = Labels {
+        group: table
+            .get("group")
+            .and_then(|g| g.as_str())
+            .map(str::to_owned),
+        tags: table
+            .get("tags")
+            .and_then(|t| t.as_table())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..Labels::default()
+    };
+    Some(Declared {
+        name: name?,
+        kind,
+        labels,
+    })
 }
 
 /// What to say of a key `kind` does not have: another kind's key is misplaced, not unknown.
@@ -109,7 +133,7 @@ fn foreign(kind: Kind) -> impl Fn(&str) -> String {
     }
 }
 
-fn one(
+pub(super) fn one(
     v: &mut Checker,
     path: &KeyPath,
     mut table: toml::Table,
@@ -133,6 +157,7 @@ fn one(
     };
     let config = kind.parse(v, path, table, &foreign(kind));
     let account = account(v, path, &common, kind);
+    let labels = labels(v, path, &common, account.as_ref().and_then(Option::as_ref));
     let declared = declared?;
     Some(TargetSettings {
         name: declared.name,
@@ -141,6 +166,59 @@ fn one(
         timeout: timeout?,
         config: config?,
         account: account?,
+        labels: labels?,
+    })
+}
+
+/// `group` and `tags`: what alarms and the dashboard may select a target by.
+fn labels(
+    v: &mut Checker,
+    path: &KeyPath,
+    common: &toml::Table,
+    account: Option<&crate::domain::Account>,
+) -> Option<Labels> {
+    let group = match common.get("group") {
+        None => Some(None),
+        Some(toml::Value::String(g)) if !g.is_empty() && g.len() <= 256 => Some(Some(g.clone())),
+        Some(_) => {
+            v.error(
+                path.key("group"),
+                "must be a non-empty string of at most 256 characters",
+            );
+            None
+        }
+    };
+    let tags = match common.get("tags") {
+        None => Some(Default::default()),
+        Some(toml::Value::Table(t)) => {
+            let mut ok = true;
+            let mut tags = std::collections::BTreeMap::new();
+            for (k, value) in t {
+                match value {
+                    toml::Value::String(s) if !k.is_empty() && k.len() <= 128 && s.len() <= 256 => {
+                        tags.insert(k.clone(), s.clone());
+                    }
+                    _ => {
+                        v.error(
+                            path.key("tags").key(k),
+                            "must be a string (keys up to 128 characters, values up to 256, as AWS allows)",
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            ok.then_some(tags)
+        }
+        Some(_) => {
+            v.error(path.key("tags"), "must be a table like { env = \"prod\" }");
+            None
+        }
+    };
+    Some(Labels {
+        group: group?,
+        tags: tags?,
+        discovered_by: None,
+        account_id: account.map(|a| a.id().to_owned()),
     })
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod admin;
 pub(crate) mod alarms;
 pub(crate) mod audit;
 pub(crate) mod cloudwatch;
+pub(crate) mod discovery;
 pub(crate) mod events;
 pub(crate) mod impact;
 pub(crate) mod invalidations;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/events/{id}", web::get().to(events::show))
     .route("/streams", web::get().to(streams::list))
+    .route("/discovery", web::get().to(discovery::list))
     .route("/alarms", web::get().to(alarms::list))
     .route("/alarms/{id}/history", web::get().to(alarms::history))
     .service(

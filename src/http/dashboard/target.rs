@@ -184,7 +184,7 @@ pub async fn page(
     let thresholds: Vec<(&crate::config::AlarmSettings, f64, &str)> = settings
         .alarms
         .iter()
-        .filter(|a| a.watches(h.target.name.as_str()))
+        .filter(|a| a.watches(&h.target))
         .filter_map(|a| {
             let (v, side) = a.condition.threshold()?;
             Some((a, v, side))

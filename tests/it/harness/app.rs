@@ -29,6 +29,8 @@ pub struct TestApp {
     pub impact: Arc<cachewarden::impact::ImpactService>,
     /// Deliver the outbox with `notifications.run_once(now)`.
     pub notifications: Arc<cachewarden::notify::NotifyWorker>,
+    /// Run a discovery with `discover_once(name)`; nothing runs it on its own here.
+    pub discovery: Arc<cachewarden::discovery::DiscoveryService>,
     pub http: reqwest::Client,
     /// Kept so the SQLite file lives as long as the app.
     pub dir: TempDir,
@@ -154,6 +156,13 @@ impl TestApp {
             .collect()
     }
 
+    /// Runs discovery `name` once, as the leader does on its turn, and puts its set in force.
+    pub async fn discover_once(&self, name: &str) -> cachewarden::discovery::RunReport {
+        cachewarden::startup::discover_now(&self.discovery, &self.live, &self.reloader, name)
+            .await
+            .unwrap_or_else(|e| panic!("discovery {name} could not run: {e:#}"))
+    }
+
     /// The collector in force (a reload replaces it).
     pub fn collector(&self) -> Arc<cachewarden::collector::Collector> {
         self.live.collector()
@@ -198,6 +207,7 @@ impl TestApp {
         let jobs = app.jobs();
         let impact = app.impact();
         let notifications = app.notifications();
+        let discovery = app.discovery();
         let setup_link = app.setup_link().map(str::to_owned);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
@@ -212,6 +222,7 @@ impl TestApp {
             jobs,
             impact,
             notifications,
+            discovery,
             http: reqwest::Client::new(),
             dir,
             setup_link,

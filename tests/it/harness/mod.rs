@@ -11,6 +11,7 @@ pub mod apigateway;
 pub mod app;
 pub mod browser;
 pub mod cloudfront;
+pub mod fleet;
 pub mod memcached;
 pub mod moto;
 pub mod old_schema;
