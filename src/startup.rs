@@ -486,6 +486,8 @@ async fn discover(
     let mut last_run: std::collections::HashMap<String, i64> = Default::default();
     let mut tick = tokio::time::interval(DISCOVERY_TICK);
     let mut looks = 0u32;
+    // The discoveries whose targets the store holds, as far as this leader made sure.
+    let mut configured: Vec<String> = Vec::new();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -494,6 +496,13 @@ async fn discover(
         looks = looks.wrapping_add(1);
         let settings = live.settings();
         let mut ran = false;
+        let names: Vec<&str> = settings.discover.iter().map(|d| d.name.as_str()).collect();
+        if leadership.is_leader() && names != configured {
+            match service.forget_others(&settings).await {
+                Ok(_) => configured = names.iter().map(|n| (*n).to_owned()).collect(),
+                Err(e) => tracing::warn!(error = %e, "Could not forget the targets of discoveries no longer configured."),
+            }
+        }
         if leadership.is_leader() {
             for d in &settings.discover {
                 let last = match last_run.get(&d.name) {

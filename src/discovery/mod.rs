@@ -141,6 +141,14 @@ impl DiscoveryService {
         self.store.discovered_targets().await
     }
 
+    /// Forgets the targets of discoveries the configuration no longer has (a reload took the
+    /// section out): they are not in force any more, and should the section come back, its
+    /// first run starts afresh.
+    pub async fn forget_others(&self, settings: &Settings) -> Result<u64, StoreError> {
+        let kept: Vec<String> = settings.discover.iter().map(|d| d.name.clone()).collect();
+        self.store.forget_discoveries_except(&kept).await
+    }
+
     /// When `discovery` last ran (ms since the epoch).
     pub async fn last_run(&self, discovery: &str) -> Result<Option<i64>, StoreError> {
         Ok(self

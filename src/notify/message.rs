@@ -127,3 +127,18 @@ pub fn summary(p: &Value) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A removal ends the episode for every receiver, and says so instead of "RESOLVED".
+    #[test]
+    fn a_removed_target_ends_the_episode_in_words_of_its_own() {
+        assert!(ends("resolved") && ends("target_removed"));
+        assert!(!ends("alarm") && !ends("reminder"));
+        let p = json!({ "kind": "target_removed", "alarm": "hit", "target": "t" });
+        assert_eq!(subject(&p), "ENDED (TARGET REMOVED) hit on t");
+    }
+}

@@ -302,8 +302,8 @@ impl Store {
     }
 
     /// Forgets alert history older than `before`: notifications no longer pending, transitions
-    /// without notifications (except each alarm's latest, which reminders belong to), and
-    /// silences that ended. Returns the rows deleted.
+    /// without notifications (except each alarm's latest, which reminders belong to),
+    /// silences that ended, and discovery runs. Returns the rows deleted.
     pub async fn prune_alert_history(&self, before: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await?;
         let mut deleted = 0;
@@ -313,6 +313,10 @@ impl Store {
              AND id NOT IN (SELECT transition_id FROM notifications) \
              AND id NOT IN (SELECT MAX(id) FROM alarm_transitions GROUP BY state_id)",
             "DELETE FROM silences WHERE COALESCE(ended_at, until_at) < $1",
+            // Discovery runs go with the alert history; each discovery's last one stays (its
+            // next turn is counted from it).
+            "DELETE FROM discovery_runs WHERE finished_at < $1 \
+             AND id NOT IN (SELECT MAX(id) FROM discovery_runs GROUP BY discovery)",
         ] {
             deleted += sqlx::query(sql)
                 .bind(before)

@@ -147,13 +147,23 @@ fn fleet_config(hook: &str) -> String {
     format!(
         "[aws]\nregion = \"eu-west-1\"\n\
          [[discover]]\nname = \"caches\"\nkinds = [\"elasticache\"]\ntags = {{ env = \"prod\" }}\n\
-         [[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{hook}\"\n\
+         [[notifiers]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{hook}/hook\"\n\
+         [[notifiers]]\nname = \"pager\"\nkind = \"pagerduty\"\nrouting_key = \"0123456789abcdef0123456789abcdef\"\nurl = \"{hook}/pd\"\n\
          [[alarms]]\nname = \"prod-hit-rate\"\ntarget_tags = {{ env = \"prod\" }}\nmetric = \"hit_rate\"\n\
-         below = 0.8\nmissing = \"breaching\"\nnotify = [\"ops\"]\n"
+         below = 0.8\nmissing = \"breaching\"\nnotify = [\"ops\", \"pager\"]\n"
     )
 }
 
-/// Alarm states of `alarm`, by target.
+/// The kinds of the webhook's messages, in order.
+fn webhook(hook: &TestReceiver) -> Vec<String> {
+    hook.accepted()
+        .iter()
+        .filter(|m| m.path == "/hook")
+        .map(|m| m.body["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Alarm states, by target.
 async fn states(app: &TestApp, token: &str) -> Vec<(String, String)> {
     let v = app.get_json("/api/v1/alarms", Some(token)).await;
     let mut out: Vec<(String, String)> = v["alarms"]
@@ -214,7 +224,7 @@ async fn a_cluster_added_and_one_deleted_between_discoveries() {
         ]
     );
     crate::notifications::deliver(&app, 0).await;
-    assert_eq!(hook.kinds(), ["alarm", "alarm"]);
+    assert_eq!(webhook(&hook), ["alarm", "alarm"]);
 
     // gamma appears, beta is deleted.
     let c = fleet::replication_group(&sdk, "gamma", 1, &prod).await;
@@ -243,9 +253,32 @@ async fn a_cluster_added_and_one_deleted_between_discoveries() {
     let received = hook.accepted();
     let ended: Vec<&Value> = received
         .iter()
+        .filter(|m| m.path == "/hook")
         .map(|m| &m.body)
         .filter(|b| b["target"] == beta.as_str())
         .collect();
+    // PagerDuty closes the incident the alarm opened.
+    let paged: Vec<&Value> = received
+        .iter()
+        .filter(|m| m.path == "/pd")
+        .map(|m| &m.body)
+        .filter(|b| b["payload"]["source"] == beta.as_str())
+        .collect();
+    assert_eq!(
+        paged
+            .iter()
+            .map(|b| b["event_action"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["trigger", "resolve"]
+    );
+    assert!(
+        paged[1]["payload"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("ENDED (TARGET REMOVED)"),
+        "{}",
+        paged[1]
+    );
     assert_eq!(
         ended
             .iter()

@@ -42,8 +42,84 @@ async fn suite(store: Store) {
     crate::store_jobs::outbox_claims(&store).await;
     crate::store_jobs::suite(&store).await;
     stream_checkpoints(&store).await;
+    discovered(&store).await;
     users(&store).await;
     sessions(&store).await;
+}
+
+/// Discovered targets: a run's set and record written together, updated in place, removed
+/// by name; runs read newest first and pruned except each discovery's last.
+async fn discovered(store: &Store) {
+    use cachewarden::domain::DiscoveryOutcome;
+    use cachewarden::store::{KnownTarget, NewDiscoveryRun};
+    let known = |name: &str, misses: i64, seen: i64| KnownTarget {
+        name: name.into(),
+        discovery: "prod".into(),
+        kind: "elasticache".into(),
+        account_id: "111111111111".into(),
+        role_arn: "arn:aws:iam::111111111111:role/cw".into(),
+        region: "eu-west-1".into(),
+        found: serde_json::json!({ "id": name, "tags": { "env": "prod" } }),
+        misses,
+        first_seen: 1,
+        last_seen: seen,
+    };
+    let diff = serde_json::json!({ "added": ["a", "b"] });
+    let run = |at: i64| NewDiscoveryRun {
+        discovery: "prod",
+        started_at: at,
+        finished_at: at,
+        outcome: DiscoveryOutcome::Ok,
+        targets: 2,
+        diff: &diff,
+        upserts: &[],
+        removed: &[],
+    };
+    let first = [known("a", 0, 1), known("b", 0, 1)];
+    let r = NewDiscoveryRun {
+        upserts: &first,
+        ..run(1)
+    };
+    store.record_discovery(&r).await.unwrap();
+    let second = [known("b", 1, 1), known("a", 0, 5)];
+    let r = NewDiscoveryRun {
+        upserts: &second,
+        ..run(5)
+    };
+    store.record_discovery(&r).await.unwrap();
+    let mut want = vec![known("a", 0, 5), known("b", 1, 1)];
+    assert_eq!(store.discovered_targets().await.unwrap(), want);
+    let gone = ["b".to_owned()];
+    let r = NewDiscoveryRun {
+        removed: &gone,
+        ..run(9)
+    };
+    store.record_discovery(&r).await.unwrap();
+    want.truncate(1);
+    assert_eq!(store.discovered_targets().await.unwrap(), want);
+    let runs = store.discovery_runs("prod", 10).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.finished_at).collect::<Vec<_>>(),
+        [9, 5, 1]
+    );
+    assert_eq!(runs[0].outcome, DiscoveryOutcome::Ok);
+    assert_eq!(runs[0].diff, diff);
+    store.prune_alert_history(100).await.unwrap();
+    let runs = store.discovery_runs("prod", 10).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.finished_at).collect::<Vec<_>>(),
+        [9],
+        "the last run stays"
+    );
+    assert_eq!(
+        store
+            .forget_discoveries_except(&["prod".to_owned()])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.forget_discoveries_except(&[]).await.unwrap(), 1);
+    assert!(store.discovered_targets().await.unwrap().is_empty());
 }
 
 /// Sessions: found by hash with their person until revoked; failures counted per key within
