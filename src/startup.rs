@@ -500,7 +500,9 @@ async fn discover(
         if leadership.is_leader() && names != configured {
             match service.forget_others(&settings).await {
                 Ok(_) => configured = names.iter().map(|n| (*n).to_owned()).collect(),
-                Err(e) => tracing::warn!(error = %e, "Could not forget the targets of discoveries no longer configured."),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not forget the targets of discoveries no longer configured.")
+                }
             }
         }
         if leadership.is_leader() {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use operations::{OperationsService, Readiness, ShardView, StreamView};
-pub use overview::{Overview, OverviewQuery, OverviewRow};
+pub use overview::{Facets, Overview, OverviewQuery, OverviewRow, Sections};
 pub use view::{TargetState, TargetView};
 
 use crate::auth::Principal;

@@ -388,3 +388,101 @@ async fn the_leader_discovers_on_its_own_and_polls_what_it_found() {
     assert_eq!(polled["discovered_by"], "caches");
     app.stop().await;
 }
+
+/// The dashboard as an SRE reads a discovered fleet: sections by account, a filter by tag
+/// chosen in the form, and a target's page saying where it lives.
+#[tokio::test]
+async fn the_dashboard_shows_a_discovered_fleet_by_account_and_tag() {
+    use crate::harness::browser::{Browser, click, screenshot};
+    use cachewarden::domain::Role;
+    use cachewarden::store::{Sample, now_ms};
+    use fantoccini::Locator;
+    let moto = Moto::start();
+    let sdk = moto.sdk_config("eu-west-1").await;
+    let one = assumed(&sdk, ONE).await;
+    let two = assumed(&sdk, TWO).await;
+    let catalog = fleet::replication_group(&one, "catalog", 1, &[("env", "prod")]).await;
+    fleet::replication_group(&one, "search", 1, &[("env", "staging")]).await;
+    fleet::dax_cluster(&two, "orders", &[("env", "prod")]).await;
+    let config = format!(
+        "[aws]\nregion = \"eu-west-1\"\n\
+         [[discover]]\nname = \"fleet\"\nkinds = [\"elasticache\", \"dax\"]\n\
+         accounts = [{{ role_arn = \"{ONE}\" }}, {{ role_arn = \"{TWO}\" }}]\n"
+    );
+    let app = TestApp::with_aws(&config, sdk).await;
+    let report = app.discover_once("fleet").await;
+    assert_eq!(report.targets, 3);
+    // A day of hit rates, so the sparklines have something to draw.
+    let now = now_ms();
+    let mut samples = Vec::new();
+    for (i, t) in app.live.settings().targets.iter().enumerate() {
+        let (name, series) = (
+            t.name.as_str(),
+            t.kind
+                .series_with(cachewarden::targets::Role::HitRatio)
+                .unwrap()
+                .name,
+        );
+        for h in 0..24_i64 {
+            let hits = 80.0 + ((h * 7 + i as i64 * 5) % 19) as f64;
+            samples.push(Sample::ratio(
+                name,
+                "",
+                series,
+                now - h * 3_600_000,
+                hits,
+                100.0,
+            ));
+        }
+    }
+    app.store.upsert_samples(&samples).await.unwrap();
+    app.store.rollup(now - 25 * 3_600_000, now).await.unwrap();
+    app.person("vera", Role::Viewer, &[]).await;
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    crate::harness::people::sign_in_browser(b, &app, "vera").await;
+    b.goto(&app.url("/?by=account")).await.unwrap();
+    let headings = texts(b, "section.tier h2").await;
+    assert_eq!(headings, ["Account 111111111111", "Account 222222222222"]);
+    // Choose a tag in the form, as a person would.
+    b.find(Locator::Css("#filter-tag option[value='env=prod']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(b, "form.filter button[type=submit]").await;
+    crate::harness::browser::wait_for(b, "#filter-tag option[value='env=prod'][selected]").await;
+    let names = texts(b, "table.targets tbody td:first-child").await;
+    assert_eq!(
+        names,
+        [
+            format!("111111111111-eu-west-1-{}", catalog[0]),
+            "222222222222-eu-west-1-orders".to_owned()
+        ]
+    );
+    screenshot(b, "overview-fleet-by-account").await;
+    b.goto(&app.url(&format!("/targets/111111111111-eu-west-1-{}", catalog[0])))
+        .await
+        .unwrap();
+    let placed = texts(b, "#target-placed").await;
+    assert_eq!(
+        placed,
+        [format!(
+            "node {} · account 111111111111 · eu-west-1 · group catalog · env=prod · found by discovery fleet",
+            catalog[0]
+        )]
+    );
+    screenshot(b, "target-discovered").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+async fn texts(c: &fantoccini::Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(fantoccini::Locator::Css(css)).await.unwrap() {
+        out.push(e.text().await.unwrap());
+    }
+    out
+}

@@ -122,3 +122,76 @@ async fn evictions_are_summed_over_the_day_and_a_down_target_says_so() {
     let up = app.page(Some(&vera.cookie), "/targets/cache").await;
     assert!(up.body.contains("id=\"target-state\">up<"));
 }
+
+/// The names of the targets the overview lists, in order, and its section headings.
+fn listed(html: &str) -> (Vec<String>, Vec<String>) {
+    let names = html
+        .split("<tr><td><a href=\"/targets/")
+        .skip(1)
+        .filter_map(|r| r.split('"').next().map(str::to_owned))
+        .collect();
+    let headings = html
+        .split("<h2>")
+        .skip(1)
+        .filter_map(|h| h.split("</h2>").next().map(str::to_owned))
+        .collect();
+    (names, headings)
+}
+
+/// A fleet read by account, region, group and tag: each filter narrows the list to what it
+/// names, and the sections follow what the list is grouped by.
+#[tokio::test]
+async fn the_overview_filters_and_groups_by_account_region_group_and_tag() {
+    let toml = "[aws]\nregion = \"eu-west-1\"\n\
+        [[targets]]\nname = \"sessions-a\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\ngroup = \"sessions\"\ntags = { env = \"prod\" }\n\
+        [[targets]]\nname = \"sessions-b\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:1\"\ngroup = \"sessions\"\ntags = { env = \"staging\" }\n\
+        [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\ntags = { env = \"prod\" }\n\
+        role_arn = \"arn:aws:iam::111111111111:role/cachewarden\"\n\
+        [[targets]]\nname = \"orders\"\nkind = \"dax\"\ncluster_id = \"orders\"\nregion = \"us-east-1\"\n";
+    let app = TestApp::sqlite(toml).await;
+    app.person("vera", Role::Viewer, &[]).await;
+    let vera = app.sign_in("vera").await;
+    let get = |path: &'static str| {
+        let app = &app;
+        let cookie = vera.cookie.clone();
+        async move {
+            let page = app.page(Some(&cookie), path).await;
+            assert_eq!(page.status, 200, "{path}");
+            listed(&page.body)
+        }
+    };
+    let (all, tiers) = get("/").await;
+    assert_eq!(all, ["web", "orders", "sessions-a", "sessions-b"]);
+    assert_eq!(tiers, ["CloudFront", "DAX", "Redis"]);
+    assert_eq!(get("/?tag=env%3Dprod").await.0, ["web", "sessions-a"]);
+    assert_eq!(
+        get("/?group=sessions").await.0,
+        ["sessions-a", "sessions-b"]
+    );
+    assert_eq!(get("/?account=111111111111").await.0, ["web"]);
+    assert_eq!(get("/?region=us-east-1").await.0, ["web", "orders"]);
+    assert_eq!(
+        get("/?region=eu-west-1&tag=env%3Dprod").await.0,
+        Vec::<String>::new()
+    );
+    let (names, groups) = get("/?by=group").await;
+    assert_eq!(groups, ["Group sessions", "No group"]);
+    assert_eq!(names, ["sessions-a", "sessions-b", "web", "orders"]);
+    let (_, regions) = get("/?by=region").await;
+    assert_eq!(regions, ["Region us-east-1", "No region (polled directly)"]);
+    // The filters offer what there is.
+    let page = app.page(Some(&vera.cookie), "/").await.body;
+    for option in [
+        "111111111111",
+        "us-east-1",
+        "sessions",
+        "env=prod",
+        "env=staging",
+    ] {
+        assert!(
+            page.contains(&format!("<option value=\"{option}\"")),
+            "{option}"
+        );
+    }
+    app.stop().await;
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::sparkline;
 use super::{Chrome, PageError, Person};
 use crate::http::AppState;
-use crate::status::{OverviewQuery, OverviewRow, TargetState, TargetView};
+use crate::status::{OverviewQuery, OverviewRow, Sections, TargetState, TargetView};
 use crate::store::Resolution;
 use crate::targets::{KINDS, Kind, Role};
 
@@ -48,8 +48,9 @@ pub struct Row {
     pub chart: String,
 }
 
-pub struct Tier {
-    pub label: &'static str,
+/// A section of rows under one heading (a tier, an account, a region or a group).
+pub struct Section {
+    pub label: String,
     pub rows: Vec<Row>,
 }
 
@@ -57,7 +58,7 @@ pub struct Tier {
 #[template(path = "overview.html")]
 pub struct Overview {
     chrome: Chrome,
-    tiers: Vec<Tier>,
+    sections: Vec<Section>,
     /// Targets configured at all (zero: the empty state).
     configured: usize,
     /// Targets that pass the filter.
@@ -65,6 +66,17 @@ pub struct Overview {
     q: String,
     tier: String,
     kinds: Vec<(&'static str, &'static str)>,
+    /// The filters by where targets are, with what each can choose from (empty: no choice
+    /// to offer, the filter is not shown).
+    account: String,
+    region: String,
+    group: String,
+    tag: String,
+    facets: crate::status::Facets,
+    by: &'static str,
+    sections_by: Vec<(&'static str, &'static str)>,
+    /// The filter as a query string, for the pager's links.
+    filter_query: String,
     page: usize,
     pages: usize,
     firing_total: usize,
@@ -84,7 +96,37 @@ pub struct Filter {
     q: String,
     #[serde(default)]
     tier: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    group: String,
+    /// `key=value`.
+    #[serde(default)]
+    tag: String,
+    /// `tier` (default), `account`, `region` or `group`.
+    #[serde(default)]
+    by: String,
     page: Option<usize>,
+}
+
+impl Filter {
+    /// The filter as a query string (the page left out), each value escaped.
+    fn query(&self) -> String {
+        let pairs = [
+            ("q", &self.q),
+            ("tier", &self.tier),
+            ("account", &self.account),
+            ("region", &self.region),
+            ("group", &self.group),
+            ("tag", &self.tag),
+            ("by", &self.by),
+        ];
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()))
+            .finish()
+    }
 }
 
 use crate::domain::text::bytes;
@@ -200,20 +242,29 @@ pub async fn page(
     person: Person,
     filter: web::Query<Filter>,
 ) -> Result<Overview, PageError> {
+    let by = Sections::named(&filter.by).unwrap_or_default();
     let query = OverviewQuery {
         name: filter.q.trim().to_lowercase(),
         kind: Kind::named(&filter.tier),
+        account: filter.account.trim().to_owned(),
+        region: filter.region.trim().to_owned(),
+        group: filter.group.trim().to_owned(),
+        tag: filter
+            .tag
+            .split_once('=')
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())),
+        by,
         page: filter.page.unwrap_or(1),
         page_size: PAGE_SIZE,
     };
     let o = state.targets.overview(&person.0.principal, &query).await?;
-    let mut tiers: Vec<Tier> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
     for r in o.rows {
-        let label = r.view.tier;
+        let label = r.section.clone();
         let row = row(r, o.now);
-        match tiers.last_mut() {
-            Some(tier) if tier.label == label => tier.rows.push(row),
-            _ => tiers.push(Tier {
+        match sections.last_mut() {
+            Some(s) if s.label == label => s.rows.push(row),
+            _ => sections.push(Section {
                 label,
                 rows: vec![row],
             }),
@@ -240,12 +291,23 @@ pub async fn page(
         chrome: Chrome::new(&state, &person),
         summary,
         firing_total: o.firing,
-        tiers,
+        sections,
         configured: o.configured,
         matching: o.matching,
         q: filter.q.clone(),
         tier: filter.tier.clone(),
         kinds: KINDS.iter().map(|k| (k.name(), k.label())).collect(),
+        account: filter.account.clone(),
+        region: filter.region.clone(),
+        group: filter.group.clone(),
+        tag: filter.tag.clone(),
+        facets: o.facets,
+        by: by.as_str(),
+        sections_by: Sections::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        filter_query: filter.query(),
         page: o.page,
         pages: o.pages,
     })

@@ -69,6 +69,41 @@ pub struct TargetPage {
     /// `up`, `down` or `pending` (also the CSS class), and what to say about it.
     state: &'static str,
     status: String,
+    /// Where it lives and what it is known by: its resource, account, region, group, tags,
+    /// and the discovery that found it ("distribution E2QWRUHEXAMPLE", "account 1111…").
+    placed: Vec<String>,
+}
+
+/// What the page says of where a target lives, in the order people look for it.
+fn placed(t: &crate::config::TargetSettings, default_region: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = t
+        .config
+        .facts()
+        .into_iter()
+        .map(|(what, value)| format!("{what} {value}"))
+        .collect();
+    if let Some(a) = &t.labels.account_id {
+        out.push(format!("account {a}"));
+    }
+    if let Some(r) = t.region(default_region) {
+        out.push(r);
+    }
+    if let Some(g) = &t.labels.group {
+        out.push(format!("group {g}"));
+    }
+    if !t.labels.tags.is_empty() {
+        let tags: Vec<String> = t
+            .labels
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push(tags.join(", "));
+    }
+    if let Some(d) = &t.labels.discovered_by {
+        out.push(format!("found by discovery {d}"));
+    }
+    out
 }
 
 /// One line of the list below the charts (the same facts as the marks, as text).
@@ -248,6 +283,7 @@ pub async fn page(
         resolution: resolution::label(h.resolution),
         state: TargetState::of(h.status.as_ref()).as_str(),
         status: status_line(h.status.as_ref()),
+        placed: placed(&h.target, settings.aws.region.as_deref()),
         charts,
         current,
         happenings: happenings
