@@ -11,6 +11,19 @@ use prometheus::{CounterVec, GaugeVec, Opts, Registry};
 use super::exposition;
 use crate::store::Sample;
 
+/// The registry owns what it collects; the gauges keep setting it.
+struct SharedInfo(std::sync::Arc<super::info::TargetInfo>);
+
+impl Collector for SharedInfo {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.0.collect()
+    }
+}
+
 /// A metric family, created the first time one of its series is seen.
 #[derive(Clone)]
 enum Family {
@@ -25,6 +38,8 @@ pub struct CacheGauges {
     /// When each exported value was measured (the start of its interval), so a value from an
     /// earlier interval (a hit ratio with no traffic since) is not read as current.
     timestamps: Option<GaugeVec>,
+    /// `cachewarden_target_info`: where each target in force lives, and its tags.
+    info: std::sync::Arc<super::info::TargetInfo>,
 }
 
 #[derive(Default)]
@@ -55,11 +70,21 @@ impl CacheGauges {
         )
         .ok()
         .filter(|g| registry.register(Box::new(g.clone())).is_ok());
+        let info = std::sync::Arc::new(super::info::TargetInfo::default());
+        if let Err(e) = registry.register(Box::new(SharedInfo(info.clone()))) {
+            tracing::warn!(error = %e, "cachewarden_target_info is registered already.");
+        }
         Self {
             registry,
             state: Mutex::new(State::default()),
             timestamps,
+            info,
         }
+    }
+
+    /// Describes the targets of `settings` in `cachewarden_target_info` (those in force).
+    pub fn describe_targets(&self, settings: &crate::config::Settings) {
+        self.info.set(settings);
     }
 
     /// Takes a poll's samples: gauges to the newest value, counters up by each interval not

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod current;
 pub mod exposition;
 mod gauges;
+mod info;
 pub mod units;
 
 use std::sync::Arc;
@@ -91,6 +92,7 @@ impl Collector {
         cloudwatch_calls: Arc<CallCounter>,
         previous: &[Arc<Unit>],
     ) -> Self {
+        gauges.describe_targets(settings);
         let (units, fresh) = units::build(settings, cloudwatch_calls.clone(), aws, previous)
             .into_iter()
             .unzip();

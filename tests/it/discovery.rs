@@ -117,6 +117,14 @@ async fn two_accounts_and_two_regions_are_discovered_with_tag_filters() {
         want.len()
     );
 
+    // /metrics labels each target with where it lives and its tags.
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let info = format!(
+        "cachewarden_target_info{{account=\"111111111111\",discovery=\"prod\",group=\"catalog\",kind=\"elasticache\",region=\"eu-west-1\",tag_env=\"prod\",tag_team=\"catalog\",target=\"111111111111-eu-west-1-{}\"}} 1",
+        catalog[0]
+    );
+    assert!(metrics.contains(&info), "{info} in\n{metrics}");
+
     // Audited as the discovery's own action.
     let admin = app.token("auditor", &["admin"], &[]).await;
     let audit = app
