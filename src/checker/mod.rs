@@ -34,6 +34,11 @@ impl Checker {
         !self.errors.is_empty()
     }
 
+    /// Takes the errors `other` collected (a check tried aside, which turned out to matter).
+    pub fn absorb(&mut self, other: Checker) {
+        self.errors.extend(other.errors);
+    }
+
     /// The errors collected.
     pub fn into_errors(self) -> Vec<ConfigError> {
         self.errors

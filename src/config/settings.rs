@@ -374,11 +374,55 @@ pub struct RuleSettings {
     pub broadcast: Option<Broadcast>,
 }
 
-/// One entry of a rule's section: the target, and what its kind checked of the entry.
+/// One entry of a rule's section: which targets, and what each one's kind checked of it.
 #[derive(Debug, Clone)]
 pub struct RuleTarget {
-    pub target: TargetName,
-    pub action: std::sync::Arc<dyn crate::targets::RuleAction>,
+    pub to: RuleTargets,
+    /// The entry as checked by the kind of the target named, or by each kind of the section
+    /// that accepts it (a selector's targets may be of any of them).
+    pub actions: Vec<(
+        crate::targets::Kind,
+        std::sync::Arc<dyn crate::targets::RuleAction>,
+    )>,
+}
+
+/// The targets a rule's entry acts on.
+#[derive(Debug, Clone)]
+pub enum RuleTargets {
+    /// The target named (`target = "web"`).
+    Named(TargetName),
+    /// Every target in force when the event comes that the selector picks (`target_tags`,
+    /// `group`): discovered targets included, as they appear and go.
+    Selected(Box<crate::targets::Selector>),
+}
+
+impl RuleTarget {
+    /// The targets it acts on among `targets`, each with its kind's action. A target named
+    /// is acted on even when no longer configured (the job says why it cannot run).
+    pub fn on<'a>(
+        &'a self,
+        targets: &'a [TargetSettings],
+    ) -> Vec<(
+        TargetName,
+        &'a std::sync::Arc<dyn crate::targets::RuleAction>,
+    )> {
+        match &self.to {
+            RuleTargets::Named(name) => self
+                .actions
+                .first()
+                .map(|(_, a)| (name.clone(), a))
+                .into_iter()
+                .collect(),
+            RuleTargets::Selected(selector) => targets
+                .iter()
+                .filter(|t| selector.matches(t.name.as_str(), &t.labels))
+                .filter_map(|t| {
+                    let (_, a) = self.actions.iter().find(|(k, _)| *k == t.kind)?;
+                    Some((t.name.clone(), a))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A Redis pub/sub message telling application instances to drop local copies.

@@ -356,6 +356,10 @@ fn bad_discoveries_and_selectors_are_refused_with_the_rule() {
             format!("{redis}group = \"\"\n"),
             "targets[0].group: must be a non-empty string",
         ),
+        ("rule by name and tags", format!("{redis}[[rules]]\nevent = \"x\"\nredis = [{{ target = \"r\", target_tags = {{ env = \"prod\" }}, keys = [\"a\"] }}]\n"), "rules[0].redis[0].target: name one target, or select targets by target_tags and group; not both"),
+        ("rule selects nothing", format!("{redis}[[rules]]\nevent = \"x\"\nredis = [{{ target_tags = {{ env = \"prod\" }}, keys = [\"a\"] }}]\n"), "rules[0].redis[0].target_tags: selects no configured redis target (* with env=prod), and no [[discover]] could find one"),
+        ("rule selector entry", "[[discover]]\nname = \"d\"\nkinds = [\"cloudfront\"]\n[[rules]]\nevent = \"x\"\ncloudfront = [{ group = \"web\", paths = [\"a\"] }]\n".into(), "rules[0].cloudfront[0].paths[0]: \"a\" must start with /"),
+        ("rule tag glob", "[[discover]]\nname = \"d\"\nkinds = [\"cloudfront\"]\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target_tags = { env = 1 }, paths = [\"/a\"] }]\n".into(), "rules[0].cloudfront[0].target_tags.env: must be a string"),
     ];
     for (what, text, want) in cases {
         let errors = errors_of(text);

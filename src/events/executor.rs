@@ -108,11 +108,13 @@ impl Event {
     ) -> Result<Vec<(Action, TargetName, Value)>, ServiceError> {
         let mut out = Vec::new();
         let (mut keys, mut tags) = (Vec::new(), Vec::new());
-        for a in &rule.actions {
-            let r = a.action.render(fields).map_err(invalid)?;
-            keys.extend(r.keys.into_iter().map(Value::String));
-            tags.extend(r.tags.into_iter().map(Value::String));
-            out.push((r.action, a.target.clone(), r.request));
+        for entry in &rule.actions {
+            for (target, action) in entry.on(&self.settings.targets) {
+                let r = action.render(fields).map_err(invalid)?;
+                keys.extend(r.keys.into_iter().map(Value::String));
+                tags.extend(r.tags.into_iter().map(Value::String));
+                out.push((r.action, target, r.request));
+            }
         }
         if let Some(b) = &rule.broadcast {
             // `event_id` and `at` are filled in when the child is created.

@@ -494,3 +494,85 @@ async fn texts(c: &fantoccini::Client, css: &str) -> Vec<String> {
     }
     out
 }
+
+/// The invalidations of distribution `id` in moto.
+async fn invalidations(cf: &aws_sdk_cloudfront::Client, id: &str) -> usize {
+    cf.list_invalidations()
+        .distribution_id(id)
+        .send()
+        .await
+        .expect("ListInvalidations")
+        .invalidation_list()
+        .map_or(0, |l| l.items().len())
+}
+
+/// A rule that selects by tag acts on every discovered target with the tag, and on one
+/// discovered after it was written.
+#[tokio::test]
+async fn a_rule_by_tag_invalidates_every_distribution_found_with_it() {
+    use serde_json::json;
+    let moto = Moto::start();
+    let sdk = moto.sdk_config("eu-west-1").await;
+    let cf = cachewarden::aws::cloudfront(&sdk);
+    let mut prod = Vec::new();
+    for _ in 0..2 {
+        let id = create_distribution(&cf).await;
+        fleet::tag_distribution(&cf, &id, &[("env", "prod")]).await;
+        prod.push(id);
+    }
+    let dev = create_distribution(&cf).await;
+    fleet::tag_distribution(&cf, &dev, &[("env", "dev")]).await;
+    let config = "[aws]\nregion = \"eu-west-1\"\n[invalidation]\ncoalesce_window = \"10ms\"\n\
+         [[discover]]\nname = \"edge\"\nkinds = [\"cloudfront\"]\n\
+         [[rules]]\nevent = \"product.updated\"\n\
+         cloudfront = [{ target_tags = { env = \"prod\" }, paths = [\"/products/{id}\"] }]\n";
+    let app = TestApp::with_aws_running(config, sdk).await;
+    app.discover_once("edge").await;
+    let name = |id: &str| format!("123456789012-us-east-1-{}", id.to_lowercase());
+    let ci = app.token("ci", &["invalidate"], &[]).await;
+    let post = |n: u32| {
+        let (app, ci) = (&app, ci.clone());
+        async move {
+            let res = app
+                .post_keyed(
+                    "/api/v1/events",
+                    &ci,
+                    Some(&format!("change-{n}")),
+                    &json!({ "type": "product.updated", "data": { "id": n } }),
+                )
+                .await;
+            assert_eq!(res.status(), 202);
+            let event: Value = res.json().await.unwrap();
+            let id = event["id"].as_i64().unwrap();
+            let done = app
+                .get_json(&format!("/api/v1/events/{id}?wait=60s"), Some(&ci))
+                .await;
+            assert_eq!(done["state"], "completed", "{done}");
+            let mut targets: Vec<String> = event["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+                .collect();
+            targets.sort();
+            targets
+        }
+    };
+    let mut want: Vec<String> = prod.iter().map(|id| name(id)).collect();
+    want.sort();
+    assert_eq!(post(1).await, want);
+    for id in &prod {
+        assert_eq!(invalidations(&cf, id).await, 1, "{id}");
+    }
+    assert_eq!(invalidations(&cf, &dev).await, 0, "env=dev is not selected");
+
+    // A distribution tagged later is found by the next discovery, and the rule reaches it.
+    let third = create_distribution(&cf).await;
+    fleet::tag_distribution(&cf, &third, &[("env", "prod")]).await;
+    app.discover_once("edge").await;
+    want.push(name(&third));
+    want.sort();
+    assert_eq!(post(2).await, want);
+    assert_eq!(invalidations(&cf, &third).await, 1);
+    app.stop().await;
+}

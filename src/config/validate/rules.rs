@@ -37,7 +37,7 @@ pub(super) fn all(
 ) -> Vec<RuleSettings> {
     tables
         .into_iter()
-        .filter_map(|(path, t)| rule(v, &path, t, &declared.targets, valid))
+        .filter_map(|(path, t)| rule(v, &path, t, declared, valid))
         .collect()
 }
 
@@ -45,9 +45,10 @@ fn rule(
     v: &mut Checker,
     path: &KeyPath,
     mut table: toml::Table,
-    targets: &[Declared],
+    declared: &Declarations,
     valid: &[TargetSettings],
 ) -> Option<RuleSettings> {
+    let targets = &declared.targets;
     let sections = sections();
     let event = match table.remove("event") {
         None => {
@@ -112,6 +113,17 @@ fn rule(
                 }
                 None => None,
             };
+            if entry.contains_key("target_tags") || entry.contains_key("group") {
+                if name.is_some() {
+                    v.error(
+                        at.key("target"),
+                        "name one target, or select targets by target_tags and group; not both",
+                    );
+                    continue;
+                }
+                actions.extend(selected(v, &at, section, entry, declared));
+                continue;
+            }
             let Some(target) = target_of(v, &at, &name, targets, &kinds_of(section)) else {
                 continue;
             };
@@ -124,7 +136,10 @@ fn rule(
                 .map(|t| t.config.as_ref());
             let unknown = |_: &str| "unknown key".to_owned();
             if let Some(action) = kind.parse_rule(v, &at, entry, config, &unknown) {
-                actions.push(RuleTarget { target, action });
+                actions.push(RuleTarget {
+                    to: RuleTargets::Named(target),
+                    actions: vec![(kind, action)],
+                });
             }
         }
     }
@@ -194,4 +209,103 @@ fn target_of(
         return None;
     }
     Some(t.name.clone())
+}
+
+/// An entry that selects its targets (`target_tags`, `group`): checked by each kind of the
+/// section, kept for the kinds that accept it (reported with the first kind's errors when
+/// none does). Without discovery, it must select a written target of one of those kinds.
+fn selected(
+    v: &mut Checker,
+    at: &KeyPath,
+    section: &str,
+    mut entry: toml::Table,
+    declared: &Declarations,
+) -> Option<RuleTarget> {
+    let mut tags = Vec::new();
+    let mut ok = true;
+    match entry.remove("target_tags") {
+        None => {}
+        Some(toml::Value::Table(t)) => {
+            for (k, value) in t {
+                match value.as_str().map(globset::Glob::new) {
+                    Some(Ok(g)) => tags.push((k, g)),
+                    _ => {
+                        v.error(
+                            at.key("target_tags").key(&k),
+                            "must be a string (a glob over the tag's values)",
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            v.error(
+                at.key("target_tags"),
+                "must be a table like { env = \"prod\" }",
+            );
+            ok = false;
+        }
+    }
+    let group = match entry.remove("group") {
+        None => None,
+        Some(toml::Value::String(g)) => match globset::Glob::new(&g) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                v.error(at.key("group"), format!("{g:?} is not a valid glob ({e})"));
+                ok = false;
+                None
+            }
+        },
+        Some(_) => {
+            v.error(at.key("group"), "must be a string");
+            ok = false;
+            None
+        }
+    };
+    let selector = crate::targets::Selector::new(globset::Glob::new("*").ok()?, tags, group);
+    let kinds: Vec<Kind> = kinds_of(section)
+        .iter()
+        .filter_map(|k| Kind::named(k))
+        .collect();
+    let unknown = |_: &str| "unknown key".to_owned();
+    let mut actions = Vec::new();
+    let mut first_refusal: Option<Checker> = None;
+    for kind in &kinds {
+        let mut aside = Checker::default();
+        match kind.parse_rule(&mut aside, at, entry.clone(), None, &unknown) {
+            Some(a) if !aside.has_errors() => actions.push((*kind, a)),
+            _ => {
+                first_refusal.get_or_insert(aside);
+            }
+        }
+    }
+    if actions.is_empty() {
+        if let Some(refusal) = first_refusal {
+            v.absorb(refusal);
+        }
+        return None;
+    }
+    let selects_one = declared.targets.iter().any(|t| {
+        t.kind.is_some_and(|k| actions.iter().any(|(a, _)| *a == k))
+            && selector.matches(t.name.as_str(), &t.labels)
+    });
+    if !declared.discovering && !selects_one {
+        v.error(
+            at.key(if selector.group.is_some() {
+                "group"
+            } else {
+                "target_tags"
+            }),
+            format!(
+                "selects no configured {section} target ({}), and no [[discover]] could find one",
+                selector.describe()
+            ),
+        );
+        return None;
+    }
+    ok.then_some(RuleTarget {
+        to: RuleTargets::Selected(Box::new(selector)),
+        actions,
+    })
 }
