@@ -94,7 +94,7 @@ pub(super) struct Alarm {
     pub name: Option<String>,
     pub target: Option<String>,
     /// Targets carrying every one of these tags (glob values).
-    pub target_tags: Option<std::collections::BTreeMap<String, String>>,
+    pub target_tags: Option<toml::Table>,
     /// Targets of this group (a glob).
     pub group: Option<String>,
     pub metric: Option<String>,

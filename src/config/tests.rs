@@ -104,6 +104,18 @@ below = 80
     );
 }
 
+/// Checks that each case (what it breaks, the configuration, the error it must give) is
+/// refused with that error.
+fn refused_each(cases: &[(&str, String, &str)]) {
+    for (what, text, want) in cases {
+        let errors = errors_of(text);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{what}: wanted an error containing {want:?}, got {errors:?}"
+        );
+    }
+}
+
 /// Each bad input, what it breaks, and the error it must give.
 #[test]
 fn bad_configurations_are_refused_with_the_rule() {
@@ -185,13 +197,7 @@ fn bad_configurations_are_refused_with_the_rule() {
         ("apigateway invoke url", "[[targets]]\nname = \"api\"\nkind = \"apigateway\"\napi_name = \"shop\"\nstage = \"prod\"\ninvoke_url = \"ftp://x\"\n".into(), "targets[0].invoke_url:"),
         ("rule cloudfront tags", "[[targets]]\nname = \"w\"\nkind = \"cloudfront\"\ndistribution_id = \"E2QWRUHEXAMPLE\"\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target = \"w\", tags = [\"t\"] }]\n".into(), "rules[0].cloudfront[0].tags: the target does not have cache_tags = true"),
     ];
-    for (what, text, want) in cases {
-        let errors = errors_of(text);
-        assert!(
-            errors.iter().any(|e| e.contains(want)),
-            "{what}: wanted an error containing {want:?}, got {errors:?}"
-        );
-    }
+    refused_each(cases);
 }
 
 /// `[[discover]]` and alarms over a fleet: each bad input and the error it must give.
@@ -361,13 +367,7 @@ fn bad_discoveries_and_selectors_are_refused_with_the_rule() {
         ("rule selector entry", "[[discover]]\nname = \"d\"\nkinds = [\"cloudfront\"]\n[[rules]]\nevent = \"x\"\ncloudfront = [{ group = \"web\", paths = [\"a\"] }]\n".into(), "rules[0].cloudfront[0].paths[0]: \"a\" must start with /"),
         ("rule tag glob", "[[discover]]\nname = \"d\"\nkinds = [\"cloudfront\"]\n[[rules]]\nevent = \"x\"\ncloudfront = [{ target_tags = { env = 1 }, paths = [\"/a\"] }]\n".into(), "rules[0].cloudfront[0].target_tags.env: must be a string"),
     ];
-    for (what, text, want) in cases {
-        let errors = errors_of(text);
-        assert!(
-            errors.iter().any(|e| e.contains(want)),
-            "{what}: wanted an error containing {want:?}, got {errors:?}"
-        );
-    }
+    refused_each(cases);
 }
 
 /// An alarm by tag or glob that matches no written target is fine when targets are

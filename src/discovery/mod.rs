@@ -359,12 +359,7 @@ impl DiscoveryService {
         others: &[KnownTarget],
     ) -> (BTreeMap<Scope, Answer>, Vec<String>) {
         let wanted = d.filter();
-        let written: HashSet<&str> = settings
-            .targets
-            .iter()
-            .filter(|t| t.labels.discovered_by.is_none())
-            .map(|t| t.name.as_str())
-            .collect();
+        let written = written_names(settings);
         let taken: HashSet<&str> = others.iter().map(|k| k.name.as_str()).collect();
         let mut refused = Vec::new();
         let mut out = BTreeMap::new();
@@ -494,12 +489,7 @@ async fn ask_one(
 /// target whose discovery is gone, whose name a written target took, or whose keys no
 /// longer pass is left out (and logged).
 pub fn targets(settings: &Settings, known: &[KnownTarget]) -> Vec<TargetSettings> {
-    let written: HashSet<&str> = settings
-        .targets
-        .iter()
-        .filter(|t| t.labels.discovered_by.is_none())
-        .map(|t| t.name.as_str())
-        .collect();
+    let written = written_names(settings);
     let mut out = Vec::new();
     for k in known {
         let Some(d) = settings.discover.iter().find(|d| d.name == k.discovery) else {
@@ -533,6 +523,16 @@ pub fn targets(settings: &Settings, known: &[KnownTarget]) -> Vec<TargetSettings
         }
     }
     out
+}
+
+/// The names of the targets written in `[[targets]]`: a discovered target never takes one.
+fn written_names(settings: &Settings) -> HashSet<&str> {
+    settings
+        .targets
+        .iter()
+        .filter(|t| t.labels.discovered_by.is_none())
+        .map(|t| t.name.as_str())
+        .collect()
 }
 
 /// `file` (the written configuration) with the discovered targets added after its own.

@@ -341,36 +341,16 @@ fn selector(
             None
         }
     };
-    let mut tags = Some(Vec::new());
-    for (k, pattern) in a.target_tags.iter().flatten() {
-        match globset::Glob::new(pattern) {
-            Ok(g) => {
-                if let Some(t) = tags.as_mut() {
-                    t.push((k.clone(), g));
-                }
-            }
-            Err(e) => {
-                v.error(
-                    path.key("target_tags").key(k),
-                    format!("{pattern:?} is not a valid glob ({e})"),
-                );
-                tags = None;
-            }
-        }
-    }
-    let group = match &a.group {
-        None => Some(None),
-        Some(g) => match globset::Glob::new(g) {
-            Ok(g) => Some(Some(g)),
-            Err(e) => {
-                v.error(
-                    path.key("group"),
-                    format!("{g:?} is not a valid glob ({e})"),
-                );
-                None
-            }
-        },
-    };
+    let tags = super::selectors::tag_globs(
+        v,
+        &path.key("target_tags"),
+        a.target_tags.clone().map(toml::Value::Table).as_ref(),
+    );
+    let group = super::selectors::group_glob(
+        v,
+        path.key("group"),
+        a.group.clone().map(toml::Value::String).as_ref(),
+    );
     let selector = Selector::new(name?, tags?, group?);
     let matches_one = declared
         .targets

@@ -62,12 +62,6 @@ fn strings(v: &mut Checker, path: KeyPath, value: Option<&toml::Value>) -> Optio
     }
 }
 
-fn glob(v: &mut Checker, path: KeyPath, pattern: &str) -> Option<globset::Glob> {
-    globset::Glob::new(pattern)
-        .map_err(|e| v.error(path, format!("{pattern:?} is not a valid glob ({e})")))
-        .ok()
-}
-
 fn one_discovery(v: &mut Checker, path: &KeyPath, table: toml::Table) -> Option<DiscoverSettings> {
     for key in table.keys() {
         if !KEYS.contains(&key.as_str()) {
@@ -98,32 +92,11 @@ fn one_discovery(v: &mut Checker, path: &KeyPath, table: toml::Table) -> Option<
         checked.into_iter().collect::<Option<Vec<_>>>()
     });
     let accounts = accounts(v, path, table.get("accounts"));
-    let tags = match table.get("tags") {
-        None => Some(Vec::new()),
-        Some(toml::Value::Table(t)) => t
-            .iter()
-            .map(|(k, value)| match value.as_str() {
-                Some(p) => glob(v, path.key("tags").key(k), p).map(|g| (k.clone(), g)),
-                None => {
-                    v.error(
-                        path.key("tags").key(k),
-                        "must be a string (a glob over the tag's values)",
-                    );
-                    None
-                }
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Option<Vec<_>>>(),
-        Some(_) => {
-            v.error(path.key("tags"), "must be a table like { env = \"prod\" }");
-            None
-        }
-    };
+    let tags = super::selectors::tag_globs(v, &path.key("tags"), table.get("tags"));
     let names = strings(v, path.key("names"), table.get("names")).and_then(|ns| {
         ns.iter()
             .enumerate()
-            .map(|(i, n)| glob(v, path.key("names").index(i), n))
+            .map(|(i, n)| super::selectors::glob(v, path.key("names").index(i), n))
             .collect::<Vec<_>>()
             .into_iter()
             .collect::<Option<Vec<_>>>()

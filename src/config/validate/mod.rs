@@ -13,6 +13,7 @@ mod maintenance;
 mod notifiers;
 mod rules;
 mod sections;
+mod selectors;
 mod streams;
 mod targets;
 

@@ -221,48 +221,17 @@ fn selected(
     mut entry: toml::Table,
     declared: &Declarations,
 ) -> Option<RuleTarget> {
-    let mut tags = Vec::new();
-    let mut ok = true;
-    match entry.remove("target_tags") {
-        None => {}
-        Some(toml::Value::Table(t)) => {
-            for (k, value) in t {
-                match value.as_str().map(globset::Glob::new) {
-                    Some(Ok(g)) => tags.push((k, g)),
-                    _ => {
-                        v.error(
-                            at.key("target_tags").key(&k),
-                            "must be a string (a glob over the tag's values)",
-                        );
-                        ok = false;
-                    }
-                }
-            }
-        }
-        Some(_) => {
-            v.error(
-                at.key("target_tags"),
-                "must be a table like { env = \"prod\" }",
-            );
-            ok = false;
-        }
-    }
-    let group = match entry.remove("group") {
-        None => None,
-        Some(toml::Value::String(g)) => match globset::Glob::new(&g) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                v.error(at.key("group"), format!("{g:?} is not a valid glob ({e})"));
-                ok = false;
-                None
-            }
-        },
-        Some(_) => {
-            v.error(at.key("group"), "must be a string");
-            ok = false;
-            None
-        }
-    };
+    let tags = super::selectors::tag_globs(
+        v,
+        &at.key("target_tags"),
+        entry.remove("target_tags").as_ref(),
+    );
+    let group = super::selectors::group_glob(v, at.key("group"), entry.remove("group").as_ref());
+    let (ok, tags, group) = (
+        tags.is_some() && group.is_some(),
+        tags.unwrap_or_default(),
+        group.flatten(),
+    );
     let selector = crate::targets::Selector::new(globset::Glob::new("*").ok()?, tags, group);
     let kinds: Vec<Kind> = kinds_of(section)
         .iter()
