@@ -456,7 +456,7 @@ impl super::discover::Discovery for ApiGateway {
         &'a self,
         sdk: &'a aws_config::SdkConfig,
         region: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+    ) -> super::discover::Finding<'a> {
         Box::pin(async move {
             use super::discover::{Found, keys};
             let client = aws_sdk_apigateway::Client::new(sdk);

@@ -310,7 +310,7 @@ impl super::discover::Discovery for CloudFront {
         &'a self,
         sdk: &'a aws_config::SdkConfig,
         _region: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+    ) -> super::discover::Finding<'a> {
         Box::pin(async move {
             use super::discover::{Found, keys, tag_map};
             let client = aws_sdk_cloudfront::Client::new(sdk);

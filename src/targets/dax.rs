@@ -219,7 +219,7 @@ impl super::discover::Discovery for Dax {
         &'a self,
         sdk: &'a aws_config::SdkConfig,
         region: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+    ) -> super::discover::Finding<'a> {
         Box::pin(async move {
             use super::discover::{Found, keys, tag_map};
             let client = aws_sdk_dax::Client::new(sdk);

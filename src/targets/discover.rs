@@ -29,6 +29,9 @@ pub struct Found {
 /// Why a discovery call failed, in one sentence naming the AWS action.
 pub type DiscoveryError = String;
 
+/// What [`Discovery::find`] returns: every resource found, or why not.
+pub type Finding<'a> = BoxFuture<'a, Result<Vec<Found>, DiscoveryError>>;
+
 /// How one kind is found.
 pub trait Discovery: Send + Sync {
     /// The one region it is listed in, when it is global (CloudFront: us-east-1); `None`:
@@ -46,11 +49,7 @@ pub trait Discovery: Send + Sync {
 
     /// Every resource of the kind in the account and region `sdk` is configured for, through
     /// every page. `region` is that region (a regional kind writes it into its keys).
-    fn find<'a>(
-        &'a self,
-        sdk: &'a SdkConfig,
-        region: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<Found>, DiscoveryError>>;
+    fn find<'a>(&'a self, sdk: &'a SdkConfig, region: &'a str) -> Finding<'a>;
 }
 
 /// A table of string keys, for kinds building their [`Found::keys`].

@@ -218,7 +218,7 @@ impl super::discover::Discovery for ElastiCache {
         &'a self,
         sdk: &'a aws_config::SdkConfig,
         region: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<super::discover::Found>, String>> {
+    ) -> super::discover::Finding<'a> {
         Box::pin(async move {
             use super::discover::{Found, keys};
             let client = aws_sdk_elasticache::Client::new(sdk);
