@@ -99,11 +99,20 @@ pub(super) fn build(
             shared: format!("{:?} {:?}", settings.cloudwatch.lookback, settings.aws),
         };
         let schedule = targets[0].schedule.clone();
-        let timeout = targets
+        // A target's timeout is what one call may take; a unit of many targets makes more.
+        let queries: usize = targets
             .iter()
-            .map(|t| t.timeout)
-            .max()
-            .unwrap_or(Duration::from_secs(20));
+            .filter_map(|t| t.config.cloudwatch())
+            .map(|q| q.metrics().len())
+            .sum();
+        let timeout = crate::sources::cloudwatch::poll_timeout(
+            targets
+                .iter()
+                .map(|t| t.timeout)
+                .max()
+                .unwrap_or(Duration::from_secs(20)),
+            queries,
+        );
         let name = format!(
             "cloudwatch:{}{}:{}",
             account

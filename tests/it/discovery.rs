@@ -365,6 +365,18 @@ async fn a_failing_discovery_keeps_the_set_and_a_restart_starts_from_it() {
     )));
     assert_eq!(app.get("/readyz", None).await.status(), 200);
 
+    // A reload builds the kept set with the configuration read again; it asks AWS nothing.
+    let runs = || async {
+        app.get_json("/api/v1/discovery", Some(&token)).await["discoveries"][0]["runs"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let before_reload = runs().await;
+    let reread = cachewarden::config::load_from(Some(config), Vec::new()).unwrap();
+    app.reloader.apply(reread).await;
+    assert_eq!(app.target_names(&token).await, before);
+    assert_eq!(runs().await, before_reload, "no discovery ran");
+
     // A restart (AWS still unreachable) polls the kept set from the start.
     let dir = app.stop_keeping_data().await;
     let again = TestApp::restart_with_aws(config, dir, sdk).await;
