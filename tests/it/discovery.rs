@@ -588,3 +588,20 @@ async fn a_rule_by_tag_invalidates_every_distribution_found_with_it() {
     assert_eq!(invalidations(&cf, &third).await, 1);
     app.stop().await;
 }
+
+/// moto answers DescribeClusters (DAX) 100 clusters a page: all 150 are found, through every
+/// page.
+#[tokio::test]
+async fn every_page_of_dax_clusters_is_read() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config("eu-west-1").await;
+    for i in 0..150 {
+        fleet::dax_cluster(&sdk, &format!("dax-{i:03}"), &[("env", "prod")]).await;
+    }
+    let config = "[aws]\nregion = \"eu-west-1\"\n\
+         [[discover]]\nname = \"dax\"\nkinds = [\"dax\"]\n";
+    let app = TestApp::with_aws(config, sdk).await;
+    let report = app.discover_once("dax").await;
+    assert_eq!(report.targets, 150, "{:?}", report.diff.errors);
+    app.stop().await;
+}
