@@ -113,7 +113,7 @@ async fn a_target_with_a_role_is_polled_and_invalidated_in_its_own_account() {
     app.stop().await;
 }
 
-/// A daemon assuming a role and polling with it at debug level: neither the static
+/// A daemon assuming a role, polling and discovering with it at debug level: neither the static
 /// credentials it starts from, nor the role's (moto's start with ASIA), nor the external id
 /// appear in its log.
 #[tokio::test]
@@ -127,7 +127,9 @@ async fn assumed_credentials_never_reach_the_log() {
     let toml = format!(
         "[database]\nurl = \"{db}\"\n[aws]\nregion = \"us-east-1\"\nendpoint = \"{}\"\n\
          [[targets]]\nname = \"web\"\nkind = \"cloudfront\"\ndistribution_id = \"{id}\"\n\
-         role_arn = \"{ROLE}\"\nexternal_id = \"ext-4242-secret\"\nevery = \"1s\"\n",
+         role_arn = \"{ROLE}\"\nexternal_id = \"ext-4242-secret\"\nevery = \"1s\"\n\
+         [[discover]]\nname = \"theirs\"\nkinds = [\"cloudfront\"]\n\
+         accounts = [{{ role_arn = \"{ROLE}\", external_id = \"ext-4242-secret\" }}]\n",
         moto.endpoint()
     );
     let config = dir.path().join("cw.toml");
@@ -144,6 +146,17 @@ async fn assumed_credentials_never_reach_the_log() {
             let t = daemon.get_json(&http, "/api/v1/targets/web", &admin).await;
             t["up"] == true
         },
+    )
+    .await;
+    // Discovery, through the same role, finds the distribution too.
+    let found = format!(
+        "/api/v1/targets/111111111111-us-east-1-{}",
+        id.to_lowercase()
+    );
+    wait_until(
+        "the distribution is discovered with the role",
+        Duration::from_secs(30),
+        || async { daemon.get_json(&http, &found, &admin).await["discovered_by"] == "theirs" },
     )
     .await;
     let log = daemon.log();
