@@ -20,6 +20,9 @@ pub struct ElastiCache;
 struct Raw {
     /// The node id (`CacheClusterId`): one target per node.
     cache_cluster_id: Option<String>,
+    /// A Memcached node within its cluster (`CacheNodeId`, like `0001`): CloudWatch publishes
+    /// a Memcached cluster's figures per node.
+    cache_node_id: Option<String>,
     /// redis (default), valkey or memcached: which metrics give the hit rate.
     engine: Option<String>,
     /// Else `[aws] region`.
@@ -37,6 +40,7 @@ pub enum Engine {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub cache_cluster_id: String,
+    pub cache_node_id: Option<String>,
     pub engine: Engine,
     pub region: Option<String>,
 }
@@ -104,9 +108,27 @@ impl TargetKind for ElastiCache {
                 None
             }
         };
+        let node = match raw.cache_node_id {
+            None => Some(None),
+            Some(n)
+                if !n.is_empty()
+                    && n.len() <= 20
+                    && n.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                Some(Some(n))
+            }
+            Some(n) => {
+                v.error(
+                    path.key("cache_node_id"),
+                    format!("{n:?} is not a cache node id like \"0001\""),
+                );
+                None
+            }
+        };
         let id = v.required(path, "cache_cluster_id", &raw.cache_cluster_id)?;
         Some(Arc::new(Config {
             cache_cluster_id: id.clone(),
+            cache_node_id: node?,
             engine: engine?,
             region: region?,
         }))
@@ -119,13 +141,17 @@ name = "catalog-cache-1"
 kind = "elasticache"
 cache_cluster_id = "catalog-0001-001"
 engine = "redis"                      # redis | valkey | memcached
+# cache_node_id = "0001"              # a Memcached node (CloudWatch has Memcached per node)
 "#
     }
 }
 
 impl CloudWatchQueries for Config {
     fn metrics(&self) -> Vec<MetricSpec> {
-        let d = [("CacheClusterId", self.cache_cluster_id.as_str())];
+        let mut d = vec![("CacheClusterId", self.cache_cluster_id.as_str())];
+        if let Some(node) = &self.cache_node_id {
+            d.push(("CacheNodeId", node.as_str()));
+        }
         let ns = "AWS/ElastiCache";
         let mut v = match self.engine {
             Engine::Redis => vec![
@@ -193,7 +219,10 @@ impl TargetConfig for Config {
     }
 
     fn facts(&self) -> Vec<(&'static str, String)> {
-        vec![("node", self.cache_cluster_id.clone())]
+        match &self.cache_node_id {
+            Some(n) => vec![("node", format!("{} {n}", self.cache_cluster_id))],
+            None => vec![("node", self.cache_cluster_id.clone())],
+        }
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -207,7 +236,7 @@ impl TargetConfig for Config {
 /// found, so its nodes go like any that disappeared.
 impl super::discover::Discovery for ElastiCache {
     fn fills(&self) -> &'static [&'static str] {
-        &["cache_cluster_id", "engine", "region"]
+        &["cache_cluster_id", "cache_node_id", "engine", "region"]
     }
 
     fn placeholder(&self) -> toml::Table {
@@ -256,6 +285,7 @@ impl super::discover::Discovery for ElastiCache {
             }
             let mut clusters = client
                 .describe_cache_clusters()
+                .show_cache_node_info(true)
                 .into_paginator()
                 .items()
                 .send();
@@ -270,13 +300,29 @@ impl super::discover::Discovery for ElastiCache {
                 else {
                     continue;
                 };
-                found.push(Found {
-                    id: id.to_owned(),
-                    name: id.to_owned(),
-                    keys: node(id, c.engine()),
-                    group: None,
-                    tags: tags_of(&client, c.arn()).await?,
-                });
+                let tags = tags_of(&client, c.arn()).await?;
+                if c.engine() != Some("memcached") {
+                    found.push(Found {
+                        id: id.to_owned(),
+                        name: id.to_owned(),
+                        keys: node(id, c.engine()),
+                        group: None,
+                        tags,
+                    });
+                    continue;
+                }
+                // A Memcached cluster: one target per node, all in the cluster's group.
+                for n in memcached_nodes(&c) {
+                    let mut keys = node(id, c.engine());
+                    keys.insert("cache_node_id".into(), n.clone().into());
+                    found.push(Found {
+                        id: format!("{id}-{n}"),
+                        name: id.to_owned(),
+                        keys,
+                        group: Some(id.to_owned()),
+                        tags: tags.clone(),
+                    });
+                }
             }
             Ok(found)
         })
@@ -300,4 +346,42 @@ async fn tags_of(
     Ok(super::discover::tag_map(
         out.tag_list().iter().map(|t| (t.key(), t.value())),
     ))
+}
+
+/// A Memcached cluster's node ids: as listed (`ShowCacheNodeInfo`), or, where a listing has
+/// none, `0001` up to its node count (ElastiCache numbers a cluster's nodes so).
+fn memcached_nodes(c: &aws_sdk_elasticache::types::CacheCluster) -> Vec<String> {
+    let listed: Vec<String> = c
+        .cache_nodes()
+        .iter()
+        .filter_map(|n| n.cache_node_id().map(str::to_owned))
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    (1..=c.num_cache_nodes().unwrap_or(1).max(1))
+        .map(|i| format!("{i:04}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_elasticache::types::{CacheCluster, CacheNode};
+
+    /// Nodes as ElastiCache lists them; without a listing, numbered up to the count.
+    #[test]
+    fn memcached_nodes_are_listed_or_numbered() {
+        let listed = CacheCluster::builder()
+            .num_cache_nodes(3)
+            .cache_nodes(CacheNode::builder().cache_node_id("0001").build())
+            .cache_nodes(CacheNode::builder().cache_node_id("0003").build())
+            .build();
+        assert_eq!(
+            super::memcached_nodes(&listed),
+            ["0001", "0003"],
+            "a node removed keeps its gap"
+        );
+        let counted = CacheCluster::builder().num_cache_nodes(3).build();
+        assert_eq!(super::memcached_nodes(&counted), ["0001", "0002", "0003"]);
+    }
 }

@@ -60,7 +60,8 @@ async fn two_accounts_and_two_regions_are_discovered_with_tag_filters() {
         .collect();
     want.extend([
         "111111111111-us-east-1-orders".to_owned(),
-        "222222222222-eu-west-1-sessions".to_owned(),
+        "222222222222-eu-west-1-sessions-0001".to_owned(),
+        "222222222222-eu-west-1-sessions-0002".to_owned(),
         format!("222222222222-us-east-1-{}", web.to_lowercase()),
         format!("222222222222-us-east-1-{}-prod", api.to_lowercase()),
     ]);
@@ -87,7 +88,12 @@ async fn two_accounts_and_two_regions_are_discovered_with_tag_filters() {
     assert_eq!(node.account.as_ref().map(|a| a.role_arn()), Some(ONE));
     assert_eq!(node.schedule.hint_ms(), 120_000);
 
-    // Polled in their accounts and regions (moto has no datapoints: no error either).
+    // Polled in their accounts and regions; a Memcached node by its cluster and node id.
+    let cw = cachewarden::aws::cloudwatch(&two, Some("eu-west-1"));
+    let now = chrono::Utc::now().timestamp();
+    let minute = now - now % 60 - 120;
+    let dims = [("CacheClusterId", "sessions"), ("CacheNodeId", "0002")];
+    crate::harness::moto::put_metric(&cw, "AWS/ElastiCache", "GetHits", &dims, minute, 42.0).await;
     let reports = app.collector().poll_all_once().await;
     let polled: BTreeSet<String> = app.collector().targets().map(str::to_owned).collect();
     assert_eq!(polled, want);
@@ -107,6 +113,14 @@ async fn two_accounts_and_two_regions_are_discovered_with_tag_filters() {
     assert_eq!(row["region"], "us-east-1");
     assert_eq!(row["tags"]["team"], "catalog");
     assert_eq!(row["discovered_by"], "prod");
+    let node = app
+        .get_json(
+            "/api/v1/targets/222222222222-eu-west-1-sessions-0002",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(node["current"]["hits"], 42.0, "{node}");
+    assert_eq!(node["group"], "sessions");
     let d = app.get_json("/api/v1/discovery", Some(&token)).await;
     let d = &d["discoveries"][0];
     assert_eq!(d["name"], "prod");
