@@ -378,6 +378,24 @@ async fn a_failing_discovery_keeps_the_set_and_a_restart_starts_from_it() {
         a.len()
     )));
     assert_eq!(app.get("/readyz", None).await.status(), 200);
+    // The overview says so above the targets it keeps.
+    app.person("vera", cachewarden::domain::Role::Viewer, &[])
+        .await;
+    let vera = app.sign_in("vera").await;
+    let page = app.page(Some(&vera.cookie), "/").await.body;
+    let warning = page
+        .split("<p class=\"warning discovery-warning\">")
+        .nth(1)
+        .and_then(|w| w.split("</p>").next())
+        .unwrap_or_else(|| panic!("no discovery warning in {page}"));
+    assert!(
+        warning.starts_with("Discovery caches could not ask everything at ")
+            && warning.ends_with(&format!(
+                "What it could not see stays as it was; it has {} targets in force.",
+                a.len()
+            )),
+        "{warning}"
+    );
 
     // A reload builds the kept set with the configuration read again; it asks AWS nothing.
     let runs = || async {
@@ -509,6 +527,17 @@ async fn the_dashboard_shows_a_discovered_fleet_by_account_and_tag() {
         )]
     );
     screenshot(b, "target-discovered").await;
+    // AWS out of reach: the overview says which discovery could not ask what.
+    drop(moto);
+    app.discover_once("fleet").await;
+    b.goto(&app.url("/")).await.unwrap();
+    let warnings = texts(b, "p.discovery-warning").await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("(and 3 more)"),
+        "four scopes failed: {warnings:?}"
+    );
+    screenshot(b, "overview-discovery-failed").await;
     browser.close().await;
     app.stop().await;
 }

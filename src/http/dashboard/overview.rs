@@ -82,6 +82,34 @@ pub struct Overview {
     firing_total: usize,
     /// "12 up", "1 down", "2 not polled yet" (with their CSS class).
     summary: Vec<(String, &'static str)>,
+    /// Discoveries whose last run could not ask everything: what failed, and that their
+    /// targets are kept as they were.
+    discovery_warnings: Vec<String>,
+}
+
+/// A sentence for each discovery whose last run failed in part or whole.
+fn discovery_warnings(views: &[crate::discovery::DiscoveryView]) -> Vec<String> {
+    use crate::domain::DiscoveryOutcome;
+    views
+        .iter()
+        .filter_map(|d| {
+            let run = d.runs.first()?;
+            if run.outcome == DiscoveryOutcome::Ok {
+                return None;
+            }
+            let first = run.diff.errors.first().cloned().unwrap_or_default();
+            let more = match run.diff.errors.len() {
+                0 | 1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            Some(format!(
+                "Discovery {} could not ask everything at {}: {first}{more}. What it could not see stays as it was; it has {} targets in force.",
+                d.name,
+                hh_mm(run.finished_at),
+                d.targets
+            ))
+        })
+        .collect()
 }
 
 /// Under this hit rate a row's rate is marked (a cache missing more than one request in five).
@@ -258,6 +286,10 @@ pub async fn page(
         page_size: PAGE_SIZE,
     };
     let o = state.targets.overview(&person.0.principal, &query).await?;
+    let discoveries = state
+        .discovery
+        .views(&person.0.principal, &state.live.settings())
+        .await?;
     let mut sections: Vec<Section> = Vec::new();
     for r in o.rows {
         let label = r.section.clone();
@@ -308,6 +340,7 @@ pub async fn page(
             .map(|s| (s.as_str(), s.label()))
             .collect(),
         filter_query: filter.query(),
+        discovery_warnings: discovery_warnings(&discoveries),
         page: o.page,
         pages: o.pages,
     })
