@@ -507,16 +507,16 @@ async fn discover(
         }
         if leadership.is_leader() {
             for d in &settings.discover {
+                // Counted from the last run recorded, so a restart does not run it early.
                 let last = match last_run.get(&d.name) {
                     Some(at) => Some(*at),
                     None => service.last_run(&d.name).await.ok().flatten(),
                 };
-                let now = store::now_ms();
-                if last.is_some_and(|at| now - at < d.every.as_millis() as i64) {
-                    last_run
-                        .entry(d.name.clone())
-                        .or_insert(last.unwrap_or(now));
-                    continue;
+                if let Some(at) = last {
+                    last_run.insert(d.name.clone(), at);
+                    if store::now_ms() - at < d.every.as_millis() as i64 {
+                        continue;
+                    }
                 }
                 if let Err(e) = discover_now(&service, &live, &reloader, &d.name).await {
                     tracing::error!(discovery = %d.name, error = %e, "A discovery could not be recorded; the targets in force stay.");
@@ -525,7 +525,10 @@ async fn discover(
                 ran = true;
             }
         }
+        // Nothing to discover and nothing discovered in force: nothing to read.
+        let idle = settings.discover.is_empty() && reloader.known().is_empty();
         if !ran
+            && !idle
             && looks.is_multiple_of(DISCOVERY_SYNC_EVERY)
             && let Err(e) = put_discovered_in_force(&service, &reloader).await
         {

@@ -170,9 +170,12 @@ impl DiscoveryService {
     ) -> Result<RunReport, StoreError> {
         let started = now_ms();
         let answers = self.ask(settings, d).await;
-        let known: Vec<KnownTarget> = self.store.discovered_targets().await?.into_iter().collect();
-        let (own, others): (Vec<KnownTarget>, Vec<KnownTarget>) =
-            known.into_iter().partition(|k| k.discovery == d.name);
+        let (own, others): (Vec<KnownTarget>, Vec<KnownTarget>) = self
+            .store
+            .discovered_targets()
+            .await?
+            .into_iter()
+            .partition(|k| k.discovery == d.name);
         let (answers, mut refused) = self.name_and_check(settings, d, answers, &others);
         let now = now_ms();
         let mut plan = plan::reconcile(&d.name, &own, &answers, now);
@@ -281,32 +284,27 @@ impl DiscoveryService {
                 })
                 .collect();
         };
-        let asks = self
-            .scopes(settings, d, Some(&accounts))
-            .into_iter()
-            .map(|(scope, account)| {
-                let accounts = accounts.clone();
-                async move {
-                    let answer = tokio::time::timeout(
-                        SCOPE_TIMEOUT,
-                        ask_one(&accounts, &scope, account.as_ref()),
-                    )
-                    .await
-                    .unwrap_or_else(|_| Err("did not answer within 2 minutes".to_owned()));
-                    let answer = answer.map_err(|e| {
-                        let who = match &account {
-                            Some(a) => format!("account {} (role {})", a.id(), a.role_arn()),
-                            None => "the default account".to_owned(),
-                        };
-                        format!("{who}, {}, {}: {e}", scope.region, scope.kind)
-                    });
-                    match &answer {
-                        Ok((id, found)) => tracing::debug!(region = %scope.region, kind = %scope.kind, account = %id, found = found.len(), "Asked."),
-                        Err(e) => tracing::debug!(region = %scope.region, kind = %scope.kind, error = %e, "Asked."),
-                    }
-                    (scope, account, answer)
+        let scopes = self.scopes(settings, d, Some(&accounts));
+        // Whose each account is: a role's from its ARN, the default credentials' asked of STS
+        // once a run (not once per region and kind).
+        let mut ids: Vec<(Option<Account>, Result<String, String>)> = Vec::new();
+        for account in d.each_account() {
+            let id = match account {
+                Some(a) => Ok(a.id().to_owned()),
+                None => {
+                    let region = scopes.first().map(|(s, _)| s.region.as_str());
+                    caller_account(&accounts, region).await
                 }
-            });
+            };
+            ids.push((account.cloned(), id));
+        }
+        let asks = scopes.into_iter().map(|(scope, account)| {
+            let id = ids
+                .iter()
+                .find(|(a, _)| *a == account)
+                .map(|(_, id)| id.clone());
+            ask_scope(accounts.clone(), scope, account, id)
+        });
         futures_util::future::join_all(asks).await
     }
 
@@ -417,16 +415,18 @@ impl DiscoveryService {
         (out, refused)
     }
 
-    /// What the API says of every discovery in force (scope read).
+    /// Every discovery in force with its last `runs` runs (scope read): the API shows ten,
+    /// the overview only needs the last.
     pub async fn views(
         &self,
         who: &crate::auth::Principal,
         settings: &Settings,
+        runs: u32,
     ) -> Result<Vec<DiscoveryView>, crate::service_error::ServiceError> {
         who.require(crate::domain::Scope::Read)?;
         let mut out = Vec::new();
         for d in &settings.discover {
-            let runs = self.store.discovery_runs(&d.name, 10).await?;
+            let runs = self.store.discovery_runs(&d.name, runs).await?;
             out.push(DiscoveryView {
                 name: d.name.clone(),
                 kinds: d.kinds.clone(),
@@ -455,34 +455,70 @@ impl DiscoveryService {
     }
 }
 
-/// One scope: the account's id (from the role, or asked of STS) and what the kind found.
+/// One scope asked: what its kind found with the account's id, or why not, in a sentence
+/// that names the account, region and kind.
+async fn ask_scope(
+    accounts: Arc<Accounts>,
+    scope: Scope,
+    account: Option<Account>,
+    id: Option<Result<String, String>>,
+) -> Asked {
+    let answer = match id.unwrap_or_else(|| Err("its account was not asked".to_owned())) {
+        Err(e) => Err(e),
+        Ok(id) => tokio::time::timeout(SCOPE_TIMEOUT, ask_one(&accounts, &scope, account.as_ref()))
+            .await
+            .unwrap_or_else(|_| Err("did not answer within 2 minutes".to_owned()))
+            .map(|found| (id, found)),
+    };
+    let answer = answer.map_err(|e| {
+        let who = match &account {
+            Some(a) => format!("account {} (role {})", a.id(), a.role_arn()),
+            None => "the default account".to_owned(),
+        };
+        format!("{who}, {}, {}: {e}", scope.region, scope.kind)
+    });
+    match &answer {
+        Ok((id, found)) => {
+            tracing::debug!(region = %scope.region, kind = %scope.kind, account = %id, found = found.len(), "Asked.")
+        }
+        Err(e) => tracing::debug!(region = %scope.region, kind = %scope.kind, error = %e, "Asked."),
+    }
+    (scope, account, answer)
+}
+
+/// The account of the default credentials (`sts:GetCallerIdentity`, which needs no
+/// permission), asked in `region` when one is known.
+async fn caller_account(accounts: &Accounts, region: Option<&str>) -> Result<String, String> {
+    let mut sdk = accounts.config(None).to_builder();
+    if let Some(r) = region {
+        sdk = sdk.region(Region::new(r.to_owned()));
+    }
+    Ok(aws_sdk_sts::Client::new(&sdk.build())
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| crate::aws_error::explain("sts:GetCallerIdentity", &e))?
+        .account()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// What one scope's kind finds in its account and region.
 async fn ask_one(
     accounts: &Accounts,
     scope: &Scope,
     account: Option<&Account>,
-) -> Result<(String, Vec<Found>), String> {
+) -> Result<Vec<Found>, String> {
     let sdk = accounts
         .config(account)
         .to_builder()
         .region(Region::new(scope.region.clone()))
         .build();
-    let account_id = match account {
-        Some(a) => a.id().to_owned(),
-        None => aws_sdk_sts::Client::new(&sdk)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| crate::aws_error::explain("sts:GetCallerIdentity", &e))?
-            .account()
-            .unwrap_or_default()
-            .to_owned(),
-    };
     let kind = Kind::named(&scope.kind).ok_or_else(|| format!("unknown kind {}", scope.kind))?;
     let discovery = kind
         .discovery()
         .ok_or_else(|| format!("{} cannot be discovered", kind.label()))?;
-    let found = discovery.find(&sdk, &scope.region).await?;
-    Ok((account_id, found))
+    discovery.find(&sdk, &scope.region).await
 }
 
 /// The targets the discoveries in force know, built with their configuration; a known

@@ -24,6 +24,9 @@ pub async fn list(
     state: web::Data<AppState>,
     who: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
-    let discoveries = state.discovery.views(&who, &state.live.settings()).await?;
+    let discoveries = state
+        .discovery
+        .views(&who, &state.live.settings(), 10)
+        .await?;
     Ok(HttpResponse::Ok().json(DiscoveryList { discoveries }))
 }

@@ -288,7 +288,7 @@ pub async fn page(
     let o = state.targets.overview(&person.0.principal, &query).await?;
     let discoveries = state
         .discovery
-        .views(&person.0.principal, &state.live.settings())
+        .views(&person.0.principal, &state.live.settings(), 1)
         .await?;
     let mut sections: Vec<Section> = Vec::new();
     for r in o.rows {
